@@ -1,0 +1,1 @@
+"""C@p Géo: community GIS platform (project package: settings, urls, territory, accounts)."""

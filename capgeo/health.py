@@ -1,0 +1,39 @@
+"""/healthz: is the database reachable and does it have PostGIS? For load balancers and humans."""
+from django.db import connection
+from django.db.utils import Error as DatabaseError
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            database_version = cursor.fetchone()[0]
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            row = cursor.fetchone()
+            if row is None:
+                return JsonResponse(
+                    {"status": "error", "database": database_version,
+                     "reason": "The database has no PostGIS extension."},
+                    status=503,
+                )
+            cursor.execute("SELECT postgis_lib_version(), postgis_full_version()")
+            postgis_version, postgis_full = cursor.fetchone()
+    except DatabaseError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        return JsonResponse(
+            {"status": "error", "reason": f"The database is unreachable: {reason}"}, status=503
+        )
+    return JsonResponse(
+        {
+            "status": "ok",
+            "database": database_version,
+            "postgis": postgis_version,
+            "postgis_extension": row[0],
+            "postgis_full": postgis_full,
+        }
+    )

@@ -1,0 +1,8 @@
+from django.shortcuts import render
+
+from capgeo.territory.models import Commune
+
+
+def home(request):
+    communes = Commune.objects.only("insee", "name", "population").order_by("name")
+    return render(request, "capgeo/home.html", {"communes": communes})

@@ -1,0 +1,15 @@
+"""Map widgets for the admin that work without internet access.
+
+Django's OpenLayers widgets load OpenLayers from a CDN and draw remote tiles; these load the copy
+installed from the npm registry and draw the commune boundaries served by the platform instead.
+"""
+from django.contrib.gis.forms.widgets import OpenLayersWidget
+
+
+class OfflineMapWidget(OpenLayersWidget):
+    template_name = "gis/capgeo_offline.html"
+    map_srid = 3857
+
+    class Media:
+        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
