@@ -189,8 +189,10 @@ ensure_cluster() {
         return 0
     fi
     if pg_running; then
-        port_in_use "$PG_PORT" || die "le cluster local tourne mais n’écoute pas sur le port $PG_PORT ; \
-arrêtez-le (./run.sh stop) puis relancez avec le même CAPGEO_PG_PORT qu’à sa création."
+        local running_port
+        running_port=$(sed -n 4p "$PGDATA_DIR/postmaster.pid" 2>/dev/null)
+        [ "$running_port" = "$PG_PORT" ] || die "le cluster local tourne déjà sur le port \
+$running_port, pas sur $PG_PORT ; arrêtez-le (./run.sh stop) ou relancez avec CAPGEO_PG_PORT=$running_port."
         return 0
     fi
     if port_in_use "$PG_PORT"; then
@@ -222,11 +224,15 @@ load_demo() {
     say "$(tail -n 1 "$LOG_DIR/load-demo.log")"
 }
 
-serve() {
+check_http_port() {
     if port_in_use "$HTTP_PORT"; then
         die "le port $HTTP_PORT est déjà utilisé par un autre programme ; arrêtez-le ou choisissez un \
 autre port, par exemple CAPGEO_PORT=8001 ./run.sh demo"
     fi
+}
+
+serve() {
+    check_http_port  # again: something may have taken the port during the set-up
     say "plateforme disponible sur http://$HTTP_HOST:$HTTP_PORT/ (comptes de démonstration : voir README.md) ; Ctrl+C pour arrêter"
     exec "$VENV/bin/gunicorn" capgeo.wsgi:application \
         --chdir "$ROOT" --bind "$HTTP_HOST:$HTTP_PORT" --workers "${CAPGEO_WORKERS:-3}" \
@@ -236,7 +242,7 @@ autre port, par exemple CAPGEO_PORT=8001 ./run.sh demo"
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
-    demo) setup; load_demo; serve ;;
+    demo) check_http_port; setup; load_demo; serve ;;
     setup) setup; load_demo ;;
     test)
         setup

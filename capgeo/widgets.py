@@ -11,5 +11,6 @@ class OfflineMapWidget(OpenLayersWidget):
     map_srid = 3857
 
     class Media:
+        extend = False  # replace, not add to, the CDN links of Django's widget
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
