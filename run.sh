@@ -117,7 +117,7 @@ ensure_assets() {
 # --- Local PostgreSQL + PostGIS cluster --------------------------------------------------------
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' system user.
 as_pg() {
-    if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+    if is_root; then "$(command -v runuser || echo /usr/sbin/runuser)" -u postgres -- "$@"; else "$@"; fi
 }
 
 pg_running() { [ -f "$PGDATA_DIR/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; }
@@ -157,7 +157,7 @@ pg_init() {
     if is_root; then
         chown postgres:postgres "$PG_DIR"
         chown -R postgres:postgres "$staging" "$PG_SOCKET"
-        runuser -u postgres -- test -w "$staging" || die "l’utilisateur système postgres ne peut pas \
+        as_pg test -w "$staging" || die "l’utilisateur système postgres ne peut pas \
 écrire dans $PG_DIR (un dossier parent lui est fermé) ; placez le dépôt dans un dossier accessible \
 (par exemple /srv/capgeo) ou utilisez un serveur existant avec DATABASE_URL."
     fi
