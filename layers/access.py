@@ -1,0 +1,188 @@
+"""The access policy: the one component that decides which layers and which rows a user may see,
+download or edit.
+
+Every protocol (REST, exports, WMS, GetFeatureInfo, legends, WFS, tiles, MVT, sync) asks it:
+
+    policy = AccessPolicy.for_user(request.user)
+    layers = policy.layers(Permission.VIEW)           # a Layer queryset, for listings
+    grant = policy.grant("zones_activite", Permission.DOWNLOAD)  # or raises
+
+and reads data only through the returned Grant (layers.data takes a Grant, never a Layer), whose
+row filter is part of every query it builds. A Grant can only be made here, so a protocol cannot
+reach a layer's rows without having asked.
+
+Semantics (docs/guide-sig.md explains them to GIS staff):
+- GIS administrators and superusers may do everything on every layer, without row restriction.
+- A rule grants a permission (view < download < edit: each includes the previous ones) to an
+  audience: the anonymous public, every authenticated user, the members of given communes, the
+  users having given roles, or administrators only.
+- A rule may restrict rows to the user's commune: features intersecting the commune's territory,
+  or whose INSEE attribute equals the commune's code. Members of the intercommunality (no commune)
+  cover the whole territory and are not restricted; anonymous visitors have no commune, so a
+  restricted rule grants them nothing.
+- Several matching rules add up: one unrestricted rule lifts every restriction.
+- A layer the user may not view is reported as not found, never as forbidden, so its existence
+  does not leak.
+"""
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from .models import AccessRule, Audience, Layer, Permission, RowRestriction
+
+
+class LayerNotFound(Exception):
+    """Unknown layer, or one the user may not view (indistinguishable on purpose)."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+class AccessDenied(Exception):
+    """The user may view the layer but not do what was asked (download, edit)."""
+
+    def __init__(self, layer, permission):
+        super().__init__(f"{layer.name}: {permission}")
+        self.layer = layer
+        self.permission = Permission(permission)
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """A boolean SQL expression over the layer's table (aliased ``t``) and its parameters."""
+    sql: str
+    params: tuple = ()
+
+    @property
+    def is_unrestricted(self):
+        return self.sql == "TRUE"
+
+
+ALL_ROWS = RowFilter("TRUE")
+NO_ROWS = RowFilter("FALSE")
+
+_GRANT_TOKEN = object()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the policy allowed: one layer, one permission, and the rows it covers."""
+    layer: Layer
+    permission: Permission
+    row_filter: RowFilter
+    user: object
+    _token: object = None
+
+    def __post_init__(self):
+        if self._token is not _GRANT_TOKEN:
+            raise TypeError("A Grant is made by AccessPolicy.grant(), never directly.")
+
+    @property
+    def restricted(self):
+        return not self.row_filter.is_unrestricted
+
+    def where(self, alias="t"):
+        """The row filter as (sql, params), with the table alias the caller uses."""
+        if alias == "t":
+            return self.row_filter.sql, self.row_filter.params
+        return self.row_filter.sql.replace("t.", f"{alias}."), self.row_filter.params
+
+
+class AccessPolicy:
+    def __init__(self, user):
+        self.user = user
+        self.authenticated = bool(user and user.is_authenticated and user.is_active)
+        self.is_admin = self.authenticated and user.is_gis_admin
+        self.commune_id = getattr(user, "commune_id", None) if self.authenticated else None
+        self.role = getattr(user, "role", None) if self.authenticated else None
+
+    @classmethod
+    def for_user(cls, user):
+        return cls(user)
+
+    # --- rules that apply to this user ---------------------------------------------------
+    def _audience_q(self):
+        q = Q(audience=Audience.PUBLIC)
+        if not self.authenticated:
+            # Anonymous visitors have no commune: a commune-restricted rule gives them nothing.
+            return q & Q(row_restriction=RowRestriction.NONE)
+        q |= Q(audience=Audience.AUTHENTICATED)
+        q |= Q(audience=Audience.ROLES, roles__contains=[self.role])
+        if self.commune_id:
+            q |= Q(audience=Audience.COMMUNES, communes=self.commune_id)
+        return q
+
+    def _rules(self, permission):
+        return AccessRule.objects.filter(
+            self._audience_q(), permission__in=Permission.levels_granting(permission)
+        )
+
+    # --- listings ----------------------------------------------------------------------------
+    def layers(self, permission=Permission.VIEW) -> QuerySet:
+        """The layers this user may use with that permission."""
+        queryset = Layer.objects.all()
+        if self.is_admin:
+            return queryset
+        return queryset.filter(Exists(self._rules(permission).filter(layer=OuterRef("pk"))))
+
+    def permissions(self, layer):
+        """The set of permissions the user holds on a layer (for display and capabilities)."""
+        if self.is_admin:
+            return set(Permission)
+        granted = set(
+            self._rules(Permission.VIEW).filter(layer=layer).values_list("permission", flat=True)
+        )
+        held = set()
+        for level in (Permission.VIEW, Permission.DOWNLOAD, Permission.EDIT):
+            if any(p in granted for p in Permission.levels_granting(level)):
+                held.add(level)
+        return held
+
+    # --- a single layer ----------------------------------------------------------------------
+    def grant(self, layer, permission=Permission.VIEW):
+        """A Grant for the layer (a Layer or its name), or LayerNotFound / AccessDenied."""
+        permission = Permission(permission)
+        if not isinstance(layer, Layer):
+            name = layer
+            try:
+                layer = Layer.objects.select_related("theme").get(name=name)
+            except Layer.DoesNotExist:
+                raise LayerNotFound(name) from None
+        if self.is_admin:
+            return Grant(layer, permission, ALL_ROWS, self.user, _GRANT_TOKEN)
+        rules = list(self._rules(Permission.VIEW).filter(layer=layer))
+        if not rules:
+            raise LayerNotFound(layer.name)
+        matching = [r for r in rules if r.permission in Permission.levels_granting(permission)]
+        if not matching:
+            raise AccessDenied(layer, permission)
+        return Grant(layer, permission, self._row_filter(layer, matching), self.user, _GRANT_TOKEN)
+
+    def _row_filter(self, layer, rules):
+        if any(rule.row_restriction == RowRestriction.NONE for rule in rules):
+            return ALL_ROWS
+        if self.commune_id is None:
+            # Members of the intercommunality cover its whole territory.
+            return ALL_ROWS if self.authenticated else NO_ROWS
+        clauses, params = [], []
+        kinds = {rule.row_restriction for rule in rules}
+        if RowRestriction.COMMUNE_TERRITORY in kinds:
+            clauses.append(
+                "ST_Intersects(t.geom, (SELECT c.geom FROM territory_commune c WHERE c.id = %s))"
+            )
+            params.append(self.commune_id)
+        if RowRestriction.COMMUNE_INSEE in kinds and layer.insee_field:
+            column = quote_ident(layer.insee_field)
+            clauses.append(
+                f"t.{column}::text = (SELECT c.insee FROM territory_commune c WHERE c.id = %s)"
+            )
+            params.append(self.commune_id)
+        if not clauses:
+            return NO_ROWS
+        return RowFilter("(" + " OR ".join(clauses) + ")", tuple(params))
+
+
+def quote_ident(name):
+    """Double-quote an SQL identifier (for column names read from the catalogue)."""
+    return '"' + name.replace('"', '""') + '"'
