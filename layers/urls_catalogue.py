@@ -1,0 +1,3 @@
+"""Catalogue pages (/catalogue/)."""
+app_name = "catalogue"
+urlpatterns: list = []

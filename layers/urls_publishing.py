@@ -1,0 +1,3 @@
+"""Staff publishing pages (/catalogue/publier/…)."""
+app_name = "publishing"
+urlpatterns: list = []
