@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("territoire/", include("capgeo.territory.urls")),
     path("api/", include("layers.api.urls")),
+    path("", include("wms.urls")),
     path("catalogue/publier/", include("layers.urls_publishing")),
     path("catalogue/", include("layers.urls_catalogue")),
     path("", views.home, name="home"),
