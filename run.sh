@@ -214,7 +214,9 @@ setup() {
     ensure_venv
     ensure_assets
     ensure_cluster
-    step compilemessages manage compilemessages --ignore=.venv --ignore=node_modules --ignore=var
+    if find "$ROOT/capgeo" "$ROOT/layers" "$ROOT/wms" "$ROOT/fieldsync" -name '*.po' -path '*/LC_MESSAGES/*' | grep -q .; then
+        step compilemessages manage compilemessages --ignore=.venv --ignore=node_modules --ignore=var
+    fi
     step migrate manage migrate --noinput
     step collectstatic manage collectstatic --noinput
 }
