@@ -197,7 +197,7 @@ $running_port, pas sur $PG_PORT ; arrêtez-le (./run.sh stop) ou relancez avec C
     fi
     if port_in_use "$PG_PORT"; then
         die "le port $PG_PORT, prévu pour le cluster PostgreSQL local, est déjà utilisé par un autre \
-programme ; libérez-le ou choisissez un autre port, par exemple CAPGEO_PG_PORT=55433 ./run.sh …"
+programme ; libérez-le ou choisissez un autre port, par exemple CAPGEO_PG_PORT=$((PG_PORT + 1)) ./run.sh …"
     fi
     [ -f "$PGDATA_DIR/PG_VERSION" ] || pg_init
     # The port may have been chosen differently at creation: the current choice wins.
