@@ -248,6 +248,7 @@ case "$command" in
     setup) setup; load_demo ;;
     test)
         setup
+        load_demo
         cd "$ROOT"
         exec "$VENV/bin/pytest" "$@"
         ;;
