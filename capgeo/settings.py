@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_gis",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "capgeo.territory",
     "capgeo.accounts",
     "layers",
@@ -176,6 +178,10 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+# Background jobs (layer imports): django-tasks with its database backend, run by
+# `manage.py import_worker` (see layers/jobs.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Coordinates are stored in Lambert-93.
 CAPGEO_STORAGE_SRID = 2154
