@@ -25,10 +25,12 @@ class LoadReport:
     communes_created: int = 0
     town_halls_created: int = 0
     accounts_created: list = field(default_factory=list)
+    layers_created: list = field(default_factory=list)
 
     @property
     def changed(self):
-        return bool(self.communes_created or self.town_halls_created or self.accounts_created)
+        return bool(self.communes_created or self.town_halls_created or self.accounts_created
+                    or self.layers_created)
 
 
 def _multipolygon(geometry_json):
@@ -101,9 +103,17 @@ def demo_accounts():
     return json.loads(ACCOUNTS_FILE.read_text(encoding="utf-8"))["accounts"]
 
 
-def load_demo(with_accounts=True):
+def load_demo(with_accounts=True, with_catalogue=True, thumbnails=False):
+    """The territory, the accounts, then the demo catalogue layers built over the territory.
+
+    thumbnails renders the demo layers' images (the catalogue renders a missing one on demand).
+    """
     report = LoadReport()
     load_territory(report)
     if with_accounts:
         load_accounts(report)
+    if with_catalogue:
+        from layers.demo import load_catalogue_demo
+
+        report.layers_created = load_catalogue_demo(thumbnails=thumbnails)
     return report

@@ -4,19 +4,26 @@ from capgeo.territory.demo import load_demo
 
 
 class Command(BaseCommand):
-    help = "Charge le territoire de démonstration (Cap Atlantique) et les comptes de démonstration."
+    help = ("Charge le territoire de démonstration (Cap Atlantique), les comptes et le catalogue "
+            "de démonstration.")
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--no-accounts", action="store_true", help="Ne pas créer les comptes de démonstration."
         )
+        parser.add_argument(
+            "--no-catalogue", action="store_true",
+            help="Ne pas créer les couches de démonstration du catalogue.",
+        )
 
-    def handle(self, *args, no_accounts=False, **options):
-        report = load_demo(with_accounts=not no_accounts)
+    def handle(self, *args, no_accounts=False, no_catalogue=False, **options):
+        report = load_demo(with_accounts=not no_accounts, with_catalogue=not no_catalogue,
+                           thumbnails=True)
         if report.changed:
             self.stdout.write(
                 f"Démo : {report.communes_created} communes, {report.town_halls_created} mairies, "
-                f"{len(report.accounts_created)} comptes créés."
+                f"{len(report.accounts_created)} comptes, "
+                f"{len(report.layers_created)} couches du catalogue créés."
             )
         else:
             self.stdout.write("Démo : déjà chargée, rien à faire.")

@@ -1,0 +1,227 @@
+"""Thumbnails of vector layers (PNG, 256×256), rendered by Mapnik over the commune boundaries.
+
+A thumbnail is shown to everyone who may view the layer, so it must not reveal rows some of them
+may not see. Its features are read through the policy's Grant of an *anonymous* visitor: a layer
+whose rows are all public is drawn in full; any other layer (no public rule, or public rows
+restricted) is drawn as its extent outline only. The file name records that variant, so a
+thumbnail made while a layer was public is never served once its rules have been tightened.
+
+The geometries are read by PostgreSQL on Django's connection (so the Grant's row filter applies
+and uncommitted publications are visible), generalised to the pixel size and handed to Mapnik as
+inline GeoJSON: the output is bounded (one vertex per pixel) whatever the layer's size.
+"""
+import os
+from xml.sax.saxutils import quoteattr
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.files.base import ContentFile
+from django.db import connection
+
+from .access import AccessPolicy, LayerNotFound
+from .models import Permission
+
+SIZE = 256
+MARGIN = 0.06          # share of the extent added on each side
+MIN_SPAN = 1000.0      # metres: a single point still gets some surroundings
+MAX_GEOMETRIES = 50_000
+
+PUBLIC, OUTLINE = "public", "outline"
+
+BACKGROUND = "#dce8f0"  # the sea around the peninsula
+COMMUNE_FILL, COMMUNE_STROKE = "#f6f4ee", "#8d9aa6"
+FEATURE_FILL, FEATURE_STROKE = "#e07b39", "#8f4414"
+LINE_STROKE = "#6a2c91"
+POINT_FILL = "#c0392b"
+OUTLINE_STROKE = "#1f5f8b"
+
+# Lambert-93 as a PROJ string: Mapnik's bundled PROJ cannot read Debian's proj.db (an older
+# layout), so an "epsg:2154" code would fail; the map and its layers share this exact string,
+# so nothing is reprojected and no PROJ database is needed.
+LAMBERT93 = ("+proj=lcc +lat_0=46.5 +lon_0=3 +lat_1=49 +lat_2=44 +x_0=700000 +y_0=6600000 "
+             "+ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs")
+
+
+def _mapnik():
+    # The mapnik wheel points PROJ_LIB/GDAL_DATA at its bundled copies when they are unset;
+    # keep the system ones that GeoDjango's GDAL/PROJ use in this same process.
+    os.environ.setdefault("PROJ_LIB", "/usr/share/proj")
+    os.environ.setdefault("GDAL_DATA", "/usr/share/gdal")
+    import mapnik
+
+    return mapnik
+
+
+def thumbnail_variant(layer):
+    """PUBLIC when an anonymous visitor sees every row of the layer, else OUTLINE."""
+    grant = _public_grant(layer)
+    return PUBLIC if grant is not None else OUTLINE
+
+
+def _public_grant(layer):
+    try:
+        grant = AccessPolicy.for_user(AnonymousUser()).grant(layer, Permission.VIEW)
+    except LayerNotFound:
+        return None
+    return None if grant.restricted else grant
+
+
+def thumbnail_filename(layer, variant):
+    return f"{layer.name}-{variant}.png"
+
+
+def _frame(layer):
+    """(minx, miny, maxx, maxy) in EPSG:2154 around the layer, or around the territory."""
+    if layer.extent is not None:
+        minx, miny, maxx, maxy = layer.extent.extent
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                           "FROM (SELECT ST_Extent(geom) e FROM territory_commune) s")
+            minx, miny, maxx, maxy = cursor.fetchone()
+            if minx is None:
+                return (0.0, 0.0, MIN_SPAN, MIN_SPAN)
+    span = max(maxx - minx, maxy - miny, MIN_SPAN)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half = span * (0.5 + MARGIN)
+    return (cx - half, cy - half, cx + half, cy + half)
+
+
+def _geojson(cursor, sql, params):
+    cursor.execute(
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg("
+        "json_build_object('type', 'Feature', 'properties', json_build_object(), "
+        "'geometry', ST_AsGeoJSON(g, 1)::json)), '[]'::json))::text "
+        f"FROM ({sql}) AS generalised(g) WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)",
+        params,
+    )
+    return cursor.fetchone()[0]
+
+
+def _commune_geojson(cursor, frame, pixel):
+    return _geojson(
+        cursor,
+        "SELECT ST_SnapToGrid(ST_Simplify(c.geom, %s), %s) FROM territory_commune c "
+        "WHERE c.geom && ST_MakeEnvelope(%s, %s, %s, %s, 2154)",
+        [pixel, pixel / 4, *frame],
+    )
+
+
+def _features_geojson(cursor, grant, frame, pixel):
+    where, params = grant.where("t")
+    return _geojson(
+        cursor,
+        "SELECT DISTINCT ST_SnapToGrid(ST_Simplify(t.geom, %s), %s) "
+        f"FROM {grant.layer.qualified_table} t "
+        f"WHERE t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 2154) AND ({where}) "
+        f"LIMIT {MAX_GEOMETRIES}",
+        [pixel, pixel / 2, *frame, *params],
+    )
+
+
+def _outline_geojson(cursor, layer):
+    return _geojson(cursor, "SELECT ST_GeomFromEWKB(%s)", [bytes(layer.extent.ewkb)])
+
+
+def _datasource(geojson):
+    return (
+        "<Datasource><Parameter name=\"type\">geojson</Parameter>"
+        f"<Parameter name=\"inline\">{_escape(geojson)}</Parameter></Datasource>"
+    )
+
+
+def _escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _map_xml(communes, features, variant):
+    feature_style = (
+        f"""
+        <Style name="features">
+          <Rule><Filter>[mapnik::geometry_type]=polygon</Filter>
+            <PolygonSymbolizer fill="{FEATURE_FILL}" fill-opacity="0.6"/>
+            <LineSymbolizer stroke="{FEATURE_STROKE}" stroke-width="0.7"/></Rule>
+          <Rule><Filter>[mapnik::geometry_type]=linestring</Filter>
+            <LineSymbolizer stroke="{LINE_STROKE}" stroke-width="1.3"/></Rule>
+          <Rule><Filter>[mapnik::geometry_type]=point</Filter>
+            <MarkersSymbolizer marker-type="ellipse" width="4.5" height="4.5"
+              fill="{POINT_FILL}" stroke="#ffffff" stroke-width="0.5" allow-overlap="true"
+              ignore-placement="true"/></Rule>
+        </Style>"""
+        if variant == PUBLIC else
+        f"""
+        <Style name="features">
+          <Rule><PolygonSymbolizer fill="{OUTLINE_STROKE}" fill-opacity="0.12"/>
+            <LineSymbolizer stroke="{OUTLINE_STROKE}" stroke-width="1.6"
+              stroke-dasharray="5,3"/></Rule>
+        </Style>"""
+    )
+    layers = ""
+    if features is not None:
+        layers = (f'<Layer name="features" srs={quoteattr(LAMBERT93)}><StyleName>features</StyleName>'
+                  f"{_datasource(features)}</Layer>")
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+    <Map srs={quoteattr(LAMBERT93)} background-color={quoteattr(BACKGROUND)}>
+      <Style name="communes"><Rule>
+        <PolygonSymbolizer fill="{COMMUNE_FILL}"/>
+        <LineSymbolizer stroke="{COMMUNE_STROKE}" stroke-width="0.6"/>
+      </Rule></Style>
+      {feature_style}
+      <Layer name="communes" srs={quoteattr(LAMBERT93)}><StyleName>communes</StyleName>
+        {_datasource(communes)}</Layer>
+      {layers}
+    </Map>"""
+
+
+def render_thumbnail_png(layer, variant=None):
+    """The PNG bytes of a layer's thumbnail (variant: PUBLIC or OUTLINE, decided if None)."""
+    mapnik = _mapnik()
+    grant = _public_grant(layer)
+    if variant is None:
+        variant = PUBLIC if grant is not None else OUTLINE
+    if variant == PUBLIC and grant is None:
+        raise ValueError(f"{layer.name}: rows are not public, only an outline may be drawn")
+    frame = _frame(layer)
+    pixel = (frame[2] - frame[0]) / SIZE
+    with connection.cursor() as cursor:
+        communes = _commune_geojson(cursor, frame, pixel)
+        if not layer.is_vector or layer.extent is None:
+            features = None
+        elif variant == PUBLIC:
+            features = _features_geojson(cursor, grant, frame, pixel)
+        else:
+            features = _outline_geojson(cursor, layer)
+    map_ = mapnik.Map(SIZE, SIZE)
+    mapnik.load_map_from_string(map_, _map_xml(communes, features, variant))
+    map_.aspect_fix_mode = mapnik.aspect_fix_mode.GROW_BBOX
+    map_.zoom_to_box(mapnik.Box2d(*frame))
+    image = mapnik.Image(SIZE, SIZE)
+    mapnik.render(map_, image)
+    return image.to_string("png")
+
+
+def render_thumbnail(layer):
+    """Render and store a layer's thumbnail (call it after each publication); returns its name."""
+    variant = thumbnail_variant(layer)
+    png = render_thumbnail_png(layer, variant)
+    if layer.thumbnail:
+        layer.thumbnail.storage.delete(layer.thumbnail.name)
+    target = f"{layer.thumbnail.field.upload_to}{thumbnail_filename(layer, variant)}"
+    layer.thumbnail.storage.delete(target)  # a leftover would make the storage rename ours
+    layer.thumbnail.save(thumbnail_filename(layer, variant), ContentFile(png), save=False)
+    type(layer).objects.filter(pk=layer.pk).update(thumbnail=layer.thumbnail.name)
+    return layer.thumbnail.name
+
+
+def current_thumbnail(layer):
+    """(PNG bytes, variant): the stored thumbnail if it matches the layer's current rules, else a
+    freshly rendered and stored one."""
+    variant = thumbnail_variant(layer)
+    if layer.thumbnail and os.path.basename(layer.thumbnail.name) == thumbnail_filename(layer, variant):
+        try:
+            with layer.thumbnail.open("rb") as stored:
+                return stored.read(), variant
+        except FileNotFoundError:
+            pass
+    render_thumbnail(layer)
+    with layer.thumbnail.open("rb") as stored:
+        return stored.read(), variant

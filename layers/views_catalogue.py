@@ -1,0 +1,158 @@
+"""Catalogue pages: the list of the layers a visitor may view, a layer's sheet, its thumbnail.
+
+Everything starts from the access policy: the list is ``policy.layers(VIEW)``, a sheet or a
+thumbnail needs ``policy.grant(name, VIEW)``, and a layer the visitor may not view is a 404.
+"""
+import logging
+
+from django import forms
+from django.contrib.gis.geos import Polygon
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from .access import AccessPolicy, LayerNotFound
+from .models import Layer, Permission, Theme
+from .search import search_layers
+from .thumbnails import PUBLIC, current_thumbnail
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 12
+# The REST exports (layers.api); the catalogue only links to them.
+FEATURES_URL = "/api/layers/{name}/features"
+EXPORT_FORMATS = [("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage")]
+
+
+def parse_bbox(value):
+    """'minx,miny,maxx,maxy' in WGS 84 degrees -> a tuple of floats, or ValidationError."""
+    parts = [part.strip() for part in value.split(",")]
+    try:
+        if len(parts) != 4:
+            raise ValueError
+        minx, miny, maxx, maxy = (float(part) for part in parts)
+    except ValueError:
+        raise forms.ValidationError(
+            _("L'emprise s'écrit « ouest,sud,est,nord » en degrés décimaux "
+              "(par exemple -2.5,47.25,-2.3,47.4).")) from None
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise forms.ValidationError(
+            _("Emprise invalide : l'ouest doit être inférieur à l'est et le sud au nord, "
+              "en longitude (−180 à 180) et latitude (−90 à 90)."))
+    return (minx, miny, maxx, maxy)
+
+
+class CatalogueFilterForm(forms.Form):
+    q = forms.CharField(label=_("Rechercher"), required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _(
+                            "titre, mot-clé, thème…")}))
+    theme = forms.ChoiceField(label=_("Thème"), required=False)
+    bbox = forms.CharField(label=_("Emprise (ouest,sud,est,nord en degrés)"), required=False,
+                           max_length=120)
+
+    def __init__(self, *args, themes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["theme"].choices = [("", _("Tous les thèmes"))] + [
+            (theme.slug, f"{theme.name} ({theme.visible_count})") for theme in themes
+        ]
+        self.fields["theme"].error_messages["invalid_choice"] = _(
+            "Thème inconnu : « %(value)s ».")
+
+    def clean_bbox(self):
+        value = self.cleaned_data["bbox"].strip()
+        return parse_bbox(value) if value else None
+
+
+def bbox_polygon(bbox):
+    """The WGS 84 box as a polygon in the storage projection, to compare with layer extents."""
+    polygon = Polygon.from_bbox(bbox)
+    polygon.srid = 4326
+    return polygon.transform(Layer._meta.get_field("extent").srid, clone=True)
+
+
+@require_GET
+def catalogue(request):
+    policy = AccessPolicy.for_user(request.user)
+    visible = policy.layers(Permission.VIEW)
+    themes = (Theme.objects.annotate(visible_count=Count("layers", filter=Q(layers__in=visible)))
+              .filter(visible_count__gt=0))
+    form = CatalogueFilterForm(request.GET or None, themes=themes)
+    layers = visible.select_related("theme", "owner_commune")
+    filters = {}
+    if form.is_bound:
+        form.is_valid()  # invalid fields are reported and ignored; the valid ones still apply
+        filters = {name: value for name, value in getattr(form, "cleaned_data", {}).items()
+                   if value and name not in form.errors}
+    if filters.get("theme"):
+        layers = layers.filter(theme__slug=filters["theme"])
+    if filters.get("bbox"):
+        layers = layers.filter(extent__intersects=bbox_polygon(filters["bbox"]))
+    if filters.get("q"):
+        layers = search_layers(layers, filters["q"])
+    page = Paginator(layers, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "layers/catalogue/list.html", {
+        "form": form,
+        "page": page,
+        "filtered": bool(filters),
+        "query_string": query.urlencode(),
+        "bbox": filters.get("bbox"),
+    })
+
+
+def _visible_layer(request, name):
+    policy = AccessPolicy.for_user(request.user)
+    try:
+        grant = policy.grant(name, Permission.VIEW)
+    except LayerNotFound:
+        raise Http404(_("Couche introuvable.")) from None
+    return policy, grant
+
+
+@require_GET
+def layer_detail(request, name):
+    policy, grant = _visible_layer(request, name)
+    layer = grant.layer
+    permissions = policy.permissions(layer)
+    downloads = []
+    if Permission.DOWNLOAD in permissions and layer.is_vector:
+        url = FEATURES_URL.format(name=layer.name)
+        downloads = [(label, f"{url}?f={code}") for code, label in EXPORT_FORMATS]
+    extent_wgs84 = layer.extent.transform(4326, clone=True).extent if layer.extent else None
+    admin_url = None
+    if request.user.is_staff and request.user.has_perm("layers.change_layer"):
+        admin_url = reverse("admin:layers_layer_change", args=[layer.pk])
+    return render(request, "layers/catalogue/detail.html", {
+        "layer": layer,
+        "permissions": [p for p in Permission if p in permissions],
+        "restricted": grant.restricted,
+        "downloads": downloads,
+        "publications": layer.publications.select_related("published_by")[:5],
+        "extent_wgs84": extent_wgs84,
+        "admin_url": admin_url,
+    })
+
+
+@require_GET
+def layer_thumbnail(request, name):
+    _policy, grant = _visible_layer(request, name)
+    layer = grant.layer
+    if not layer.is_vector:
+        raise Http404(_("Pas de vignette pour une couche distante."))
+    try:
+        png, variant = current_thumbnail(layer)
+    except Exception:  # a rendering failure shows the card without image, never a 500
+        logger.exception("Vignette de la couche %s impossible à produire", layer.name)
+        raise Http404(_("Vignette indisponible.")) from None
+    response = HttpResponse(png, content_type="image/png")
+    if variant == PUBLIC:
+        patch_cache_control(response, public=True, max_age=600)
+    else:
+        patch_cache_control(response, private=True, max_age=600)
+    return response
