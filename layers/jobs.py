@@ -1,0 +1,103 @@
+"""Background jobs of the catalogue (layer imports), on django-tasks' database backend.
+
+Why django-tasks (+ django-tasks-db) rather than procrastinate: it is the backport of Django's
+own task framework (DEP 14, django.tasks in Django 6), so moving to Django 6 keeps the same
+@task/enqueue API; its database backend stores the queue in ordinary Django tables through the
+ORM and the psycopg2 driver we already use, and its worker is a plain synchronous
+`manage.py db_worker`. procrastinate is solid too, but needs psycopg 3 beside psycopg2, an
+asyncio worker and its own SQL schema, which buys nothing for a few imports a day.
+
+The state users see lives in layers.ImportJob (status, progress, message, heartbeat), not in the
+queue's tables: the queue only says "run import N". A worker that dies mid-import leaves its job
+`running` with a heartbeat that stops moving; `manage.py import_worker` marks such jobs failed
+when it starts (fail_stale_jobs), drops their staging table and removes their files.
+"""
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from .models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+
+def heartbeat_seconds():
+    return int(getattr(settings, "CAPGEO_IMPORT_HEARTBEAT_SECONDS", 15))
+
+
+def stale_after_seconds():
+    return int(getattr(settings, "CAPGEO_IMPORT_STALE_SECONDS", 120))
+
+
+@task()
+def import_layer(job_id):
+    from .publishing import run_import
+
+    job = run_import(job_id)
+    return {"job": job.pk, "status": job.status}
+
+
+def enqueue_import(job):
+    """Queue the job once the transaction that created it is committed."""
+    transaction.on_commit(lambda: import_layer.enqueue(job.pk))
+
+
+class Heartbeat:
+    """While an import runs, a thread refreshes its heartbeat_at (own database connection), so
+    long SQL steps without progress are not mistaken for a dead worker."""
+
+    def __init__(self, job_id, interval=None):
+        self.job_id = job_id
+        self.interval = interval or heartbeat_seconds()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+
+    def _run(self):
+        try:
+            while not self._stop.wait(self.interval):
+                ImportJob.objects.filter(pk=self.job_id, status=ImportJob.Status.RUNNING) \
+                    .update(heartbeat_at=timezone.now())
+        except Exception:  # a missed heartbeat must never break the import itself
+            logger.exception("Heartbeat of import %s failed", self.job_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return False
+
+
+def fail_stale_jobs(now=None):
+    """Mark failed the imports left running by a dead worker; returns their ids."""
+    from .publishing.history import drop_staging
+    from .publishing.pipeline import _discard_files, staging_table_name
+
+    close_old_connections()
+    now = now or timezone.now()
+    limit = now - timedelta(seconds=stale_after_seconds())
+    stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).exclude(heartbeat_at__gte=limit)
+    failed = []
+    for job in stale:
+        updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING) \
+            .exclude(heartbeat_at__gte=limit).update(
+                status=ImportJob.Status.FAILED, finished_at=now,
+                message=_("L'import a été interrompu (arrêt ou redémarrage du serveur pendant son "
+                          "exécution) ; aucune donnée n'a été modifiée. Relancez-le."),
+            )
+        if updated:
+            drop_staging(staging_table_name(job), f"{staging_table_name(job)}m")
+            _discard_files(job)
+            failed.append(job.pk)
+            logger.warning("Import %s (%s) was left running: marked failed", job.pk, job.layer_name)
+    return failed
