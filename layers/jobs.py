@@ -17,7 +17,7 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
@@ -83,7 +83,6 @@ def fail_stale_jobs(now=None):
     from .publishing.history import drop_staging
     from .publishing.pipeline import _discard_files, staging_table_name
 
-    close_old_connections()
     now = now or timezone.now()
     limit = now - timedelta(seconds=stale_after_seconds())
     stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).exclude(heartbeat_at__gte=limit)

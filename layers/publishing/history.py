@@ -109,7 +109,7 @@ def commit_publication(*, layer_name, staging_table, mode, user, title, theme, s
                                          "catalogue ; un administrateur doit la supprimer.")
                                        % {"name": layer_name})
             else:
-                layer = Layer.objects.select_for_update().filter(name=layer_name).first()
+                layer = Layer.objects.select_for_update().filter(name=layer_name).order_by("pk").first()
                 if layer is None:
                     raise PublishError(_("La couche « %(name)s » n'existe pas.") % {"name": layer_name})
                 changed = []

@@ -80,8 +80,8 @@ def prepare_import(*, user, path, source_name, layer_name, title=None, theme=Non
             job.source_path = str(Path(path).resolve())
         job.save(update_fields=["source_path", "options"])
         suffix = Path(job.source_path).suffix.lower()
-        if not postgis and (suffix in (".gpkg", ".shp") or
-                            (suffix != ".zip" and size <= INSPECT_AT_SUBMISSION_BYTES)):
+        if postgis or suffix in (".gpkg", ".shp") or \
+                (suffix != ".zip" and size <= INSPECT_AT_SUBMISSION_BYTES):
             _open_source(job, directory / "work")
     except BaseException:
         _discard_files(job)
@@ -156,10 +156,12 @@ def run_import(job_id, on_progress=None):
     else:
         job.publication, job.layer = publication, publication.layer
         job.report = publication.report
-        _finish(job, ImportJob.Status.SUCCEEDED,
-                _("Couche « %(name)s » publiée (version %(version)s, %(count)s objets).")
-                % {"name": job.layer_name, "version": publication.version,
-                   "count": publication.feature_count})
+        message = _("Couche « %(name)s » publiée (version %(version)s, %(count)s objets).") % {
+            "name": job.layer_name, "version": publication.version,
+            "count": publication.feature_count}
+        _finish(job, ImportJob.Status.SUCCEEDED, message)
+        if on_progress:
+            on_progress(100, message)
     finally:
         try:
             drop_staging(staging)

@@ -7,8 +7,8 @@ from layers.models import ImportJob, Layer, Publication
 from layers.publishing import prepare_import, run_import
 
 from .test_publishing_support import (
-    L93_AREA, TEST_PREFIX, admin_user, bowtie_geojson, drop_test_staging_tables, lambert_shapefile_zip,
-    media_root, own_connection, query, staging_tables, town_halls_geojson, two_layer_geopackage,
+    L93_AREA, TEST_PREFIX, admin_user, bowtie_geojson, drop_test_staging_tables, job_leftovers, lambert_shapefile_zip,
+    media_root, own_connection, query, town_halls_geojson, two_layer_geopackage,
     write_json,
 )
 
@@ -43,7 +43,6 @@ def assert_published_table(name, count):
     indexes = query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'layers_data' "
                     "AND tablename = %s", [name])
     assert any("USING gist (geom)" in definition for (definition,) in indexes), indexes
-    assert not staging_tables(name)
 
 
 def test_geojson_in_wgs84_lands_in_lambert93_with_types_and_safe_names(tmp_path):
@@ -51,6 +50,7 @@ def test_geojson_in_wgs84_lands_in_lambert93_with_types_and_safe_names(tmp_path)
     job = publish(source, f"{TEST_PREFIX}mairies", title="Mairies", theme="administratif")
 
     assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert not job_leftovers(job)
     name = f"{TEST_PREFIX}mairies"
     assert_published_table(name, 2)
     types = column_types(name)

@@ -113,13 +113,21 @@ def admin_user():
 def query(sql, params=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
-        return cursor.fetchall()
+        return cursor.fetchall() if cursor.description else None
 
 
 def staging_tables(prefix=TEST_PREFIX):
     return [name for (name,) in query(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'layers_staging' AND tablename LIKE %s",
         [prefix + "%"])]
+
+
+def job_leftovers(job):
+    """Staging tables of this job still there (the job must have dropped them)."""
+    names = [f"{job.layer_name}__job{job.pk}", f"{job.layer_name}__job{job.pk}m"]
+    return [name for (name,) in query(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'layers_staging' AND tablename = ANY(%s)",
+        [names])]
 
 
 def own_connection():

@@ -1,6 +1,6 @@
 """manage.py publish_layer PATH — publish a layer from a file or a PostGIS table, in-process."""
 import json
-import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from capgeo.accounts.models import User
 from layers.models import ImportJob
 from layers.publishing import PublishError, prepare_import, run_import
-from layers.publishing.uploads import safe_file_name
 
 
 class ProgressBar:
@@ -23,11 +22,11 @@ class ProgressBar:
             self.message = message
         done = int(self.width * percent / 100)
         self.stream.write(f"\r[{'#' * done}{'-' * (self.width - done)}] {percent:3d} % "
-                          f"{self.message[:60]:<60}")
+                          f"{self.message[:60]:<60}", ending="")
         self.stream.flush()
 
     def close(self):
-        self.stream.write("\n")
+        self.stream.write("")
         self.stream.flush()
 
 
@@ -66,7 +65,8 @@ class Command(BaseCommand):
             )
         except PublishError as error:
             raise CommandError(str(error)) from None
-        bar = None if no_progress else ProgressBar(sys.stderr)
+        self.stderr.style_func = None  # a plain bar, not coloured as an error
+        bar = None if no_progress else ProgressBar(self.stderr)
         job = run_import(job.pk, on_progress=bar)
         if bar:
             bar.close()
@@ -80,8 +80,9 @@ def default_layer_name(path, source_layer=None):
     """A technical name from the source's name: "Zones d'activité.gpkg" -> "zones_d_activite"."""
     from layers.publishing.finalise import launder
 
-    stem = source_layer or safe_file_name(str(path).split(":", 1)[-1]).rsplit(".", 1)[0]
     if str(path).lower().startswith(("postgis:", "pg:")):
         stem = source_layer or str(path).split(":", 1)[1].rsplit(".", 1)[-1]
+    else:
+        stem = source_layer or Path(path).stem
     name = launder(stem, set(), set())[:48]
     return name if name[:1].isalpha() else f"couche_{name}"[:48]
