@@ -52,7 +52,7 @@ class ThemeAdmin(admin.ModelAdmin):
 class AccessRuleForm(forms.ModelForm):
     # An ArrayField of choices would be a comma-separated text box: offer checkboxes instead.
     roles = forms.TypedMultipleChoiceField(
-        label=_("rôles"), choices=Role.choices, required=False,
+        label=_("Rôles"), choices=Role.choices, required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Pour « les utilisateurs ayant un rôle donné »."),
     )
