@@ -1,0 +1,203 @@
+"""Validation of pushed batches and changes (DRF serializers), with reasons in French.
+
+Unknown fields are refused rather than ignored: a client that believes it sent a value must not
+be told "applied" while the server dropped it.
+"""
+import datetime
+import re
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import FindingResult
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+def max_batch_changes():
+    return getattr(settings, "FIELDSYNC_MAX_BATCH_CHANGES", 1000)
+
+
+def max_photo_bytes():
+    return getattr(settings, "FIELDSYNC_MAX_PHOTO_BYTES", 20 * 1024 * 1024)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_t("Champ inconnu.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class PointSerializer(StrictSerializer):
+    type = serializers.ChoiceField(choices=["Point"])
+    coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2,
+                                        max_length=3)
+
+    def validate_coordinates(self, value):
+        lon, lat = value[0], value[1]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise serializers.ValidationError(
+                _t("Coordonnées hors limites : longitude puis latitude en WGS84 attendues."))
+        return value
+
+
+class OwnerSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    address = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=30, allow_blank=True, required=False)
+    email = serializers.EmailField(allow_blank=True, required=False)
+
+
+class ComponentSerializer(StrictSerializer):
+    type = serializers.SlugField(max_length=50)
+    volume_m3 = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0,
+                                         required=False, allow_null=True)
+    approval_number = serializers.CharField(max_length=50, allow_blank=True, required=False)
+    comment = serializers.CharField(max_length=300, allow_blank=True, required=False)
+
+
+class InstallationDataSerializer(StrictSerializer):
+    geometry = PointSerializer(required=False)
+    address = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    parcels = serializers.ListField(child=serializers.CharField(max_length=20), max_length=50,
+                                    required=False)
+    owner = OwnerSerializer(required=False)
+    capacity_eh = serializers.IntegerField(min_value=1, max_value=20000, required=False,
+                                           allow_null=True)
+    year_built = serializers.IntegerField(min_value=1900, required=False, allow_null=True)
+    components = ComponentSerializer(many=True, required=False)
+
+    def validate_year_built(self, value):
+        if value is not None and value > timezone.localdate().year:
+            raise serializers.ValidationError(_t("L'année de mise en service est dans le futur."))
+        return value
+
+
+class FindingSerializer(StrictSerializer):
+    item = serializers.SlugField(max_length=50)
+    result = serializers.ChoiceField(choices=FindingResult.choices)
+    comment = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+
+class PhotoRefSerializer(StrictSerializer):
+    sha256 = serializers.CharField(max_length=64)
+    size = serializers.IntegerField(min_value=1)
+    content_type = serializers.ChoiceField(choices=PHOTO_TYPES, required=False)
+    caption = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    taken_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_sha256(self, value):
+        value = value.lower()
+        if not SHA256_RE.match(value):
+            raise serializers.ValidationError(
+                _t("Empreinte SHA-256 invalide : 64 caractères hexadécimaux attendus."))
+        return value
+
+    def validate_size(self, value):
+        if value > max_photo_bytes():
+            raise serializers.ValidationError(
+                _t("Photo trop volumineuse : %(size)d octets, %(max)d au plus.")
+                % {"size": value, "max": max_photo_bytes()})
+        return value
+
+
+class ControlDataSerializer(StrictSerializer):
+    installation = serializers.UUIDField(required=False)
+    kind = serializers.SlugField(max_length=50, required=False)
+    status = serializers.ChoiceField(choices=[("in_progress", _("en cours")),
+                                              ("submitted", _("transmis"))], required=False)
+    visit_date = serializers.DateField(required=False, allow_null=True)
+    sale_date = serializers.DateField(required=False, allow_null=True)
+    findings = FindingSerializer(many=True, required=False, max_length=200)
+    comments = serializers.CharField(max_length=10000, allow_blank=True, required=False)
+    photos = PhotoRefSerializer(many=True, required=False, max_length=100)
+    supersedes = serializers.UUIDField(required=False)
+
+    def validate_visit_date(self, value):
+        if value and value > timezone.localdate():
+            raise serializers.ValidationError(_t("La date de visite est dans le futur."))
+        if value and value < datetime.date(1990, 1, 1):
+            raise serializers.ValidationError(_t("La date de visite est trop ancienne."))
+        return value
+
+    def validate_findings(self, value):
+        items = [finding["item"] for finding in value]
+        if len(items) != len(set(items)):
+            raise serializers.ValidationError(_t("Un point de contrôle figure deux fois."))
+        return value
+
+
+ENTITY_OPS = {
+    "installation": {"create", "update"},
+    "control": {"create", "update", "supersede"},
+}
+
+
+class ChangeSerializer(StrictSerializer):
+    change_id = serializers.UUIDField()
+    entity = serializers.ChoiceField(choices=sorted(ENTITY_OPS))
+    op = serializers.ChoiceField(choices=["create", "update", "supersede"])
+    id = serializers.UUIDField(help_text=_("Identifiant de l'objet, créé par le terminal pour "
+                                           "une création."))
+    base_version = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True,
+        help_text=_("Version du serveur sur laquelle la modification a été faite."))
+    data = serializers.DictField(help_text=_("Champs de l'objet (voir docs/sync-protocol.md)."))
+
+    def validate(self, attrs):
+        if attrs["op"] not in ENTITY_OPS[attrs["entity"]]:
+            raise serializers.ValidationError(
+                {"op": [_t("Opération « %(op)s » impossible sur « %(entity)s ».")
+                        % {"op": attrs["op"], "entity": attrs["entity"]}]})
+        if attrs["op"] in ("update", "supersede") and not attrs.get("base_version"):
+            raise serializers.ValidationError(
+                {"base_version": [_t("La version de base est obligatoire pour une modification.")]})
+        data_serializer = (InstallationDataSerializer if attrs["entity"] == "installation"
+                           else ControlDataSerializer)(data=attrs["data"])
+        if not data_serializer.is_valid():
+            raise serializers.ValidationError({"data": data_serializer.errors})
+        attrs["data"] = data_serializer.validated_data
+        return attrs
+
+
+class BatchSerializer(StrictSerializer):
+    """The envelope only: each change is validated on its own, so one bad change spares the rest."""
+    batch_id = serializers.UUIDField()
+    device_id = serializers.UUIDField()
+    changes = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+    def validate_changes(self, value):
+        if len(value) > max_batch_changes():
+            raise serializers.ValidationError(
+                _t("Lot trop gros : %(count)d modifications, %(max)d au plus par lot ; "
+                   "découpez-le en plusieurs lots.") % {"count": len(value),
+                                                         "max": max_batch_changes()})
+        return value
+
+
+def flatten_errors(errors, prefix=""):
+    """DRF's nested errors → ["data.findings.0.item : Ce champ est obligatoire.", …]."""
+    reasons = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            label = key if key != "non_field_errors" else ""
+            reasons += flatten_errors(value, f"{prefix}.{label}".strip(".") if label else prefix)
+    elif isinstance(errors, list):
+        for index, value in enumerate(errors):
+            if isinstance(value, (dict, list)):
+                reasons += flatten_errors(value, f"{prefix}.{index}".strip("."))
+            else:
+                reasons.append(f"{prefix} : {value}" if prefix else str(value))
+    else:
+        reasons.append(f"{prefix} : {errors}" if prefix else str(errors))
+    return reasons

@@ -1,0 +1,296 @@
+"""Applying one validated change to installations and controls: the domain's write path.
+
+Shared by the sync push (a tablet's change) and the manager's conflict resolution. Each function
+runs inside the caller's transaction and raises Rejected (reasons in French) or Conflict (the
+server's current record) instead of writing anything partial.
+"""
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+
+from capgeo.territory.models import Commune
+
+from . import publication, rules, scope, wire, zones
+from .models import (
+    ChecklistItem, Component, ComponentType, Control, ControlKind, ControlPhoto, ControlStatus,
+    Finding, Installation, PhotoBlob,
+)
+
+
+class Rejected(Exception):
+    def __init__(self, *reasons):
+        super().__init__("; ".join(str(r) for r in reasons))
+        self.reasons = [str(r) for r in reasons]
+
+
+class Conflict(Exception):
+    def __init__(self, entity, record, version):
+        super().__init__(f"{entity} v{version}")
+        self.entity = entity
+        self.record = record
+        self.version = version
+
+
+def _check_version(entity, obj, base_version, user):
+    if base_version != obj.version:
+        record = (wire.installation_out(obj, user) if entity == "installation"
+                  else wire.control_out(obj, user))
+        raise Conflict(entity, record, obj.version)
+
+
+def field_area(user):
+    """Installations a field user may attach a new control to."""
+    queryset = Installation.objects.all()
+    if user.is_gis_admin or (user.role in scope.SPANC_ROLES and not user.commune_id):
+        return queryset
+    if user.role in scope.SPANC_ROLES:
+        return queryset.filter(commune=user.commune_id)
+    return queryset.none()
+
+
+# --- installations ---------------------------------------------------------------------------
+def _locate(user, geometry):
+    point = wire.geometry_in(geometry)
+    commune = Commune.objects.filter(geom__intersects=point).first()
+    if commune is None:
+        raise Rejected(_t("L'emplacement est hors du territoire de l'intercommunalité."))
+    if not (user.is_gis_admin or user.commune_id in (None, commune.pk)):
+        raise Rejected(_t("L'emplacement est hors de votre commune."))
+    return point, commune
+
+
+def _set_installation_fields(installation, data):
+    for field in ("address", "parcels", "capacity_eh", "year_built"):
+        if field in data:
+            setattr(installation, field, data[field])
+    owner = data.get("owner")
+    if owner is not None:
+        for key in ("name", "address", "phone", "email"):
+            if key in owner:
+                setattr(installation, f"owner_{key}", owner[key])
+
+
+def _set_components(installation, components):
+    types = {t.code: t for t in ComponentType.objects.filter(active=True)}
+    unknown = sorted({c["type"] for c in components} - set(types))
+    if unknown:
+        raise Rejected(*[_t("Type de composant inconnu : « %(code)s ».") % {"code": code}
+                         for code in unknown])
+    for component in components:
+        if types[component["type"]].approved_device and not component.get("approval_number"):
+            raise Rejected(_t("Le dispositif agréé « %(label)s » demande son numéro "
+                              "d'agrément.") % {"label": types[component["type"]].label})
+    installation.components.all().delete()
+    Component.objects.bulk_create([
+        Component(installation=installation, type=types[c["type"]], order=index,
+                  volume_m3=c.get("volume_m3"), approval_number=c.get("approval_number", ""),
+                  comment=c.get("comment", ""))
+        for index, c in enumerate(components)
+    ])
+
+
+def create_installation(user, uuid, data):
+    if not (user.is_gis_admin or user.role in scope.SPANC_ROLES):
+        raise Rejected(_t("Vous n'avez pas le droit de créer une installation."))
+    if Installation.objects.filter(uuid=uuid).exists():
+        raise Rejected(_t("Une installation porte déjà cet identifiant."))
+    if "geometry" not in data:
+        raise Rejected(_t("data.geometry : L'emplacement est obligatoire pour une création."))
+    point, commune = _locate(user, data["geometry"])
+    installation = Installation(uuid=uuid, location=point, commune=commune)
+    _set_installation_fields(installation, data)
+    zones.compute_zones(installation)
+    installation.save()
+    if "components" in data:
+        _set_components(installation, data["components"])
+    publication.publish(installation_ids=[installation.pk])
+    return installation
+
+
+def update_installation(user, uuid, base_version, data):
+    installation = field_area(user).filter(uuid=uuid).select_for_update().first()
+    if installation is None:
+        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    _check_version("installation", installation, base_version, user)
+    if "owner" in data and not scope.sees_owner(user, installation):
+        raise Rejected(_t("Vous n'avez pas accès aux données du propriétaire."))
+    _set_installation_fields(installation, data)
+    if "geometry" in data:
+        installation.location, installation.commune = _locate(user, data["geometry"])
+        zones.compute_zones(installation)
+    installation.version += 1
+    installation.save()
+    if "components" in data:
+        _set_components(installation, data["components"])
+    publication.publish(installation_ids=[installation.pk],
+                        control_ids=installation.controls.values_list("pk", flat=True))
+    return installation
+
+
+# --- controls --------------------------------------------------------------------------------
+def _set_findings(control, findings):
+    items = {i.code: i for i in ChecklistItem.objects.filter(active=True, control_kinds=control.kind)}
+    unknown = [f["item"] for f in findings if f["item"] not in items]
+    if unknown:
+        raise Rejected(*[_t("Point de contrôle inconnu pour un « %(kind)s » : « %(code)s ».")
+                         % {"kind": control.kind.label, "code": code} for code in unknown])
+    control.findings.all().delete()
+    Finding.objects.bulk_create([
+        Finding(control=control, item=items[f["item"]], result=f["result"],
+                comment=f.get("comment", ""))
+        for f in findings
+    ])
+
+
+def _set_photos(control, photos):
+    links = []
+    for photo in photos:
+        blob, _created = PhotoBlob.objects.get_or_create(
+            sha256=photo["sha256"],
+            defaults={"size": photo["size"],
+                      "content_type": photo.get("content_type", "image/jpeg")})
+        if blob.size != photo["size"]:
+            raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre taille "
+                              "(%(size)d octets).") % {"sha": photo["sha256"][:12],
+                                                       "size": blob.size})
+        links.append(ControlPhoto(control=control, blob=blob, caption=photo.get("caption", ""),
+                                  taken_at=photo.get("taken_at")))
+    control.photos.all().delete()
+    ControlPhoto.objects.bulk_create(links)
+
+
+def _evaluate_and_transition(control, target_status):
+    findings = [(f.item, f.result) for f in control.findings.select_related("item")]
+    if control.visit_date and findings:
+        rules.evaluate(control, findings)
+    if target_status == ControlStatus.SUBMITTED:
+        reasons = []
+        if not control.visit_date:
+            reasons.append(_t("Date de visite manquante : un contrôle transmis doit en avoir une."))
+        expected = set(ChecklistItem.objects.filter(active=True, control_kinds=control.kind)
+                       .values_list("code", flat=True))
+        missing = sorted(expected - {item.code for item, _ in findings})
+        if missing:
+            reasons.append(_t("Points de contrôle sans réponse : %(codes)s.")
+                           % {"codes": ", ".join(missing)})
+        if control.conclusion is None and not reasons:
+            reasons.append(_t("Aucune conclusion ne correspond dans la grille de l'annexe II."))
+        if reasons:
+            raise Rejected(*reasons)
+        control.status = ControlStatus.SUBMITTED
+        control.submitted_at = timezone.now()
+    elif control.status in (ControlStatus.PLANNED, ControlStatus.ASSIGNED,
+                            ControlStatus.IN_PROGRESS):
+        control.status = ControlStatus.IN_PROGRESS
+
+
+def _apply_control_data(control, data):
+    for field in ("visit_date", "sale_date"):
+        if field in data:
+            setattr(control, field, data[field])
+    if "comments" in data:
+        control.comments = data["comments"]
+    control.save()
+    if "findings" in data:
+        _set_findings(control, data["findings"])
+    if "photos" in data:
+        _set_photos(control, data["photos"])
+    _evaluate_and_transition(control, data.get("status"))
+    control.save()
+    publication.publish(installation_ids=[control.installation_id], control_ids=[control.pk])
+    return control
+
+
+def create_control(user, uuid, data):
+    if not (user.is_gis_admin or user.role in scope.SPANC_ROLES):
+        raise Rejected(_t("Vous n'avez pas le droit de créer un contrôle."))
+    if "supersedes" in data:
+        raise Rejected(_t("data.supersedes : Utilisez l'opération « supersede » pour corriger "
+                          "un contrôle transmis."))
+    if Control.objects.filter(uuid=uuid).exists():
+        raise Rejected(_t("Un contrôle porte déjà cet identifiant."))
+    reasons = [_t("data.%(field)s : Ce champ est obligatoire pour une création.")
+               % {"field": f} for f in ("installation", "kind") if f not in data]
+    if reasons:
+        raise Rejected(*reasons)
+    installation = field_area(user).filter(uuid=data["installation"]).first()
+    if installation is None:
+        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    kind = ControlKind.objects.filter(code=data["kind"], active=True).first()
+    if kind is None:
+        raise Rejected(_t("Nature de contrôle inconnue : « %(code)s ».") % {"code": data["kind"]})
+    control = Control(uuid=uuid, installation=installation, kind=kind, inspector=user,
+                      status=ControlStatus.IN_PROGRESS)
+    return _apply_control_data(control, data)
+
+
+def _locked_control(user, uuid):
+    control = scope.controls(user).filter(uuid=uuid).select_for_update(of=("self",)).first()
+    if control is None:
+        raise Rejected(_t("Contrôle inconnu ou hors de vos attributions."))
+    return control
+
+
+def update_control(user, uuid, base_version, data, as_manager=False):
+    control = _locked_control(user, uuid)
+    if not (as_manager or scope.may_edit_control(user, control)):
+        raise Rejected(_t("Ce contrôle ne vous est pas attribué."))
+    _check_version("control", control, base_version, user)
+    if Control.objects.filter(supersedes=control).exists():
+        raise Rejected(_t("Ce contrôle a été remplacé par une correction : modifiez la "
+                          "correction."))
+    if control.frozen:
+        raise Rejected(_t("Ce contrôle est transmis (%(status)s) : il ne peut plus être modifié ; "
+                          "envoyez une correction (opération « supersede »).")
+                       % {"status": control.get_status_display()})
+    fixed = sorted(set(data) & {"installation", "kind", "supersedes"})
+    if fixed:
+        raise Rejected(*[_t("data.%(field)s : Ne peut pas être modifié après la création.")
+                         % {"field": f} for f in fixed])
+    if control.status == ControlStatus.PLANNED:
+        raise Rejected(_t("Ce contrôle n'est pas encore attribué."))
+    control.version += 1
+    return _apply_control_data(control, data)
+
+
+def supersede_control(user, uuid, base_version, data):
+    """A correction of a transmitted control: a new control that replaces it; the old is kept."""
+    if "supersedes" not in data:
+        raise Rejected(_t("data.supersedes : Indiquez le contrôle corrigé."))
+    old = _locked_control(user, data["supersedes"])
+    if not (scope.may_edit_control(user, old) or scope.manages_commune(
+            user, old.installation.commune_id)):
+        raise Rejected(_t("Ce contrôle ne vous est pas attribué."))
+    successor = Control.objects.filter(supersedes=old).first()
+    if successor is not None:
+        raise Conflict("control", wire.control_out(successor, user), successor.version)
+    _check_version("control", old, base_version, user)
+    if not old.frozen:
+        raise Rejected(_t("Ce contrôle n'est pas encore transmis : modifiez-le directement."))
+    if Control.objects.filter(uuid=uuid).exists():
+        raise Rejected(_t("Un contrôle porte déjà cet identifiant."))
+    fixed = sorted(set(data) & {"installation", "kind"})
+    if fixed:
+        raise Rejected(*[_t("data.%(field)s : Une correction garde celui du contrôle corrigé.")
+                         % {"field": f} for f in fixed])
+    control = Control(uuid=uuid, installation=old.installation, kind=old.kind,
+                      campaign=old.campaign, inspector=user, status=ControlStatus.IN_PROGRESS,
+                      supersedes=old, visit_date=old.visit_date, sale_date=old.sale_date,
+                      comments=old.comments)
+    control.save()
+    data = dict(data)
+    data.pop("supersedes")
+    data.setdefault("findings", [{"item": f.item.code, "result": f.result, "comment": f.comment}
+                                 for f in old.findings.select_related("item")])
+    data.setdefault("photos", [{"sha256": p.blob.sha256, "size": p.blob.size,
+                                "content_type": p.blob.content_type, "caption": p.caption,
+                                "taken_at": p.taken_at}
+                               for p in old.photos.select_related("blob")])
+    _apply_control_data(control, data)
+    publication.publish(control_ids=[old.pk])
+    return control, old
+
+
+def missing_photos(control):
+    return list(control.photos.filter(blob__verified=False)
+                .values_list("blob__sha256", flat=True).order_by("blob__sha256"))
+

@@ -1,0 +1,174 @@
+"""What a SPANC manager does: plan campaigns, assign controls, validate, settle conflicts.
+
+Used by the manager screens (/spanc/) and the API alike; every accepted action is audited and
+logged for pull cursors, like a tablet's change.
+"""
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+
+from capgeo.accounts.models import Role, User
+
+from . import editing, publication, scope
+from .changes import ChangeSerializer
+from .journal import record
+from .models import Campaign, Control, ControlStatus, Installation, SyncChange
+
+
+class ActionRefused(Exception):
+    pass
+
+
+def _manageable_installations(manager):
+    queryset = Installation.objects.all()
+    if manager.is_gis_admin or manager.commune_id is None:
+        return queryset
+    return queryset.filter(commune=manager.commune_id)
+
+
+@transaction.atomic
+def plan_campaign(manager, name, kind, communes=(), area=None, due_before=None,
+                  starts_on=None, ends_on=None):
+    """A campaign and one planned control per selected installation without an open control.
+
+    Selection: installations of the given communes and/or inside the drawn area (a polygon in
+    Lambert-93), optionally only those whose next control falls before `due_before`.
+    """
+    if not scope.is_manager(manager):
+        raise ActionRefused(_t("Seul un responsable SPANC peut planifier une campagne."))
+    if not communes and area is None:
+        raise ActionRefused(_t("Choisissez des communes ou dessinez une zone."))
+    for commune in communes:
+        if not scope.manages_commune(manager, commune.pk):
+            raise ActionRefused(_t("La commune %(name)s n'est pas de votre ressort.")
+                                % {"name": commune.name})
+    installations = _manageable_installations(manager)
+    if communes:
+        installations = installations.filter(commune__in=communes)
+    if area is not None:
+        installations = installations.filter(location__intersects=area)
+    open_controls = Control.objects.exclude(status__in=[ControlStatus.VALIDATED,
+                                                        ControlStatus.REJECTED])
+    installations = installations.exclude(pk__in=open_controls.values("installation"))
+    if due_before:
+        overdue = Control.objects.filter(status=ControlStatus.VALIDATED,
+                                         next_control_on__lt=due_before)
+        never = Installation.objects.exclude(controls__status=ControlStatus.VALIDATED)
+        installations = installations.filter(pk__in=overdue.values("installation")) | \
+            installations.filter(pk__in=never.values("pk"))
+    campaign = Campaign.objects.create(name=name, kind=kind, area=area, starts_on=starts_on,
+                                       ends_on=ends_on, created_by=manager)
+    campaign.communes.set(communes)
+    controls = Control.objects.bulk_create([
+        Control(installation=installation, kind=kind, campaign=campaign)
+        for installation in installations.distinct()
+    ])
+    for control in controls:
+        record(manager, "control.plan", "control", control.uuid, control.version,
+               details={"campaign": campaign.pk})
+    publication.publish(control_ids=[c.pk for c in controls])
+    return campaign, len(controls)
+
+
+def inspectors():
+    return User.objects.filter(role=Role.SPANC_INSPECTOR, is_active=True).order_by("last_name")
+
+
+@transaction.atomic
+def assign(manager, controls, inspector):
+    """Assign planned or assigned controls to an inspector (their devices get them at next pull)."""
+    if inspector.role != Role.SPANC_INSPECTOR or not inspector.is_active:
+        raise ActionRefused(_t("%(name)s n'est pas contrôleur SPANC.") % {"name": inspector})
+    changed = []
+    for control in Control.objects.select_for_update().filter(
+            pk__in=[c.pk for c in controls]).select_related("installation"):
+        if not scope.manages_commune(manager, control.installation.commune_id):
+            raise ActionRefused(_t("Un contrôle n'est pas de votre ressort."))
+        if control.status not in (ControlStatus.PLANNED, ControlStatus.ASSIGNED):
+            raise ActionRefused(_t("Le contrôle de %(installation)s est déjà commencé : il ne "
+                                   "peut plus être réattribué.")
+                                % {"installation": control.installation})
+        control.inspector = inspector
+        control.status = ControlStatus.ASSIGNED
+        control.version += 1
+        control.save(update_fields=["inspector", "status", "version", "updated_at"])
+        record(manager, "control.assign", "control", control.uuid, control.version,
+               details={"inspector": inspector.username})
+        changed.append(control.pk)
+    publication.publish(control_ids=changed)
+    return len(changed)
+
+
+@transaction.atomic
+def decide(manager, control, validate, reason=""):
+    """Validate or reject a transmitted control; validation needs every photo verified."""
+    control = Control.objects.select_for_update().get(pk=control.pk)
+    if not scope.manages_commune(manager, control.installation.commune_id):
+        raise ActionRefused(_t("Ce contrôle n'est pas de votre ressort."))
+    if control.status != ControlStatus.SUBMITTED:
+        raise ActionRefused(_t("Seul un contrôle transmis peut être validé ou refusé."))
+    if validate:
+        missing = editing.missing_photos(control)
+        if missing:
+            raise ActionRefused(_t("Validation impossible : %(count)d photo(s) pas encore reçue(s) "
+                                   "ou vérifiée(s).") % {"count": len(missing)})
+        control.status = ControlStatus.VALIDATED
+    else:
+        if not reason.strip():
+            raise ActionRefused(_t("Indiquez le motif du refus."))
+        control.status = ControlStatus.REJECTED
+        control.rejection_reason = reason.strip()
+    control.decided_at = timezone.now()
+    control.decided_by = manager
+    control.version += 1
+    control.save()
+    record(manager, "control.validate" if validate else "control.reject", "control",
+           control.uuid, control.version, details={"reason": control.rejection_reason})
+    publication.publish(installation_ids=[control.installation_id], control_ids=[control.pk])
+    return control
+
+
+def open_conflicts(manager):
+    visible = scope.controls(manager).values("uuid")
+    installations = scope.installations(manager).values("uuid")
+    return (SyncChange.objects.filter(status="conflict", resolution=SyncChange.Resolution.OPEN)
+            .filter(entity_uuid__in=visible) | SyncChange.objects.filter(
+                status="conflict", resolution=SyncChange.Resolution.OPEN,
+                entity_uuid__in=installations)).select_related("batch__user", "batch__device") \
+        .order_by("created_at")
+
+
+@transaction.atomic
+def resolve_conflict(manager, change, take_client):
+    """Settle a conflict: keep the server's record, or apply the field version on top of it."""
+    change = SyncChange.objects.select_for_update().get(pk=change.pk)
+    if change.resolution != SyncChange.Resolution.OPEN:
+        raise ActionRefused(_t("Ce conflit est déjà réglé."))
+    if not open_conflicts(manager).filter(pk=change.pk).exists():
+        raise ActionRefused(_t("Ce conflit n'est pas de votre ressort."))
+    if take_client:
+        serializer = ChangeSerializer(data=change.data)
+        if not serializer.is_valid():
+            raise ActionRefused(_t("La version du terrain n'est plus valide."))
+        data = serializer.validated_data["data"]
+        try:
+            with transaction.atomic():
+                if change.entity == "installation":
+                    current = Installation.objects.get(uuid=change.entity_uuid)
+                    obj = editing.update_installation(manager, change.entity_uuid,
+                                                      current.version, data)
+                else:
+                    current = Control.objects.get(uuid=change.entity_uuid)
+                    obj = editing.update_control(manager, change.entity_uuid, current.version,
+                                                 data, as_manager=True)
+        except editing.Rejected as error:
+            raise ActionRefused(" ".join(error.reasons)) from None
+        record(manager, f"{change.entity}.resolve_take_client", change.entity, obj.uuid,
+               obj.version, device=change.batch.device, change=change)
+        change.resolution = SyncChange.Resolution.TOOK_CLIENT
+    else:
+        change.resolution = SyncChange.Resolution.KEPT_SERVER
+    change.resolved_by = manager
+    change.resolved_at = timezone.now()
+    change.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+    return change

@@ -1,0 +1,168 @@
+"""Installations and controls published as catalogue layers (WMS, WFS, GeoJSON like any layer).
+
+Decision: the Django models are the source of truth, and each layer is a real, typed table in
+layers_data (fid = the model's id, geom Point 2154, GiST index) that this module keeps up to date
+*in the same transaction* as every accepted change. A VIEW would have been always fresh, but the
+catalogue's contract is "one typed table per layer": the publishing code swaps, archives and drops
+tables, the WFS-T code edits them, and a view would break each of these. The tables never hold
+owners' personal data, since municipal agents may read their commune's rows.
+
+`manage.py spanc_publier_couches` creates the layers and rebuilds both tables from the models.
+"""
+from django.db import connection, transaction
+
+from capgeo.accounts.models import Role
+from layers.access import quote_ident
+from layers.models import (
+    AccessRule, Audience, Layer, Licence, Permission, RowRestriction, Theme, UpdateFrequency,
+)
+from layers.tables import DATA_SCHEMA, create_table, qualified, refresh_layer_metadata, table_exists
+
+INSTALLATIONS_LAYER = "spanc_installations"
+CONTROLS_LAYER = "spanc_controles"
+
+INSTALLATION_COLUMNS = [
+    ("uuid", "uuid"), ("code_insee", "varchar(5)"), ("commune", "text"), ("adresse", "text"),
+    ("parcelles", "text"), ("capacite_eh", "integer"), ("annee", "integer"),
+    ("zone_sanitaire", "boolean"), ("zone_environnementale", "boolean"),
+    ("dernier_controle", "date"), ("conclusion", "varchar(50)"), ("conclusion_libelle", "text"),
+    ("conforme", "boolean"), ("travaux_obligatoires", "boolean"), ("echeance_travaux", "date"),
+    ("prochain_controle", "date"), ("couleur", "varchar(7)"),
+]
+CONTROL_COLUMNS = [
+    ("uuid", "uuid"), ("installation", "uuid"), ("code_insee", "varchar(5)"), ("commune", "text"),
+    ("nature", "text"), ("statut", "varchar(20)"), ("date_visite", "date"),
+    ("controleur", "text"), ("conclusion", "varchar(50)"), ("conclusion_libelle", "text"),
+    ("travaux_obligatoires", "boolean"), ("echeance_travaux", "date"),
+    ("prochain_controle", "date"), ("version", "integer"), ("couleur", "varchar(7)"),
+]
+
+# The latest validated verdict of each installation (a correction counts once validated).
+INSTALLATION_SELECT = """
+SELECT i.id, i.uuid, c.insee, c.name, i.address, array_to_string(i.parcels, ', '),
+       i.capacity_eh, i.year_built, i.sanitary_zone, i.environmental_zone,
+       last.visit_date, last.code, last.label, last.compliant, coalesce(last.works_required, false),
+       last.works_due_on, last.next_control_on, coalesce(last.color, '#777777'), i.location
+FROM fieldsync_installation i
+JOIN territory_commune c ON c.id = i.commune_id
+LEFT JOIN LATERAL (
+    SELECT ctl.visit_date, cc.code, cc.label, cc.compliant, ctl.works_required,
+           ctl.works_due_on, ctl.next_control_on, cc.color
+    FROM fieldsync_control ctl JOIN fieldsync_conclusion cc ON cc.id = ctl.conclusion_id
+    WHERE ctl.installation_id = i.id AND ctl.status = 'validated'
+      AND NOT EXISTS (SELECT 1 FROM fieldsync_control n
+                      WHERE n.supersedes_id = ctl.id AND n.status = 'validated')
+    ORDER BY ctl.visit_date DESC NULLS LAST, ctl.id DESC LIMIT 1
+) last ON true
+WHERE {where}
+"""
+
+# Each control chain shows its current version only.
+CONTROL_SELECT = """
+SELECT ctl.id, ctl.uuid, i.uuid, c.insee, c.name, k.label, ctl.status, ctl.visit_date,
+       nullif(trim(u.first_name || ' ' || u.last_name), ''), cc.code, cc.label,
+       ctl.works_required, ctl.works_due_on, ctl.next_control_on, ctl.version,
+       coalesce(cc.color, '#777777'), i.location
+FROM fieldsync_control ctl
+JOIN fieldsync_installation i ON i.id = ctl.installation_id
+JOIN territory_commune c ON c.id = i.commune_id
+JOIN fieldsync_controlkind k ON k.id = ctl.kind_id
+LEFT JOIN fieldsync_conclusion cc ON cc.id = ctl.conclusion_id
+LEFT JOIN accounts_user u ON u.id = ctl.inspector_id
+WHERE NOT EXISTS (SELECT 1 FROM fieldsync_control n WHERE n.supersedes_id = ctl.id)
+  AND {where}
+"""
+
+LAYERS = {
+    INSTALLATIONS_LAYER: {
+        "title": "Installations d'assainissement non collectif (SPANC)",
+        "abstract": "Installations d'ANC contrôlées par le SPANC, avec la dernière conclusion "
+                    "validée (grille de l'annexe II de l'arrêté du 27 avril 2012), l'échéance des "
+                    "travaux et la date du prochain contrôle. Sans données personnelles.",
+        "columns": INSTALLATION_COLUMNS, "select": INSTALLATION_SELECT, "key": "i.id",
+    },
+    CONTROLS_LAYER: {
+        "title": "Contrôles SPANC",
+        "abstract": "Contrôles des installations d'ANC (dernière version de chacun) : nature, "
+                    "état, date de visite, conclusion et échéances.",
+        "columns": CONTROL_COLUMNS, "select": CONTROL_SELECT, "key": "ctl.id",
+    },
+}
+
+ACCESS_RULES = [
+    # SPANC staff: their commune, or everything for the intercommunality's staff.
+    {"audience": Audience.ROLES, "roles": [Role.SPANC_MANAGER, Role.SPANC_INSPECTOR],
+     "permission": Permission.DOWNLOAD, "row_restriction": RowRestriction.COMMUNE_INSEE},
+    # Municipal agents: their own commune's rows only.
+    {"audience": Audience.ROLES, "roles": [Role.MUNICIPAL_AGENT],
+     "permission": Permission.DOWNLOAD, "row_restriction": RowRestriction.COMMUNE_INSEE},
+]
+
+
+def ensure_layers():
+    """Create the two catalogue layers, their tables and access rules when missing."""
+    created = []
+    for name, spec in LAYERS.items():
+        layer = Layer.objects.filter(name=name).first()
+        if layer is None:
+            layer = Layer.objects.create(
+                name=name, title=spec["title"], abstract=spec["abstract"],
+                keywords=["SPANC", "assainissement non collectif", "ANC"],
+                theme=Theme.objects.filter(slug="eau-assainissement").first(),
+                licence=Licence.RESTRICTED, update_frequency=UpdateFrequency.CONTINUAL,
+                insee_field="code_insee",
+                lineage="Tenue à jour par la synchronisation des contrôles SPANC (fieldsync).",
+            )
+            for rule in ACCESS_RULES:
+                AccessRule.objects.create(layer=layer, **rule)
+            created.append(name)
+        if not table_exists(DATA_SCHEMA, name):
+            create_table(DATA_SCHEMA, name, spec["columns"], "POINT")
+    return created
+
+
+def _upsert(name, where, params):
+    spec = LAYERS[name]
+    names = [quote_ident(n) for n in ["fid", *(column for column, _ in spec["columns"]), "geom"]]
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qualified(DATA_SCHEMA, name)} ({', '.join(names)}) "
+            f"{spec['select'].format(where=where)} "
+            f"ON CONFLICT (fid) DO UPDATE SET {updates}",
+            params,
+        )
+
+
+def publish(installation_ids=(), control_ids=()):
+    """Refresh the published rows of these installations and controls (call inside the change's
+    transaction, so the layers never show a change that was rolled back)."""
+    ensure_layers()
+    installation_ids, control_ids = list(set(installation_ids)), list(set(control_ids))
+    if installation_ids:
+        _upsert(INSTALLATIONS_LAYER, "i.id = ANY(%s)", [installation_ids])
+    if control_ids:
+        # A correction hides the version it supersedes.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {qualified(DATA_SCHEMA, CONTROLS_LAYER)} WHERE fid IN "
+                "(SELECT supersedes_id FROM fieldsync_control WHERE id = ANY(%s) "
+                " AND supersedes_id IS NOT NULL)", [control_ids])
+        _upsert(CONTROLS_LAYER, "ctl.id = ANY(%s)", [control_ids])
+
+
+@transaction.atomic
+def rebuild():
+    """Rebuild both tables from the models and refresh the catalogue metadata."""
+    ensure_layers()
+    for name in LAYERS:
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {qualified(DATA_SCHEMA, name)}")
+        _upsert(name, "TRUE", [])
+        refresh_metadata(name)
+
+
+def refresh_metadata(*names):
+    for layer in Layer.objects.filter(name__in=names or list(LAYERS)):
+        if table_exists(DATA_SCHEMA, layer.name):
+            refresh_layer_metadata(layer)

@@ -1,0 +1,152 @@
+"""What a device downloads: the offline package of its user's assignments, then changes since a
+cursor (an id of fieldsync.ChangeLog).
+
+The package is bounded by one inspector's assignments (hundreds of installations), so its domain
+part is built from the models; the zone layers may be large polygons, so their GeoJSON is encoded
+by PostgreSQL, clipped to the assignment area, and spliced into the answer as text.
+"""
+import json
+
+from django.contrib.gis.geos import Polygon
+from django.db import connection
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from layers.access import AccessPolicy
+from layers.tables import qualified
+
+from . import scope, wire, zones
+from .models import ChangeLog, Control, ControlStatus, Installation, SyncChange
+
+PROTOCOL = "capgeo-spanc-sync/1"
+AREA_MARGIN_M = 1000        # around the assignments, for map tiles and zones
+CHANGES_PAGE = 2000
+TILE_ZOOMS = [10, 18]
+OPEN_STATUSES = [ControlStatus.ASSIGNED, ControlStatus.IN_PROGRESS, ControlStatus.SUBMITTED,
+                 ControlStatus.REJECTED]
+
+
+def assignments(user):
+    """The user's current assignments: their controls still in the field workflow."""
+    return (Control.objects.filter(inspector=user, status__in=OPEN_STATUSES)
+            .filter(superseded_by__isnull=True))
+
+
+def current_cursor():
+    return ChangeLog.objects.aggregate(last=Max("id"))["last"] or 0
+
+
+def _controls(queryset, user):
+    queryset = queryset.select_related(*wire.CONTROL_RELATED).prefetch_related(
+        *wire.CONTROL_PREFETCH)
+    return [wire.control_out(control, user) for control in queryset]
+
+
+def _installations(queryset, user):
+    queryset = queryset.select_related("commune").prefetch_related("components__type")
+    return [wire.installation_out(installation, user) for installation in queryset]
+
+
+def _area(installations):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Expand(ST_Extent(location)::geometry, %s) AS e "
+            " FROM fieldsync_installation WHERE id = ANY(%s)) x",
+            [AREA_MARGIN_M, list(installations.values_list("id", flat=True))])
+        extent = cursor.fetchone()
+    if extent is None or extent[0] is None:
+        return None
+    box = Polygon.from_bbox(extent)
+    box.srid = 2154
+    wgs84 = box.transform(4326, clone=True)
+    return {"bbox_l93": [round(v, 1) for v in extent],
+            "bbox_wgs84": [round(v, 6) for v in wgs84.extent],
+            "tile_zooms": TILE_ZOOMS, "polygon": box}
+
+
+def _zones_json(user, area):
+    """GeoJSON FeatureCollections of the zone layers the user may view, encoded by PostgreSQL."""
+    if area is None:
+        return "[]"
+    parts = []
+    for zone_layer, grant in zones.zone_grants(AccessPolicy.for_user(user)):
+        where, params = grant.where("t")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT json_build_object(
+                    'layer', %s::text, 'kind', %s::text, 'title', %s::text,
+                    'type', 'FeatureCollection',
+                    'features', coalesce(json_agg(json_build_object(
+                        'type', 'Feature', 'id', t.fid,
+                        'geometry', ST_AsGeoJSON(ST_Transform(
+                            ST_Intersection(t.geom, ST_GeomFromEWKB(%s)), 4326), 7)::json
+                    )), '[]'::json))::text
+                FROM {qualified('layers_data', grant.layer.name)} t
+                WHERE ST_Intersects(t.geom, ST_GeomFromEWKB(%s)) AND {where}
+                """,
+                [zone_layer.layer.name, zone_layer.kind, zone_layer.layer.title,
+                 bytes(area["polygon"].ewkb), bytes(area["polygon"].ewkb), *params],
+            )
+            parts.append(cursor.fetchone()[0])
+    return "[" + ",".join(parts) + "]"
+
+
+def package(user):
+    """The offline package as JSON text."""
+    cursor = current_cursor()  # read first: whatever commits later comes again with the changes
+    mine = assignments(user)
+    installations = Installation.objects.filter(pk__in=mine.values("installation"))
+    history = Control.objects.filter(installation__in=installations).exclude(pk__in=mine)
+    area = _area(installations)
+    campaigns = {c.campaign_id: c.campaign for c in mine.select_related("campaign")
+                 if c.campaign_id}
+    body = {
+        "format": PROTOCOL,
+        "generated_at": timezone.now().isoformat(),
+        "cursor": cursor,
+        "user": {"username": user.username, "name": user.get_full_name(),
+                 "role": user.role},
+        "campaigns": [{"id": c.pk, "name": c.name, "kind": c.kind.code,
+                       "ends_on": c.ends_on.isoformat() if c.ends_on else None}
+                      for c in campaigns.values()],
+        "assignments": [str(u) for u in mine.values_list("uuid", flat=True)],
+        "installations": _installations(installations, user),
+        "controls": _controls(mine, user),
+        "previous_controls": _controls(history, user),
+        "vocabularies": wire.vocabularies(),
+        "map": ({k: v for k, v in area.items() if k != "polygon"} if area else None),
+    }
+    text = json.dumps(body, ensure_ascii=False)
+    return text[:-1] + ',"zones":' + _zones_json(user, area) + "}"
+
+
+def changes(user, since):
+    """Records changed after `since` that the user may see, and the new cursor."""
+    entries = list(ChangeLog.objects.filter(id__gt=since).order_by("id")
+                   .values_list("id", "entity", "entity_uuid")[:CHANGES_PAGE])
+    new_cursor = entries[-1][0] if entries else max(since, 0)
+    control_ids = {u for _, entity, u in entries if entity == "control"}
+    installation_ids = {u for _, entity, u in entries if entity == "installation"}
+    controls = scope.controls(user).filter(uuid__in=control_ids)
+    # A control's installation travels with it, so a new assignment is usable offline at once.
+    installations = scope.installations(user).filter(
+        Q(uuid__in=installation_ids) | Q(pk__in=controls.values("installation")))
+    conflicts = SyncChange.objects.filter(batch__user=user, status="conflict") \
+        .order_by("-created_at")[:100]
+    return {
+        "format": PROTOCOL,
+        "since": since,
+        "cursor": new_cursor,
+        "more": len(entries) == CHANGES_PAGE,
+        "assignments": [str(u) for u in assignments(user).values_list("uuid", flat=True)],
+        "installations": _installations(installations, user),
+        "controls": _controls(controls, user),
+        "conflicts": [
+            {"change_id": str(c.id), "entity": c.entity, "id": str(c.entity_uuid),
+             "resolution": c.resolution or "open",
+             "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None}
+            for c in conflicts
+        ],
+    }

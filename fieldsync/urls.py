@@ -1,0 +1,14 @@
+"""SPANC manager screens (/spanc/)."""
+from django.urls import path
+
+from . import views
+
+app_name = "spanc"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("campagnes/nouvelle/", views.campaign_new, name="campaign-new"),
+    path("campagnes/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("controles/<uuid:uuid>/", views.control_detail, name="control"),
+    path("conflits/", views.conflicts, name="conflicts"),
+    path("conflits/<uuid:change_id>/", views.conflict_detail, name="conflict"),
+]
