@@ -5,7 +5,7 @@ Sync records (batches, changes, audit) are read-only here: they are evidence, no
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
-from . import models
+from . import models, publication, zones
 
 
 class VocabularyAdmin(admin.ModelAdmin):
@@ -74,6 +74,16 @@ class InstallationAdmin(GISModelAdmin):
     readonly_fields = ["uuid", "version", "sanitary_zone", "environmental_zone",
                        "zones_computed_at"]
     inlines = [ComponentInline]
+
+    def save_model(self, request, obj, form, change):
+        zones.compute_zones(obj)
+        if change:
+            obj.version += 1  # devices holding the former version must see a conflict
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        publication.publish(installation_ids=[form.instance.pk])
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

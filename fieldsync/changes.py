@@ -155,17 +155,19 @@ class ChangeSerializer(StrictSerializer):
     data = serializers.DictField(help_text=_("Champs de l'objet (voir docs/sync-protocol.md)."))
 
     def validate(self, attrs):
+        errors = {}
         if attrs["op"] not in ENTITY_OPS[attrs["entity"]]:
-            raise serializers.ValidationError(
-                {"op": [_t("Opération « %(op)s » impossible sur « %(entity)s ».")
-                        % {"op": attrs["op"], "entity": attrs["entity"]}]})
+            errors["op"] = [_t("Opération « %(op)s » impossible sur « %(entity)s ».")
+                            % {"op": attrs["op"], "entity": attrs["entity"]}]
         if attrs["op"] in ("update", "supersede") and not attrs.get("base_version"):
-            raise serializers.ValidationError(
-                {"base_version": [_t("La version de base est obligatoire pour une modification.")]})
+            errors["base_version"] = [
+                _t("La version de base est obligatoire pour une modification.")]
         data_serializer = (InstallationDataSerializer if attrs["entity"] == "installation"
                            else ControlDataSerializer)(data=attrs["data"])
         if not data_serializer.is_valid():
-            raise serializers.ValidationError({"data": data_serializer.errors})
+            errors["data"] = data_serializer.errors
+        if errors:
+            raise serializers.ValidationError(errors)
         attrs["data"] = data_serializer.validated_data
         return attrs
 

@@ -12,6 +12,7 @@ owners' personal data, since municipal agents may read their commune's rows.
 from django.db import connection, transaction
 
 from capgeo.accounts.models import Role
+from fieldsync.models import Control
 from layers.access import quote_ident
 from layers.models import (
     AccessRule, Audience, Layer, Licence, Permission, RowRestriction, Theme, UpdateFrequency,
@@ -138,7 +139,11 @@ def publish(installation_ids=(), control_ids=()):
     """Refresh the published rows of these installations and controls (call inside the change's
     transaction, so the layers never show a change that was rolled back)."""
     ensure_layers()
-    installation_ids, control_ids = list(set(installation_ids)), list(set(control_ids))
+    control_ids = list(set(control_ids))
+    if control_ids:  # a control's verdict shows on its installation's row
+        installation_ids = list(installation_ids) + list(
+            Control.objects.filter(pk__in=control_ids).values_list("installation_id", flat=True))
+    installation_ids = list(set(installation_ids))
     if installation_ids:
         _upsert(INSTALLATIONS_LAYER, "i.id = ANY(%s)", [installation_ids])
     if control_ids:
