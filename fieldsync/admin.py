@@ -5,7 +5,7 @@ Sync records (batches, changes, audit) are read-only here: they are evidence, no
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
-from . import models, publication, zones
+from . import journal, models, publication, zones
 
 
 class VocabularyAdmin(admin.ModelAdmin):
@@ -84,6 +84,9 @@ class InstallationAdmin(GISModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         publication.publish(installation_ids=[form.instance.pk])
+        # Devices learn of the edit at their next pull, and the audit trail names its author.
+        journal.record(request.user, "installation.admin_edit", "installation",
+                       form.instance.uuid, form.instance.version)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -224,10 +224,12 @@ def create_control(user, uuid, data):
 
 
 def _locked_control(user, uuid):
-    control = scope.controls(user).filter(uuid=uuid).select_for_update(of=("self",)).first()
-    if control is None:
+    pk = scope.controls(user).filter(uuid=uuid).values_list("pk", flat=True).first()
+    if pk is None:
         raise Rejected(_t("Contrôle inconnu ou hors de vos attributions."))
-    return control
+    # Lock without joins: after waiting for a concurrent writer, PostgreSQL re-checks the locked
+    # row only, so joined columns could be stale; relations are read fresh after the lock.
+    return Control.objects.select_for_update().get(pk=pk)
 
 
 def update_control(user, uuid, base_version, data, as_manager=False):
