@@ -236,9 +236,23 @@ autre port, par exemple CAPGEO_PORT=8001 ./run.sh demo"
 serve() {
     check_http_port  # again: something may have taken the port during the set-up
     say "plateforme disponible sur http://$HTTP_HOST:$HTTP_PORT/ (comptes de démonstration : voir README.md) ; Ctrl+C pour arrêter"
-    exec "$VENV/bin/gunicorn" capgeo.wsgi:application \
+    # The background worker running layer imports (layers/jobs.py) lives and stops with gunicorn;
+    # on start it marks failed the imports a previous run left unfinished.
+    mkdir -p "$LOG_DIR"
+    "$VENV/bin/python" "$ROOT/manage.py" import_worker --no-reload --no-startup-delay \
+        >>"$LOG_DIR/import-worker.log" 2>&1 &
+    local worker_pid=$!
+    "$VENV/bin/gunicorn" capgeo.wsgi:application \
         --chdir "$ROOT" --bind "$HTTP_HOST:$HTTP_PORT" --workers "${CAPGEO_WORKERS:-3}" \
-        --timeout 120 --access-logfile - --error-logfile -
+        --timeout 120 --access-logfile - --error-logfile - &
+    local gunicorn_pid=$!
+    # shellcheck disable=SC2064  # the ids are known now
+    trap "kill -TERM $gunicorn_pid $worker_pid 2>/dev/null; wait $gunicorn_pid $worker_pid 2>/dev/null; exit 0" INT TERM
+    local status=0
+    wait "$gunicorn_pid" || status=$?
+    kill -TERM "$worker_pid" 2>/dev/null || true
+    wait "$worker_pid" 2>/dev/null || true
+    return "$status"
 }
 
 command=${1:-}

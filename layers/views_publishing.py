@@ -118,7 +118,10 @@ def _job_state(job):
 @gis_admin_required
 def job_detail(request, job_id):
     job = get_object_or_404(ImportJob.objects.select_related("created_by", "publication"), pk=job_id)
-    return render(request, "layers/publishing/job.html", {"job": job, "state": _job_state(job)})
+    mode = job.options.get("mode", Publication.Mode.CREATE)
+    mode_label = Publication.Mode(mode).label if mode in Publication.Mode.values else mode
+    return render(request, "layers/publishing/job.html",
+                  {"job": job, "state": _job_state(job), "mode_label": mode_label})
 
 
 @gis_admin_required
