@@ -92,13 +92,19 @@ def _target_type(types):
 def fix_geometries(schema, table):
     """Repair and type the geometries of a staging table; returns the figures for the report."""
     target = qualified(schema, table)
+    declared, srid = geometry_column_type(schema, table)
+    checks = (f"count(*) FILTER (WHERE NOT ST_IsValid({GEOM})), "
+              f"count(*) FILTER (WHERE ST_IsEmpty({GEOM}))")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT upper(GeometryType({GEOM})), count(*), "
-            f"count(*) FILTER (WHERE NOT ST_IsValid({GEOM})), count(*) FILTER (WHERE ST_IsEmpty({GEOM})) "
-            f"FROM {target} GROUP BY 1"
-        )
-        stats = cursor.fetchall()
+        if declared and declared != "GEOMETRY":
+            # A typed column (ogr2ogr knew the layer's type): one type, no grouping needed.
+            cursor.execute(f"SELECT {GEOM} IS NULL, count(*), {checks} FROM {target} "
+                           f"GROUP BY {GEOM} IS NULL")
+            stats = [(None if is_null else declared, *rest) for is_null, *rest in cursor.fetchall()]
+        else:
+            cursor.execute(f"SELECT upper(GeometryType({GEOM})), count(*), {checks} "
+                           f"FROM {target} GROUP BY 1")
+            stats = cursor.fetchall()
         features = sum(row[1] for row in stats)
         null_geometries = sum(row[1] for row in stats if row[0] is None)
         invalid = sum(row[2] or 0 for row in stats)
@@ -124,7 +130,6 @@ def fix_geometries(schema, table):
         if invalid or empty:
             cursor.execute(f"DELETE FROM {target} WHERE {GEOM} IS NOT NULL AND ST_IsEmpty({GEOM})")
             skipped = cursor.rowcount
-        declared, srid = geometry_column_type(schema, table)
         if declared != geometry_type or srid != SRID:
             cast = f"ST_SetSRID({GEOM}, {SRID})"
             if geometry_type.startswith("MULTI"):

@@ -74,14 +74,17 @@ def build_command(source, staging_table):
         "-lco", "LAUNDER=NO",
         "-lco", "PRECISION=NO",
         "-lco", "SPATIAL_INDEX=NONE",  # built once at the end, faster than during the COPY
-        "-t_srs", f"EPSG:{SRID}",
         "-dim", "XY",
         "--config", "PG_USE_COPY", "YES",
         "-gt", "65536",
         "-progress",
     ]
-    if source.source_epsg and source.source_epsg != source.declared_epsg:
-        command += ["-s_srs", f"EPSG:{int(source.source_epsg)}"]
+    if source.source_epsg == SRID:  # already in Lambert-93: no needless transformation
+        command += ["-a_srs", f"EPSG:{SRID}"]
+    else:
+        if source.source_epsg and source.source_epsg != source.declared_epsg:
+            command += ["-s_srs", f"EPSG:{int(source.source_epsg)}"]
+        command += ["-t_srs", f"EPSG:{SRID}"]
     if geometry_family(source.geometry_type) in ("POLYGON", "LINESTRING"):
         command += ["-nlt", "PROMOTE_TO_MULTI"]
     for option in source.open_options:
