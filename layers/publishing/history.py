@@ -8,7 +8,6 @@ catalogue and the live table as they were. The table that was live moves to laye
 import secrets
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from ..models import DATA_SCHEMA, HISTORY_SCHEMA, STAGING_SCHEMA, Layer, Publication, Theme

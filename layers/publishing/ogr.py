@@ -114,11 +114,22 @@ def load(source, staging_table, on_progress=None):
         errors.seek(0)
         stderr = errors.read().decode("utf-8", "replace")
     if returncode != 0:
+        if "invalid byte sequence for encoding" in stderr or "Non UTF-8 content" in stderr:
+            raise PublishError(_encoding_message(source))
         detail = _last_error(stderr)
         raise PublishError(
             _("GDAL n'a pas pu charger les données (%(detail)s).") % {"detail": detail}
         )
     return [line for line in stderr.splitlines() if line.startswith("Warning")][:20]
+
+
+def _encoding_message(source):
+    if source.kind == "shapefile":
+        return _("Les textes du Shapefile ne sont pas en UTF-8 et aucun fichier .cpg n'indique leur "
+                 "encodage : ajoutez au zip un fichier .cpg (même nom que le .shp) contenant par "
+                 "exemple ISO-8859-1 ou UTF-8.")
+    return _("Les textes de la source ne sont pas en UTF-8 : enregistrez le fichier en UTF-8 puis "
+             "publiez-le à nouveau.")
 
 
 def _last_error(stderr):

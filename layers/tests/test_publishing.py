@@ -7,9 +7,9 @@ from layers.models import ImportJob, Layer, Publication
 from layers.publishing import prepare_import, run_import
 
 from .test_publishing_support import (
-    L93_AREA, TEST_PREFIX, admin_user, bowtie_geojson, drop_test_staging_tables, job_leftovers, lambert_shapefile_zip,
-    media_root, own_connection, query, town_halls_geojson, two_layer_geopackage,
-    write_json,
+    L93_AREA, TEST_PREFIX, admin_user, bowtie_geojson, drop_test_staging_tables, job_leftovers,
+    lambert_shapefile_zip, media_root, own_connection, query, town_halls_geojson,
+    two_layer_geopackage,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("drop_test_staging_tables", "media_root")]
@@ -102,6 +102,33 @@ def test_zipped_lambert93_shapefile_honours_its_cpg_encoding(tmp_path):
     assert column_types(name)["rang"] in ("integer", "bigint")
 
 
+def without_cpg(archive, target):
+    import zipfile
+
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(target, "w") as stripped:
+        for info in source.infolist():
+            if not info.filename.endswith(".cpg"):
+                stripped.writestr(info, source.read(info))
+    return target
+
+
+def test_zipped_shapefile_without_cpg_is_read_as_gdal_assumes(tmp_path):
+    # GDAL 3.6 does not recode a .dbf that has neither .cpg nor code page: its bytes are taken
+    # as they are, so UTF-8 text is published as is...
+    archive = lambert_shapefile_zip(tmp_path, name="utf8", encoding="UTF-8")
+    name = f"{TEST_PREFIX}sans_cpg"
+    job = publish(without_cpg(archive, tmp_path / "utf8_sans_cpg.zip"), name)
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert query(f'SELECT nom FROM layers_data."{name}" ORDER BY rang') == [("Guérande",), ("Pénestin",)]
+    # ... and latin-1 text, which PostgreSQL refuses, gives a clear message about the .cpg.
+    archive = lambert_shapefile_zip(tmp_path, name="latin1")
+    job = publish(without_cpg(archive, tmp_path / "latin1_sans_cpg.zip"), f"{TEST_PREFIX}latin1")
+    assert job.status == ImportJob.Status.FAILED
+    assert "aucun fichier .cpg" in job.message and "ISO-8859-1" in job.message
+    assert not job_leftovers(job)
+    assert not Layer.objects.filter(name=f"{TEST_PREFIX}latin1").exists()
+
+
 def test_geopackage_with_several_layers_needs_a_choice(tmp_path):
     package = two_layer_geopackage(tmp_path / "equipements.gpkg")
     from layers.publishing import PublishError
@@ -121,7 +148,7 @@ def test_geopackage_with_several_layers_needs_a_choice(tmp_path):
 def test_csv_with_lon_lat_columns_detected(tmp_path):
     csv = tmp_path / "arrets.csv"
     csv.write_text("id;Nom;Longitude;Latitude;mise_en_service\n"
-                   f"1;Gare;-2.3906;47.2866;2020-01-15\n2;Centre;-2.4289;47.3286;2021-06-01\n",
+                   "1;Gare;-2.3906;47.2866;2020-01-15\n2;Centre;-2.4289;47.3286;2021-06-01\n",
                    encoding="utf-8")
     job = publish(csv, f"{TEST_PREFIX}arrets", srs="EPSG:4326")
 
@@ -178,7 +205,7 @@ def test_invalid_bow_tie_polygon_is_repaired_and_counted(tmp_path):
     assert job.report["geometries_repaired"] == 1
     assert job.report["skipped"] == 0
     assert_published_table(name, 2)
-    assert query(f"SELECT type FROM geometry_columns WHERE f_table_schema = 'layers_data' "
+    assert query("SELECT type FROM geometry_columns WHERE f_table_schema = 'layers_data' "
                  f"AND f_table_name = '{name}'") == [("MULTIPOLYGON",)]
     # The bow tie became its two triangles, 50 m² each.
     assert query(f"SELECT ST_NumGeometries(geom), round(ST_Area(geom)) FROM layers_data.\"{name}\" "

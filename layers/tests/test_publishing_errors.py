@@ -10,7 +10,7 @@ from layers.models import ImportJob, Layer, Publication
 from layers.publishing import PublishError, prepare_import, run_import
 
 from .test_publishing_support import (
-    TEST_PREFIX, admin_user, drop_test_staging_tables, job_leftovers, lambert_shapefile_zip,
+    TEST_PREFIX, admin_user, drop_test_staging_tables, job_leftovers,
     media_root, query, town_halls_geojson, write_json,
 )
 

@@ -60,8 +60,10 @@ def ogr2ogr(*args):
     subprocess.run(["ogr2ogr", *map(str, args)], check=True, capture_output=True)
 
 
-def lambert_shapefile_zip(directory, name="communes_l93", values=("Guérande", "Pénestin", "Hœdic")):
-    """A zipped Lambert-93 Shapefile written in ISO-8859-1 (with its .cpg) with accented values."""
+def lambert_shapefile_zip(directory, name="communes_l93", values=("Guérande", "Pénestin"),
+                          encoding="ISO-8859-1"):
+    """A zipped Lambert-93 Shapefile with accented values, written in `encoding` (its .cpg says
+    so)."""
     directory = Path(directory)
     source = write_json(directory / f"{name}_src.geojson", feature_collection([
         {"type": "Feature", "properties": {"nom": value, "rang": index},
@@ -70,11 +72,11 @@ def lambert_shapefile_zip(directory, name="communes_l93", values=("Guérande", "
              [GUERANDE_L93[0] + index * 1000 + 500, GUERANDE_L93[1]],
              [GUERANDE_L93[0] + index * 1000 + 500, GUERANDE_L93[1] + 500],
              [GUERANDE_L93[0] + index * 1000, GUERANDE_L93[1]]]]}}
-        for index, value in enumerate(values[:2])  # Hœdic is not in latin-1
+        for index, value in enumerate(values)
     ], crs_epsg=2154))
     shp_dir = directory / f"{name}_shp"
-    ogr2ogr("-f", "ESRI Shapefile", shp_dir, source, "-nln", name, "-lco", "ENCODING=ISO-8859-1")
-    assert (shp_dir / f"{name}.cpg").read_text().strip() == "ISO-8859-1"
+    ogr2ogr("-f", "ESRI Shapefile", shp_dir, source, "-nln", name, "-lco", f"ENCODING={encoding}")
+    assert (shp_dir / f"{name}.cpg").read_text().strip() == encoding
     archive = directory / f"{name}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for part in sorted(shp_dir.iterdir()):

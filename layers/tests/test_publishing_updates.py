@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from layers.jobs import fail_stale_jobs
-from layers.models import ImportJob, Layer, Publication
+from layers.models import ImportJob, Layer
 from layers.publishing import PublishError, prepare_import, restore_publication, run_import
 
 from .test_publishing_support import (
