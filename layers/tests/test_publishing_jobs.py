@@ -4,7 +4,6 @@ The worker is another process, so it only sees committed data: this test is tran
 flush at the end empties every Django table, so the module puts the demo database back
 afterwards (themes, territory, accounts, demo catalogue) for the tests that follow.
 """
-import importlib
 import os
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -38,11 +36,15 @@ def _orphan_tables():
 
 @pytest.fixture(scope="module", autouse=True)
 def demo_database_back_afterwards(django_db_setup, django_db_blocker):
+    """After the flush: the migrations' data (as serialized when the test database was made, so
+    with the same keys), no orphan layer table, then the demo territory, accounts and catalogue."""
     yield
     with django_db_blocker.unblock():
+        serialized = getattr(connection, "_test_serialized_contents", None)
+        if serialized:
+            connection.creation.deserialize_db_from_string(serialized)
         for schema, table in _orphan_tables():
             query(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
-        importlib.import_module("layers.migrations.0002_schemas_and_themes").seed_themes(apps, None)
         load_demo()
 
 
@@ -57,7 +59,9 @@ def worker_environment():
     return env
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush then leaves the migrations' data to be put back with its
+# original keys (no post_migrate re-creation that other transactional tests would clash with).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_runs_queued_imports_and_fails_those_left_running(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     name = f"{TEST_PREFIX}file"
