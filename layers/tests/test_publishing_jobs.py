@@ -48,6 +48,14 @@ def demo_database_back_afterwards(django_db_setup, django_db_blocker):
         load_demo()
 
 
+@pytest.fixture
+def demo_data(transactional_db):
+    """An earlier transactional test may have left the database flushed: the demo data first."""
+    for schema, table in _orphan_tables():
+        query(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
+    load_demo()
+
+
 def worker_environment():
     database = connection.settings_dict
     env = dict(os.environ)
@@ -62,7 +70,7 @@ def worker_environment():
 # serialized_rollback: the flush then leaves the migrations' data to be put back with its
 # original keys (no post_migrate re-creation that other transactional tests would clash with).
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_worker_runs_queued_imports_and_fails_those_left_running(tmp_path, settings):
+def test_worker_runs_queued_imports_and_fails_those_left_running(demo_data, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     name = f"{TEST_PREFIX}file"
     old = timezone.now() - timedelta(hours=2)
