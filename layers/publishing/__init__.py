@@ -7,7 +7,7 @@ Public API (for the web pages, the REST API and the command line):
                   x_field=None, y_field=None, geometry_field=None) -> ImportJob
         Checks the request cheaply (rights, name, mode against the catalogue, theme slug, SRS,
         format, size, zip safety; small files and GeoPackages are opened by GDAL at once),
-        copies the file into MEDIA_ROOT/imports/<job id>/ (the caller keeps and removes its own
+        copies the file into MEDIA_ROOT/imports/<job id>/<random>/ (the caller keeps and removes its own
         file) and queues the import. Raises PublishError (French message) when refused; then
         nothing is left behind. uploaded_path may also be "postgis:schema.table" (a table or
         view of the platform's database). source_name is the original file name (its extension

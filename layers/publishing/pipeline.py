@@ -1,5 +1,6 @@
 """One import from start to end: checks at submission, then load, finalise, publish."""
 import logging
+import secrets
 import time
 from pathlib import Path
 
@@ -28,7 +29,13 @@ def staging_table_name(job):
 
 
 def job_directory(job):
-    return imports_root() / str(job.pk)
+    """MEDIA_ROOT/imports/<job id>/<random>/: the random part keeps a received file, whose data
+    may be restricted, from being guessed under the media URL while the import waits."""
+    return imports_root() / str(job.pk) / job.options["private_dir"]
+
+
+def work_directory(job):
+    return job_directory(job) / "work"
 
 
 def _check_name(layer_name):
@@ -67,6 +74,7 @@ def prepare_import(*, user, path, source_name, layer_name, title=None, theme=Non
             "srs": srs_code, "source_layer": source_layer or "",
             "csv_columns": {"x": x_field or "", "y": y_field or "", "geometry": geometry_field or ""},
             "owned_file": bool(store and not postgis),
+            "private_dir": secrets.token_hex(16),
         },
     )
     directory = job_directory(job)
@@ -82,13 +90,14 @@ def prepare_import(*, user, path, source_name, layer_name, title=None, theme=Non
         suffix = Path(job.source_path).suffix.lower()
         if postgis or suffix in (".gpkg", ".shp") or \
                 (suffix != ".zip" and size <= INSPECT_AT_SUBMISSION_BYTES):
-            _open_source(job, directory / "work")
+            _open_source(job, work_directory(job))
     except BaseException:
         _discard_files(job)
         job.delete()
         raise
     finally:
         remove_tree(directory / "work")
+        _remove_empty_parents(directory)
     return job
 
 
@@ -102,10 +111,19 @@ def _open_source(job, work_dir):
 
 
 def _discard_files(job):
-    if job.options.get("owned_file"):
-        remove_tree(job_directory(job))
-    else:
-        remove_tree(job_directory(job) / "work")
+    if "private_dir" not in job.options:
+        return
+    directory = job_directory(job)
+    remove_tree(directory if job.options.get("owned_file") else directory / "work")
+    _remove_empty_parents(directory)
+
+
+def _remove_empty_parents(directory):
+    for folder in (directory, directory.parent):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (the stored file is kept until the job has run), or gone
+            pass
 
 
 class JobProgress:
@@ -186,7 +204,7 @@ def _publish(job, progress, staging):
     progress(1, _("Lecture de la source."))
     # Checked again: the catalogue may have changed since the job was queued.
     check_mode(job.layer_name, mode)
-    source = _open_source(job, job_directory(job) / "work")
+    source = _open_source(job, work_directory(job))
     checksum = options.get("checksum", "")
     if not checksum and not is_postgis_source(job.source_path):
         checksum = sha256_of(job.source_path)

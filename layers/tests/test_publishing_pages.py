@@ -66,7 +66,8 @@ def test_upload_creates_a_queued_job_and_redirects_to_its_page(admin_client, tmp
     assert response["Location"] == reverse("publishing:job", args=[job.pk])
     assert job.status == ImportJob.Status.QUEUED and job.created_by.username == "admin.sig"
     assert job.options["theme"] == "administratif"
-    stored = media_root / "imports" / str(job.pk) / "Mairies.geojson"
+    stored = media_root / "imports" / str(job.pk) / job.options["private_dir"] / "Mairies.geojson"
+    assert len(job.options["private_dir"]) == 32
     assert job.source_path == str(stored) and stored.read_bytes() == source.read_bytes()
 
     page = admin_client.get(response["Location"])
@@ -85,6 +86,7 @@ def test_upload_creates_a_queued_job_and_redirects_to_its_page(admin_client, tmp
     assert "elevation_m" in page and "Élévation m" in page  # the renamed columns
     assert "setTimeout(poll" not in page
     assert not stored.exists()  # the stored copy is removed once imported
+    assert not (media_root / "imports" / str(job.pk)).exists()
 
 
 def test_upload_errors_are_shown_in_french_on_the_form(admin_client, tmp_path):
