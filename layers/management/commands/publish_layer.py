@@ -73,7 +73,19 @@ class Command(BaseCommand):
         if job.status != ImportJob.Status.SUCCEEDED:
             raise CommandError(job.message)
         self.stdout.write(job.message)
-        self.stdout.write(json.dumps(job.report, ensure_ascii=False, indent=2))
+        report = job.report
+        self.stdout.write(
+            _("Objets lus : %(read)s ; écrits : %(written)s ; géométries réparées : %(repaired)s ; "
+              "ignorés : %(skipped)s ; système source : %(crs)s.") % {
+                "read": report.get("features_read"), "written": report.get("features_written"),
+                "repaired": report.get("geometries_repaired"), "skipped": report.get("skipped"),
+                "crs": report.get("source_crs")})
+        for old, new in report.get("renamed_columns", {}).items():
+            self.stdout.write(_("Colonne renommée : « %(old)s » → %(new)s") % {"old": old, "new": new})
+        for warning in report.get("warnings", []):
+            self.stdout.write(_("Avertissement : %(warning)s") % {"warning": warning})
+        self.stdout.write(_("Rapport complet (JSON) :"))
+        self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 def default_layer_name(path, source_layer=None):
