@@ -114,6 +114,11 @@ class Layer(models.Model):
     search_fields = ArrayField(models.CharField(max_length=63), verbose_name=_("champs recherchés"),
                                default=list, blank=True)
     cacheable = models.BooleanField(_("tuiles en cache"), default=False)
+    mvt_attributes = ArrayField(
+        models.CharField(max_length=63), verbose_name=_("attributs des tuiles vectorielles"),
+        default=list, blank=True,
+        help_text=_("Attributs inclus dans les tuiles vectorielles (MVT) ; vide : tous."),
+    )
     insee_field = models.CharField(
         _("champ du code INSEE"), max_length=63, blank=True,
         help_text=_("Attribut portant le code INSEE de la commune de chaque objet (restriction "
@@ -173,6 +178,11 @@ class Layer(models.Model):
             raise ValidationError(
                 {"insee_field": _("« %(field)s » n'est pas un attribut de la couche.")
                  % {"field": self.insee_field}}
+            )
+        unknown = sorted(set(self.mvt_attributes) - set(self.attribute_names()))
+        if self.attributes and unknown:
+            raise ValidationError(
+                {"mvt_attributes": _("Attributs inconnus : %(names)s.") % {"names": ", ".join(unknown)}}
             )
 
 
