@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/sync/", include("fieldsync.api_urls")),
     path("api/", include("layers.api.urls")),
     path("", include("wms.urls")),
+    path("", include("wms.tiles_urls")),
     path("spanc/", include("fieldsync.urls")),
     path("catalogue/publier/", include("layers.urls_publishing")),
     path("catalogue/", include("layers.urls_catalogue")),

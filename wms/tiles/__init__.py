@@ -1,0 +1,1 @@
+"""Tiles: vector tiles (MVT) built by PostGIS, and cached raster tiles (WMTS/TMS) through MapProxy."""

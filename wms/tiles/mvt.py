@@ -1,0 +1,80 @@
+"""Mapbox vector tiles of a layer, encoded by PostGIS (ST_AsMVT) in one query.
+
+The tile is read through the user's Grant (its row filter is part of the query), filtered with the
+GiST index on the Lambert-93 geometry, simplified to the tile's resolution before being
+reprojected to Web Mercator, then clipped and quantised by ST_AsMVTGeom.
+"""
+import math
+
+from django.db import connection
+
+from layers.access import quote_ident
+
+EXTENT = 4096          # MVT coordinate space of a tile
+BUFFER = 64            # margin kept around the tile (in tile units), so strokes join across tiles
+MAX_ZOOM = 24
+WEB_MERCATOR_SPAN = 2 * math.pi * 6378137.0
+# Web Mercator stretches distances by 1/cos(latitude): at Cap Atlantique (47.3° N) a Mercator
+# metre is ~0.68 ground metre, and Lambert-93 is close to ground metres there.
+GROUND_PER_MERCATOR_METRE = math.cos(math.radians(47.3))
+
+
+class TileOutOfRange(ValueError):
+    pass
+
+
+def check_tile(z, x, y):
+    if not 0 <= z <= MAX_ZOOM:
+        raise TileOutOfRange(f"z={z}")
+    size = 1 << z
+    if not (0 <= x < size and 0 <= y < size):
+        raise TileOutOfRange(f"x={x}, y={y} (z={z})")
+
+
+def simplification_tolerance(z):
+    """Lambert-93 metres covered by one MVT unit at zoom z: details below it cannot show."""
+    return WEB_MERCATOR_SPAN / (1 << z) / EXTENT * GROUND_PER_MERCATOR_METRE
+
+
+def tile_attributes(layer):
+    """The columns carried by the layer's tiles: Layer.mvt_attributes, or all its attributes."""
+    known = layer.attribute_names()
+    if layer.mvt_attributes:
+        return [name for name in layer.mvt_attributes if name in known]
+    return known
+
+
+def tile_sql(grant, z, x, y):
+    """(sql, params) of the query returning the tile's bytes (empty bytes: nothing there)."""
+    layer = grant.layer
+    where, where_params = grant.where("t")
+    columns = "".join(f", t.{quote_ident(name)}" for name in tile_attributes(layer))
+    # Douglas-Peucker at the tile's resolution; preserveCollapsed keeps small polygons and short
+    # lines as a dot rather than dropping them (ST_AsMVTGeom repairs what simplification breaks).
+    sql = f"""
+        WITH bounds AS (
+            SELECT ST_TileEnvelope(%s, %s, %s) AS tile,
+                   ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 2154) AS area
+        )
+        SELECT ST_AsMVT(features, %s, {EXTENT}, 'geom', 'fid') FROM (
+            SELECT t.fid{columns},
+                   ST_AsMVTGeom(ST_Transform(ST_Simplify(t.geom, %s, true), 3857), bounds.tile,
+                                {EXTENT}, {BUFFER}, true) AS geom
+            FROM {layer.qualified_table} t, bounds
+            WHERE t.geom && bounds.area AND ({where})
+        ) AS features
+        WHERE features.geom IS NOT NULL
+    """
+    params = [z, x, y, z, x, y, BUFFER / EXTENT, layer.name, simplification_tolerance(z),
+              *where_params]
+    return sql, params
+
+
+def render_tile(grant, z, x, y):
+    """The MVT bytes of tile z/x/y of the granted layer (b"" when no feature falls in it)."""
+    check_tile(z, x, y)
+    sql, params = tile_sql(grant, z, x, y)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""

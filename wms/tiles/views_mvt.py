@@ -1,0 +1,61 @@
+"""GET /tiles/<layer>/<z>/<x>/<y>.mvt: a layer's vector tile, for the requesting user."""
+import hashlib
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from layers.access import AccessPolicy, LayerNotFound
+from layers.models import Permission
+
+from .mvt import TileOutOfRange, render_tile
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+PUBLIC_MAX_AGE = 300  # seconds: public tiles may be kept by browsers and proxies that long
+
+
+def _text(message, status):
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _cache_control(request, grant):
+    """public for a layer everyone sees whole, private otherwise (rows depend on the viewer)."""
+    if grant.restricted:
+        return "private, no-cache"
+    if not request.user.is_authenticated:
+        return f"public, max-age={PUBLIC_MAX_AGE}"
+    try:
+        anonymous = AccessPolicy.for_user(AnonymousUser()).grant(grant.layer, Permission.VIEW)
+    except LayerNotFound:
+        return "private, no-cache"
+    return "private, no-cache" if anonymous.restricted else f"public, max-age={PUBLIC_MAX_AGE}"
+
+
+@require_GET
+def vector_tile(request, layer, z, x, y):
+    try:
+        grant = AccessPolicy.for_user(request.user).grant(layer, Permission.VIEW)
+    except LayerNotFound:
+        return _text(_("Couche inconnue : %(name)s.") % {"name": layer}, 404)
+    if not grant.layer.is_vector:
+        return _text(_("Couche inconnue : %(name)s.") % {"name": layer}, 404)
+    try:
+        body = render_tile(grant, int(z), int(x), int(y))
+    except TileOutOfRange as error:
+        return _text(_("Tuile hors de la grille Web Mercator : %(tile)s.") % {"tile": error}, 400)
+    cache_control = _cache_control(request, grant)
+    if not body:
+        response = HttpResponse(status=204)
+        response["Cache-Control"] = cache_control
+        return response
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(body, content_type=MVT_CONTENT_TYPE)
+    response["ETag"] = etag
+    response["Cache-Control"] = cache_control
+    if cache_control.startswith("private"):
+        response["Vary"] = "Cookie, Authorization"
+    return response
