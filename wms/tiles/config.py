@@ -1,0 +1,157 @@
+"""The MapProxy configuration (a dict, as mapproxy.yaml would hold) of one audience.
+
+One source + one cache + one layer per cacheable vector layer the audience may view, with the
+cache chosen as wms.tiles.audience explains; grids from wms.tiles.grids.
+"""
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from layers.access import LayerNotFound
+from layers.models import AccessRule, Layer, Permission
+
+from .audience import SHARED, Audience, cache_name, cache_variant
+from .grids import GRID_SRID, mapproxy_grids
+
+# Rendered with every row: only ever served to audiences whose Grant is unrestricted.
+ALL_ROWS_AUDIENCE = Audience(authenticated=True, admin=True, commune_id=None, role=None)
+EXTENT_MARGIN = 500.0  # metres around a layer's extent still rendered (symbols overflow it)
+
+
+def tiles_dir():
+    return Path(getattr(settings, "CAPGEO_TILES_DIR", settings.VAR_DIR / "tiles"))
+
+
+def layer_cache_dir(layer_name):
+    return tiles_dir() / "caches" / layer_name
+
+
+def cacheable_layers():
+    return Layer.objects.filter(cacheable=True, kind=Layer.Kind.VECTOR).order_by("name")
+
+
+def catalogue_version():
+    """A stamp that changes whenever a cacheable layer, its data, its style or its rules do."""
+    layer_table = Layer._meta.db_table
+    rule_table = AccessRule._meta.db_table
+    communes_table = AccessRule.communes.through._meta.db_table
+    parts = [
+        f"""SELECT string_agg(l.id || '@' || l.updated_at::text || '@'
+                              || coalesce(l.data_updated_at::text, ''), ',' ORDER BY l.id)
+            FROM {layer_table} l WHERE l.cacheable AND l.kind = 'vector'""",
+        f"""SELECT md5(string_agg(concat_ws(':', r.id, r.layer_id, r.audience, r.permission,
+                                            r.row_restriction, array_to_string(r.roles, '+'),
+                                            (SELECT string_agg(c.commune_id::text, '+' ORDER BY c.commune_id)
+                                             FROM {communes_table} c WHERE c.accessrule_id = r.id)),
+                                  ',' ORDER BY r.id))
+            FROM {rule_table} r JOIN {layer_table} l ON l.id = r.layer_id AND l.cacheable""",
+    ]
+    style_sql = _style_version_sql()
+    if style_sql:
+        parts.append(style_sql)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"({sql})" for sql in parts))
+        return "|".join(str(value) for value in cursor.fetchone())
+
+
+def _style_version_sql():
+    """The styles' latest change, when the style model (WMS) records one."""
+    from django.apps import apps
+
+    try:
+        style = apps.get_model("layers", "Style")
+    except LookupError:
+        return None
+    if not any(f.name == "updated_at" for f in style._meta.get_fields()):
+        return None
+    return f"SELECT max(updated_at)::text || count(*) FROM {style._meta.db_table}"
+
+
+def _padded_extent(layer):
+    if layer.extent is None:
+        return None
+    minx, miny, maxx, maxy = layer.extent.extent
+    return [minx - EXTENT_MARGIN, miny - EXTENT_MARGIN, maxx + EXTENT_MARGIN, maxy + EXTENT_MARGIN]
+
+
+def layer_caches(layer, audience):
+    """(variant, cache name) of the layer for an audience, or None if it may not view it."""
+    try:
+        grant = audience.policy().grant(layer, Permission.VIEW)
+    except LayerNotFound:
+        return None
+    variant = cache_variant(grant)
+    return variant, cache_name(layer.name, variant)
+
+
+def cache_conf(layer, name, source_name):
+    return {
+        "grids": list(GRID_SRID),
+        "sources": [source_name],
+        "format": "image/png",
+        "cache_dir": str(layer_cache_dir(layer.name)),
+        "cache": {"type": "file", "directory_layout": "tc", "use_grid_names": True},
+    }
+
+
+def source_conf(layer, audience, variant):
+    rendering_audience = ALL_ROWS_AUDIENCE if variant == SHARED else audience
+    conf = {"type": "capgeo", "layer": layer.name, "variant": variant,
+            "audience": asdict(rendering_audience), "transparent": True}
+    extent = _padded_extent(layer)
+    if extent:
+        conf["extent"] = extent
+    return conf
+
+
+def build_config(audience):
+    sources, caches, layers = {}, {}, []
+    for layer in cacheable_layers():
+        found = layer_caches(layer, audience)
+        if found is None:
+            continue
+        variant, name = found
+        source_name = f"source_{name}"
+        sources[source_name] = source_conf(layer, audience, variant)
+        caches[name] = cache_conf(layer, name, source_name)
+        layers.append({"name": layer.name, "title": layer.title, "sources": [name],
+                       "md": {"abstract": layer.abstract}})
+    base = tiles_dir()
+    return {
+        "globals": {
+            "cache": {
+                "base_dir": str(base / "caches"),
+                "lock_dir": str(base / "locks"),
+                "tile_lock_dir": str(base / "locks" / "tiles"),
+                # Tiles are rendered in the requesting thread: on Django's connection, so the
+                # rows visible are those of the request's transaction.
+                "concurrent_tile_creators": 1,
+                "meta_size": [4, 4],
+                "meta_buffer": 40,
+            },
+            "image": {"paletted": False},
+        },
+        "services": {
+            "wmts": {
+                "restful": True, "kvp": True,
+                "md": _service_metadata(),
+            },
+            "tms": {"use_grid_names": True, "origin": "sw"},
+        },
+        "grids": mapproxy_grids(),
+        "sources": sources,
+        "caches": caches,
+        "layers": layers,
+    }
+
+
+def _service_metadata():
+    name = settings.CAPGEO_INTERCOMMUNALITY_NAME
+    return {
+        "title": f"C@p Géo — tuiles de {name}",
+        "abstract": "Tuiles en cache des couches du catalogue C@p Géo (WMTS 1.0.0 et TMS).",
+        "access_constraints": "Selon les droits de chaque couche.",
+        "fees": "Aucun",
+    }
