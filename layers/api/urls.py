@@ -1,5 +1,19 @@
-"""REST API of the catalogue (/api/)."""
-from django.urls import path
+"""REST API of the catalogue (/api/): layers, their features and exports, the OpenAPI schema."""
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
 
 app_name = "api"
-urlpatterns: list = []
+
+router = SimpleRouter()
+router.register("layers", views.LayerViewSet, basename="layer")
+
+urlpatterns = [
+    path("layers/<str:name>/features", views.FeaturesView.as_view(), name="layer-features"),
+    path("", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]

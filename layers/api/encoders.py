@@ -1,0 +1,101 @@
+"""HTTP responses carrying features: a GeoJSON page, and the GeoJSON, CSV and GeoPackage exports.
+
+Features are encoded by PostgreSQL (layers.data) and streamed as they are read, so a response's
+memory is one batch of rows, whatever the size of the layer. The GeoPackage is written by ogr2ogr
+in a temporary directory and sent as a file, which is unlinked as soon as it is open.
+"""
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import APIException
+
+from .. import data
+from .params import crs_uri
+
+logger = logging.getLogger(__name__)
+
+GEOJSON_TYPE = "application/geo+json"
+CSV_TYPE = "text/csv; charset=utf-8"
+GPKG_TYPE = "application/geopackage+sqlite3"
+
+
+def _legacy_crs_member(srid):
+    """The GeoJSON 2008 "crs" member, read by GDAL/QGIS, for coordinates not in WGS 84."""
+    return {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{srid}"}}
+
+
+def _feature_collection(head, selection):
+    """Head members first, then the features streamed from PostgreSQL."""
+    opening = json.dumps({"type": "FeatureCollection", **head}, ensure_ascii=False)
+    yield opening[:-1] + (',' if len(opening) > 2 else '') + '"features":['
+    yield from data.stream_geojson_features(selection)
+    yield "]}"
+
+
+def _finish(response, selection, filename=None):
+    response["Content-Crs"] = f"<{crs_uri(selection.crs)}>"
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Answers depend on who asks (rows under the access policy): never in a shared cache.
+    patch_cache_control(response, private=True)
+    return response
+
+
+def geojson_page(selection, matched, links):
+    returned = max(0, min(selection.limit, matched - selection.offset))
+    head = {"numberMatched": matched, "numberReturned": returned,
+            "next": links.get("next"), "previous": links.get("previous"),
+            "links": [{"rel": rel, "href": href, "type": GEOJSON_TYPE}
+                      for rel, href in links.items() if href]}
+    if selection.crs != 4326:
+        head["crs"] = _legacy_crs_member(selection.crs)
+    response = StreamingHttpResponse(_feature_collection(head, selection), content_type=GEOJSON_TYPE)
+    return _finish(response, selection)
+
+
+def geojson_export(selection):
+    head = {"name": selection.layer.name}
+    if selection.crs != 4326:
+        head["crs"] = _legacy_crs_member(selection.crs)
+    response = StreamingHttpResponse(_feature_collection(head, selection), content_type=GEOJSON_TYPE)
+    return _finish(response, selection, f"{selection.layer.name}.geojson")
+
+
+def csv_export(selection):
+    response = StreamingHttpResponse(data.stream_csv(selection), content_type=CSV_TYPE)
+    return _finish(response, selection, f"{selection.layer.name}.csv")
+
+
+class ExportUnavailable(APIException):
+    status_code = 503
+    default_code = "export_failed"
+
+
+def export_directory():
+    return getattr(settings, "CAPGEO_EXPORT_TMP_DIR", None) or tempfile.gettempdir()
+
+
+def geopackage_export(selection):
+    directory = Path(tempfile.mkdtemp(prefix="capgeo-export-", dir=export_directory()))
+    try:
+        path = data.write_geopackage(selection, directory / f"{selection.layer.name}.gpkg")
+        handle = open(path, "rb")  # noqa: SIM115 (closed by FileResponse)
+    except data.ExportFailed as error:
+        logger.error("GeoPackage export of %s failed: %s", selection.layer.name, error)
+        raise ExportUnavailable({"detail": _(
+            "L'export GeoPackage a échoué ; réessayez plus tard ou prévenez l'administrateur SIG."
+        )}) from None
+    finally:
+        # The open file stays readable once unlinked; nothing is left on disk.
+        shutil.rmtree(directory, ignore_errors=True)
+    response = FileResponse(handle, content_type=GPKG_TYPE, as_attachment=True,
+                            filename=f"{selection.layer.name}.gpkg")
+    return _finish(response, selection)
+
