@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class WmsConfig(AppConfig):
     name = "wms"
     verbose_name = _("Services OGC")
+
+    def ready(self):
+        from .tiles import signals as tile_signals
+
+        tile_signals.connect()

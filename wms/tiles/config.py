@@ -119,7 +119,7 @@ def build_config(audience):
         layers.append({"name": layer.name, "title": layer.title, "sources": [name],
                        "md": {"abstract": layer.abstract}})
     base = tiles_dir()
-    return {
+    conf = {
         "globals": {
             "cache": {
                 "base_dir": str(base / "caches"),
@@ -143,8 +143,10 @@ def build_config(audience):
         "grids": mapproxy_grids(),
         "sources": sources,
         "caches": caches,
-        "layers": layers,
     }
+    if layers:  # MapProxy fails on an empty list; without the key it serves no layer
+        conf["layers"] = layers
+    return conf
 
 
 def _service_metadata():

@@ -53,9 +53,9 @@ def _features_geojson(grant, bbox, srid, pixel):
     where, params = grant.where("t")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg("
-            "json_build_object('type', 'Feature', 'properties', json_build_object(), "
-            "'geometry', ST_AsGeoJSON(g, 2)::json)), '[]'::json))::text FROM ("
+            "SELECT count(*), json_build_object('type', 'FeatureCollection', 'features', "
+            "coalesce(json_agg(json_build_object('type', 'Feature', 'properties', "
+            "json_build_object(), 'geometry', ST_AsGeoJSON(g, 2)::json)), '[]'::json))::text FROM ("
             "  SELECT ST_Transform(ST_Simplify(t.geom, %s, true), %s) AS g"
             f"  FROM {grant.layer.qualified_table} t"
             "  WHERE t.geom && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), 2154)"
@@ -63,7 +63,8 @@ def _features_geojson(grant, bbox, srid, pixel):
             ") s WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)",
             [pixel / 2, srid, *bbox, srid, *params],
         )
-        return cursor.fetchone()[0]
+        count, geojson = cursor.fetchone()
+        return geojson if count else None  # Mapnik cannot parse an empty collection
 
 
 def _escape(text):
@@ -71,13 +72,16 @@ def _escape(text):
 
 
 def render_png(grant, bbox, srid, width, height):
-    """A transparent PNG (RGBA) of the granted rows of a layer over bbox (in EPSG:srid)."""
+    """A transparent PNG (RGBA) of the granted rows of a layer over bbox (in EPSG:srid), or None
+    when no row falls there."""
     mapnik = _mapnik()
     srs = quoteattr(PROJ[srid])
     pixel = (bbox[2] - bbox[0]) / width
     if srid == 3857:
         pixel *= 0.68  # Mercator metres to ground metres at Cap Atlantique's latitude
     geojson = _features_geojson(grant, bbox, srid, pixel)
+    if geojson is None:
+        return None
     xml = f"""<?xml version="1.0" encoding="utf-8"?>
     <Map srs={srs} background-color="transparent">{STYLE}
       <Layer name="features" srs={srs}><StyleName>features</StyleName>

@@ -61,6 +61,8 @@ class CatalogueLayerSource(MapLayer):
                         self.variant)
             raise BlankImageError()
         png = render_png(grant, query.bbox, srid, *query.size)
+        if png is None:
+            raise BlankImageError()
         return ImageResult(BytesIO(png), size=query.size, image_opts=self.image_opts)
 
 

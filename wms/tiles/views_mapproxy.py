@@ -16,6 +16,7 @@ from layers.models import Permission
 
 from .app import configuration_for
 from .audience import Audience
+from .checks import refuse_bad_request
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ def mapproxy(request, path=""):
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(_("Seules les requêtes GET sont acceptées ici."), status=405,
                             content_type="text/plain; charset=utf-8")
+    refused = refuse_bad_request(path, request.GET)
+    if refused is not None:
+        return refused
     audience = Audience.of(request.user)
     _proxy_conf, app = configuration_for(audience)
     started = {}

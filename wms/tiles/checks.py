@@ -1,0 +1,59 @@
+"""Requests MapProxy would answer with a 500 (it has no exception code for them), refused first
+with a WMTS 1.0 exception report (HTTP 400) and a French message."""
+import re
+from xml.sax.saxutils import escape, quoteattr
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+
+KVP_PATHS = {"service", "wmts", "wmts/"}
+REST_TILE = re.compile(r"^wmts/[^/]+/[^/]+/\d{1,9}/\d{1,9}/\d{1,9}\.[a-z]{3,4}$")
+REST_CAPABILITIES = "wmts/1.0.0/WMTSCapabilities.xml"
+REQUESTS = {"getcapabilities", "gettile", "getfeatureinfo"}
+GETTILE_PARAMETERS = ("LAYER", "STYLE", "TILEMATRIXSET", "TILEMATRIX", "TILEROW", "TILECOL",
+                      "FORMAT")
+INTEGER_PARAMETERS = ("TILEROW", "TILECOL")
+
+
+def exception_report(code, locator, text):
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.0.0" '
+        'xml:lang="fr">'
+        f"<ows:Exception exceptionCode={quoteattr(code)} locator={quoteattr(locator)}>"
+        f"<ows:ExceptionText>{escape(text)}</ows:ExceptionText></ows:Exception>"
+        "</ows:ExceptionReport>"
+    )
+    return HttpResponse(body, status=400, content_type="application/xml; charset=utf-8")
+
+
+def refuse_bad_request(path, query):
+    """An exception report for a malformed WMTS request, or None to let MapProxy answer."""
+    if path.startswith("wmts/") and path != REST_CAPABILITIES and not REST_TILE.match(path):
+        return exception_report(
+            "InvalidParameterValue", "path",
+            _("Adresse de tuile invalide : attendu /mapproxy/wmts/<couche>/<grille>/<niveau>/"
+              "<colonne>/<ligne>.png"))
+    if path not in KVP_PATHS:
+        return None
+    params = {key.upper(): value for key, value in query.items()}
+    if path == "service" and params.get("SERVICE", "").upper() not in ("", "WMTS"):
+        return None  # not ours to check
+    request = params.get("REQUEST", "")
+    if not request:
+        return exception_report("MissingParameterValue", "request",
+                                _("Le paramètre REQUEST est obligatoire."))
+    if request.lower() not in REQUESTS:
+        return exception_report("InvalidParameterValue", "request",
+                                _("Opération inconnue : %(request)s.") % {"request": request})
+    if request.lower() != "gettile":
+        return None
+    for name in GETTILE_PARAMETERS:
+        if not params.get(name):
+            return exception_report("MissingParameterValue", name.lower(),
+                                    _("Le paramètre %(name)s est obligatoire.") % {"name": name})
+    for name in INTEGER_PARAMETERS:
+        if not params[name].isdigit():
+            return exception_report("InvalidParameterValue", name.lower(),
+                                    _("%(name)s doit être un entier positif.") % {"name": name})
+    return None

@@ -1,0 +1,79 @@
+"""Removing cached tiles when a layer's data or style changes.
+
+Every cache of a layer (the shared one and the per-commune ones) lives under
+<tiles dir>/caches/<layer>/<cache>/<grid>/<level>/xxx/xxx/xxx/yyy/yyy/yyy.png (MapProxy's "tc"
+layout, in the grid's own tile coordinates). A change over a known extent removes, on every
+level of every grid, the cached tiles whose extent (plus the symbols' margin) meets it; any
+other change removes the layer's caches entirely. Walking the files that exist costs what is
+cached, not what the extent could hold at deep levels.
+"""
+import logging
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+from .config import layer_cache_dir
+from .grids import GRID_SRID
+
+log = logging.getLogger(__name__)
+
+SYMBOL_MARGIN_PIXELS = 16  # a point's marker or a stroke reaches this far beyond its geometry
+
+
+@lru_cache(maxsize=1)
+def tile_grids():
+    """MapProxy TileGrid objects of our grids, by name."""
+    from .app import proxy_configuration
+    from .grids import mapproxy_grids
+
+    conf = proxy_configuration({"grids": mapproxy_grids(), "services": {"tms": {}}})
+    return {name: conf.grids[name].tile_grid() for name in GRID_SRID}
+
+
+def purge_layer(layer_name, bbox=None):
+    """Remove the layer's cached tiles meeting bbox (EPSG:2154), or all of them if bbox is None.
+
+    Returns the number of tile files removed (0 when everything is dropped at once)."""
+    root = layer_cache_dir(layer_name)
+    if not root.exists():
+        return 0
+    if bbox is None:
+        shutil.rmtree(root, ignore_errors=True)
+        log.info("tiles of %s purged", layer_name)
+        return 0
+    from mapproxy.srs import SRS
+
+    removed = 0
+    for grid_name, grid in tile_grids().items():
+        area = SRS(2154).transform_bbox_to(SRS(GRID_SRID[grid_name]), tuple(bbox))
+        for grid_dir in root.glob(f"*/{grid_name}"):
+            removed += _purge_grid_dir(grid_dir, grid, area)
+    log.info("%d tiles of %s purged over %s", removed, layer_name, bbox)
+    return removed
+
+
+def _purge_grid_dir(grid_dir, grid, area):
+    removed = 0
+    for level_dir in grid_dir.iterdir():
+        if not level_dir.name.isdigit():
+            continue
+        level = int(level_dir.name)
+        margin = grid.resolution(level) * SYMBOL_MARGIN_PIXELS
+        minx, miny, maxx, maxy = area
+        for path in level_dir.rglob("*.png"):
+            coord = _tile_coord(path, level_dir, level)
+            if coord is None:
+                continue
+            tminx, tminy, tmaxx, tmaxy = grid.tile_bbox(coord)
+            if (tminx - margin <= maxx and tmaxx + margin >= minx
+                    and tminy - margin <= maxy and tmaxy + margin >= miny):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _tile_coord(path: Path, level_dir: Path, level):
+    parts = path.relative_to(level_dir).with_suffix("").parts  # xxx xxx xxx yyy yyy yyy
+    if len(parts) != 6 or not all(p.isdigit() for p in parts):
+        return None
+    return int("".join(parts[:3])), int("".join(parts[3:])), level

@@ -1,0 +1,58 @@
+"""Tile caches follow the catalogue: purged when a layer's data or style changes.
+
+Purges run once the transaction commits (files are not transactional, and a rolled-back edit
+changed nothing).
+- layer_data_changed (edits in place, with their bbox): the tiles over that extent only;
+- a new publication that replaces the data (create, replace, append, restore): all the layer's
+  tiles (in-place edits are recorded as EDIT publications and come with their bbox);
+- a style saved or deleted, the layer deleted or no longer cacheable: all the layer's tiles.
+"""
+from django.apps import apps
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from layers.events import layer_data_changed
+from layers.models import Layer, Publication
+
+from .purge import purge_layer
+
+
+def _purge_on_commit(layer_name, bbox=None):
+    transaction.on_commit(lambda: purge_layer(layer_name, bbox))
+
+
+def on_layer_data_changed(sender, layer, bbox=None, **kwargs):
+    _purge_on_commit(layer.name, tuple(bbox) if bbox else None)
+
+
+def on_publication_saved(sender, instance, created, **kwargs):
+    if created and instance.mode != Publication.Mode.EDIT:
+        _purge_on_commit(instance.layer.name)
+
+
+def on_layer_saved(sender, instance, created, **kwargs):
+    if not created and not instance.cacheable:
+        _purge_on_commit(instance.name)
+
+
+def on_layer_deleted(sender, instance, **kwargs):
+    _purge_on_commit(instance.name)
+
+
+def on_style_changed(sender, instance, **kwargs):
+    layer = getattr(instance, "layer", None)
+    if layer is not None:
+        _purge_on_commit(layer.name)
+
+
+def connect():
+    layer_data_changed.connect(on_layer_data_changed, dispatch_uid="tiles_purge_data_changed")
+    post_save.connect(on_publication_saved, sender=Publication, dispatch_uid="tiles_purge_publication")
+    post_save.connect(on_layer_saved, sender=Layer, dispatch_uid="tiles_purge_layer_saved")
+    post_delete.connect(on_layer_deleted, sender=Layer, dispatch_uid="tiles_purge_layer_deleted")
+    try:
+        style = apps.get_model("layers", "Style")
+    except LookupError:  # styles not installed (yet)
+        return
+    post_save.connect(on_style_changed, sender=style, dispatch_uid="tiles_purge_style_saved")
+    post_delete.connect(on_style_changed, sender=style, dispatch_uid="tiles_purge_style_deleted")
