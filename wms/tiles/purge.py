@@ -27,7 +27,7 @@ def tile_grids():
     from .grids import mapproxy_grids
 
     conf = proxy_configuration({"grids": mapproxy_grids(), "services": {"tms": {}}})
-    return {name: conf.grids[name].tile_grid() for name in GRID_SRID}
+    return conf.base_config, {name: conf.grids[name].tile_grid() for name in GRID_SRID}
 
 
 def purge_layer(layer_name, bbox=None):
@@ -41,13 +41,16 @@ def purge_layer(layer_name, bbox=None):
         shutil.rmtree(root, ignore_errors=True)
         log.info("tiles of %s purged", layer_name)
         return 0
+    from mapproxy.config import local_base_config
     from mapproxy.srs import SRS
 
     removed = 0
-    for grid_name, grid in tile_grids().items():
-        area = SRS(2154).transform_bbox_to(SRS(GRID_SRID[grid_name]), tuple(bbox))
-        for grid_dir in root.glob(f"*/{grid_name}"):
-            removed += _purge_grid_dir(grid_dir, grid, area)
+    base_config, grids = tile_grids()
+    with local_base_config(base_config):
+        for grid_name, grid in grids.items():
+            area = SRS(2154).transform_bbox_to(SRS(GRID_SRID[grid_name]), tuple(bbox))
+            for grid_dir in root.glob(f"*/{grid_name}"):
+                removed += _purge_grid_dir(grid_dir, grid, area)
     log.info("%d tiles of %s purged over %s", removed, layer_name, bbox)
     return removed
 

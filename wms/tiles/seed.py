@@ -6,7 +6,6 @@ tile, so each group is rendered once, in this thread (on Django's connection).
 """
 from itertools import groupby
 
-from .audience import SHARED
 from .config import ALL_ROWS_AUDIENCE, build_config, cacheable_layers
 
 META_SIZE = 4
@@ -25,7 +24,7 @@ def shared_tile_manager(layer_name, grid_name):
     cache = proxy_conf.caches[layer_name]  # the shared cache is named after the layer
     for tile_grid, _extent, manager in cache.caches():
         if tile_grid.name == grid_name:
-            return manager
+            return proxy_conf.base_config, manager
     raise SeedError(grid_name)
 
 
@@ -38,8 +37,15 @@ def plan(grid, bbox, levels):
     return result
 
 
-def seed(manager, bbox_2154, levels, progress=None):
+def seed(base_config, manager, bbox_2154, levels, progress=None):
     """Render and store the tiles; progress(done, total) after each meta tile. Returns total."""
+    from mapproxy.config import local_base_config
+
+    with local_base_config(base_config):
+        return _seed(manager, bbox_2154, levels, progress)
+
+
+def _seed(manager, bbox_2154, levels, progress):
     from mapproxy.srs import SRS
 
     grid = manager.grid
@@ -60,5 +66,3 @@ def seed(manager, bbox_2154, levels, progress=None):
                     progress(done, total)
     return total
 
-
-__all__ = ["SHARED", "SeedError", "seed", "shared_tile_manager"]

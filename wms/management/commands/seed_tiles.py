@@ -74,11 +74,11 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"La couche {layer} est vide : précisez --bbox.")
         try:
-            manager = shared_tile_manager(layer, GRID_CHOICES[grid])
+            base_config, manager = shared_tile_manager(layer, GRID_CHOICES[grid])
         except SeedError as error:
             raise CommandError(f"Couche ou grille introuvable : {error}.") from None
         progress = Bar(self.stderr, f"{layer} ({grid})")
-        total = seed(manager, area, levels, progress)
+        total = seed(base_config, manager, area, levels, progress)
         self.stderr.write("")
         self.stdout.write(f"{total} tuiles calculées pour {layer}, niveaux {levels.start} à "
                           f"{levels.stop - 1}, grille {grid}.")

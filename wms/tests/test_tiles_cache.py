@@ -1,0 +1,144 @@
+"""Tile caches: purge of the changed extent only, full purges, seed_tiles."""
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from layers.events import layer_data_changed
+from layers.models import Publication
+from layers.testing import GUERANDE, LA_BAULE
+from wms.tests.test_tiles import (png, rest_tile, squares, tiles_dir, town_hall,  # noqa: F401
+                                  webmercator_tile)
+from wms.tiles.purge import purge_layer
+
+GRID = "GoogleMapsCompatible"
+
+
+def cached_tiles(tiles_dir, layer="carres_tuiles", grid=GRID):
+    """{(level, col, row)} of the tiles stored in the layer's shared cache (XYZ rows)."""
+    found = set()
+    for path in (tiles_dir / "caches" / layer / layer / grid).rglob("*.png"):
+        parts = path.with_suffix("").parts
+        level = int(parts[-7])
+        found.add((level, int("".join(parts[-6:-3])), int("".join(parts[-3:]))))
+    return found
+
+
+def fill(client, *points, z=15):
+    tiles = set()
+    for x, y in points:
+        col, row, _i, _j = webmercator_tile(x, y, z)
+        assert png(rest_tile(client, "carres_tuiles", GRID, z, col, row))
+        tiles.add((z, col, row))
+    return tiles
+
+
+def around(x, y, half=50):
+    return (x - half, y - half, x + half, y + half)
+
+
+def test_edit_purges_the_changed_extent_only(client, squares, tiles_dir,
+                                             django_capture_on_commit_callbacks):
+    guerande, la_baule = town_hall(GUERANDE), town_hall(LA_BAULE)
+    fill(client, guerande, la_baule, z=15)
+    fill(client, guerande, la_baule, z=12)
+    before = cached_tiles(tiles_dir)
+    guerande_tiles = {t for t in before if t[1:] in
+                      {webmercator_tile(*guerande, t[0])[:2]}}
+    assert guerande_tiles and len(before) > len(guerande_tiles)
+    with django_capture_on_commit_callbacks(execute=True):
+        layer_data_changed.send(sender=None, layer=squares, bbox=around(*guerande))
+    after = cached_tiles(tiles_dir)
+    # The tiles holding the edit are gone at every level; La Baule's (7 km away) are kept.
+    assert not guerande_tiles & after
+    la_baule_z15 = (15, *webmercator_tile(*la_baule, 15)[:2])
+    assert la_baule_z15 in after
+    assert after == {t for t in before if not _meets(t, guerande)}
+    # The next request renders the purged tile again.
+    fill(client, guerande, z=15)
+    assert (15, *webmercator_tile(*guerande, 15)[:2]) in cached_tiles(tiles_dir)
+
+
+def _meets(tile, point):
+    """Whether a cached tile is within 16 pixels of the 100 m box around point (as purged)."""
+    level, col, row = tile
+    x, y = point
+    for dx in (-66, 0, 66):
+        for dy in (-66, 0, 66):
+            if webmercator_tile(x + dx, y + dy, level)[:2] == (col, row):
+                return True
+    return False
+
+
+def test_edit_rolled_back_purges_nothing(client, squares, tiles_dir):
+    fill(client, town_hall(GUERANDE))
+    before = cached_tiles(tiles_dir)
+    # Without a commit (the test's transaction is rolled back), on_commit never runs.
+    layer_data_changed.send(sender=None, layer=squares, bbox=around(*town_hall(GUERANDE)))
+    assert cached_tiles(tiles_dir) == before
+
+
+def test_new_publication_purges_every_tile(client, squares, tiles_dir,
+                                           django_capture_on_commit_callbacks):
+    fill(client, town_hall(GUERANDE), town_hall(LA_BAULE))
+    assert cached_tiles(tiles_dir)
+    with django_capture_on_commit_callbacks(execute=True):
+        Publication.objects.create(layer=squares, version=2, mode=Publication.Mode.REPLACE)
+    assert not (tiles_dir / "caches" / "carres_tuiles").exists()
+
+
+def test_edit_publication_leaves_purging_to_the_extent_signal(client, squares, tiles_dir,
+                                                              django_capture_on_commit_callbacks):
+    fill(client, town_hall(GUERANDE))
+    before = cached_tiles(tiles_dir)
+    with django_capture_on_commit_callbacks(execute=True):
+        Publication.objects.create(layer=squares, version=2, mode=Publication.Mode.EDIT)
+    assert cached_tiles(tiles_dir) == before
+
+
+def test_purge_of_a_layer_never_cached_is_harmless(tiles_dir):
+    assert purge_layer("jamais_mise_en_cache", (0, 0, 1, 1)) == 0
+    assert purge_layer("jamais_mise_en_cache") == 0
+
+
+def test_seed_tiles_creates_the_tiles_of_the_extent(squares, tiles_dir):
+    x, y = town_hall(GUERANDE)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command("seed_tiles", "carres_tuiles", "--zoom", "13-14",
+                 "--bbox", ",".join(str(v) for v in around(x, y, 300)), stdout=stdout, stderr=stderr)
+    tiles = cached_tiles(tiles_dir)
+    expected = {(z, *webmercator_tile(x + dx, y + dy, z)[:2])
+                for z in (13, 14) for dx in (-300, 300) for dy in (-300, 300)}
+    assert expected <= tiles
+    assert {t[0] for t in tiles} == {13, 14}
+    assert "100,0%" in stderr.getvalue() or "100.0%" in stderr.getvalue()
+    assert "tuiles calculées pour carres_tuiles" in stdout.getvalue()
+
+
+def test_seed_tiles_lambert93_over_the_layer_extent(squares, tiles_dir):
+    call_command("seed_tiles", "carres_tuiles", "--zoom", "8-9", "--grid", "lambert93",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    tiles = cached_tiles(tiles_dir, grid="LAMB93")
+    assert {t[0] for t in tiles} == {8, 9}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["couche_inconnue", "--zoom", "1-2"], "Couche inconnue"),
+    (["carres_tuiles", "--zoom", "douze"], "--zoom"),
+    (["carres_tuiles", "--zoom", "5-3"], "--zoom"),
+    (["carres_tuiles", "--zoom", "3-25"], "niveau 20"),
+    (["carres_tuiles", "--zoom", "3-4", "--grid", "lambert93", "--bbox", "1,2,3"], "--bbox"),
+    (["carres_tuiles", "--zoom", "3-4", "--bbox", "5,0,1,1"], "--bbox"),
+])
+def test_seed_tiles_bad_input(squares, tiles_dir, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("seed_tiles", *args, stdout=io.StringIO(), stderr=io.StringIO())
+    assert not (tiles_dir / "caches" / "carres_tuiles").exists()
+
+
+def test_seed_tiles_refuses_a_layer_not_cacheable(squares, tiles_dir):
+    squares.cacheable = False
+    squares.save()
+    with pytest.raises(CommandError, match="tuiles en cache"):
+        call_command("seed_tiles", "carres_tuiles", "--zoom", "3-4",
+                     stdout=io.StringIO(), stderr=io.StringIO())
