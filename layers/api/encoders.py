@@ -33,7 +33,8 @@ def _legacy_crs_member(srid):
 
 def _feature_collection(head, selection):
     """Head members first, then the features streamed from PostgreSQL."""
-    opening = json.dumps({"type": "FeatureCollection", **head}, ensure_ascii=False)
+    opening = json.dumps({"type": "FeatureCollection", **head}, ensure_ascii=False,
+                         separators=(",", ":"))
     yield opening[:-1] + (',' if len(opening) > 2 else '') + '"features":['
     yield from data.stream_geojson_features(selection)
     yield "]}"
