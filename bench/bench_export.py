@@ -37,7 +37,9 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from layers.models import AccessRule, Audience, Layer, Permission  # noqa: E402
-from layers.tables import DATA_SCHEMA, create_table, finish_table, qualified, refresh_layer_metadata  # noqa: E402
+from layers.tables import (  # noqa: E402
+    DATA_SCHEMA, create_table, finish_table, qualified, refresh_layer_metadata,
+)
 
 LAYER_NAME = "bench_export_polygones"
 SECTION = "## Export GeoJSON de 100 000 polygones"

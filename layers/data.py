@@ -38,7 +38,8 @@ def fetch_rows():
 
 
 def export_timeout():
-    return int(getattr(settings, "CAPGEO_EXPORT_TIMEOUT", 900))
+    # Below gunicorn's worker timeout (120 s in run.sh), so a stuck export ends as a clean 503.
+    return int(getattr(settings, "CAPGEO_EXPORT_TIMEOUT", 100))
 
 
 class InvalidFilterValue(ValueError):
