@@ -248,3 +248,20 @@ def test_unknown_layer_is_404_in_french(client, db):
     response = client.get("/api/layers/nexiste_pas/features")
     assert response.status_code == 404
     assert "introuvable" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("params", [
+    {"bbox": "1e300,1e300,1e301,1e301", "bbox-crs": "3857"},
+    {"bbox": "-1e308,-1e308,1e308,1e308", "bbox-crs": "2154"},
+    {"bbox": "-20037508,-20048966,20037508,20048966", "bbox-crs": "3857"},
+    {"offset": str(2**53)},
+    {"limit": "10000", "offset": "3"},
+])
+def test_extreme_but_valid_values_never_fail(client, points, params):
+    response = client.get(URL, params)
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 200:
+        body = json.loads(b"".join(response.streaming_content))
+        assert body["numberReturned"] == len(body["features"])
+    else:
+        assert response.json()["parameter"] == "bbox"
