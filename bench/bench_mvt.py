@@ -1,0 +1,266 @@
+"""Benchmark: a vector tile (MVT) through the whole HTTP stack versus the bare SQL query.
+
+    .venv/bin/python bench/bench_mvt.py [--polygons 100000] [--runs 200] [--no-doc]
+
+Creates a public catalogue layer of N small polygons (generated in SQL, random in Cap Atlantique's
+extent), starts gunicorn on a free port, and times in the same run, for the tile holding the
+territory's centre at z10 and at z14:
+  (a) the bare query: the exact SQL the server runs (ST_TileEnvelope, ST_AsMVTGeom, ST_AsMVT), on
+      one open connection;
+  (b) GET /tiles/<layer>/<z>/<x>/<y>.mvt over HTTP (one kept-alive connection: Django
+      middlewares, access policy, the same query, headers).
+Prints medians, p95 and the ratio (b)/(a), writes them with the machine into docs/benchmarks.md
+(section "Tuiles vectorielles MVT") and removes the layer. Not a test: run it on a quiet machine.
+"""
+import argparse
+import datetime
+import http.client
+import math
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capgeo.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import AnonymousUser  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from layers.access import AccessPolicy  # noqa: E402
+from layers.models import AccessRule, Audience, Layer, Permission, Theme  # noqa: E402
+from layers.tables import DATA_SCHEMA, create_table, finish_table, qualified, refresh_layer_metadata  # noqa: E402
+from wms.tiles.mvt import tile_sql  # noqa: E402
+
+LAYER_NAME = "bench_mvt_polygones"
+SECTION = "## Tuiles vectorielles MVT"
+DEFAULT_EXTENT = (265000.0, 6690000.0, 312000.0, 6728000.0)
+
+
+def territory_extent():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                       "(SELECT ST_Extent(geom) AS e FROM territory_commune) s")
+        row = cursor.fetchone()
+    return row if row and row[0] is not None else DEFAULT_EXTENT
+
+
+def clean_up():
+    Layer.objects.filter(name=LAYER_NAME).delete()  # its table is dropped by layers.signals
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {qualified(DATA_SCHEMA, LAYER_NAME)}")
+
+
+def create_layer(polygons):
+    """N irregular polygons (8 to 24 vertices, 15 to 60 m across) with three attributes."""
+    xmin, ymin, xmax, ymax = territory_extent()
+    layer = Layer.objects.create(name=LAYER_NAME, title="Banc MVT", theme=Theme.objects.first())
+    create_table(DATA_SCHEMA, LAYER_NAME, [("numero", "integer"), ("nature", "text"),
+                                           ("surface", "double precision")], "POLYGON")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {qualified(DATA_SCHEMA, LAYER_NAME)} (numero, nature, surface, geom)
+            SELECT i, (ARRAY['bâti', 'jardin', 'voirie', 'eau'])[1 + i %% 4], ST_Area(g), g
+            FROM (
+                SELECT i, ST_SetSRID(ST_Buffer(ST_MakePoint(%s + random() * %s, %s + random() * %s),
+                                               7.5 + random() * 22.5, 2 + (i %% 5)), 2154) AS g
+                FROM generate_series(1, %s) AS i
+            ) s
+            """,
+            [xmin, xmax - xmin, ymin, ymax - ymin, polygons],
+        )
+        finish_table(cursor, DATA_SCHEMA, LAYER_NAME)
+    refresh_layer_metadata(layer)
+    AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC, permission=Permission.VIEW)
+    return layer
+
+
+def centre_tile(z):
+    xmin, ymin, xmax, ymax = territory_extent()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), "
+                       "2154), 4326) p", [(xmin + xmax) / 2, (ymin + ymax) / 2])
+        lon, lat = cursor.fetchone()
+    n = 1 << z
+    return (z, int((lon + 180) / 360 * n),
+            int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(port):
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "capgeo.wsgi", "-b", f"127.0.0.1:{port}",
+         "-w", "2", "--log-level", "warning"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn n'a pas démarré : " + server.stderr.read().decode()[-2000:])
+
+
+def time_sql(grant, tile, runs):
+    sql, params = tile_sql(grant, *tile)
+    durations, size = [], 0
+    with connection.cursor() as cursor:
+        for _ in range(runs):
+            started = time.perf_counter()
+            cursor.execute(sql, params)
+            size = len(bytes(cursor.fetchone()[0]))
+            durations.append(time.perf_counter() - started)
+    return durations, size
+
+
+def time_http(port, tile, runs):
+    path = f"/tiles/{LAYER_NAME}/{tile[0]}/{tile[1]}/{tile[2]}.mvt"
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    durations, size = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        durations.append(time.perf_counter() - started)
+        if response.status != 200:
+            raise SystemExit(f"{path}: HTTP {response.status} {body[:200]!r}")
+        size = len(body)
+    conn.close()
+    return durations, size
+
+
+def summary(durations):
+    ordered = sorted(durations)
+    return {"median": statistics.median(ordered) * 1000,
+            "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000}
+
+
+def machine():
+    cpu = platform.processor() or "?"
+    try:
+        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = match.group(1).strip() if match else cpu
+    except OSError:
+        pass
+    try:
+        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        ram = f"{kib / 1024 / 1024:.1f} Gio".replace(".", ",")
+    except (OSError, AttributeError):
+        ram = "?"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT split_part(version(), ' ', 2), PostGIS_Lib_Version()")
+        postgres, postgis = cursor.fetchone()
+    return {"cpu": cpu, "nproc": os.cpu_count(), "ram": ram, "postgres": postgres,
+            "postgis": postgis, "python": platform.python_version()}
+
+
+def fr(value, digits=1):
+    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+def write_doc(polygons, results, info, runs):
+    rows = "\n".join(
+        f"| z{r['tile'][0]} ({r['tile'][1]}/{r['tile'][2]}) | {fr(r['features'], 0)} | "
+        f"{fr(r['size'] / 1024)} Kio | {fr(r['sql']['median'], 2)} ms ({fr(r['sql']['p95'], 2)}) | "
+        f"{fr(r['http']['median'], 2)} ms ({fr(r['http']['p95'], 2)}) | **{fr(r['ratio'], 2)}** |"
+        for r in results
+    )
+    section = (
+        f"{SECTION}\n\n"
+        f"Mesuré le {datetime.date.today():%d/%m/%Y} par `bench/bench_mvt.py` (à relancer pour "
+        f"mettre à jour).\n\n"
+        f"- Machine : {info['cpu']}, {info['nproc']} cœurs (nproc), {info['ram']} de mémoire ; "
+        f"PostgreSQL {info['postgres']}, PostGIS {info['postgis']}, Python {info['python']}.\n"
+        f"- Données : couche publique de {fr(polygons, 0)} petits polygones (8 à 24 sommets, "
+        f"15 à 60 m) tirés au hasard dans l'emprise de Cap Atlantique, générés en SQL.\n"
+        f"- (a) la requête SQL seule, celle que le serveur exécute (ST_TileEnvelope, "
+        f"ST_Simplify, ST_AsMVTGeom, ST_AsMVT) sur une connexion ouverte ; (b) "
+        f"`GET /tiles/<couche>/<z>/<x>/<y>.mvt` par HTTP (gunicorn, 2 workers, connexion "
+        f"gardée ouverte, client séquentiel) : intergiciels Django, politique d'accès, même "
+        f"requête, en-têtes. Médiane (p95) sur {runs} requêtes à z14, {max(10, runs // 5)} à z10, après 5 de mise en route.\n\n"
+        f"| Tuile | objets | taille | (a) SQL seul | (b) HTTP | (b)/(a) |\n"
+        f"|---|---|---|---|---|---|\n{rows}\n\n"
+        f"Objectif : (b)/(a) ≤ 1,5. Le surcoût fixe de la pile HTTP (intergiciels, deux petites "
+        f"requêtes de la politique d'accès : la couche et ses règles) pèse surtout sur les "
+        f"tuiles légères.\n"
+    )
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text()
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section + "\n", text).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    doc.write_text(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--polygons", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--no-doc", action="store_true")
+    args = parser.parse_args()
+    clean_up()
+    print(f"Création de {args.polygons} polygones…")
+    layer = create_layer(args.polygons)
+    server = None
+    try:
+        grant = AccessPolicy.for_user(AnonymousUser()).grant(layer, Permission.VIEW)
+        port = free_port()
+        server = start_gunicorn(port)
+        results = []
+        for z in (10, 14):
+            tile = centre_tile(z)
+            runs = args.runs if z == 14 else max(10, args.runs // 5)
+            time_sql(grant, tile, 5)
+            time_http(port, tile, 5)
+            sql, size = time_sql(grant, tile, runs)
+            web, web_size = time_http(port, tile, runs)
+            # Same tile; its bytes may differ slightly with row order (parallel scans).
+            assert abs(size - web_size) <= 0.02 * size, (size, web_size)
+            import mapbox_vector_tile
+
+            sql_text, params = tile_sql(grant, *tile)
+            with connection.cursor() as cursor:
+                cursor.execute(sql_text, params)
+                features = len(mapbox_vector_tile.decode(bytes(cursor.fetchone()[0]))
+                               [LAYER_NAME]["features"])
+            result = {"tile": tile, "size": size, "features": features, "sql": summary(sql),
+                      "http": summary(web)}
+            result["ratio"] = result["http"]["median"] / result["sql"]["median"]
+            results.append(result)
+            print(f"z{z} {tile}: {features} objets, {size} octets ; SQL {result['sql']['median']:.2f} ms "
+                  f"(p95 {result['sql']['p95']:.2f}) ; HTTP {result['http']['median']:.2f} ms "
+                  f"(p95 {result['http']['p95']:.2f}) ; rapport {result['ratio']:.2f}")
+        if not args.no_doc:
+            write_doc(args.polygons, results, machine(), args.runs)
+            print("docs/benchmarks.md mis à jour.")
+    finally:
+        if server:
+            server.terminate()
+            server.wait(10)
+        clean_up()
+
+
+if __name__ == "__main__":
+    main()
