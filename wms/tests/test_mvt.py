@@ -3,11 +3,10 @@ import math
 
 import mapbox_vector_tile
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
 from capgeo.accounts.models import User
-from layers.models import Audience, Permission, RowRestriction
+from layers.models import Audience, Permission
 from layers.testing import (GUERANDE, LA_BAULE, SCENARIO_EXPECTED_ROWS, SCENARIO_RULES,
                             build_access_scenario, make_vector_layer)
 from wms.tiles.mvt import BUFFER, EXTENT

@@ -1,6 +1,5 @@
 """Cached raster tiles through the embedded MapProxy: WMTS (REST, KVP), TMS, access, bad input."""
 import io
-import math
 
 import pytest
 from django.db import connection

@@ -5,8 +5,6 @@ the audience's configuration, so it is reported exactly like an unknown layer. T
 `mapproxy.authorize` callback checks the user's own rights again on every tile and capabilities
 document (and refuses any other service).
 """
-import logging
-
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -17,8 +15,6 @@ from layers.models import Permission
 from .app import configuration_for
 from .audience import Audience
 from .checks import refuse_bad_request
-
-log = logging.getLogger(__name__)
 
 TILE_SERVICES = {"tms", "wmts"}
 PUBLIC_MAX_AGE = 300
