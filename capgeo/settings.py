@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "layers",
     "wms",
     "fieldsync",
+    "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
 ]
 
 MIDDLEWARE = [
@@ -187,6 +188,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Coordinates are stored in Lambert-93.
 CAPGEO_STORAGE_SRID = 2154
 CAPGEO_INTERCOMMUNALITY_NAME = os.environ.get("CAPGEO_INTERCOMMUNALITY_NAME", "Cap Atlantique")
+
+# WFS (wms.wfs, django-gisserver): GML/GeoJSON/CSV encoded by PostGIS with 8 decimals (1 mm in
+# metres, < 1 mm in degrees); page size cap, also advertised as CountDefault.
+GISSERVER_USE_DB_RENDERING = True
+GISSERVER_DB_PRECISION = 8
+GISSERVER_CAPABILITIES_BOUNDING_BOX = True
+CAPGEO_WFS_MAX_COUNT = env_int("CAPGEO_WFS_MAX_COUNT", 100000)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -366,3 +366,37 @@ class RemoteLayer(models.Model):
 
     def __str__(self):
         return f"{self.service.title} : {self.title}"
+
+
+class FeatureChange(models.Model):
+    """One feature inserted, updated or deleted in place (WFS-T, synchronisation): the layer's
+    edit history, with the values before and after (attributes, and the geometry as GeoJSON in
+    EPSG:2154)."""
+
+    class Action(models.TextChoices):
+        INSERT = "insert", _("ajout")
+        UPDATE = "update", _("modification")
+        DELETE = "delete", _("suppression")
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="feature_changes",
+                              verbose_name=_("couche"))
+    fid = models.BigIntegerField(_("identifiant de l'objet"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="+", verbose_name=_("par"))
+    changed_at = models.DateTimeField(_("le"), auto_now_add=True)
+    old_values = models.JSONField(_("valeurs avant"), null=True, blank=True)
+    new_values = models.JSONField(_("valeurs après"), null=True, blank=True)
+    source = models.CharField(_("origine"), max_length=20, default="wfs-t")
+    publication = models.ForeignKey(Publication, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="feature_changes",
+                                    verbose_name=_("publication"))
+
+    class Meta:
+        verbose_name = _("modification d'objet")
+        verbose_name_plural = _("modifications d'objets")
+        ordering = ["layer", "-changed_at", "-id"]
+        indexes = [models.Index(fields=["layer", "fid"])]
+
+    def __str__(self):
+        return f"{self.layer.name}.{self.fid} : {self.get_action_display()}"
