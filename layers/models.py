@@ -368,6 +368,55 @@ class RemoteLayer(models.Model):
         return f"{self.service.title} : {self.title}"
 
 
+STYLE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+class Style(models.Model):
+    """A named way of drawing a vector layer (WMS STYLES, legends, tiles).
+
+    ``definition`` is the normalised description that layers.styles validates, turns into rules and
+    then into Mapnik XML; ``sld`` keeps the text of an imported SLD file, ``import_warnings`` what
+    that import could not translate.
+    """
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("symbole unique")
+        CATEGORIZED = "categorized", _("catégorisé (une couleur par valeur d'un attribut)")
+        GRADUATED = "graduated", _("gradué (classes de valeurs d'un attribut)")
+        SLD = "sld", _("importé d'un fichier SLD")
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="styles",
+                              verbose_name=_("couche"))
+    name = models.CharField(
+        _("nom"), max_length=64,
+        validators=[RegexValidator(STYLE_NAME_RE, _("Le nom commence par une lettre et ne "
+                                                    "contient que des lettres sans accent, des "
+                                                    "chiffres, « _ », « . » ou « - »."))],
+        help_text=_("Identifiant du style dans le paramètre STYLES du WMS."),
+    )
+    title = models.CharField(_("titre"), max_length=200)
+    is_default = models.BooleanField(_("style par défaut"), default=False)
+    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.SINGLE)
+    definition = models.JSONField(_("définition"), default=dict, blank=True)
+    sld = models.TextField(_("SLD importé"), blank=True)
+    import_warnings = models.JSONField(_("avertissements de l'import"), default=list, blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("style")
+        verbose_name_plural = _("styles")
+        ordering = ["layer", "-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["layer", "name"], name="unique_style_name_per_layer"),
+            models.UniqueConstraint(fields=["layer"], condition=models.Q(is_default=True),
+                                    name="one_default_style_per_layer"),
+        ]
+
+    def __str__(self):
+        return f"{self.layer.name} : {self.title}"
+
+
 class FeatureChange(models.Model):
     """One feature inserted, updated or deleted in place (WFS-T, synchronisation): the layer's
     edit history, with the values before and after (attributes, and the geometry as GeoJSON in
