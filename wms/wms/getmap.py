@@ -1,0 +1,55 @@
+"""GetMap: the requested layers drawn by Mapnik, in the requested CRS, size and format."""
+from django.http import HttpResponse
+
+from . import catalogue, renderer
+from .errors import BLANK, INIMAGE, WmsError, exception_format
+from .mapnik_env import mapnik
+from .params import (parse_bgcolor, parse_format, parse_map_request, parse_size,
+                     parse_transparent)
+from .picture import message_image
+
+
+def background(params, image_format):
+    """(r, g, b, a) to fill with, or None for a transparent image (JPEG is always opaque)."""
+    transparent = parse_transparent(params)
+    red, green, blue = parse_bgcolor(params)
+    if transparent and image_format[1] != "jpeg85":
+        return None
+    return (red, green, blue, 255)
+
+
+def get_map(request, params, version):
+    image_format = parse_format(params)
+    fill = background(params, image_format)
+    query = parse_map_request(params, version)
+    served = catalogue.resolve(request.user, query.layer_names, query.style_names)
+    image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)
+    return image_response(image, image_format)
+
+
+def image_response(image, image_format):
+    content_type, encoding = image_format
+    response = HttpResponse(image.to_string(encoding), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+def exception_image(params, version, error):
+    """The INIMAGE or BLANK answer to a failed GetMap, or None when XML is wanted (or the
+    request is too broken to make an image of the requested size and format)."""
+    kind = exception_format(params, version)
+    if kind not in (INIMAGE, BLANK):
+        return None
+    try:
+        image_format = parse_format(params)
+        width, height = parse_size(params)
+        fill = background(params, image_format)
+    except WmsError:
+        return None
+    image = mapnik.Image(width, height)
+    if fill is not None:
+        image.fill(mapnik.Color(*fill))
+    if kind == INIMAGE:
+        image = message_image(image, f"{error.code} : {error.message}")
+    return image_response(image, image_format)
+
