@@ -21,6 +21,9 @@ from gisserver.exceptions import OWSException
 from gisserver.features import ServiceDescription
 from gisserver.operations import wfs20
 from gisserver.operations.base import Parameter, WFSOperation
+from gisserver.parsers.ast import tag_registry
+from gisserver.parsers.gml.geometries import GEOSGMLGeometry
+from gisserver.parsers.xml import xmlns
 from gisserver.views import WFSView
 
 from layers.access import AccessPolicy
@@ -33,6 +36,13 @@ logger = logging.getLogger(__name__)
 
 XML_NAMESPACE = "https://capgeo.cap-atlantique.fr/wfs"
 XML_PREFIX = "capgeo"
+
+
+# gisserver reads GML 3.2 filter operands (and a GML 2/3.1.1 Polygon); OWSLib, GDAL and older
+# QGIS send GML 3.1.1 ones (namespace http://www.opengis.net/gml): GDAL/OGR parses them as well.
+for _tag in ("Envelope", "Box", "Point", "LineString", "LinearRing", "MultiPoint",
+             "MultiLineString", "MultiPolygon", "MultiSurface", "MultiCurve", "Surface", "Curve"):
+    tag_registry.register(_tag, xmlns.gml21)(GEOSGMLGeometry)
 
 
 def max_count():
