@@ -123,7 +123,7 @@ def edit_grant(name, policy, grants, user, locator="typeName"):
                        _("La couche « %(name)s » n'est pas une couche vectorielle modifiable.")
                        % {"name": name})
     # Serialise edits of one layer (fid order, versions of Publication).
-    list(Layer.objects.select_for_update().filter(pk=grant.layer.pk).values_list("pk"))
+    list(Layer.objects.select_for_update().filter(pk=grant.layer.pk).order_by().values_list("pk"))
     grants[name] = grant
     return grant
 
