@@ -24,6 +24,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("compte/", include("capgeo.accounts.urls")),
     path("admin/", admin.site.urls),
     # User uploads; a production deployment may serve /media/ from its reverse proxy instead.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),

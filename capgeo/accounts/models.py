@@ -42,3 +42,32 @@ class User(AbstractUser):
         if self.role == Role.GIS_ADMIN:
             self.is_staff = True
         super().save(*args, **kwargs)
+
+
+class PersonalAccessToken(models.Model):
+    """A secret a user gives QGIS or a script instead of a password (see capgeo.accounts.tokens).
+
+    Only the SHA-256 of the token is stored: the token itself is shown once, at creation.
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE,
+                             related_name="access_tokens", verbose_name=_("utilisateur"))
+    name = models.CharField(_("nom"), max_length=100,
+                            help_text=_("Pour vous y retrouver : « QGIS bureau », « script »…"))
+    prefix = models.CharField(_("début du jeton"), max_length=12)
+    token_hash = models.CharField(_("empreinte SHA-256"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton d'accès personnel")
+        verbose_name_plural = _("jetons d'accès personnels")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user.username} : {self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None

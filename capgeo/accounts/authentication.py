@@ -1,0 +1,152 @@
+"""Desktop authentication: QGIS, GDAL and scripts authenticate on each request, without a session.
+
+Accepted credentials (the first present wins):
+- ``Authorization: Basic …`` with the user's account (username and password);
+- a personal access token (capgeo.accounts.tokens) in ``Authorization: Bearer <token>``, in an
+  ``X-Api-Key`` header, or as URL parameter ``token=`` / ``access_token=`` (for clients that can
+  only set a URL, e.g. QGIS XYZ tiles).
+
+DesktopAuthMiddleware (after AuthenticationMiddleware) sets request.user from them. Invalid
+credentials on the OGC and tile endpoints answer 401 with ``WWW-Authenticate: Basic`` (an OGC
+exception report on /ows), never a page of anonymous content that would look like data loss.
+Elsewhere they leave the request anonymous, and DesktopTokenAuthentication refuses them for DRF
+(/api/) with 401.
+
+A successful Basic check is remembered for a few minutes (keyed by a hash of the credentials and
+the stored password hash): QGIS sends Basic with every tile and page, and a password hash costs
+hundreds of milliseconds.
+"""
+import base64
+import binascii
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.core.cache import cache
+from django.http import HttpResponse
+from rest_framework import authentication, exceptions
+
+from .tokens import user_for_token
+
+REALM = "C@p Géo"
+BASIC_CACHE_SECONDS = 300
+# Paths where invalid credentials are refused outright (desktop and OGC clients).
+ENFORCED_PREFIXES = ("/ows", "/tiles/", "/mapproxy/", "/wmts", "/tms")
+TOKEN_PARAMETERS = ("token", "access_token")
+
+
+class InvalidCredentials(Exception):
+    pass
+
+
+def credentials(request):
+    """("basic", (username, password)) | ("token", text) | None."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _sep, value = header.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidCredentials() from None
+        try:
+            text = decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            text = decoded.decode("latin-1")
+        username, colon, password = text.partition(":")
+        if not colon or not username:
+            raise InvalidCredentials()
+        return "basic", (username, password)
+    if scheme in ("bearer", "token") and value.strip():
+        return "token", value.strip()
+    api_key = request.META.get("HTTP_X_API_KEY", "").strip()
+    if api_key:
+        return "token", api_key
+    for name in TOKEN_PARAMETERS:
+        for key, value in request.GET.items():
+            if key.lower() == name and value.strip():
+                return "token", value.strip()
+    return None
+
+
+def _basic_cache_key(username, password):
+    digest = hashlib.sha256(f"{username}\0{password}\0{settings.SECRET_KEY}".encode()).hexdigest()
+    return f"capgeo:basic:{digest}"
+
+
+def user_for_basic(request, username, password):
+    key = _basic_cache_key(username, password)
+    remembered = cache.get(key)
+    if remembered:
+        user_id, password_hash = remembered
+        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        if user is not None and user.password == password_hash:
+            return user
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        return None
+    cache.set(key, (user.pk, user.password), BASIC_CACHE_SECONDS)
+    return user
+
+
+def user_from_credentials(request):
+    """The authenticated user, None when the request carries no credentials, or
+    InvalidCredentials."""
+    found = credentials(request)
+    if found is None:
+        return None
+    kind, value = found
+    user = user_for_basic(request, *value) if kind == "basic" else user_for_token(value)
+    if user is None:
+        raise InvalidCredentials()
+    return user
+
+
+def unauthorized_response(request):
+    from django.utils.translation import gettext as _
+
+    text = _("Identifiants invalides : vérifiez l'identifiant et le mot de passe, ou le jeton "
+             "d'accès (il a peut-être été révoqué).")
+    if request.path.startswith("/ows"):
+        from wms.wfs.exceptions import exception_response
+
+        return exception_response("InvalidParameterValue", "Authorization", text, status=401,
+                                  authenticate=True)
+    response = HttpResponse(text, status=401, content_type="text/plain; charset=utf-8")
+    response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+    return response
+
+
+class DesktopAuthMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            user = user_from_credentials(request)
+        except InvalidCredentials:
+            if request.path.startswith(ENFORCED_PREFIXES):
+                return unauthorized_response(request)
+            user = None
+        if user is not None:
+            request.user = user
+            request._cached_user = user
+            request.desktop_authenticated = True  # per request, no session, no CSRF cookie
+        return self.get_response(request)
+
+
+class DesktopTokenAuthentication(authentication.BaseAuthentication):
+    """DRF: the same credentials as DesktopAuthMiddleware (Basic, Bearer, X-Api-Key, ?token=)."""
+
+    def authenticate(self, request):
+        try:
+            user = user_from_credentials(request._request)
+        except InvalidCredentials:
+            raise exceptions.AuthenticationFailed(
+                "Identifiants invalides (identifiant et mot de passe, ou jeton d'accès).") from None
+        if user is None:
+            return None
+        return user, None
+
+    def authenticate_header(self, request):
+        return f'Basic realm="{REALM}"'
