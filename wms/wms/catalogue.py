@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from layers.access import AccessPolicy, LayerNotFound
-from layers.models import Layer, Permission, Style
+from layers.models import LAYER_NAME_RE, Layer, Permission, Style
 from layers.styles import StyleError, resolve_style
 
 from .errors import WmsError
@@ -60,22 +60,24 @@ def style_named(layer, name, locator="STYLES"):
 
 
 def grant_for(policy, name, locator="LAYERS"):
-    try:
-        grant = policy.grant(name, Permission.VIEW)
-    except LayerNotFound:
-        grant = None
+    grant = None
+    if LAYER_NAME_RE.match(name):  # anything else cannot be a layer (and never reaches SQL)
+        try:
+            grant = policy.grant(name, Permission.VIEW)
+        except LayerNotFound:
+            pass
     if grant is None or not grant.layer.is_vector or grant.layer.extent is None:
         raise WmsError("LayerNotDefined", _("Couche inconnue : « %(name)s ».") % {"name": name[:100]},
                        locator)
     return grant
 
 
-def resolve(user, names, style_names, locator="LAYERS"):
+def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
     policy = AccessPolicy.for_user(user)
     served = []
     for name, style_name in zip(names, style_names):
         grant = grant_for(policy, name, locator)
-        served.append(ServedLayer(grant, style_named(grant.layer, style_name)))
+        served.append(ServedLayer(grant, style_named(grant.layer, style_name, style_locator)))
     return served
 
 

@@ -1,4 +1,5 @@
 """WMS service exceptions (1.3.0 and 1.1.1 reports) and their XML, INIMAGE and BLANK answers."""
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 from django.http import HttpResponse
@@ -36,10 +37,18 @@ def exception_format(params, version):
     return XML
 
 
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text):
+    """Text that XML 1.0 can carry (the message may quote what the client sent)."""
+    return NOT_XML.sub("\ufffd", text)
+
+
 def xml_report(error, version):
     code = f' code="{error.code}"' if error.code else ""
-    locator = f" locator={quoteattr(error.locator)}" if error.locator else ""
-    message = escape(error.message)
+    locator = f" locator={quoteattr(xml_text(error.locator))}" if error.locator else ""
+    message = escape(xml_text(error.message))
     if version == "1.1.1":
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

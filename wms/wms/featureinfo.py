@@ -44,9 +44,10 @@ def pixel(params, version, query):
             raise WmsError("InvalidPoint", _("%(name)s doit être un entier.") % {"name": name}, name)
         values.append(int(value))
     i, j = values
-    if not (0 <= i < query.width and 0 <= j < query.height):
-        raise WmsError("InvalidPoint", _("Le point (%(i)d, %(j)d) est hors de l'image.")
-                       % {"i": i, "j": j}, names[0])
+    for value, limit, name in ((i, query.width, names[0]), (j, query.height, names[1])):
+        if not 0 <= value < limit:
+            raise WmsError("InvalidPoint", _("Le point (%(i)d, %(j)d) est hors de l'image.")
+                           % {"i": i, "j": j}, name)
     return i, j
 
 

@@ -126,7 +126,7 @@ def get_legend_graphic(request, params, version):
     if params.get("WIDTH", "").isdigit() and params.get("HEIGHT", "").isdigit():
         size = max(8, min(64, min(int(params["WIDTH"]), int(params["HEIGHT"]))))
     served = catalogue.resolve(request.user, [name], [params.get("STYLE", "").strip()],
-                               locator="LAYER")[0]
+                               locator="LAYER", style_locator="STYLE")[0]
     response = HttpResponse(cached_legend(served, size), content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     return response

@@ -175,7 +175,18 @@ class MapRequest:
         return self.crs.to_xy(self.bbox)
 
 
+def refuse_user_styles(params):
+    """SLD / SLD_BODY (styles sent by the client) are not served: say so rather than ignore."""
+    for name in ("SLD_BODY", "SLD"):
+        if params.get(name):
+            raise WmsError("InvalidParameterValue",
+                           _("Le paramètre %(name)s n'est pas pris en charge : importez le SLD "
+                             "comme style de la couche, puis demandez-le par STYLES.")
+                           % {"name": name}, name)
+
+
 def parse_map_request(params, version, layers_param="LAYERS"):
+    refuse_user_styles(params)
     names = name_list(required(params, layers_param), layers_param)
     styles = style_list(params, len(names))
     crs = parse_crs(params, version)
