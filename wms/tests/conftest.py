@@ -44,7 +44,8 @@ def close_mapnik_connections(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND usename = current_user AND backend_type = 'client backend'")
 
 
 @pytest.fixture(scope="module")
