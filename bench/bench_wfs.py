@@ -1,0 +1,242 @@
+"""Benchmark: WFS GetFeature of 100,000 polygons (GeoJSON and GML 3.2) through gunicorn, against
+MapServer's WFS on the same table and the bare SQL floor.
+
+    apt-get install -y mapserver-bin cgi-mapserver     # MapServer 8 (Debian 12), for (d)
+    .venv/bin/python bench/bench_wfs.py [--polygons 100000] [--runs 3] [--no-doc]
+
+Creates a public layer of squares (bench/bench_export.py's generator), starts gunicorn (one sync
+worker, the project's settings) and times in the same run:
+  (a) floor GeoJSON: `COPY (SELECT ST_AsGeoJSON(t.*, 'geom', 8) … ORDER BY fid) TO STDOUT`;
+  (b) GET /ows?…GetFeature&OUTPUTFORMAT=geojson (EPSG:4326, 8 decimals, like the floor);
+  (c) floor GML: `COPY (SELECT ST_AsGML(3, geom, 8, …) … ORDER BY fid) TO STDOUT`;
+  (d) MapServer's WFS 2.0 GetFeature (GML 3.2, Lambert-93), `mapserv` run as a CGI on a mapfile
+      over the same table (what a CGI/FastCGI deployment does per request);
+  (e) GET /ows?…GetFeature (GML 3.2, Lambert-93) through gunicorn;
+and the worker's peak memory (VmHWM). Writes docs/benchmarks.md, section
+"WFS GetFeature de 100 000 polygones", then removes the layer and stops gunicorn.
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_export as base  # noqa: E402  (django.setup() happens there)
+from django.db import connection  # noqa: E402
+
+from layers.tables import DATA_SCHEMA, qualified  # noqa: E402
+
+base.LAYER_NAME = LAYER_NAME = "bench_wfs_polygones"
+SECTION = "## WFS GetFeature de 100 000 polygones"
+TYPENAME = f"capgeo:{LAYER_NAME}"
+GEOJSON_PATH = (f"/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES={TYPENAME}"
+                "&OUTPUTFORMAT=geojson&SRSNAME=urn:ogc:def:crs:EPSG::4326")
+GML_PATH = (f"/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES={TYPENAME}"
+            "&SRSNAME=urn:ogc:def:crs:EPSG::2154")
+
+
+class Counter:
+    size = 0
+
+    def write(self, data):
+        self.size += len(data)
+
+
+def copy_floor(select):
+    sink = Counter()
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.copy_expert(f"COPY ({select}) TO STDOUT", sink)
+        elapsed = time.perf_counter() - started
+    connection.connection.rollback()
+    return elapsed, sink.size
+
+
+def floor_geojson():
+    return copy_floor(
+        "SELECT ST_AsGeoJSON(t.*, 'geom', 8) FROM (SELECT fid, numero, libelle, surface, "
+        f"ST_Transform(geom, 4326) AS geom FROM {qualified(DATA_SCHEMA, LAYER_NAME)} ORDER BY fid) t")
+
+
+def floor_gml():
+    return copy_floor(
+        "SELECT fid, numero, libelle, surface, ST_AsGML(3, geom, 8, 1) "
+        f"FROM {qualified(DATA_SCHEMA, LAYER_NAME)} ORDER BY fid")
+
+
+def timed_get(port, path):
+    started = time.perf_counter()
+    status, size = base.get(port, path)
+    elapsed = time.perf_counter() - started
+    if status != 200:
+        raise SystemExit(f"{path} answered {status}")
+    return elapsed, size
+
+
+# --- MapServer -------------------------------------------------------------------------------------
+def mapfile(directory):
+    settings = connection.settings_dict
+    conninfo = (f"host={settings['HOST']} port={settings['PORT']} dbname={settings['NAME']} "
+                f"user={settings['USER']} password={settings['PASSWORD']}")
+    path = Path(directory) / "bench.map"
+    path.write_text(f"""MAP
+  NAME "bench"
+  EXTENT 200000 6600000 400000 6800000
+  PROJECTION "init=epsg:2154" END
+  WEB
+    METADATA
+      "wfs_title" "bench"
+      "wfs_onlineresource" "http://127.0.0.1/cgi-bin/mapserv?"
+      "wfs_srs" "EPSG:2154 EPSG:4326"
+      "wfs_enable_request" "*"
+      "wfs_maxfeatures" "1000000"
+    END
+  END
+  LAYER
+    NAME "{LAYER_NAME}"
+    TYPE POLYGON
+    STATUS ON
+    CONNECTIONTYPE POSTGIS
+    CONNECTION "{conninfo}"
+    DATA "geom from (select fid, numero, libelle, surface, geom from layers_data.{LAYER_NAME} order by fid) as t using unique fid using srid=2154"
+    PROJECTION "init=epsg:2154" END
+    METADATA
+      "wfs_title" "{LAYER_NAME}"
+      "gml_include_items" "all"
+      "gml_featureid" "fid"
+      "gml_types" "auto"
+      "wfs_enable_request" "*"
+    END
+  END
+END
+""")
+    config = Path(directory) / "mapserver.conf"
+    config.write_text(f'CONFIG\n  ENV\n    MS_MAP_PATTERN "^{directory}"\n  END\nEND\n')
+    return path, config
+
+
+def mapserver(map_path, config):
+    mapserv = shutil.which("mapserv") or "/usr/lib/cgi-bin/mapserv"
+    query = (f"map={map_path}&SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES={LAYER_NAME}"
+             "&SRSNAME=urn:ogc:def:crs:EPSG::2154&COUNT=1000000")
+    env = {"REQUEST_METHOD": "GET", "QUERY_STRING": query, "MAPSERVER_CONFIG_FILE": str(config),
+           "PATH": os.environ.get("PATH", "")}
+    started = time.perf_counter()
+    process = subprocess.Popen([mapserv], env=env, stdout=subprocess.PIPE)
+    size, head = 0, b""
+    while chunk := process.stdout.read(65536):
+        if len(head) < 4000:
+            head += chunk[:4000]
+        size += len(chunk)
+    process.wait()
+    elapsed = time.perf_counter() - started
+    if b"ExceptionReport" in head[:3000] or process.returncode:
+        raise SystemExit(f"mapserv failed: {head[:1500]!r}")
+    return elapsed, size, head
+
+
+def write_doc(f):
+    path = base.ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Mesures de performance\n"
+    mib = lambda n: base.fr(n / 1024 ** 2, 1)  # noqa: E731
+    section = f"""{SECTION}
+
+Mesuré le {f['date']} par `bench/bench_wfs.py` (à relancer pour mettre à jour ; MapServer :
+`apt-get install -y mapserver-bin cgi-mapserver`, {f['mapserver_version']}).
+
+- Machine : {f['machine']}.
+- Données : {base.fr(f['count'], 0)} carrés de 20 m (3 attributs : entier, texte, réel) sur
+  l'emprise de Cap Atlantique, en Lambert-93, couche publique ; toutes les réponses en une page,
+  dans l'ordre des fid, coordonnées à 8 décimales.
+- C@p Géo : gunicorn, 1 processus de travail synchrone, réglages du projet (django-gisserver,
+  rendu GML/GeoJSON par PostGIS, curseur côté serveur, réponse en flux). MapServer : `mapserv` en
+  CGI sur un mapfile lisant la même table (connexion PostGIS, `gml_types auto`). Meilleure de
+  {f['runs']} exécutions ; client dans le processus du banc (même machine).
+
+| Opération | Durée | Octets |
+|---|---|---|
+| (a) plancher SQL GeoJSON : `COPY (SELECT ST_AsGeoJSON(t.*, 'geom', 8) …) TO STDOUT` (WGS 84) | {base.fr(f['floor_geojson'])} s | {mib(f['floor_geojson_bytes'])} Mio |
+| (b) C@p Géo `GetFeature&OUTPUTFORMAT=geojson&SRSNAME=…4326` | {base.fr(f['geojson'])} s | {mib(f['geojson_bytes'])} Mio |
+| Rapport (b) / (a) | **{base.fr(f['geojson'] / f['floor_geojson'])}** (objectif : 1,3 au plus) | |
+| (c) plancher SQL GML : `COPY (SELECT …, ST_AsGML(3, geom, 8, 1) …) TO STDOUT` (Lambert-93) | {base.fr(f['floor_gml'])} s | {mib(f['floor_gml_bytes'])} Mio |
+| (d) MapServer WFS 2.0 `GetFeature` GML 3.2 (Lambert-93) | {base.fr(f['mapserver'])} s | {mib(f['mapserver_bytes'])} Mio |
+| (e) C@p Géo `GetFeature` GML 3.2 (Lambert-93) | {base.fr(f['gml'])} s | {mib(f['gml_bytes'])} Mio |
+| Rapport (e) / (d) | **{base.fr(f['gml'] / f['mapserver'])}** (objectif : 1 au plus) | |
+
+- Mémoire du processus de travail gunicorn (VmHWM) : {base.fr(f['rss_before'] / 1024, 0)} Mio après
+  une première requête, **{base.fr(f['rss_after'] / 1024, 0)} Mio** après toutes les réponses : le
+  flux ne garde qu'un lot de lignes.
+- Toutes les exécutions : (a) {f['all']['floor_geojson']} ; (b) {f['all']['geojson']} ;
+  (c) {f['all']['floor_gml']} ; (d) {f['all']['mapserver']} ; (e) {f['all']['gml']} (secondes).
+- Le GML de C@p Géo porte en plus un `gml:boundedBy` par objet (comme GeoServer) ; le plancher GML
+  n'a ni balises d'objet ni enveloppe `wfs:FeatureCollection`.
+"""
+    if SECTION in text:
+        start = text.index(SECTION)
+        following = text.find("\n## ", start + len(SECTION))
+        rest = text[following + 1:] if following != -1 else ""
+        text = text[:start] + section + ("\n" + rest if rest else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--polygons", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-doc", action="store_true")
+    args = parser.parse_args()
+
+    print(f"Couche de {args.polygons} polygones…", flush=True)
+    layer = base.make_layer(args.polygons)
+    layer.title = "Banc d'essai : WFS"
+    layer.save(update_fields=["title"])
+    port = base.free_port()
+    server = base.start_gunicorn(port)
+    directory = tempfile.mkdtemp(prefix="bench_wfs_")
+    results = {key: [] for key in ("floor_geojson", "geojson", "floor_gml", "mapserver", "gml")}
+    try:
+        map_path, config = mapfile(directory)
+        version = subprocess.run(["mapserv", "-v"], capture_output=True, text=True).stdout.strip()
+        worker = base.worker_pid(server.pid)
+        base.get(port, GML_PATH + "&COUNT=10")  # warm the worker up
+        rss_before = base.peak_rss_kib(worker)
+        for run in range(args.runs):
+            results["floor_geojson"].append(floor_geojson())
+            results["geojson"].append(timed_get(port, GEOJSON_PATH))
+            results["floor_gml"].append(floor_gml())
+            results["mapserver"].append(mapserver(map_path, config)[:2])
+            results["gml"].append(timed_get(port, GML_PATH))
+            print(f"  exécution {run + 1} : " + ", ".join(
+                f"{key} {values[-1][0]:.2f} s ({values[-1][1]} o)" for key, values in results.items()),
+                flush=True)
+        rss_after = base.peak_rss_kib(worker)
+    finally:
+        server.terminate()
+        server.wait(30)
+        base.remove_layer()
+        shutil.rmtree(directory, ignore_errors=True)
+    figures = {"date": datetime.date.today().strftime("%d/%m/%Y"), "machine": base.machine(),
+               "count": layer.feature_count, "runs": args.runs, "rss_before": rss_before,
+               "rss_after": rss_after, "mapserver_version": " ".join(version.split()[:3]),
+               "all": {key: " ; ".join(base.fr(t) for t, _ in values)
+                       for key, values in results.items()}}
+    for key, values in results.items():
+        figures[key], figures[f"{key}_bytes"] = min(values)
+    print(json.dumps(figures, ensure_ascii=False, indent=1))
+    if not args.no_doc:
+        write_doc(figures)
+        print("docs/benchmarks.md mis à jour.")
+
+
+if __name__ == "__main__":
+    main()
