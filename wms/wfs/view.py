@@ -31,6 +31,7 @@ from layers.models import Layer, Permission
 
 from .exceptions import WFSError, from_gisserver
 from .features import LayerFeatureType
+from .renderers import SQLGeoJsonRenderer, SQLGML32Renderer, counted
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +77,34 @@ class TransactionOperation(WFSOperation):
                        "Transaction s'envoie en POST (document XML).")
 
 
+SQL_RENDERERS = {"DBGeoJsonRenderer": SQLGeoJsonRenderer, "DBGML32Renderer": SQLGML32Renderer}
+
+
+class GetFeature(wfs20.GetFeature):
+    """gisserver's GetFeature with whole features encoded by PostgreSQL (wms.wfs.renderers)."""
+
+    def get_output_formats(self):
+        formats = super().get_output_formats()
+        for output_format in formats:
+            replacement = SQL_RENDERERS.get(output_format.renderer_class.__name__)
+            if replacement is not None:
+                output_format.renderer_class = replacement
+        return formats
+
+    def get_results(self):
+        return counted(super().get_results())
+
+
+class GetPropertyValue(wfs20.GetPropertyValue):
+    def get_results(self):
+        return counted(super().get_results())
+
+
 READ_OPERATIONS = {
     "GetCapabilities": GetCapabilities,
     "DescribeFeatureType": wfs20.DescribeFeatureType,
-    "GetFeature": wfs20.GetFeature,
-    "GetPropertyValue": wfs20.GetPropertyValue,
+    "GetFeature": GetFeature,
+    "GetPropertyValue": GetPropertyValue,
     "ListStoredQueries": wfs20.ListStoredQueries,
     "DescribeStoredQueries": wfs20.DescribeStoredQueries,
 }

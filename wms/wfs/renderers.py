@@ -1,0 +1,160 @@
+"""Whole features encoded by PostgreSQL, streamed with bounded memory.
+
+gisserver's database rendering still builds one Django model instance per feature and writes its
+attributes in Python; over 100,000 features that costs more than the encoding itself, and its
+GML output reads a whole page into memory first (numberReturned comes before the features).
+For the catalogue's flat feature types these renderers:
+- take the queryset gisserver built (FES filter, grant row filter, SORTBY, paging), select its
+  columns with ``.values()`` and wrap its SQL so that PostgreSQL returns each feature already
+  encoded (GeoJSON text, or a GML 3.2 member with xmlforest() escaping the attributes);
+- read it in batches from a server-side cursor (layers.data.stream_rows);
+- count numberMatched/numberReturned with a COUNT query instead of loading the page.
+Headers, footers, links, chunking and error handling stay gisserver's.
+"""
+import math
+
+from django.db import models
+from django.db.models.expressions import RawSQL
+from django.utils.functional import cached_property
+from gisserver.output import DBGeoJsonRenderer, DBGML32Renderer
+from gisserver.output.iters import CountingIterator
+from gisserver.output.results import CALCULATE, SimpleFeatureCollection
+
+from layers.access import quote_ident
+from layers.data import stream_rows
+from layers.tables import GEOMETRY_COLUMN, PRIMARY_KEY
+
+from .features import LayerFeatureType
+
+DIGITS = 8
+GEOMETRY_ALIAS = "_capgeo_geom"
+
+
+class CountedFeatureCollection(SimpleFeatureCollection):
+    """numberReturned from a COUNT query, so a GML page is streamed instead of loaded first."""
+
+    def _count(self):
+        if self._number_matched == CALCULATE:
+            queryset = self.queryset.all()
+            queryset.query.annotations = {
+                key: value for key, value in queryset.query.annotations.items()
+                if not key.startswith("_as_") and not key.startswith("_As")
+            }
+            self._number_matched = queryset.count()
+        return self._number_matched
+
+    @cached_property
+    def number_returned(self):
+        if self._is_hits_request or self._result_cache is not None \
+                or self._result_iterator is not None:
+            return super().number_returned
+        return max(0, min(self.stop, self._count()) - self.start)
+
+
+def counted(collection):
+    """Make the collection's pages count instead of loading (class swap: same state)."""
+    for sub_collection in collection.results:
+        if type(sub_collection) is SimpleFeatureCollection:
+            sub_collection.__class__ = CountedFeatureCollection
+    return collection
+
+
+class SQLFeatureMixin:
+    """read_features() yields each feature's text encoded by PostgreSQL (flat layer types)."""
+
+    def sql_columns(self, projection):
+        """Attribute names to output, or None when the projection is not a flat layer type."""
+        feature_type = projection.feature_type
+        if not isinstance(feature_type, LayerFeatureType):
+            return None
+        names = []
+        for element in projection.xsd_root_elements:
+            if element.type.is_complex_type or "." in (element.orm_path or ""):
+                return None
+            if element.orm_path == GEOMETRY_COLUMN or element.type.is_geometry:
+                continue
+            names.append(element.orm_path)
+        attributes = set(feature_type.layer.attribute_names())
+        return names if set(names) <= attributes else None
+
+    def inner_sql(self, sub_collection, columns):
+        """(sql, params) of the page's rows: fid, the columns and the raw geometry."""
+        layer = sub_collection.feature_types[0].layer
+        queryset = sub_collection.queryset.values(PRIMARY_KEY, *columns).annotate(**{
+            GEOMETRY_ALIAS: RawSQL(f'{layer.qualified_table}."{GEOMETRY_COLUMN}"', (),
+                                   output_field=models.TextField())})
+        if sub_collection.stop != math.inf:
+            queryset = queryset[sub_collection.start:sub_collection.stop]
+        elif sub_collection.start:
+            queryset = queryset[sub_collection.start:]
+        return queryset.query.sql_with_params()
+
+    def geometry_sql(self, projection):
+        geometry = f"q.{GEOMETRY_ALIAS}"
+        srid = projection.output_crs.srid
+        if srid != projection.feature_type.crs.srid:
+            geometry = f"ST_Transform({geometry}, {int(srid)})"
+        return geometry
+
+    def read_features(self, sub_collection):
+        projection = sub_collection.projection
+        columns = self.sql_columns(projection)
+        if columns is None or len(sub_collection.feature_types) != 1:
+            yield from super().read_features(sub_collection)
+            return
+        sql, params = self.inner_sql(sub_collection, columns)
+        query = self.feature_sql(projection, columns, sql)
+        rows = (row for batch in stream_rows(query, params) for row in batch)
+        sub_collection._result_iterator = counter = CountingIterator(rows)
+        yield from counter
+
+
+class SQLGeoJsonRenderer(SQLFeatureMixin, DBGeoJsonRenderer):
+    def feature_sql(self, projection, columns, inner):
+        name = projection.feature_type.name
+        properties = ", ".join(f"q.{quote_ident(c)} AS {quote_ident(c)}" for c in columns)
+        properties_sql = "row_to_json(p)::text" if columns else "'{}'"
+        lateral = f" CROSS JOIN LATERAL (SELECT {properties}) p" if columns else ""
+        return (
+            "SELECT '    {\"type\":\"Feature\",\"id\":\"" + name + ".' || q." + quote_ident(PRIMARY_KEY)
+            + " || '\",\"geometry\":' || coalesce(ST_AsGeoJSON(" + self.geometry_sql(projection)
+            + f", {DIGITS}), 'null') || ',\"properties\":' || {properties_sql} || '}}' "
+            f"FROM ({inner}) q{lateral}"
+        )
+
+    def render_feature(self, projection, instance):
+        if isinstance(instance, str):
+            return instance.encode()
+        return super().render_feature(projection, instance)
+
+
+class SQLGML32Renderer(SQLFeatureMixin, DBGML32Renderer):
+    def feature_sql(self, projection, columns, inner):
+        feature_type = projection.feature_type
+        tag = self.feature_qnames[feature_type]
+        prefix = tag.split(":")[0] + ":" if ":" in tag else ""
+        crs = projection.output_crs
+        legacy = crs.force_xy
+        options = 0 if legacy else 1 | (16 if crs.is_north_east_order else 0)
+        geometry = self.geometry_sql(projection)
+        fid = f"q.{quote_ident(PRIMARY_KEY)}"
+        gml_id = f"'{feature_type.name}.' || {fid}"
+        forest = ", ".join(f"q.{quote_ident(c)} AS {quote_ident(prefix + c)}" for c in columns)
+        attributes = f"coalesce(xmlforest({forest})::text, '')" if columns else "''"
+        bounded = ""
+        if projection.has_bounded_by:
+            bounded = (f"coalesce('<gml:boundedBy>' || ST_AsGML(3, {geometry}, {DIGITS}, "
+                       f"{options | 32}) || '</gml:boundedBy>' || E'\\n', '') || ")
+        return (
+            f"SELECT '<{tag} gml:id=\"' || {gml_id} || '\">' || E'\\n' || {bounded}"
+            f"{attributes} || coalesce('<{prefix}{GEOMETRY_COLUMN}>' || ST_AsGML(3, {geometry}, "
+            f"{DIGITS}, {options}, 'gml', {gml_id} || '.1') || '</{prefix}{GEOMETRY_COLUMN}>', "
+            f"'<{prefix}{GEOMETRY_COLUMN} xsi:nil=\"true\"/>') || E'\\n</{tag}>\\n' "
+            f"FROM ({inner}) q"
+        )
+
+    def write_feature(self, projection, instance, extra_xmlns=""):
+        if isinstance(instance, str):
+            self._write(instance)
+            return
+        super().write_feature(projection, instance, extra_xmlns=extra_xmlns)
