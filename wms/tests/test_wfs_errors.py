@@ -145,3 +145,11 @@ def test_hits_paging_and_prefixed_names(client):
                     b'gml:SurfacePropertyType'):
         assert element in schema.content
     assert b"xsd:include" not in schema.content and b"<include" not in schema.content
+
+
+def test_propertyname_subset_and_null_values(client):
+    query('UPDATE layers_data."wfs_parcelles" SET nom = NULL, geom = NULL WHERE numero = 3')
+    page = read(client.get(GF + "PROPERTYNAME=nom&COUNT=3"))
+    assert page.count(b"<capgeo:nom>") == 2 and b"<capgeo:numero>" not in page
+    full = read(client.get(GF + "COUNT=3&OUTPUTFORMAT=geojson"))
+    assert b'"geometry":null' in full and b'"nom":null' in full
