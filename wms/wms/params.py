@@ -15,7 +15,8 @@ MAX_LAYERS = 20
 
 # FORMAT -> (Content-Type answered, Mapnik encoding).
 IMAGE_FORMATS = {
-    "image/png": ("image/png", "png32"),
+    # zlib level 1: half the encoding time of the default level for ~10 % more bytes.
+    "image/png": ("image/png", "png32:z=1"),
     "image/png; mode=8bit": ("image/png", "png8:m=h"),
     "image/png8": ("image/png", "png8:m=h"),
     "image/jpeg": ("image/jpeg", "jpeg85"),
