@@ -62,10 +62,11 @@ STYLES_JSON = (
 
 
 def layer_with_styles(name):
-    layer = (Layer.objects.select_related("theme").annotate(style_rows=RawSQL(STYLES_JSON, []))
-             .filter(name=name).first())
-    if layer is None:
+    found = list(Layer.objects.select_related("theme")
+                 .annotate(style_rows=RawSQL(STYLES_JSON, [])).filter(name=name).order_by()[:1])
+    if not found:
         return None
+    layer = found[0]
     rows = layer.style_rows if isinstance(layer.style_rows, list) else json.loads(layer.style_rows)
     layer.loaded_styles = [
         Style(id=row["id"], layer=layer, name=row["name"], title=row["title"],
