@@ -15,6 +15,11 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CAPGEO_VAR_DIR", BASE_DIR / "var"))
 
+# The mapnik wheel points PROJ_LIB / GDAL_DATA at its bundled copies when they are unset, and that
+# PROJ cannot read Debian's newer proj.db: pin Debian's data before GDAL or Mapnik is loaded.
+os.environ.setdefault("PROJ_LIB", "/usr/share/proj")
+os.environ.setdefault("GDAL_DATA", "/usr/share/gdal")
+
 
 def env_bool(name, default=False):
     value = os.environ.get(name)
@@ -70,6 +75,10 @@ LOCAL_DATABASE_URL = "postgis://capgeo:{password}@127.0.0.1:{port}/capgeo".forma
 )
 DATABASE_URL = os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL
 _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))
+# postgres:// and postgresql:// name the same server as postgis:// (scripts/dbcheck.py accepts all
+# three and checks that PostGIS is there): always use the GeoDjango backend.
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 if _database["ENGINE"] != "django.contrib.gis.db.backends.postgis":
     raise ImproperlyConfigured(
         "DATABASE_URL must use the postgis:// scheme: C@p Géo runs on PostgreSQL with PostGIS only."
@@ -200,9 +209,9 @@ CAPGEO_WFS_MAX_COUNT = env_int("CAPGEO_WFS_MAX_COUNT", 100000)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Basic and personal tokens (QGIS, scripts), then the browser's session.
         "capgeo.accounts.authentication.DesktopTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
 }
@@ -224,11 +233,13 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = HTTPS
+# Subdomains and the browsers' preload list bind every host of the domain to HTTPS for a year:
+# opt-in only, never implied by CAPGEO_HTTPS.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"
 if env_bool("CAPGEO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
@@ -237,7 +248,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Debian 12 ships GDAL 3.6, older than the 3.9 that can forbid file/network access while parsing
 # spatial references. C@p Géo never hands a user-supplied SRS string to GDAL: CRSs are checked
 # against EPSG codes known to PostGIS first (see layers/), so the warning is silenced knowingly.
-SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+# HSTS for subdomains and preload (security.W005, W021) are opt-in above: a commune's domain often
+# carries other hosts that C@p Géo does not control.
+SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W005", "security.W021"]
 
 LOGGING = {
     "version": 1,

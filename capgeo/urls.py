@@ -1,9 +1,7 @@
-from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.static import serve
 
 from capgeo import health, views
 
@@ -26,6 +24,6 @@ urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("compte/", include("capgeo.accounts.urls")),
     path("admin/", admin.site.urls),
-    # User uploads; a production deployment may serve /media/ from its reverse proxy instead.
-    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    # MEDIA_ROOT (received imports, restricted data) is never served as such: thumbnails, exports
+    # and photos go through views that ask the access policy.
 ]

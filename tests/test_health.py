@@ -37,3 +37,12 @@ def test_healthz_503_when_the_database_is_unreachable():
     assert result["status"] == 503
     assert result["body"]["status"] == "error"
     assert "unreachable" in result["body"]["reason"]
+
+
+@pytest.mark.django_db
+def test_media_root_is_not_served(client, settings, tmp_path):
+    # Received import files hold restricted data: no URL maps onto MEDIA_ROOT.
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "imports").mkdir()
+    (tmp_path / "imports" / "secret.geojson").write_text("{}")
+    assert client.get("/media/imports/secret.geojson").status_code == 404

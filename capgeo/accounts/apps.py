@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "capgeo.accounts"
     label = "accounts"
     verbose_name = _("Comptes")
+
+    def ready(self):
+        from . import schema  # noqa: F401  (registers the OpenAPI authentication extension)

@@ -149,4 +149,10 @@ class DesktopTokenAuthentication(authentication.BaseAuthentication):
         return user, None
 
     def authenticate_header(self, request):
-        return f'Basic realm="{REALM}"'
+        # Challenge only clients that sent desktop credentials: a Basic challenge to a browser's
+        # anonymous fetch() would pop up the browser's login dialog. Without one, DRF answers 403.
+        try:
+            sent = credentials(request._request) is not None
+        except InvalidCredentials:
+            sent = True
+        return f'Basic realm="{REALM}"' if sent else None
