@@ -1,5 +1,9 @@
 """Test set-up shared by every app: a real PostGIS test database holding the demo territory."""
+import os
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 
 from capgeo.territory.demo import load_demo
 
@@ -8,3 +12,100 @@ from capgeo.territory.demo import load_demo
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_demo()
+
+
+# --- Browser tests ------------------------------------------------------------------------------
+# Playwright drives Debian's Chromium (installed by `./run.sh test`), never a downloaded browser.
+# Pages run against pytest-django's live_server, so the data they see must be committed: use
+# `committed_demo` (demo territory, accounts and catalogue, put back for later tests afterwards).
+
+CHROMIUM = os.environ.get("CAPGEO_CHROMIUM", "/usr/bin/chromium")
+ARTEFACTS_DIR = Path(__file__).resolve().parent / "var" / "test-artefacts"
+DEMO_PASSWORD = "demo-capgeo"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_static_urls():
+    """live_server serves /static/ through the finders, which know no hashed manifest names:
+    tests link the source names (production keeps WhiteNoise's hashed, compressed files)."""
+    from django.test import override_settings
+
+    storages = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=storages):
+        yield
+
+
+@pytest.fixture
+def restore_demo_afterwards(django_db_blocker):
+    """Requested before transactional_db, so torn down after its flush: the migrations' data,
+    the demo and no leftover layer table for the tests that follow."""
+    yield
+    from django.db import connection
+
+    from layers.tables import drop_orphan_layer_tables
+
+    with django_db_blocker.unblock():
+        serialized = getattr(connection, "_test_serialized_contents", None)
+        if serialized:
+            connection.creation.deserialize_db_from_string(serialized)
+        drop_orphan_layer_tables()
+        load_demo(thumbnails=False)
+
+
+@pytest.fixture
+def committed_demo(restore_demo_afterwards, transactional_db, django_db_serialized_rollback):
+    """The demo (territory, accounts, catalogue layers) committed, for live_server and browsers."""
+    load_demo(thumbnails=False)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `./run.sh test` installs Debian's chromium package.")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # between two browser steps are still plain synchronous code.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage"] if os.geteuid() == 0 else [])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artefacts(request):
+    """var/test-artefacts/<test>/: screenshots and downloads kept after the run."""
+    name = request.node.nodeid.replace("/", "_").replace("::", "__").replace(".py", "")
+    directory = ARTEFACTS_DIR / "".join(c if c.isalnum() or c in "_-." else "_" for c in name)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def browser_page(chromium, artefacts):
+    """A fresh French tablet-sized browser page; a last screenshot is kept as an artefact."""
+    context = chromium.new_context(locale="fr-FR", viewport={"width": 1280, "height": 800},
+                                   accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    console_errors = []
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.console_errors = console_errors
+    yield page
+    try:
+        page.screenshot(path=str(artefacts / "last.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def log_in(page, base_url, username, password=DEMO_PASSWORD):
+    """Sign in through the login page, as a person would."""
+    page.goto(f"{base_url}/connexion/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.wait_for_load_state()

@@ -55,6 +55,8 @@ fingerprint() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 missing_packages() {
     local wanted=(gdal-bin libgdal32 libgeos-c1v5 libproj-dev binutils gettext)
     [ -n "${DATABASE_URL:-}" ] || wanted+=(postgresql-15 postgresql-15-postgis-3)
+    # Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
+    [ "${CAPGEO_WITH_BROWSER:-}" = 1 ] && wanted+=(chromium chromium-driver)
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
             || echo "$package"
@@ -261,7 +263,7 @@ case "$command" in
     demo) check_http_port; setup; load_demo; serve ;;
     setup) setup; load_demo ;;
     test)
-        setup
+        CAPGEO_WITH_BROWSER=1 setup
         load_demo
         cd "$ROOT"
         exec "$VENV/bin/pytest" "$@"

@@ -31,7 +31,7 @@ class NpmFileFinder(BaseFinder):
     def find(self, path, find_all=False, **kwargs):
         source = self.files.get(path)
         if source is None or not (self.root / source).is_file():
-            return [] if find_all else None
+            return []  # like Django's finders: an empty list, never None, when nothing matches
         found = str(self.root / source)
         return [found] if find_all else found
 
