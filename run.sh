@@ -246,7 +246,7 @@ serve() {
     local worker_pid=$!
     "$VENV/bin/gunicorn" capgeo.wsgi:application \
         --chdir "$ROOT" --bind "$HTTP_HOST:$HTTP_PORT" --workers "${CAPGEO_WORKERS:-3}" \
-        --timeout 120 --access-logfile - --error-logfile - &
+        --timeout 120 --access-logfile - --error-logfile - --no-control-socket &
     local gunicorn_pid=$!
     # shellcheck disable=SC2064  # the ids are known now
     trap "kill -TERM $gunicorn_pid $worker_pid 2>/dev/null; wait $gunicorn_pid $worker_pid 2>/dev/null; exit 0" INT TERM
