@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "layers",
     "wms",
     "fieldsync",
+    "capgeo.webmap",
     "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
 ]
 
@@ -183,6 +184,7 @@ NPM_STATIC_FILES = {
     "vendor/ol/ol.js": "ol/dist/ol.js",
     "vendor/ol/ol.js.map": "ol/dist/ol.js.map",
     "vendor/ol/ol.css": "ol/ol.css",
+    "vendor/proj4/proj4.js": "proj4/dist/proj4.js",
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -205,6 +207,22 @@ GISSERVER_USE_DB_RENDERING = True
 GISSERVER_DB_PRECISION = 8
 GISSERVER_CAPABILITIES_BOUNDING_BOX = True
 CAPGEO_WFS_MAX_COUNT = env_int("CAPGEO_WFS_MAX_COUNT", 100000)
+CAPGEO_WFS_MAX_BODY_BYTES = env_int("CAPGEO_WFS_MAX_BODY_BYTES", 50 * 1024 * 1024)
+
+# Limits a deployment may tune (docs/installation.md lists them).
+MiB = 1024 * 1024
+CAPGEO_UPLOAD_MAX_BYTES = env_int("CAPGEO_UPLOAD_MAX_BYTES", 500 * MiB)  # one received file
+CAPGEO_UNZIP_MAX_BYTES = env_int("CAPGEO_UNZIP_MAX_BYTES", 2048 * MiB)  # a zip's unpacked size
+CAPGEO_IMPORT_HEARTBEAT_SECONDS = env_int("CAPGEO_IMPORT_HEARTBEAT_SECONDS", 15)
+CAPGEO_IMPORT_STALE_SECONDS = env_int("CAPGEO_IMPORT_STALE_SECONDS", 120)  # silent job = failed
+CAPGEO_API_FEATURES_DEFAULT_LIMIT = env_int("CAPGEO_API_FEATURES_DEFAULT_LIMIT", 100)
+CAPGEO_API_FEATURES_MAX_LIMIT = env_int("CAPGEO_API_FEATURES_MAX_LIMIT", 10000)
+CAPGEO_EXPORT_TIMEOUT = env_int("CAPGEO_EXPORT_TIMEOUT", 100)  # below gunicorn's 120 s
+CAPGEO_WMS_MAX_SIZE = env_int("CAPGEO_WMS_MAX_SIZE", 4096)  # WIDTH and HEIGHT, pixels
+FIELDSYNC_MAX_BATCH_CHANGES = env_int("FIELDSYNC_MAX_BATCH_CHANGES", 1000)
+FIELDSYNC_MAX_BATCH_BYTES = env_int("FIELDSYNC_MAX_BATCH_BYTES", 20 * MiB)
+FIELDSYNC_MAX_PHOTO_BYTES = env_int("FIELDSYNC_MAX_PHOTO_BYTES", 20 * MiB)
+FIELDSYNC_MAX_CHUNK_BYTES = env_int("FIELDSYNC_MAX_CHUNK_BYTES", 8 * MiB)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

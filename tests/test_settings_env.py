@@ -293,3 +293,13 @@ def test_check_deploy_has_no_error_and_no_other_warning():
 def test_check_deploy_has_no_warning():
     result = deploy_check("WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", [
+    "CAPGEO_UPLOAD_MAX_BYTES", "CAPGEO_UNZIP_MAX_BYTES", "CAPGEO_IMPORT_STALE_SECONDS",
+    "CAPGEO_API_FEATURES_MAX_LIMIT", "CAPGEO_WMS_MAX_SIZE", "CAPGEO_WFS_MAX_BODY_BYTES",
+    "FIELDSYNC_MAX_BATCH_CHANGES", "FIELDSYNC_MAX_PHOTO_BYTES",
+])
+def test_limits_come_from_the_environment_and_are_documented(name):
+    assert read_settings([name], {name: "1234"})[name] == 1234
+    assert f"`{name}`" in (ROOT / "docs" / "installation.md").read_text()
