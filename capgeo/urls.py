@@ -19,6 +19,7 @@ urlpatterns = [
     path("spanc/", include("fieldsync.urls")),
     path("catalogue/publier/", include("layers.urls_publishing")),
     path("catalogue/", include("layers.urls_catalogue")),
+    path("carte/", include("capgeo.webmap.urls")),
     path("", views.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),

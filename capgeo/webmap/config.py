@@ -1,0 +1,158 @@
+"""The viewer's configuration for one visitor: the layers they may view, grouped by theme, the
+basemaps, and the composition of a saved map reduced to what they may see.
+
+Everything starts from ``AccessPolicy.for_user(user).layers(Permission.VIEW)``: a layer the
+visitor may not view is absent, and a saved map's layer that is missing (deleted, or not viewable)
+is dropped with a notice that does not say which one, so its existence does not leak.
+"""
+from django.contrib.gis.geos import Polygon
+from django.db import connection
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from layers.access import AccessPolicy
+from layers.models import Layer, Permission, Style
+
+from .models import LOCAL_BASEMAP, NO_BASEMAP
+
+WEB_MERCATOR = 3857
+
+
+def to_web_mercator(geometry):
+    """(minx, miny, maxx, maxy) in EPSG:3857 of a geometry stored in Lambert-93."""
+    if geometry is None:
+        return None
+    return [round(v, 2) for v in geometry.transform(WEB_MERCATOR, clone=True).extent]
+
+
+def territory_extent():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
+                       " SELECT ST_Transform(ST_SetSRID(ST_Extent(geom), 2154), 3857) e"
+                       " FROM territory_commune) s")
+        row = cursor.fetchone()
+    if row is None or row[0] is None:  # no territory loaded: western France
+        return [-300000.0, 5900000.0, -150000.0, 6050000.0]
+    return [round(v, 2) for v in row]
+
+
+def layer_entry(layer, styles):
+    return {
+        "name": layer.name,
+        "title": layer.title,
+        "abstract": layer.abstract,
+        "kind": layer.kind,
+        "usage": layer.usage,
+        "queryable": bool(layer.queryable and layer.is_vector),
+        "geometry_type": layer.geometry_type,
+        "extent": to_web_mercator(layer.extent),
+        "attribution": layer.attribution,
+        "styles": [{"name": s.name, "title": s.title, "default": s.is_default}
+                   for s in styles.get(layer.pk, [])],
+        "metadata_url": reverse("catalogue:detail", args=[layer.name]),
+    }
+
+
+def visible_layers(user):
+    """The Layer list the user may view, in catalogue order (theme, title)."""
+    policy = AccessPolicy.for_user(user)
+    return list(policy.layers(Permission.VIEW).select_related("theme")
+                .order_by("theme__order", "theme__name", "title"))
+
+
+def styles_by_layer(layers):
+    rows = {}
+    for style in Style.objects.filter(layer__in=layers).only(
+            "layer_id", "name", "title", "is_default").order_by("-is_default", "name"):
+        rows.setdefault(style.layer_id, []).append(style)
+    return rows
+
+
+def basemaps(layers):
+    """The local commune plan (if viewable), the catalogue's basemap layers, and none."""
+    entries = []
+    names = {layer.name for layer in layers}
+    if LOCAL_BASEMAP in names:
+        entries.append({"name": LOCAL_BASEMAP, "title": _("Plan des communes (local)"),
+                        "layer": LOCAL_BASEMAP, "opacity": 0.55})
+    for layer in layers:
+        if layer.usage == Layer.Usage.BASEMAP:
+            entries.append({"name": layer.name, "title": layer.title, "layer": layer.name,
+                            "opacity": 1.0})
+    entries.append({"name": NO_BASEMAP, "title": _("Aucun fond de plan"), "layer": None,
+                    "opacity": 1.0})
+    return entries
+
+
+def viewer_config(user, saved_map=None):
+    layers = visible_layers(user)
+    styles = styles_by_layer(layers)
+    themes, by_theme = [], {}
+    for layer in layers:
+        if layer.usage == Layer.Usage.BASEMAP:
+            continue
+        key = layer.theme.slug if layer.theme else ""
+        if key not in by_theme:
+            by_theme[key] = {"slug": key or "autres",
+                             "title": layer.theme.name if layer.theme else _("Autres couches"),
+                             "layers": []}
+            themes.append(by_theme[key])
+        by_theme[key]["layers"].append(layer_entry(layer, styles))
+    base = basemaps(layers)
+    config = {
+        "themes": themes,
+        "basemaps": base,
+        "territory_extent": territory_extent(),
+        "urls": {
+            "ows": reverse("ows:ows"),
+            "search": reverse("webmap:search"),
+            "print": "/carte/impression/",
+            "viewer": reverse("webmap:viewer"),
+        },
+        "map": None,
+        "initial": {"basemap": base[0]["name"], "layers": [], "extent": None},
+        "notices": [],
+    }
+    if saved_map is not None:
+        apply_saved_map(config, saved_map, {layer.name: layer for layer in layers}, styles)
+    return config
+
+
+def apply_saved_map(config, saved_map, viewable, styles):
+    kept, missing = [], 0
+    for item in saved_map.map_layers.order_by("position", "id"):
+        layer = viewable.get(item.layer_name) if item.layer_id else None
+        if layer is None:
+            missing += 1
+            continue
+        style = item.style
+        if style and style not in {s.name for s in styles.get(layer.pk, [])}:
+            style = ""
+        kept.append({"name": layer.name, "style": style, "opacity": item.opacity,
+                     "visible": item.visible})
+    basemap_names = {b["name"] for b in config["basemaps"]}
+    basemap = saved_map.basemap if saved_map.basemap in basemap_names else config["basemaps"][0]["name"]
+    config["map"] = {"slug": saved_map.slug, "title": saved_map.title,
+                     "description": saved_map.description}
+    config["initial"] = {"basemap": basemap, "layers": kept,
+                         "extent": to_web_mercator(saved_map.extent) or union_extent(kept, viewable)}
+    if missing:
+        config["notices"].append(ngettext(
+            "%(count)d couche de cette carte n'est pas affichée : elle a été supprimée ou son "
+            "accès vous est restreint.",
+            "%(count)d couches de cette carte ne sont pas affichées : elles ont été supprimées "
+            "ou leur accès vous est restreint.", missing) % {"count": missing})
+
+
+def union_extent(kept, viewable):
+    boxes = [viewable[item["name"]].extent for item in kept if viewable[item["name"]].extent]
+    if not boxes:
+        return None
+    minx = min(b.extent[0] for b in boxes)
+    miny = min(b.extent[1] for b in boxes)
+    maxx = max(b.extent[2] for b in boxes)
+    maxy = max(b.extent[3] for b in boxes)
+    polygon = Polygon.from_bbox((minx, miny, maxx, maxy))
+    polygon.srid = 2154
+    return to_web_mercator(polygon)

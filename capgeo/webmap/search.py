@@ -1,0 +1,92 @@
+"""The viewer's search box: communes of the territory, then values of the searchable layers.
+
+Layer rows are read only through the visitor's Grant (its row filter is part of the query), in
+parameterised SQL; column names come from the catalogue (Layer.search_fields, checked against
+the layer's attributes) and are quoted. Matching ignores case and accents (unaccent + ILIKE).
+Each result has a label and an extent in EPSG:3857 for the map to zoom to.
+"""
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from layers.access import AccessPolicy, LayerNotFound, quote_ident
+from layers.models import Layer, Permission
+
+MIN_LENGTH = 2
+MAX_LENGTH = 100
+PER_GROUP = 8
+MAX_LAYERS = 20
+
+
+def like_pattern(text):
+    """%text% with LIKE's wildcards escaped (backslash is PostgreSQL's default escape)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_communes(pattern, limit=PER_GROUP):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.name, c.insee, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
+            " SELECT name, insee, ST_Transform(ST_Envelope(geom), 3857) b"
+            " FROM territory_commune) c"
+            " WHERE unaccent(c.name) ILIKE unaccent(%s) OR c.insee LIKE %s"
+            " ORDER BY unaccent(c.name) ILIKE unaccent(%s) DESC, c.name LIMIT %s",
+            [pattern, pattern, pattern[1:], limit],
+        )
+        rows = cursor.fetchall()
+    return [{"label": f"{name} ({insee})", "extent": [round(v, 2) for v in box]}
+            for name, insee, *box in rows]
+
+
+def search_fields(layer):
+    known = set(layer.attribute_names())
+    return [name for name in layer.search_fields if name in known]
+
+
+def search_layer(grant, pattern, limit=PER_GROUP):
+    fields = search_fields(grant.layer)
+    if not fields:
+        return []
+    where, params = grant.where("t")
+    label = "concat_ws(' – ', " + ", ".join(f"t.{quote_ident(f)}::text" for f in fields) + ")"
+    match = " OR ".join(f"unaccent(t.{quote_ident(f)}::text) ILIKE unaccent(%s)" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT label, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
+            f" SELECT {label} AS label, ST_Transform(ST_Envelope(t.geom), 3857) b"
+            f" FROM {grant.layer.qualified_table} t"
+            f" WHERE ({match}) AND ({where}) AND t.geom IS NOT NULL"
+            " ORDER BY 1 LIMIT %s) s",
+            [pattern] * len(fields) + list(params) + [limit],
+        )
+        rows = cursor.fetchall()
+    return [{"label": label, "extent": [round(v, 2) for v in box]} for label, *box in rows]
+
+
+def search(user, text):
+    """{"groups": [{"title", "layer", "results": [{"label", "extent"}]}]} or {"error": …}."""
+    text = " ".join((text or "").split())
+    if len(text) < MIN_LENGTH:
+        return {"groups": [], "message": _("Saisissez au moins %(n)d caractères.") % {"n": MIN_LENGTH}}
+    if len(text) > MAX_LENGTH:
+        return {"error": _("Recherche trop longue (%(n)d caractères au plus).") % {"n": MAX_LENGTH}}
+    pattern = like_pattern(text)
+    groups = []
+    communes = search_communes(pattern)
+    if communes:
+        groups.append({"title": _("Communes"), "layer": None, "results": communes})
+    seen = {tuple(r["extent"]) for r in communes}
+    policy = AccessPolicy.for_user(user)
+    layers = (policy.layers(Permission.VIEW)
+              .filter(searchable=True, kind=Layer.Kind.VECTOR, extent__isnull=False)
+              .order_by("theme__order", "title")[:MAX_LAYERS])
+    for layer in layers:
+        try:
+            grant = policy.grant(layer, Permission.VIEW)
+        except LayerNotFound:
+            continue
+        # A commune already listed above is not listed again by the layer of communes.
+        results = [r for r in search_layer(grant, pattern) if tuple(r["extent"]) not in seen]
+        if results:
+            groups.append({"title": layer.title, "layer": layer.name, "results": results})
+    return {"groups": groups}
