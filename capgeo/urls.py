@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("wms.urls")),
     path("", include("wms.tiles_urls")),
     path("spanc/", include("fieldsync.urls")),
+    path("terrain/", include("fieldsync.terrain.urls")),
     path("catalogue/publier/", include("layers.urls_publishing")),
     path("catalogue/", include("layers.urls_catalogue")),
     path("carte/", include("capgeo.webmap.urls")),

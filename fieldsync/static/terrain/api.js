@@ -1,0 +1,120 @@
+/* HTTP calls to the platform: the session probe and the sync API (docs/sync-protocol.md).
+ * Every failure becomes a Terrain.api.Failure with a French message and a kind the app acts on:
+ * "offline" (no answer: network off or server down), "session" (logged out), "http" (a 4xx/5xx
+ * answer of the API, with its detail and reasons).
+ */
+(function (Terrain) {
+  "use strict";
+  const config = () => Terrain.config;
+
+  class Failure extends Error {
+    constructor(kind, message, extra) {
+      super(message);
+      this.kind = kind;
+      Object.assign(this, extra || {});
+    }
+  }
+
+  let csrfToken = null;
+
+  async function call(url, options) {
+    let response;
+    try {
+      response = await fetch(url, {credentials: "same-origin", cache: "no-store",
+                                   redirect: "manual", ...options});
+    } catch (error) {
+      throw new Failure("offline", "Pas de réseau : le serveur ne répond pas. Vos saisies " +
+                        "restent sur la tablette.");
+    }
+    if (response.type === "opaqueredirect" || response.status === 401 ||
+        response.status === 403 && !(await isApiRefusal(response.clone()))) {
+      throw sessionExpired();
+    }
+    return response;
+  }
+
+  // The API answers 403 "not authenticated" when the session cookie is gone; its own refusals
+  // (device disabled…) come as {"detail", "reasons"}.
+  async function isApiRefusal(response) {
+    try {
+      const body = await response.json();
+      return Array.isArray(body.reasons);
+    } catch (error) {
+      return false;
+    }
+  }
+
+  function sessionExpired() {
+    return new Failure("session", "Votre session a expiré : reconnectez-vous pour synchroniser. " +
+                       "Vos saisies restent sur la tablette.");
+  }
+
+  async function json(url, options) {
+    const response = await call(url, options);
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (error) {
+      body = null;
+    }
+    if (!response.ok) {
+      const detail = body && body.detail ? body.detail : "Erreur du serveur (" + response.status + ").";
+      throw new Failure("http", detail, {status: response.status, body,
+                                         reasons: (body && body.reasons) || []});
+    }
+    return body;
+  }
+
+  function writeHeaders(extra) {
+    return {"X-CSRFToken": csrfToken || "", ...(extra || {})};
+  }
+
+  const api = {
+    Failure,
+    async session() {
+      const body = await json(config().urls.session);
+      if (!body.authenticated) {
+        throw sessionExpired();
+      }
+      if (!body.allowed) {
+        throw new Failure("session", "Ce compte n'a pas accès à la synchronisation SPANC.");
+      }
+      csrfToken = body.csrf_token;
+      return body;
+    },
+    registerDevice(id, name) {
+      return json(config().urls.devices, {
+        method: "POST", headers: writeHeaders({"Content-Type": "application/json"}),
+        body: JSON.stringify({id, name}),
+      });
+    },
+    package() {
+      return json(config().urls.package);
+    },
+    changes(since) {
+      return json(config().urls.changes + "?since=" + encodeURIComponent(since));
+    },
+    push(bodyText) {
+      return json(config().urls.push, {
+        method: "POST", headers: writeHeaders({"Content-Type": "application/json"}),
+        body: bodyText,
+      });
+    },
+    photoUrl(sha256) {
+      return config().urls.photo.replace("SHA256", sha256);
+    },
+    photoStatus(sha256) {
+      return json(api.photoUrl(sha256));
+    },
+    putPhotoChunk(sha256, blob, start, total) {
+      const end = start + blob.size - 1;
+      return json(api.photoUrl(sha256), {
+        method: "PUT", body: blob,
+        headers: writeHeaders({"Content-Type": "application/octet-stream",
+                               "Content-Range": `bytes ${start}-${end}/${total}`}),
+      });
+    },
+  };
+
+  Terrain.api = api;
+})(window.Terrain = window.Terrain || {});

@@ -1,0 +1,84 @@
+/* Local storage of the field app: IndexedDB, the tablet's only copy of the inspector's work.
+ *
+ * Stores: meta (key/value: device, package details, cursor, batch in flight), installations and
+ * controls (each {id, server, draft, ...}: the server's record and the local, unconfirmed edit),
+ * previous (earlier controls, read only), photos (Blobs keyed by SHA-256).
+ */
+(function (Terrain) {
+  "use strict";
+  const DB_NAME = "capgeo-terrain";
+  const STORES = {meta: "key", installations: "id", controls: "id", previous: "id",
+                  photos: "sha256"};
+  let opening = null;
+
+  function request(req) {
+    return new Promise((resolve, reject) => {
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
+  function open() {
+    if (!opening) {
+      opening = new Promise((resolve, reject) => {
+        const req = indexedDB.open(DB_NAME, 1);
+        req.onupgradeneeded = () => {
+          for (const [name, keyPath] of Object.entries(STORES)) {
+            if (!req.result.objectStoreNames.contains(name)) {
+              req.result.createObjectStore(name, {keyPath});
+            }
+          }
+        };
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+    }
+    return opening;
+  }
+
+  async function run(names, mode, work) {
+    const db = await open();
+    const tx = db.transaction(names, mode);
+    const done = new Promise((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("transaction interrompue"));
+    });
+    const result = await work(tx);
+    await done;
+    return result;
+  }
+
+  const store = {
+    get(name, key) {
+      return run([name], "readonly", (tx) => request(tx.objectStore(name).get(key)));
+    },
+    all(name) {
+      return run([name], "readonly", (tx) => request(tx.objectStore(name).getAll()));
+    },
+    put(name, value) {
+      return run([name], "readwrite", (tx) => request(tx.objectStore(name).put(value)));
+    },
+    putMany(name, values) {
+      return run([name], "readwrite", (tx) => {
+        const objects = tx.objectStore(name);
+        values.forEach((value) => objects.put(value));
+      });
+    },
+    delete(name, key) {
+      return run([name], "readwrite", (tx) => request(tx.objectStore(name).delete(key)));
+    },
+    async meta(key, fallback) {
+      const row = await store.get("meta", key);
+      return row === undefined ? fallback : row.value;
+    },
+    setMeta(key, value) {
+      return store.put("meta", {key, value});
+    },
+    deleteMeta(key) {
+      return store.delete("meta", key);
+    },
+  };
+
+  Terrain.store = store;
+})(window.Terrain = window.Terrain || {});
