@@ -82,7 +82,7 @@ def search(request):
 
 @require_GET
 def gallery(request):
-    maps = list(SavedMap.objects.visible_to(request.user).prefetch_related("map_layers"))
+    maps = list(SavedMap.objects.visible_to(request.user))
     entries = [{"map": m, "url": reverse("webmap:saved", args=[m.slug]),
                 "thumbnail": reverse("webmap:thumbnail", args=[m.slug])} for m in maps]
     return render(request, "webmap/gallery.html", {"entries": entries})
