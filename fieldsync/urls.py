@@ -2,6 +2,7 @@
 from django.urls import path
 
 from . import views
+from .report import views as report_views
 
 app_name = "spanc"
 urlpatterns = [
@@ -9,6 +10,7 @@ urlpatterns = [
     path("campagnes/nouvelle/", views.campaign_new, name="campaign-new"),
     path("campagnes/<int:pk>/", views.campaign_detail, name="campaign"),
     path("controles/<uuid:uuid>/", views.control_detail, name="control"),
+    path("controles/<uuid:uuid>/rapport.pdf", report_views.control_report, name="control-report"),
     path("conflits/", views.conflicts, name="conflicts"),
     path("conflits/<uuid:change_id>/", views.conflict_detail, name="conflict"),
 ]
