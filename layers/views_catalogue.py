@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 12
 # The REST exports (layers.api); the catalogue only links to them.
 FEATURES_URL = "/api/layers/{name}/features"
-EXPORT_FORMATS = [("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage")]
+EXPORT_FORMATS = [("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage"),
+                  ("shp", "Shapefile (zip)")]
 
 
 def parse_bbox(value):

@@ -1,8 +1,10 @@
-"""HTTP responses carrying features: a GeoJSON page, and the GeoJSON, CSV and GeoPackage exports.
+"""HTTP responses carrying features: a GeoJSON page, and the GeoJSON, CSV, GeoPackage and zipped
+Shapefile exports.
 
 Features are encoded by PostgreSQL (layers.data) and streamed as they are read, so a response's
 memory is one batch of rows, whatever the size of the layer. The GeoPackage is written by ogr2ogr
-in a temporary directory and sent as a file, which is unlinked as soon as it is open.
+in a temporary directory and sent as a file, which is unlinked as soon as it is open; the
+Shapefile's files likewise, zipped while they are sent (layers.api.shapefile).
 """
 import json
 import logging
@@ -17,13 +19,15 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
 
 from .. import data
-from .params import crs_uri
+from . import shapefile
+from .params import BadParameter, crs_uri
 
 logger = logging.getLogger(__name__)
 
 GEOJSON_TYPE = "application/geo+json"
 CSV_TYPE = "text/csv; charset=utf-8"
 GPKG_TYPE = "application/geopackage+sqlite3"
+ZIP_TYPE = "application/zip"
 
 
 def _legacy_crs_member(srid):
@@ -100,3 +104,25 @@ def geopackage_export(selection):
                             filename=f"{selection.layer.name}.gpkg")
     return _finish(response, selection)
 
+
+
+def shapefile_export(selection):
+    try:
+        handles = shapefile.open_export(selection)
+    except shapefile.ShapefileUnsuitable as error:
+        raise BadParameter("f", str(error)) from None
+    except data.ExportFailed as error:
+        logger.error("Shapefile export of %s failed: %s", selection.layer.name, error)
+        raise ExportUnavailable({"detail": _(
+            "L'export Shapefile a échoué ; réessayez plus tard ou prévenez l'administrateur SIG."
+        )}) from None
+    renamed = shapefile.renamed_fields(selection.layer)
+    response = StreamingHttpResponse(
+        shapefile.stream_zip(handles, shapefile.readme(selection, renamed)), content_type=ZIP_TYPE)
+    if renamed:
+        # Header values are Latin-1: the full list (UTF-8) is in LISEZMOI.txt inside the zip.
+        response["X-Capgeo-Warning"] = (
+            "Shapefile field names shortened to 10 characters: "
+            + ", ".join(f"{original}->{short}" for original, short in renamed)
+        ).encode("ascii", "replace").decode("ascii")
+    return _finish(response, selection, f"{selection.layer.name}.zip")

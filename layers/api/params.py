@@ -14,7 +14,7 @@ from rest_framework.exceptions import APIException
 
 from ..data import OUTPUT_SRIDS
 
-FORMATS = ("geojson", "csv", "gpkg")
+FORMATS = ("geojson", "csv", "gpkg", "shp")
 MAX_INTEGER = 2**53  # beyond this, limit and offset mean nothing (and would overflow bigint)
 RESERVED = ("f", "limit", "offset", "bbox", "bbox-crs", "crs")
 # Accepted spellings of a CRS: 2154, EPSG:2154, the OGC URI, and CRS84 for WGS 84 longitude-latitude.
@@ -116,10 +116,11 @@ def parse_feature_params(query, layer):
     if "f" in query:
         value = query.get("f", "").strip().lower()
         if value not in FORMATS:
-            raise BadParameter("f", _("Format « %(value)s » inconnu : geojson, csv ou gpkg.")
+            raise BadParameter("f", _("Format « %(value)s » inconnu : geojson, csv, gpkg ou shp.")
                                    % {"value": query.get("f")})
         params.format = value
-    # GeoJSON is in WGS 84 (RFC 7946); CSV and GeoPackage default to Lambert-93, the storage CRS.
+    # GeoJSON is in WGS 84 (RFC 7946); CSV, GeoPackage and Shapefile default to Lambert-93, the
+    # storage CRS.
     params.crs = 4326 if params.format in (None, "geojson") else 2154
     if "crs" in query:
         params.crs = parse_crs(query.get("crs"), "crs")
@@ -132,7 +133,7 @@ def parse_feature_params(query, layer):
         if not params.is_export and params.limit > max_limit():
             raise BadParameter("limit", _(
                 "« limit » vaut au plus %(max)d par page ; pour toute la couche, utilisez un "
-                "export (f=geojson, csv ou gpkg).") % {"max": max_limit()})
+                "export (f=geojson, csv, gpkg ou shp).") % {"max": max_limit()})
     elif not params.is_export:
         params.limit = default_limit()
     if "offset" in query:

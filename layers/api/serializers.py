@@ -45,7 +45,7 @@ class LinksSerializer(serializers.Serializer):
     self = serializers.URLField()
     features = serializers.URLField(allow_null=True)
     exports = serializers.DictField(child=serializers.URLField(), help_text=_(
-        "Un lien par format (geojson, csv, gpkg), si l'utilisateur peut télécharger la couche."))
+        "Un lien par format (geojson, csv, gpkg, shp), si l'utilisateur peut télécharger la couche."))
 
 
 def _choice(value, choices):

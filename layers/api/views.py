@@ -2,7 +2,7 @@
 
 Everything starts from the access policy. The list is ``policy.layers(VIEW)``; a layer the user
 may not view is a 404 (never a 403: its existence does not leak); a page of features needs VIEW,
-an export (f=geojson|csv|gpkg) needs DOWNLOAD (403 otherwise); rows always come through the Grant.
+an export (f=geojson|csv|gpkg|shp) needs DOWNLOAD (403 otherwise); rows always come through the Grant.
 Only GIS administrators create, change or delete layers.
 """
 import os
@@ -214,8 +214,10 @@ class FirstRendererNegotiation(BaseContentNegotiation):
 
 FEATURE_PARAMETERS = [
     OpenApiParameter("f", str, enum=list(FORMATS), description=(
-        "Export de toute la couche (ou de la partie filtrée) : geojson, csv ou gpkg ; il demande "
-        "le droit de téléchargement. Absent : une page GeoJSON (droit de consultation).")),
+        "Export de toute la couche (ou de la partie filtrée) : geojson, csv, gpkg ou shp "
+        "(Shapefile zippé : .shp, .shx, .dbf, .prj, .cpg UTF-8 et LISEZMOI.txt ; noms de champs "
+        "raccourcis à 10 caractères, listés dans LISEZMOI.txt et l'en-tête X-Capgeo-Warning) ; il "
+        "demande le droit de téléchargement. Absent : une page GeoJSON (droit de consultation).")),
     OpenApiParameter("limit", int, description=(
         f"Nombre d'objets de la page (défaut {default_limit()}, au plus {max_limit()} ; au-delà : "
         "erreur 400). Pour un export : aucune limite sauf si elle est donnée.")),
@@ -227,7 +229,7 @@ FEATURE_PARAMETERS = [
         "Système de l'emprise (défaut 4326 ; EPSG:n, URI OGC et CRS84 acceptés).")),
     OpenApiParameter("crs", str, enum=["4326", "2154", "3857"], description=(
         "Système des coordonnées en sortie : défaut 4326 pour GeoJSON (RFC 7946), 2154 "
-        "(Lambert-93) pour CSV et GeoPackage. Rappelé par l'en-tête Content-Crs.")),
+        "(Lambert-93) pour CSV, GeoPackage et Shapefile. Rappelé par l'en-tête Content-Crs.")),
     OpenApiParameter("attributs", OpenApiTypes.OBJECT, style="form", explode=True, description=(
         "Filtres d'égalité sur les attributs de la couche : ?code_insee=44069&nom=… (plusieurs "
         "valeurs d'un même attribut : l'une ou l'autre). Un paramètre qui n'est pas un attribut "
@@ -261,10 +263,12 @@ class FeaturesView(APIView):
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=(
                 "f=csv : fid, attributs, puis x et y (couche de points) ou wkt ; UTF-8, en-tête.")),
             (200, encoders.GPKG_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="f=gpkg"),
+            (200, encoders.ZIP_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description=(
+                "f=shp : Shapefile zippé (couches d'un seul type de géométrie).")),
             400: OpenApiResponse(ERROR, description="Paramètre invalide (message en français)."),
             403: OpenApiResponse(ERROR, description="Couche visible mais pas téléchargeable."),
             404: OpenApiResponse(ERROR, description="Couche inconnue ou invisible."),
-            503: OpenApiResponse(ERROR, description="Export GeoPackage impossible."),
+            503: OpenApiResponse(ERROR, description="Export GeoPackage ou Shapefile impossible."),
         },
     )
     def get(self, request, name):
@@ -287,6 +291,8 @@ class FeaturesView(APIView):
             return encoders.csv_export(selection)
         if params.format == "gpkg":
             return encoders.geopackage_export(selection)
+        if params.format == "shp":
+            return encoders.shapefile_export(selection)
         matched = data.count(selection)
         return encoders.geojson_page(selection, matched, self._page_links(request, selection, matched))
 

@@ -74,7 +74,7 @@ def test_entry_describes_the_layer_and_the_users_rights(client, points):
     assert links["self"] == "http://testserver/api/layers/api_points/"
     assert links["features"] == "http://testserver/api/layers/api_points/features"
     assert links["exports"] == {f: f"http://testserver/api/layers/api_points/features?f={f}"
-                                for f in ("geojson", "csv", "gpkg")}
+                                for f in ("geojson", "csv", "gpkg", "shp")}
     log_in(client, "admin.sig")
     assert client.get("/api/layers/api_points/").json()["permissions"] == ["view", "download", "edit"]
 

@@ -176,7 +176,7 @@ def test_output_crs_coordinate_ranges(client, points):
     ({"limit": "dix"}, "limit", ["entier"]),
     ({"limit": "1" + "0" * 30}, "limit", ["entier"]),
     ({"offset": "-1"}, "offset", ["entier"]),
-    ({"f": "shp"}, "f", ["geojson, csv ou gpkg"]),
+    ({"f": "kml"}, "f", ["geojson, csv, gpkg ou shp"]),
     ({"rang": "sept"}, "rang", ["invalide", "integer"]),
     ({"releve": "2024-13-45"}, "releve", ["invalide", "date"]),
     ({"nom": "nul\x00"}, "nom", ["invalide"]),

@@ -22,11 +22,11 @@ def test_schema_describes_the_catalogue_and_the_features_parameters(schema):
     features = paths["/api/layers/{name}/features"]["get"]
     parameters = {parameter["name"]: parameter for parameter in features["parameters"]}
     assert {"name", "f", "limit", "offset", "bbox", "bbox-crs", "crs", "attributs"} <= set(parameters)
-    assert parameters["f"]["schema"]["enum"] == ["csv", "geojson", "gpkg"]
+    assert parameters["f"]["schema"]["enum"] == ["csv", "geojson", "gpkg", "shp"]
     assert set(parameters["crs"]["schema"]["enum"]) == {"2154", "3857", "4326"}
     assert set(features["responses"]) == {"200", "400", "403", "404", "503"}
     assert set(features["responses"]["200"]["content"]) == {
-        "application/geo+json", "text/csv", "application/geopackage+sqlite3"}
+        "application/geo+json", "text/csv", "application/geopackage+sqlite3", "application/zip"}
     listing = {parameter["name"] for parameter in paths["/api/layers/"]["get"]["parameters"]}
     assert {"q", "theme", "bbox", "limit", "offset"} <= listing
     create = paths["/api/layers/"]["post"]

@@ -1,0 +1,202 @@
+"""Zipped Shapefile export (f=shp): ogr2ogr reads the granted selection from PostgreSQL.
+
+The selection's SQL is the one of every export (layers.data.where: the grant's row filter, then
+bbox and attribute filters). A Shapefile cannot hold what a layer table can, so:
+- field names are at most 10 bytes: we shorten them ourselves (deterministic, unique) and list
+  every renamed field in LISEZMOI.txt inside the zip and in the X-Capgeo-Warning header;
+- one geometry type per file: a layer of mixed geometries (GEOMETRY) is refused (use gpkg);
+- dates keep their day only and texts at most 254 characters: timestamps, times and types the
+  DBF format does not know are written as ISO text.
+The files are written by ogr2ogr in a temporary directory, opened, the directory removed, then the
+zip is built while it is sent (nothing is left on disk, memory stays one read buffer).
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from .. import data
+from ..access import quote_ident
+from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY
+
+FIELD_BYTES = 10  # dBase III field names
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+# Types the DBF keeps as such; anything else is written as text (ISO for timestamps).
+_NATIVE_PREFIXES = ("smallint", "integer", "bigint", "numeric", "double precision", "real",
+                    "date", "boolean", "text", "character varying", "character", "varchar")
+
+
+class ShapefileUnsuitable(ValueError):
+    """The layer cannot be written as a Shapefile (the message says why, in French)."""
+
+
+def _truncate(name, size):
+    encoded = name.encode("utf-8")[:size]
+    return encoded.decode("utf-8", errors="ignore")
+
+
+def field_names(names):
+    """{original: shapefile name}: at most 10 UTF-8 bytes, unique regardless of case."""
+    mapping, taken = {}, set()
+    for name in names:
+        candidate = _truncate(name, FIELD_BYTES)
+        counter = 1
+        while candidate.lower() in taken:
+            suffix = f"_{counter}"
+            candidate = _truncate(name, FIELD_BYTES - len(suffix)) + suffix
+            counter += 1
+        taken.add(candidate.lower())
+        mapping[name] = candidate
+    return mapping
+
+
+def renamed_fields(layer):
+    """[(original, shortened)] for the fields whose name changes in the Shapefile."""
+    mapping = field_names([PRIMARY_KEY] + layer.attribute_names())
+    return [(original, short) for original, short in mapping.items() if original != short]
+
+
+def _column(attribute):
+    column = f"t.{quote_ident(attribute['name'])}"
+    pgtype = attribute.get("type", "")
+    if pgtype.startswith(_NATIVE_PREFIXES) and "[]" not in pgtype:
+        return column
+    return f"({column})::text"
+
+
+def shapefile_sql(selection):
+    """The selection as one SQL statement with Shapefile-ready column names."""
+    mapping = field_names([PRIMARY_KEY] + [a["name"] for a in selection.attributes])
+    columns = [f"t.{quote_ident(PRIMARY_KEY)} AS {quote_ident(mapping[PRIMARY_KEY])}"]
+    columns += [f"{_column(a)} AS {quote_ident(mapping[a['name']])}" for a in selection.attributes]
+    geometry = f"t.{quote_ident(GEOMETRY_COLUMN)}"
+    if selection.crs != data.SRID:
+        geometry = f"ST_Transform({geometry}, {int(selection.crs)})"
+    columns.append(f"{geometry} AS {quote_ident(GEOMETRY_COLUMN)}")
+    sql, params = data.where(selection)
+    query = (f"SELECT {', '.join(columns)} FROM {selection.table} t WHERE {sql}"
+             f" ORDER BY t.{quote_ident(PRIMARY_KEY)}")
+    if selection.limit is not None:
+        query += f" LIMIT {int(selection.limit)}"
+    if selection.offset:
+        query += f" OFFSET {int(selection.offset)}"
+    with connection.cursor() as cursor:
+        return cursor.cursor.mogrify(query, params).decode()
+
+
+def check_suitable(layer):
+    if (layer.geometry_type or "GEOMETRY") == "GEOMETRY":
+        raise ShapefileUnsuitable(_(
+            "La couche « %(name)s » mélange plusieurs types de géométrie, qu'un Shapefile ne "
+            "peut pas contenir : téléchargez-la en GeoPackage (f=gpkg) ou en GeoJSON.")
+            % {"name": layer.name})
+
+
+def write_shapefile(selection, directory):
+    """Write <layer>.shp/.shx/.dbf/.prj/.cpg into directory; returns their paths."""
+    from ..publishing.ogr import OGR2OGR, connection_string, environment
+
+    name = selection.layer.name
+    env = environment()
+    env["PGAPPNAME"] = "capgeo-export"
+    command = [
+        OGR2OGR, "-f", "ESRI Shapefile", str(directory / f"{name}.shp"), connection_string(),
+        "-sql", shapefile_sql(selection),
+        "-nln", name, "-nlt", selection.layer.geometry_type,
+        "-a_srs", f"EPSG:{int(selection.crs)}",
+        "-lco", "ENCODING=UTF-8",  # writes the .cpg and UTF-8 attributes
+        "-gt", "65536",
+    ]
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True,
+                                timeout=data.export_timeout())
+    except subprocess.TimeoutExpired:
+        raise data.ExportFailed(_("Export interrompu : plus de %(seconds)d secondes.")
+                                % {"seconds": data.export_timeout()}) from None
+    paths = [directory / f"{name}{suffix}" for suffix in SHAPEFILE_PARTS]
+    if result.returncode != 0 or not all(os.path.exists(path) for path in paths[:3]):
+        raise data.ExportFailed(result.stderr.strip()[-2000:] or "ogr2ogr failed")
+    return [path for path in paths if path.exists()]
+
+
+def readme(selection, renamed):
+    lines = [
+        _("Couche « %(title)s » (%(name)s) exportée par C@p Géo au format Shapefile.")
+        % {"title": selection.layer.title, "name": selection.layer.name},
+        _("Système de coordonnées : EPSG:%(srid)d (fichier .prj) ; attributs en UTF-8 (fichier "
+          ".cpg).") % {"srid": selection.crs},
+        _("Limites du format : noms de champs de 10 caractères au plus, textes de 254 caractères "
+          "au plus, dates sans heure. Pour des données complètes, préférez le GeoPackage."),
+    ]
+    if renamed:
+        lines.append("")
+        lines.append(_("Champs renommés (nom d'origine -> nom dans le Shapefile) :"))
+        lines += [f"  {original} -> {short}" for original, short in renamed]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def open_export(selection):
+    """Open handles of the written files by archive name; their directory is already removed."""
+    check_suitable(selection.layer)
+    directory = Path(tempfile.mkdtemp(prefix="capgeo-export-", dir=_export_directory()))
+    try:
+        paths = write_shapefile(selection, directory)
+        # Open files stay readable once unlinked: nothing is left on disk after this.
+        handles = {path.name: open(path, "rb") for path in paths}  # noqa: SIM115
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return handles
+
+
+def _export_directory():
+    from .encoders import export_directory
+    return export_directory()
+
+
+class _Sink:
+    """A write-only, non-seekable file for zipfile: what is written is collected for yielding."""
+
+    def __init__(self):
+        self.chunks = []
+        self.position = 0
+
+    def write(self, chunk):
+        self.chunks.append(bytes(chunk))
+        self.position += len(chunk)
+        return len(chunk)
+
+    def tell(self):
+        return self.position
+
+    def flush(self):
+        pass
+
+    def take(self):
+        chunks, self.chunks = self.chunks, []
+        return b"".join(chunks)
+
+
+def stream_zip(handles, readme_text, block=1 << 16):
+    """Yield the zip of the open files (and LISEZMOI.txt) as it is compressed; closes them."""
+    sink = _Sink()
+    try:
+        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, handle in handles.items():
+                with archive.open(name, "w", force_zip64=True) as member:
+                    while True:
+                        block_bytes = handle.read(block)
+                        if not block_bytes:
+                            break
+                        member.write(block_bytes)
+                        if sink.chunks:
+                            yield sink.take()
+            archive.writestr("LISEZMOI.txt", readme_text.encode("utf-8"))
+        yield sink.take()
+    finally:
+        for handle in handles.values():
+            handle.close()
