@@ -2,6 +2,8 @@
 
 handle(request, params) answers one KVP or XML request (params: the query with upper-cased keys):
 - a POSTed Transaction document (WFS 1.1.0 as QGIS sends it, or 2.0.0) -> wms.wfs.transaction;
+- a WFS 1.1.0 read request (VERSION=1.1.0, ACCEPTVERSIONS preferring it, or a POSTed 1.1
+  document) -> wms.wfs.v110, rewritten for gisserver and answered in 1.1.0;
 - everything else -> django-gisserver's WFSView over the catalogue (wms.wfs.view).
 Every POST body is parsed safely first (wms.wfs.xml): DOCTYPE/entities are refused before
 gisserver sees the body. Every error is an OGC exception report in French (wms.wfs.exceptions).
@@ -14,19 +16,27 @@ logger = logging.getLogger(__name__)
 
 
 def handle(request, params):
-    from . import transaction, view, xml
+    from . import transaction, v110, view, xml
 
+    version = "2.0.0"
     try:
         if request.method == "POST":
             root = xml.parse(request.body)
-            if xml.split(root.tag)[1] == "Transaction":
+            namespace, local = xml.split(root.tag)
+            if local == "Transaction":
                 return transaction.execute(request, root)
+            if namespace == xml.WFS11:
+                version = v110.VERSION
+                return v110.handle_post(request)
         elif request.method not in ("GET", "HEAD"):
             raise WFSError("OperationNotSupported", "request",
                            "Seules les méthodes GET et POST sont acceptées.", status=405)
         if params.get("REQUEST", "").lower() == "transaction":
             raise WFSError("OperationNotSupported", "request",
                            "Transaction s'envoie en POST, dans un document XML.")
+        if request.method != "POST" and v110.negotiated(params) == v110.VERSION:
+            version = v110.VERSION
+            return v110.handle_get(request, params)
         return view.CapGeoWFSView.as_view()(request)
     except WFSError as error:
-        return error.response()
+        return error.response(version=version)

@@ -34,12 +34,26 @@ class WFSError(Exception):
         self.status = status or STATUS.get(code, 400)
         self.authenticate = authenticate  # add WWW-Authenticate: the client may log in and retry
 
-    def response(self):
+    def response(self, version="2.0.0"):
         return exception_response(self.code, self.locator, self.text, self.status,
-                                  authenticate=self.authenticate)
+                                  authenticate=self.authenticate, version=version)
 
 
-def exception_report(code, locator, text):
+def exception_report(code, locator, text, version="2.0.0"):
+    if version == "1.1.0":
+        # WFS 1.1.0 answers with an OWS 1.0.0 report (namespace without version).
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xsi:schemaLocation="http://www.opengis.net/ows '
+            'http://schemas.opengis.net/ows/1.0.0/owsExceptionReport.xsd" '
+            'language="fr" version="1.0.0">\n'
+            f"  <ows:Exception exceptionCode={quoteattr(code)} locator={quoteattr(locator or code)}>\n"
+            f"    <ows:ExceptionText>{escape(text)}</ows:ExceptionText>\n"
+            "  </ows:Exception>\n"
+            "</ows:ExceptionReport>\n"
+        )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" '
@@ -54,8 +68,8 @@ def exception_report(code, locator, text):
     )
 
 
-def exception_response(code, locator, text, status=None, authenticate=False):
-    response = HttpResponse(exception_report(code, locator, text),
+def exception_response(code, locator, text, status=None, authenticate=False, version="2.0.0"):
+    response = HttpResponse(exception_report(code, locator, text, version),
                             status=status or STATUS.get(code, 400),
                             content_type="text/xml; charset=utf-8")
     if authenticate:
@@ -79,6 +93,9 @@ TRANSLATIONS = [
     (re.compile(r"^Feature '(?P<v>.*)' does not support CRS '(?P<w>.*)'\.$", re.S),
      lambda: _("Le système de coordonnées « %(w)s » n'est pas proposé pour « %(v)s » "
                "(EPSG:2154, EPSG:4326, EPSG:3857).")),
+    (re.compile(r"^This server does not support (?P<v>\w+) version (?P<w>[^ ]*)\.$", re.S),
+     lambda: _("Le %(v)s version %(w)s n'est pas proposé ici : demandez la version 2.0.0 "
+               "(ou 1.1.0).")),
 ]
 
 LEADS = {
@@ -87,8 +104,8 @@ LEADS = {
     "OperationParsingFailed": lambda: _("Requête illisible"),
     "OperationNotSupported": lambda: _("Opération non prise en charge"),
     "OptionNotSupported": lambda: _("Option non prise en charge"),
-    "VersionNegotiationFailed": lambda: _("Version non prise en charge (seule la 2.0.0 est "
-                                          "proposée)"),
+    "VersionNegotiationFailed": lambda: _("Version non prise en charge (2.0.0 et 1.1.0 sont "
+                                          "proposées)"),
     "NotFound": lambda: _("Objet introuvable"),
     "PermissionDenied": lambda: _("Accès refusé"),
     "OperationProcessingFailed": lambda: _("Le serveur n'a pas pu traiter la requête"),

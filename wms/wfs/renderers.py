@@ -129,13 +129,17 @@ class SQLGeoJsonRenderer(SQLFeatureMixin, DBGeoJsonRenderer):
 
 
 class SQLGML32Renderer(SQLFeatureMixin, DBGML32Renderer):
+    #: More ST_AsGML options (the WFS 1.1.0 renderer asks for LineString instead of Curve).
+    extra_gml_options = 0
+
     def feature_sql(self, projection, columns, inner):
         feature_type = projection.feature_type
         tag = self.feature_qnames[feature_type]
         prefix = tag.split(":")[0] + ":" if ":" in tag else ""
         crs = projection.output_crs
         legacy = crs.force_xy
-        options = 0 if legacy else 1 | (16 if crs.is_north_east_order else 0)
+        options = (0 if legacy else 1 | (16 if crs.is_north_east_order else 0)) \
+            | self.extra_gml_options
         geometry = self.geometry_sql(projection)
         fid = f"q.{quote_ident(PRIMARY_KEY)}"
         gml_id = f"'{feature_type.name}.' || {fid}"

@@ -172,13 +172,21 @@ class CapGeoWFSView(WFSView):
             raise WFSError("InvalidParameterValue", "count", "COUNT doit être positif.")
         return super().call_operation(wfs_operation_cls)
 
+    #: Version of the exception reports (WFS 1.1.0 answers with OWS 1.0.0 ones).
+    report_version = "2.0.0"
+
     def handle_exception(self, exc):
+        error = self.wfs_error(exc)
+        return error.response(version=self.report_version) if error is not None else None
+
+    def wfs_error(self, exc):
+        """The WFSError to answer for an exception, or None (a real server error)."""
         if isinstance(exc, WFSError):
-            return exc.response()
+            return exc
         if isinstance(exc, OWSException):
-            return from_gisserver(exc).response()
+            return from_gisserver(exc)
         if isinstance(exc, DjangoPermissionDenied):
-            return WFSError("PermissionDenied", "typeNames", "Accès refusé.").response()
+            return WFSError("PermissionDenied", "typeNames", "Accès refusé.")
         if isinstance(exc, DatabaseError):
             # A filter value the column's type refuses, an impossible projection, …: the query
             # comes from the client's input (gisserver validates names and builds it with
@@ -186,10 +194,8 @@ class CapGeoWFSView(WFSView):
             logger.info("WFS query refused by PostgreSQL: %s", exc)
             return WFSError("InvalidParameterValue", "filter",
                             "Requête refusée par la base de données : "
-                            f"{str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}"
-                            ).response()
+                            f"{str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}")
         if isinstance(exc, (ValueError, TypeError, KeyError, NotImplementedError)):
             logger.warning("WFS request refused: %r", exc, exc_info=True)
-            return WFSError("InvalidParameterValue", "request",
-                            f"Requête invalide : {exc}").response()
+            return WFSError("InvalidParameterValue", "request", f"Requête invalide : {exc}")
         return None
