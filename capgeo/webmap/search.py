@@ -27,7 +27,7 @@ def search_communes(pattern, limit=PER_GROUP):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.name, c.insee, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
-            " SELECT name, insee, ST_Transform(ST_Envelope(geom), 3857) b"
+            " SELECT name, insee, ST_Envelope(ST_Transform(geom, 3857)) b"
             " FROM territory_commune) c"
             " WHERE unaccent(c.name) ILIKE unaccent(%s) OR c.insee LIKE %s"
             " ORDER BY unaccent(c.name) ILIKE unaccent(%s) DESC, c.name LIMIT %s",
@@ -53,7 +53,7 @@ def search_layer(grant, pattern, limit=PER_GROUP):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT label, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
-            f" SELECT {label} AS label, ST_Transform(ST_Envelope(t.geom), 3857) b"
+            f" SELECT {label} AS label, ST_Envelope(ST_Transform(t.geom, 3857)) b"
             f" FROM {grant.layer.qualified_table} t"
             f" WHERE ({match}) AND ({where}) AND t.geom IS NOT NULL"
             " ORDER BY 1 LIMIT %s) s",
