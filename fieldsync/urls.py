@@ -1,7 +1,7 @@
 """SPANC manager screens (/spanc/)."""
 from django.urls import path
 
-from . import views
+from . import dashboard, views
 from .report import views as report_views
 
 app_name = "spanc"
@@ -11,6 +11,7 @@ urlpatterns = [
     path("campagnes/<int:pk>/", views.campaign_detail, name="campaign"),
     path("controles/<uuid:uuid>/", views.control_detail, name="control"),
     path("controles/<uuid:uuid>/rapport.pdf", report_views.control_report, name="control-report"),
+    path("tableau-de-bord/", dashboard.dashboard, name="statistics"),
     path("conflits/", views.conflicts, name="conflicts"),
     path("conflits/<uuid:change_id>/", views.conflict_detail, name="conflict"),
 ]
