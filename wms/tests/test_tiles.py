@@ -9,8 +9,16 @@ from PIL import Image
 from capgeo.accounts.models import User
 from layers.models import Audience, Permission
 from layers.testing import GUERANDE, LA_BAULE, SCENARIO_RULES, build_access_scenario, make_vector_layer
+from layers.styles import DEFAULT_POINT_FILL
 from wms.tiles.grids import LAMBERT93_BBOX, LAMBERT93_RESOLUTIONS
-from wms.tiles.render import POINT_FILL, POLYGON_FILL
+
+from .conftest import fill_style, make_style
+
+# Tiles are drawn by the WMS renderer, which reads committed rows (its own PostGIS connections):
+# the layers are committed (wms_world) and the demo put back after the module.
+pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
+POLYGON_FILL = "#2ca25f"  # the squares' default style
+POINT_FILL = DEFAULT_POINT_FILL  # the scenario's layers have no style: the built-in one
 
 HALF = 20037508.342789244
 PUBLIC_RULE = [{"audience": Audience.PUBLIC, "permission": Permission.VIEW}]
@@ -77,17 +85,20 @@ def tiles_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def squares(db, tiles_dir):
-    """A cacheable public layer: a 600 m square around each of the two town halls."""
-    return make_vector_layer(
+def squares(wms_world, tiles_dir):
+    """A cacheable public layer: a 600 m square around each of the two town halls, in a green
+    default style."""
+    layer = make_vector_layer(
         "carres_tuiles", "POLYGON", [("code_insee", "varchar(5)")],
         [{"code_insee": insee, "geom": square(*town_hall(insee), 300)} for insee in (GUERANDE, LA_BAULE)],
         PUBLIC_RULE, cacheable=True, abstract="Deux carrés de test.",
     )
+    make_style(layer, fill_style(POLYGON_FILL), name="vert")
+    return layer
 
 
 @pytest.fixture
-def scenario(db, tiles_dir):
+def scenario(wms_world, tiles_dir):
     layers = build_access_scenario()
     for layer in layers.values():
         layer.cacheable = True

@@ -3,15 +3,19 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from layers.events import layer_data_changed
-from layers.models import Publication
+from layers.models import Publication, Style
+from layers.styles import DEFAULT_FILL
 from layers.testing import GUERANDE, LA_BAULE
-from wms.tests.test_tiles import (png, rest_tile, squares, tiles_dir, town_hall,  # noqa: F401
-                                  webmercator_tile)
+from wms.tests.conftest import RED, fill_style, image_of, near
+from wms.tests.test_tiles import (POLYGON_FILL, png, rest_tile, squares, tiles_dir,  # noqa: F401
+                                  town_hall, webmercator_tile)
 from wms.tiles.purge import purge_layer
 
 GRID = "GoogleMapsCompatible"
+pytestmark = pytest.mark.usefixtures("demo_back_afterwards")  # squares are committed (wms_world)
 
 
 def cached_tiles(tiles_dir, layer="carres_tuiles", grid=GRID):
@@ -73,9 +77,49 @@ def _meets(tile, point):
 def test_edit_rolled_back_purges_nothing(client, squares, tiles_dir):
     fill(client, town_hall(GUERANDE))
     before = cached_tiles(tiles_dir)
-    # Without a commit (the test's transaction is rolled back), on_commit never runs.
-    layer_data_changed.send(sender=None, layer=squares, bbox=around(*town_hall(GUERANDE)))
+    # The transaction is rolled back: on_commit never runs.
+    with transaction.atomic():
+        layer_data_changed.send(sender=None, layer=squares, bbox=around(*town_hall(GUERANDE)))
+        transaction.set_rollback(True)
     assert cached_tiles(tiles_dir) == before
+
+
+def tile_colour_at(client, x, y, z=15):
+    col, row, i, j = webmercator_tile(x, y, z)
+    return png(rest_tile(client, "carres_tuiles", GRID, z, col, row)).getpixel((i, j))
+
+
+def getmap_colour_at(client, x, y):
+    box = (x - 1000, y - 1000, x + 1000, y + 1000)
+    response = client.get("/ows", {
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "carres_tuiles",
+        "STYLES": "", "CRS": "EPSG:2154", "BBOX": ",".join(map(str, box)), "WIDTH": 64,
+        "HEIGHT": 64, "FORMAT": "image/png"})
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    return image_of(response.content).getpixel((32, 32))
+
+
+def test_style_edit_purges_the_tiles_and_redraws_in_the_new_colours(client, squares, tiles_dir):
+    x, y = town_hall(GUERANDE)
+    assert near(tile_colour_at(client, x, y), POLYGON_FILL)
+    assert near(getmap_colour_at(client, x, y), POLYGON_FILL)
+    assert cached_tiles(tiles_dir)
+    style = Style.objects.get(layer=squares, is_default=True)
+    style.definition = fill_style(RED)
+    style.save()  # committed at once (transactional test): the purge has run
+    assert not (tiles_dir / "caches" / "carres_tuiles").exists()
+    # Same worker, same thread: its cached Mapnik Map of the old style is not used again.
+    assert near(getmap_colour_at(client, x, y), RED)
+    assert near(tile_colour_at(client, x, y), RED)
+
+
+def test_deleting_the_default_style_purges_and_falls_back_to_the_builtin_one(client, squares,
+                                                                            tiles_dir):
+    x, y = town_hall(LA_BAULE)
+    assert near(tile_colour_at(client, x, y), POLYGON_FILL)
+    Style.objects.filter(layer=squares).delete()
+    assert not (tiles_dir / "caches" / "carres_tuiles").exists()
+    assert near(tile_colour_at(client, x, y), DEFAULT_FILL)
 
 
 def test_new_publication_purges_every_tile(client, squares, tiles_dir,

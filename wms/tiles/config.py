@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from layers.access import LayerNotFound
-from layers.models import AccessRule, Layer, Permission
+from layers.models import AccessRule, Layer, Permission, Style
 
 from .audience import SHARED, Audience, cache_name, cache_variant
 from .grids import GRID_SRID, mapproxy_grids
@@ -47,26 +47,11 @@ def catalogue_version():
                                              FROM {communes_table} c WHERE c.accessrule_id = r.id)),
                                   ',' ORDER BY r.id))
             FROM {rule_table} r JOIN {layer_table} l ON l.id = r.layer_id AND l.cacheable""",
+        f"SELECT max(updated_at)::text || count(*) FROM {Style._meta.db_table}",
     ]
-    style_sql = _style_version_sql()
-    if style_sql:
-        parts.append(style_sql)
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f"({sql})" for sql in parts))
         return "|".join(str(value) for value in cursor.fetchone())
-
-
-def _style_version_sql():
-    """The styles' latest change, when the style model (WMS) records one."""
-    from django.apps import apps
-
-    try:
-        style = apps.get_model("layers", "Style")
-    except LookupError:
-        return None
-    if not any(f.name == "updated_at" for f in style._meta.get_fields()):
-        return None
-    return f"SELECT max(updated_at)::text || count(*) FROM {style._meta.db_table}"
 
 
 def _padded_extent(layer):
@@ -125,8 +110,8 @@ def build_config(audience):
                 "base_dir": str(base / "caches"),
                 "lock_dir": str(base / "locks"),
                 "tile_lock_dir": str(base / "locks" / "tiles"),
-                # Tiles are rendered in the requesting thread: on Django's connection, so the
-                # rows visible are those of the request's transaction.
+                # Tiles are rendered in the requesting thread by the WMS renderer (its per-thread
+                # Mapnik Maps and pooled PostGIS connections: committed rows).
                 "concurrent_tile_creators": 1,
                 "meta_size": [4, 4],
                 "meta_buffer": 40,

@@ -7,12 +7,11 @@ changed nothing).
   tiles (in-place edits are recorded as EDIT publications and come with their bbox);
 - a style saved or deleted, the layer deleted or no longer cacheable: all the layer's tiles.
 """
-from django.apps import apps
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from layers.events import layer_data_changed
-from layers.models import Layer, Publication
+from layers.models import Layer, Publication, Style
 
 from .purge import purge_layer
 
@@ -40,9 +39,10 @@ def on_layer_deleted(sender, instance, **kwargs):
 
 
 def on_style_changed(sender, instance, **kwargs):
-    layer = getattr(instance, "layer", None)
-    if layer is not None:
-        _purge_on_commit(layer.name)
+    # By id: the layer may be on its way out (styles are deleted with it, before it).
+    name = Layer.objects.filter(pk=instance.layer_id).values_list("name", flat=True).first()
+    if name:
+        _purge_on_commit(name)
 
 
 def connect():
@@ -50,9 +50,5 @@ def connect():
     post_save.connect(on_publication_saved, sender=Publication, dispatch_uid="tiles_purge_publication")
     post_save.connect(on_layer_saved, sender=Layer, dispatch_uid="tiles_purge_layer_saved")
     post_delete.connect(on_layer_deleted, sender=Layer, dispatch_uid="tiles_purge_layer_deleted")
-    try:
-        style = apps.get_model("layers", "Style")
-    except LookupError:  # styles not installed (yet)
-        return
-    post_save.connect(on_style_changed, sender=style, dispatch_uid="tiles_purge_style_saved")
-    post_delete.connect(on_style_changed, sender=style, dispatch_uid="tiles_purge_style_deleted")
+    post_save.connect(on_style_changed, sender=Style, dispatch_uid="tiles_purge_style_saved")
+    post_delete.connect(on_style_changed, sender=Style, dispatch_uid="tiles_purge_style_deleted")

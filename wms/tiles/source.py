@@ -24,7 +24,7 @@ from layers.access import LayerNotFound
 from layers.models import Permission
 
 from .audience import Audience, cache_variant
-from .render import PROJ, render_png
+from .render import SRIDS, render_png
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class CatalogueLayerSource(MapLayer):
         if self.coverage and not self.coverage.intersects(query.bbox, query.srs):
             raise BlankImageError()
         srid = int(query.srs.srs_code.split(":")[1])
-        if srid not in PROJ:
+        if srid not in SRIDS:
             raise SourceError(f"unsupported CRS {query.srs.srs_code}")
         try:
             grant = self.audience.policy().grant(self.layer_name, Permission.VIEW)
