@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _t
 
 from capgeo.accounts.models import Role, User
 
-from . import editing, publication, scope
+from . import editing, planning, publication, scope
 from .changes import ChangeSerializer
 from .journal import record
 from .models import Campaign, Control, ControlStatus, Installation, SyncChange
@@ -19,20 +19,14 @@ class ActionRefused(Exception):
     pass
 
 
-def _manageable_installations(manager):
-    queryset = Installation.objects.all()
-    if manager.is_gis_admin or manager.commune_id is None:
-        return queryset
-    return queryset.filter(commune=manager.commune_id)
-
-
 @transaction.atomic
 def plan_campaign(manager, name, kind, communes=(), area=None, due_before=None,
                   starts_on=None, ends_on=None):
     """A campaign and one planned control per selected installation without an open control.
 
-    Selection: installations of the given communes and/or inside the drawn area (a polygon in
-    Lambert-93), optionally only those whose next control falls before `due_before`.
+    Selection (fieldsync.planning.select_installations): installations of the manager's scope in
+    the given communes and/or within the drawn area (a polygon in Lambert-93), optionally only
+    those whose next control falls before `due_before`.
     """
     if not scope.is_manager(manager):
         raise ActionRefused(_t("Seul un responsable SPANC peut planifier une campagne."))
@@ -42,26 +36,13 @@ def plan_campaign(manager, name, kind, communes=(), area=None, due_before=None,
         if not scope.manages_commune(manager, commune.pk):
             raise ActionRefused(_t("La commune %(name)s n'est pas de votre ressort.")
                                 % {"name": commune.name})
-    installations = _manageable_installations(manager)
-    if communes:
-        installations = installations.filter(commune__in=communes)
-    if area is not None:
-        installations = installations.filter(location__intersects=area)
-    open_controls = Control.objects.exclude(status__in=[ControlStatus.VALIDATED,
-                                                        ControlStatus.REJECTED])
-    installations = installations.exclude(pk__in=open_controls.values("installation"))
-    if due_before:
-        overdue = Control.objects.filter(status=ControlStatus.VALIDATED,
-                                         next_control_on__lt=due_before)
-        never = Installation.objects.exclude(controls__status=ControlStatus.VALIDATED)
-        installations = installations.filter(pk__in=overdue.values("installation")) | \
-            installations.filter(pk__in=never.values("pk"))
+    installations = planning.select_installations(manager, communes, area, due_before)
     campaign = Campaign.objects.create(name=name, kind=kind, area=area, starts_on=starts_on,
                                        ends_on=ends_on, created_by=manager)
     campaign.communes.set(communes)
     controls = Control.objects.bulk_create([
         Control(installation=installation, kind=kind, campaign=campaign)
-        for installation in installations.distinct()
+        for installation in installations
     ])
     for control in controls:
         record(manager, "control.plan", "control", control.uuid, control.version,

@@ -1,10 +1,7 @@
 """SPANC manager screens: campaigns, assignments, validation and conflicts (French)."""
-import json
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
@@ -14,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from capgeo.territory.models import Commune
 
-from . import editing, management_actions, scope
+from . import editing, management_actions, planning, scope
 from .models import Campaign, ControlKind, ControlStatus
 
 
@@ -50,29 +47,20 @@ class CampaignForm(forms.Form):
                                   queryset=ControlKind.objects.filter(active=True))
     communes = forms.ModelMultipleChoiceField(label=_("Communes"), required=False,
                                               queryset=Commune.objects.all(),
+                                              to_field_name="insee",
                                               widget=forms.CheckboxSelectMultiple)
-    area = forms.CharField(label=_("Ou zone dessinée (polygone GeoJSON, WGS84)"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    area = forms.CharField(
+        label=_("Et/ou zone dessinée (polygone GeoJSON)"), required=False,
+        help_text=_("Dessinez-la sur la carte, ou collez un GeoJSON en WGS 84 (ou en Lambert-93 "
+                    "avec un membre « crs » EPSG:2154)."),
+        widget=forms.Textarea(attrs={"rows": 3}))
     due_before = forms.DateField(label=_("Seulement les installations à contrôler avant le"),
                                  required=False, widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label=_("Fin de la campagne"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean_area(self):
-        text = self.cleaned_data["area"].strip()
-        if not text:
-            return None
-        try:
-            area = GEOSGeometry(text if text.startswith("{") else json.dumps(json.loads(text)),
-                                srid=4326)
-            if area.geom_type == "Polygon":
-                area = MultiPolygon(area, srid=4326)
-            if area.geom_type != "MultiPolygon" or not area.valid:
-                raise ValueError
-        except (GEOSException, ValueError, TypeError):
-            raise forms.ValidationError(_("Un polygone GeoJSON valide en WGS84 est attendu."))
-        area.transform(2154)
-        return area
+        return planning.parse_area(self.cleaned_data["area"])
 
 
 @manager_required
