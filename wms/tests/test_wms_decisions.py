@@ -1,0 +1,147 @@
+"""The per-worker cache of WMS decisions (wms.wms.decisions): one query per GetMap once warm, and
+never a stale right: every catalogue change bumps the version counter in its own transaction."""
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from capgeo.accounts.models import User
+from capgeo.territory.models import Commune, TownHall
+from layers.models import AccessRule, Audience, Layer, Permission, RowRestriction, Style
+from layers.testing import GUERANDE, LA_BAULE
+from wms.wms import decisions
+
+from .conftest import GREEN, RED, fill_style, image_of, make_style, near, pixel_of
+
+pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
+
+
+def hall(insee):
+    location = TownHall.objects.get(commune__insee=insee).location
+    return location.x, location.y
+
+
+def box_around(x, y, half=3000):
+    return (x - half, y - half, x + half, y + half)
+
+
+def getmap(client, layer, box):
+    return client.get("/ows", {
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": layer, "STYLES": "",
+        "CRS": "EPSG:2154", "BBOX": ",".join(map(str, box)), "WIDTH": 128, "HEIGHT": 128,
+        "FORMAT": "image/png", "EXCEPTIONS": "XML"})
+
+
+def colour_at(response, x, y, box):
+    assert response.status_code == 200 and response["Content-Type"] == "image/png", \
+        response.content[:300]
+    return image_of(response.content).getpixel(pixel_of(x, y, box, 128, 128))
+
+
+def refused(response):
+    return response.status_code == 400 and b"LayerNotDefined" in response.content
+
+
+@pytest.fixture
+def halls_layer(wms_world):
+    """The two town halls as big red points, public."""
+    from layers.testing import make_vector_layer
+
+    rows = [{"insee": insee, "geom": "POINT({} {})".format(*hall(insee))}
+            for insee in (GUERANDE, LA_BAULE)]
+    layer = make_vector_layer("decisions_mairies", "POINT", [("insee", "varchar(5)")], rows,
+                              [{"audience": Audience.PUBLIC, "permission": Permission.VIEW}])
+    make_style(layer, fill_style(RED, family="point", size=40))
+    return layer
+
+
+def version():
+    return decisions.catalogue_version()
+
+
+def test_every_catalogue_table_bumps_the_version(db):
+    layer = Layer.objects.create(name="decisions_compteur", title="Compteur")
+    steps = [
+        lambda: Layer.objects.filter(pk=layer.pk).update(title="Compteur 2"),
+        lambda: AccessRule.objects.create(layer=layer, audience=Audience.COMMUNES,
+                                          permission=Permission.VIEW),
+        lambda: AccessRule.objects.get(layer=layer).communes.add(Commune.objects.first()),
+        lambda: AccessRule.objects.get(layer=layer).communes.clear(),
+        lambda: make_style(layer, fill_style(RED)),
+        lambda: Style.objects.filter(layer=layer).update(title="Autre"),
+        lambda: Style.objects.filter(layer=layer).delete(),
+        lambda: AccessRule.objects.filter(layer=layer).delete(),
+        lambda: layer.delete(),
+    ]
+    for step in steps:
+        before = version()
+        step()
+        assert version() > before
+
+
+def test_a_warm_getmap_asks_the_database_only_for_the_version(halls_layer):
+    client = Client()
+    box = box_around(*hall(GUERANDE))
+    assert near(colour_at(getmap(client, "decisions_mairies", box), *hall(GUERANDE), box), RED)
+    with CaptureQueriesContext(connection) as queries:
+        response = getmap(client, "decisions_mairies", box)
+    assert near(colour_at(response, *hall(GUERANDE), box), RED)
+    assert [q["sql"] for q in queries.captured_queries] == [
+        "SELECT version FROM wms_catalogue_version WHERE id = 1"]
+
+
+def test_a_revoked_rule_applies_to_the_very_next_request(halls_layer):
+    client = Client()
+    box = box_around(*hall(GUERANDE))
+    assert getmap(client, "decisions_mairies", box).status_code == 200  # cached as public
+    AccessRule.objects.filter(layer=halls_layer).delete()
+    assert refused(getmap(client, "decisions_mairies", box))
+    # Given back to connected users only: still refused to anonymous visitors, drawn for agents.
+    AccessRule.objects.create(layer=halls_layer, audience=Audience.AUTHENTICATED,
+                              permission=Permission.VIEW)
+    assert refused(getmap(client, "decisions_mairies", box))
+    agent = Client()
+    agent.force_login(User.objects.get(username="agent.labaule"))
+    assert getmap(agent, "decisions_mairies", box).status_code == 200
+
+
+def test_a_tightened_row_restriction_applies_at_once(halls_layer):
+    agent = Client()
+    agent.force_login(User.objects.get(username="agent.labaule"))
+    AccessRule.objects.filter(layer=halls_layer).update(audience=Audience.AUTHENTICATED)
+    guerande_box = box_around(*hall(GUERANDE))
+    assert near(colour_at(getmap(agent, "decisions_mairies", guerande_box), *hall(GUERANDE),
+                          guerande_box), RED)
+    # Now each agent sees only the rows of his commune: Guérande's hall disappears for La Baule.
+    AccessRule.objects.filter(layer=halls_layer).update(
+        row_restriction=RowRestriction.COMMUNE_TERRITORY)
+    assert colour_at(getmap(agent, "decisions_mairies", guerande_box), *hall(GUERANDE),
+                     guerande_box)[:3] == (255, 255, 255)
+    la_baule_box = box_around(*hall(LA_BAULE))
+    assert near(colour_at(getmap(agent, "decisions_mairies", la_baule_box), *hall(LA_BAULE),
+                          la_baule_box), RED)
+
+
+def test_users_of_different_audiences_never_share_a_decision(halls_layer):
+    AccessRule.objects.filter(layer=halls_layer).update(
+        audience=Audience.AUTHENTICATED, row_restriction=RowRestriction.COMMUNE_TERRITORY)
+    box = box_around(*hall(GUERANDE))
+    guerande, la_baule = Client(), Client()
+    guerande.force_login(User.objects.get(username="agent.guerande"))
+    la_baule.force_login(User.objects.get(username="agent.labaule"))
+    for _ in range(2):  # the second round is answered from the cache
+        assert near(colour_at(getmap(guerande, "decisions_mairies", box), *hall(GUERANDE), box),
+                    RED)
+        assert colour_at(getmap(la_baule, "decisions_mairies", box), *hall(GUERANDE),
+                         box)[:3] == (255, 255, 255)
+        assert refused(getmap(Client(), "decisions_mairies", box))
+
+
+def test_a_style_edit_is_drawn_at_once(halls_layer):
+    client = Client()
+    box = box_around(*hall(LA_BAULE))
+    assert near(colour_at(getmap(client, "decisions_mairies", box), *hall(LA_BAULE), box), RED)
+    style = Style.objects.get(layer=halls_layer)
+    style.definition = fill_style(GREEN, family="point", size=40)
+    style.save()
+    assert near(colour_at(getmap(client, "decisions_mairies", box), *hall(LA_BAULE), box), GREEN)
