@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from capgeo import health, views
+from wms.printing.views import print_map
 
 admin.site.site_header = "C@p Géo — administration"
 admin.site.site_title = "C@p Géo"
@@ -20,6 +21,8 @@ urlpatterns = [
     path("terrain/", include("fieldsync.terrain.urls")),
     path("catalogue/publier/", include("layers.urls_publishing")),
     path("catalogue/", include("layers.urls_catalogue")),
+    # Before the viewer's carte/ include: the print endpoint is the WMS renderer's.
+    path("carte/impression/", print_map, name="print-map"),
     path("carte/", include("capgeo.webmap.urls")),
     path("", views.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),

@@ -1,0 +1,49 @@
+"""POST /carte/impression/: the JSON print request answered with a PDF or a PNG.
+
+Bad requests answer 400 {"error": "<French message>"}; an unknown layer and a layer the user may
+not view answer the same message (its existence does not leak). Session POSTs are CSRF-protected
+like any other form of the site.
+"""
+import logging
+
+from django.http import HttpResponse, JsonResponse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from . import compose
+from .params import PrintError, parse_body
+from .render import resolve
+
+logger = logging.getLogger(__name__)
+CONTENT_TYPES = {"pdf": "application/pdf", "png": "image/png"}
+
+
+def error(message, status=400):
+    return JsonResponse({"error": str(message)}, status=status)
+
+
+@never_cache
+def print_map(request):
+    if request.method != "POST":
+        response = error(_("Envoyez la demande d'impression en POST (JSON)."), status=405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        print_request = parse_body(request.body)
+        printed = resolve(request.user, print_request.layers)
+        document = (compose.pdf if print_request.format == "pdf" else compose.png)(
+            print_request, printed)
+    except PrintError as refusal:
+        return error(refusal)
+    except (RuntimeError, OSError):
+        # Mapnik or the database failed while drawing: the user gets a clean message.
+        logger.exception("Map print failed")
+        return error(_("L'impression a échoué ; réessayez plus tard ou prévenez l'administrateur "
+                       "SIG."), status=503)
+    name = slugify(print_request.title)[:60] or "carte"
+    response = HttpResponse(document, content_type=CONTENT_TYPES[print_request.format])
+    response["Content-Disposition"] = f'attachment; filename="{name}.{print_request.format}"'
+    # Drawn for this user's rows: never in a shared cache.
+    response["Cache-Control"] = "private, no-store"
+    return response
