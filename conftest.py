@@ -36,26 +36,47 @@ def plain_static_urls():
         yield
 
 
-@pytest.fixture
-def restore_demo_afterwards(django_db_blocker):
-    """Requested before transactional_db, so torn down after its flush: the migrations' data,
-    the demo and no leftover layer table for the tests that follow."""
-    yield
-    from django.db import connection
+def _is_transactional(item):
+    names = getattr(item, "fixturenames", ())
+    marker = item.get_closest_marker("django_db")
+    return ("transactional_db" in names or "live_server" in names
+            or bool(marker and marker.kwargs.get("transaction")))
 
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test, once every fixture is torn down (so after its flush — fixture
+    order cannot be relied on: live_server's helper is autouse), put back the migrations' data,
+    the demo, and no leftover layer table for the tests that follow."""
+    yield
+    if not _is_transactional(item):
+        return
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+    from pytest_django.plugin import blocking_manager_key
+
+    from layers.models import Theme
     from layers.tables import drop_orphan_layer_tables
 
-    with django_db_blocker.unblock():
+    with item.config.stash[blocking_manager_key].unblock():
         serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
+        # The migrations' data (themes…) is gone unless a fixture of the test put it back already.
+        if serialized and not Theme.objects.exists():
+            # A flush that ran post_migrate re-created content types and permissions under new
+            # keys: make room for the serialized ones, with their original keys.
+            Permission.objects.all().delete()
+            ContentType.objects.all().delete()
+            ContentType.objects.clear_cache()
             connection.creation.deserialize_db_from_string(serialized)
         drop_orphan_layer_tables()
         load_demo(thumbnails=False)
 
 
 @pytest.fixture
-def committed_demo(restore_demo_afterwards, transactional_db, django_db_serialized_rollback):
-    """The demo (territory, accounts, catalogue layers) committed, for live_server and browsers."""
+def committed_demo(transactional_db, django_db_serialized_rollback):
+    """The demo (territory, accounts, catalogue layers) committed, for live_server and browsers;
+    put back for later tests by pytest_runtest_teardown above."""
     load_demo(thumbnails=False)
 
 
