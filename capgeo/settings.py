@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "wms",
     "fieldsync",
     "capgeo.webmap",
+    "capgeo.opendata",
     "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
 ]
 

@@ -24,6 +24,7 @@ urlpatterns = [
     # Before the viewer's carte/ include: the print endpoint is the WMS renderer's.
     path("carte/impression/", print_map, name="print-map"),
     path("carte/", include("capgeo.webmap.urls")),
+    path("donnees/", include("capgeo.opendata.urls")),
     path("", views.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
