@@ -31,11 +31,12 @@ def handle(request, params):
         elif request.method not in ("GET", "HEAD"):
             raise WFSError("OperationNotSupported", "request",
                            "Seules les méthodes GET et POST sont acceptées.", status=405)
+        if request.method != "POST" and v110.negotiated(params) == v110.VERSION:
+            version = v110.VERSION
         if params.get("REQUEST", "").lower() == "transaction":
             raise WFSError("OperationNotSupported", "request",
                            "Transaction s'envoie en POST, dans un document XML.")
-        if request.method != "POST" and v110.negotiated(params) == v110.VERSION:
-            version = v110.VERSION
+        if version == v110.VERSION:
             return v110.handle_get(request, params)
         return view.CapGeoWFSView.as_view()(request)
     except WFSError as error:

@@ -52,6 +52,8 @@ def execute(request, root):
         raise WFSError("OperationNotSupported", "Transaction",
                        _("Espace de noms inconnu pour Transaction : %(ns)s.") % {"ns": namespace})
     version = "2.0.0" if namespace == WFS20 else "1.1.0"
+    if namespace == WFS11 and root.get("version") == "1.0.0":
+        version = "1.0.0"  # QGIS up to 3.28 against a 2.0 server (see responses.py)
     policy = AccessPolicy.for_user(request.user)
     outcome = Outcome()
     actions = list(root)

@@ -88,6 +88,10 @@ class SQLGML311Renderer(SQLGML32Renderer):
                 "</wfs:FeatureCollection>\n")
 
 
+GEOMETRY_TYPES = {"gml:SurfacePropertyType": "gml:PolygonPropertyType",
+                  "gml:CurvePropertyType": "gml:LineStringPropertyType"}
+
+
 class GML311SchemaRenderer(XmlSchemaRenderer):
     """gisserver's DescribeFeatureType schema, for GML 3.1.1 (gml:_Feature, gml 3.1.1 types)."""
 
@@ -98,6 +102,10 @@ class GML311SchemaRenderer(XmlSchemaRenderer):
 
     def render_stream(self):
         text = super().render_stream()
+        # Name the geometry types ST_AsGML writes (gml:Polygon, gml:LineString with option 4),
+        # as GeoServer does: GDAL reads gml:SurfacePropertyType as a "Curve Polygon".
+        for generic, exact in GEOMETRY_TYPES.items():
+            text = text.replace(f'type="{generic}"', f'type="{exact}"')
         return (text.replace(f'"{GML32}"', f'"{GML31}"')
                 .replace('substitutionGroup="gml:AbstractFeature"',
                          'substitutionGroup="gml:_Feature"'))
