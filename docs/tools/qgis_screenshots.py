@@ -14,9 +14,11 @@ configuration (QgsAuthMethodConfig, encrypted by a throw-away master password):
   dialog after "Connexion" (the layer list the server gives this account);
 - the map of the demo layers read over WFS 2.0.0 and WFS 1.1.0, over the WMS background,
   rendered by QGIS (docs/img/qgis-carte-wfs.png);
-- with --edit-check, as admin.sig: adds a feature to a layer over WFS-T (commitChanges), reads
-  it back over WFS, deletes it again (commitChanges) and prints both results; exit code 1 if
-  the round trip failed.
+- with --edit-check, as admin.sig, once over a WFS 2.0.0 connection and once over 1.1.0: adds
+  a feature to a layer over WFS-T (commitChanges), reads it back over WFS, deletes it again
+  (commitChanges) and prints each result; exit code 1 if a round trip failed.
+  wms/tests/test_wfs_110_qgis.py runs it against the test server when PyQGIS is installed.
+QT_QPA_PLATFORM=offscreen works as well as xvfb-run (the dialogs then use Qt's built-in font).
 """
 import argparse
 import os
@@ -201,20 +203,23 @@ def map_window(url, authcfg):
     window.close()
 
 
-def edit_round_trip(url, layer_name="zones_activite"):
+def edit_round_trip(url, layer_name, version, username):
+    """Add a 100 m square over WFS-T (commitChanges), read it back, delete it (commitChanges)."""
     from qgis.core import QgsNetworkAccessManager
 
-    # QGIS caches GetCapabilities by URL, whoever asked: the agent's copy (no Transaction)
-    # would hide the editor's rights.
+    # QGIS caches GetCapabilities by URL, whoever asked: another account's copy (without
+    # Transaction) would hide this account's rights.
     cache = QgsNetworkAccessManager.instance().cache()
     if cache is not None:
         cache.clear()
-    authcfg = basic_auth("admin.sig")
-    layer = wfs_layer(url, authcfg, layer_name, "auto")
+    authcfg = basic_auth(username)
+    layer = wfs_layer(url, authcfg, layer_name, version)
     before = layer.featureCount()
     capabilities = layer.dataProvider().capabilitiesString()
-    print(f"{layer_name} : {before} objets, capacités du fournisseur : {capabilities}")
-    assert layer.startEditing(), "QGIS refuses to edit the layer (no WFS-T?)"
+    print(f"[{version}] {layer_name} : {before} objets, capacités du fournisseur : {capabilities}")
+    if not layer.startEditing():
+        print(f"[{version}] QGIS ne propose pas l'édition (pas de WFS-T ?)")
+        return False
     feature = QgsFeature(layer.fields())
     centre = layer.extent().center()
     square = QgsGeometry.fromPolygonXY([[
@@ -222,26 +227,26 @@ def edit_round_trip(url, layer_name="zones_activite"):
         QgsPointXY(centre.x() + 50, centre.y() + 50), QgsPointXY(centre.x() - 50, centre.y() + 50),
         QgsPointXY(centre.x() - 50, centre.y() - 50)]])
     feature.setGeometry(square)
-    text_field = next((f.name() for f in layer.fields() if f.typeName().lower() in
-                       ("string", "text") and f.name() not in ("gml_id",)), None)
-    marker = f"Essai QGIS WFS-T {int(time.time())}"
-    if text_field:
-        feature.setAttribute(text_field, marker)
+    text_field = next(f.name() for f in layer.fields()
+                      if f.typeName().lower() in ("string", "text") and f.name() != "gml_id")
+    marker = f"Essai QGIS WFS-T {version} {int(time.time())}"
+    feature.setAttribute(text_field, marker)
     assert layer.addFeature(feature)
     committed = layer.commitChanges()
-    print(f"ajout + commitChanges : {committed} {layer.commitErrors()}")
+    print(f"[{version}] ajout + commitChanges : {committed} {layer.commitErrors()}")
     if not committed:
+        layer.rollBack()
         return False
     layer.reload()
     request = QgsFeatureRequest().setFilterExpression(f"\"{text_field}\" = '{marker}'")
     found = list(layer.getFeatures(request))
-    print(f"relu sur le WFS : {len(found)} objet(s) « {marker} »")
+    print(f"[{version}] relu sur le WFS : {len(found)} objet(s) « {marker} »")
     ok = len(found) == 1
     if found:
         assert layer.startEditing()
         layer.deleteFeature(found[0].id())
         deleted = layer.commitChanges()
-        print(f"suppression + commitChanges : {deleted} {layer.commitErrors()}")
+        print(f"[{version}] suppression + commitChanges : {deleted} {layer.commitErrors()}")
         ok = ok and deleted
     return ok
 
@@ -250,6 +255,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8765")
     parser.add_argument("--edit-check", action="store_true")
+    parser.add_argument("--edit-layer", default="zones_activite",
+                        help="couche polygonale avec un attribut texte (défaut : zones_activite)")
+    parser.add_argument("--edit-user", default="admin.sig")
+    parser.add_argument("--edit-versions", default="2.0.0,1.1.0")
     parser.add_argument("--no-screenshots", action="store_true")
     args = parser.parse_args()
     url = args.url.rstrip("/")
@@ -280,8 +289,10 @@ def main():
             source_select_dialog()
             map_window(url, authcfg)
         if args.edit_check:
-            ok = edit_round_trip(url)
-            print("WFS-T depuis QGIS :", "réussi" if ok else "ÉCHEC")
+            for version in args.edit_versions.split(","):
+                done = edit_round_trip(url, args.edit_layer, version, args.edit_user)
+                print(f"WFS-T {version} depuis QGIS :", "réussi" if done else "ÉCHEC")
+                ok = ok and done
     finally:
         QgsProject.instance().clear()
         app.exitQgis()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from layers.styles import StyleError, resolve_style
 
-from . import catalogue
+from . import cascade, catalogue
 from .crs import advertised_codes, crs_for
 from .featureinfo import ADVERTISED_INFO_FORMATS
 from .legend import legend_size
@@ -64,7 +64,11 @@ def legend_url(base, version, layer, style_name):
 def layer_entry(request, layer, styles, version, base):
     boxes = extents(layer.extent)
     entry_styles = []
-    for style in catalogue.layer_styles(layer, styles):
+    if not layer.is_vector:
+        entry_styles = cascade.advertised_styles(
+            layer, lambda name: legend_url(base, version, layer, name))
+        styles = []
+    for style in catalogue.layer_styles(layer, styles) if layer.is_vector else []:
         try:
             resolved = resolve_style(layer, style)
         except StyleError:
@@ -85,8 +89,8 @@ def layer_entry(request, layer, styles, version, base):
 
 def get_capabilities(request, params, version):
     base = request.build_absolute_uri(reverse("ows:ows")) + "?"
-    layers = list(catalogue.visible_layers(request.user).order_by("theme__order", "theme__name",
-                                                                 "title"))
+    layers = list(catalogue.visible_layers(request.user).select_related("remote_layer__service")
+                  .order_by("theme__order", "theme__name", "title"))
     styles = catalogue.style_rows(layers)
     groups, by_theme = [], {}
     for layer in layers:

@@ -2,6 +2,7 @@
 import json
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -10,12 +11,16 @@ from layers.access import AccessPolicy, LayerNotFound
 from layers.models import LAYER_NAME_RE, Layer, Permission, Style
 from layers.styles import StyleError, resolve_style
 
+from . import cascade
 from .errors import WmsError
 
 
 def servable(queryset):
-    """Vector layers that have data (an extent): what the WMS draws."""
-    return queryset.filter(kind=Layer.Kind.VECTOR, extent__isnull=False)
+    """Vector layers that have data (an extent), and remote WMS/WMTS layers: what the WMS draws."""
+    return queryset.filter(
+        Q(kind=Layer.Kind.VECTOR)
+        | Q(kind=Layer.Kind.REMOTE, remote_layer__service__protocol__in=cascade.DRAWN_PROTOCOLS),
+        extent__isnull=False)
 
 
 def visible_layers(user):
@@ -62,7 +67,7 @@ STYLES_JSON = (
 
 
 def layer_with_styles(name):
-    found = list(Layer.objects.select_related("theme")
+    found = list(Layer.objects.select_related("theme", "remote_layer__service")
                  .annotate(style_rows=RawSQL(STYLES_JSON, [])).filter(name=name).order_by()[:1])
     if not found:
         return None
@@ -88,7 +93,7 @@ def style_named(layer, name, locator="STYLES"):
                    % {"layer": layer.name, "style": name[:100]}, locator)
 
 
-def grant_for(policy, name, locator="LAYERS"):
+def grant_for(policy, name, locator="LAYERS", allow_remote=False):
     grant = None
     if LAYER_NAME_RE.match(name):  # anything else cannot be a layer (and never reaches SQL)
         layer = layer_with_styles(name)
@@ -96,7 +101,9 @@ def grant_for(policy, name, locator="LAYERS"):
             grant = policy.grant(layer, Permission.VIEW) if layer is not None else None
         except LayerNotFound:
             pass
-    if grant is None or not grant.layer.is_vector or grant.layer.extent is None:
+    drawable = grant is not None and (
+        grant.layer.is_vector or allow_remote and cascade.drawable(grant.layer))
+    if not drawable or grant.layer.extent is None:
         raise WmsError("LayerNotDefined", _("Couche inconnue : « %(name)s ».") % {"name": name[:100]},
                        locator)
     return grant
@@ -106,7 +113,11 @@ def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
     policy = AccessPolicy.for_user(user)
     served = []
     for name, style_name in zip(names, style_names):
-        grant = grant_for(policy, name, locator)
+        grant = grant_for(policy, name, locator, allow_remote=True)
+        if not grant.layer.is_vector:
+            served.append(cascade.RemoteServed(
+                grant, cascade.remote_style(grant.layer, style_name, style_locator)))
+            continue
         served.append(ServedLayer(grant, style_named(grant.layer, style_name, style_locator)))
     return served
 

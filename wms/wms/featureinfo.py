@@ -16,7 +16,7 @@ from lxml import etree
 
 from layers.styles import geometry_family
 
-from . import catalogue
+from . import cascade, catalogue
 from .errors import WmsError
 from .params import name_list, parse_map_request, required
 
@@ -126,7 +126,9 @@ def get_feature_info(request, params, version):
     count = max(1, min(count, MAX_FEATURE_COUNT))
     point = clicked_point(query, i, j)
     gml_options = 1 | 16 if query.crs.swap_axes else 0
-    results = [(s.layer, features(s, point, query.crs.srid, count, gml_options)) for s in queried]
+    depth = cascade.request_depth(request)
+    results = [(s.layer, cascade.feature_info(s, query, i, j, count, depth) if cascade.is_remote(s)
+                else features(s, point, query.crs.srid, count, gml_options)) for s in queried]
     if info_format in ("application/json", "application/geo+json"):
         return geojson_response(results, query)
     if info_format in ("application/vnd.ogc.gml", "text/xml"):

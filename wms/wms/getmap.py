@@ -1,7 +1,7 @@
 """GetMap: the requested layers drawn by Mapnik, in the requested CRS, size and format."""
 from django.http import HttpResponse
 
-from . import decisions, renderer
+from . import cascade, decisions, renderer
 from .errors import BLANK, INIMAGE, WmsError, exception_format
 from .mapnik_env import mapnik
 from .params import (parse_bgcolor, parse_format, parse_map_request, parse_size,
@@ -23,6 +23,9 @@ def get_map(request, params, version):
     fill = background(params, image_format)
     query = parse_map_request(params, version)
     served = decisions.resolve(request.user, query.layer_names, query.style_names)
+    if cascade.has_remote(served):  # remote catalogue layers: wms.wms.cascade
+        image, failed = cascade.render(request, served, query, fill)
+        return cascade.mark_failures(image_response(image, image_format), failed)
     image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)
     if fill is not None and image_format[1].startswith("png32"):
         # Opaque: an RGB PNG, a quarter less to filter and compress than RGBA.

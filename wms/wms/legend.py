@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from layers.styles import attribute_types, geometry_family, rule_element
 
-from . import catalogue
+from . import cascade, catalogue
 from .crs import PROJ
 from .errors import WmsError
 from .mapnik_env import mapnik
@@ -127,6 +127,8 @@ def get_legend_graphic(request, params, version):
         size = max(8, min(64, min(int(params["WIDTH"]), int(params["HEIGHT"]))))
     served = catalogue.resolve(request.user, [name], [params.get("STYLE", "").strip()],
                                locator="LAYER", style_locator="STYLE")[0]
+    if cascade.is_remote(served):
+        return cascade.legend_response(request, served)
     response = HttpResponse(cached_legend(served, size), content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     return response

@@ -141,5 +141,8 @@ def render(served_layers, crs, bbox_xy, width, height, background):
         map_ = layer_map(served, crs.srid)
         map_.resize(width, height)
         map_.zoom_to_box(box)
+        # mapnik.render takes the image as premultiplied and leaves it demultiplied: without
+        # this, a second layer demultiplies the first again (wrong colours where transparent).
+        image.premultiply()
         mapnik.render(map_, image)
     return image
