@@ -12,8 +12,9 @@ What it does, as agent.guerande (password demo-capgeo) through a QGIS Basic auth
 configuration (QgsAuthMethodConfig, encrypted by a throw-away master password):
 - the WFS connection dialog (QgsNewHttpConnection) filled in, and the WFS source-selection
   dialog after "Connexion" (the layer list the server gives this account);
-- the map of the demo layers read over WFS 2.0.0 and WFS 1.1.0, over the WMS background,
-  rendered by QGIS (docs/img/qgis-carte-wfs.png);
+- the map of the demo layers read over WFS 2.0.0 and WFS 1.1.0, over the WMS background, in a
+  QGIS map canvas with its layer tree (qgis-fenetre-carte.png);
+- the attribute form of a feature in edit mode as admin.sig (rolled back, nothing saved);
 - with --edit-check, as admin.sig, once over a WFS 2.0.0 connection and once over 1.1.0: adds
   a feature to a layer over WFS-T (commitChanges), reads it back over WFS, deletes it again
   (commitChanges) and prints each result; exit code 1 if a round trip failed.
@@ -28,10 +29,9 @@ import time
 from pathlib import Path
 
 from qgis.core import (QgsApplication, QgsAuthMethodConfig, QgsCoordinateReferenceSystem,
-                       QgsFeature, QgsFeatureRequest, QgsGeometry, QgsMapRendererParallelJob,
-                       QgsMapSettings, QgsPointXY, QgsProject, QgsRasterLayer,
-                       QgsSettings, QgsVectorLayer)
-from qgis.PyQt.QtCore import QCoreApplication, QSize, Qt
+                       QgsFeature, QgsFeatureRequest, QgsGeometry, QgsPointXY, QgsProject,
+                       QgsRasterLayer, QgsSettings, QgsVectorLayer)
+from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QColor
 
 IMG = Path(__file__).resolve().parent.parent / "img"
@@ -93,6 +93,32 @@ def connection_dialog():
     dialog.close()
 
 
+def clear_network_cache():
+    """QGIS caches GetCapabilities by URL, whoever asked: another account's copy (without
+    Transaction) would hide this account's rights."""
+    from qgis.core import QgsNetworkAccessManager
+
+    cache = QgsNetworkAccessManager.instance().cache()
+    if cache is not None:
+        cache.clear()
+
+
+def edit_form(url, layer_name="zones_activite", username="admin.sig"):
+    """The attribute form of a feature in edit mode (not saved: rolled back)."""
+    from qgis.gui import QgsAttributeDialog, QgsGui
+
+    QgsGui.editorWidgetRegistry().initEditors()  # what QGIS desktop does at start-up
+    clear_network_cache()
+    layer = wfs_layer(url, basic_auth(username), layer_name, "2.0.0", "Zones d'activité")
+    assert layer.startEditing(), "QGIS ne propose pas l'édition"
+    feature = next(layer.getFeatures())
+    dialog = QgsAttributeDialog(layer, feature, False, None, True)
+    dialog.resize(560, 190)
+    grab(dialog, "qgis-edition-formulaire.png")
+    dialog.close()
+    layer.rollBack()
+
+
 def source_select_dialog():
     from qgis.core import QgsProviderRegistry
     from qgis.gui import QgsGui
@@ -131,21 +157,6 @@ def wms_layer(url, authcfg, names):
     layer = QgsRasterLayer(uri, "Fond WMS C@p Géo", "wms")
     assert layer.isValid(), f"WMS: {layer.error().summary()}"
     return layer
-
-
-def render(layers, extent, name, size=(1200, 900)):
-    settings = QgsMapSettings()
-    settings.setLayers(layers)
-    settings.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:2154"))
-    settings.setBackgroundColor(QColor("white"))
-    settings.setOutputSize(QSize(*size))
-    settings.setExtent(extent)
-    job = QgsMapRendererParallelJob(settings)
-    job.start()
-    job.waitForFinished()
-    path = IMG / name
-    job.renderedImage().save(str(path))
-    print(f"écrit : {path.relative_to(IMG.parent.parent)}")
 
 
 def map_window(url, authcfg):
@@ -199,19 +210,12 @@ def map_window(url, authcfg):
     canvas.refreshAllLayers()
     wait(10)
     grab(window, "qgis-fenetre-carte.png", 2)
-    render([layers[2], layers[1], layers[0], background], extent, "qgis-carte-wfs.png")
     window.close()
 
 
 def edit_round_trip(url, layer_name, version, username):
     """Add a 100 m square over WFS-T (commitChanges), read it back, delete it (commitChanges)."""
-    from qgis.core import QgsNetworkAccessManager
-
-    # QGIS caches GetCapabilities by URL, whoever asked: another account's copy (without
-    # Transaction) would hide this account's rights.
-    cache = QgsNetworkAccessManager.instance().cache()
-    if cache is not None:
-        cache.clear()
+    clear_network_cache()
     authcfg = basic_auth(username)
     layer = wfs_layer(url, authcfg, layer_name, version)
     before = layer.featureCount()
@@ -288,6 +292,7 @@ def main():
             connection_dialog()
             source_select_dialog()
             map_window(url, authcfg)
+            edit_form(url)
         if args.edit_check:
             for version in args.edit_versions.split(","):
                 done = edit_round_trip(url, args.edit_layer, version, args.edit_user)
