@@ -82,8 +82,9 @@ class MapSheet:
     bbox: tuple
     metres_per_pixel: float
     scale: int                 # 1:scale on paper
-    legends: list
+    legends: list              # [(title, Pillow image or None)]
     attributions: list
+    failed: list               # remote layers that could not be drawn
 
 
 def nice_length(metres):
@@ -108,10 +109,11 @@ def make_sheet(request, printed, frame_mm):
     width, height = map_pixels(request, frame_mm)
     bbox = fit_bbox(request.bbox, width, height)
     ground = ground_width(bbox, request.srid)
-    picture = draw_map(printed, request.srid, bbox, width, height)
+    picture, failed = draw_map(printed, request.srid, bbox, width, height)
     return MapSheet(picture=picture, bbox=bbox, metres_per_pixel=ground / width,
                     scale=round(ground / (frame_mm[2] / 1000)),
-                    legends=legend_pictures(printed), attributions=attributions(printed))
+                    legends=legend_pictures(printed), attributions=attributions(printed),
+                    failed=failed)
 
 
 def today():
@@ -151,8 +153,8 @@ def png(request, printed):
     sheet = make_sheet(request, printed, frame)
     map_w, map_h = sheet.picture.size
     gap = 12
-    legend_w = max([pic.width for _title, pic in sheet.legends] + [160]) + 2 * gap
-    title_rows = sum(pic.height + 22 for _title, pic in sheet.legends) + gap
+    legend_w = min(600, max([pic.width for _title, pic in sheet.legends if pic] + [160])) + 2 * gap
+    title_rows = sum((pic.height if pic else 0) + 22 for _title, pic in sheet.legends) + gap
     canvas_h = max(map_h, title_rows)
     image = Image.new("RGB", (map_w + legend_w, canvas_h), (255, 255, 255))
     image.paste(sheet.picture, (0, 0))
@@ -164,11 +166,15 @@ def png(request, printed):
     for title, picture in sheet.legends:
         draw.text((map_w + gap, y), title[:60], fill=INK, font=pil_font(13, True))
         y += 20
-        image.paste(picture, (map_w + gap, y), picture)
-        y += picture.height + 2
+        if picture is not None:
+            if picture.width > legend_w - 2 * gap:
+                picture = picture.resize((legend_w - 2 * gap, max(1, round(
+                    picture.height * (legend_w - 2 * gap) / picture.width))))
+            image.paste(picture, (map_w + gap, y), picture)
+            y += picture.height + 2
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=False, compress_level=6)
-    return buffer.getvalue()
+    return buffer.getvalue(), sheet.failed
 
 
 # --- PDF ------------------------------------------------------------------------------------------
@@ -249,6 +255,8 @@ def pdf(request, printed):
     cursor, column_x = ltop + 8, lx
     column_w = lw if request.orientation == "landscape" else lw / 2
     for layer_title, picture in sheet.legends:
+        if picture is None:  # a remote layer without a legend: its title only
+            picture = Image.new("RGBA", (1, 1), (255, 255, 255, 0))
         # Legend images are drawn at 96 dpi (about 0.26 mm per pixel).
         pic_w, pic_h = picture.width * 0.2646, picture.height * 0.2646
         scale = min(1.0, (column_w - 2) / pic_w)
@@ -271,6 +279,9 @@ def pdf(request, printed):
     sources = "; ".join(sheet.attributions) or _("C@p Géo")
     pdf_canvas.setFont(regular, 7)
     text = _("Sources : %(sources)s.") % {"sources": sources}
+    if sheet.failed:
+        text += " " + _("Couches distantes indisponibles, absentes de la carte : %(names)s.") % {
+            "names": ", ".join(sheet.failed)}
     footer = top + frame_h if request.orientation == "landscape" else plan.legend_frame[1] + \
         plan.legend_frame[3]
     for index, line in enumerate(_wrap(text, regular, 7, (page_w - 2 * MARGIN) * mm)[:2]):
@@ -281,7 +292,7 @@ def pdf(request, printed):
             "date": today(), "brand": brand(), "srid": request.srid})
     pdf_canvas.showPage()
     pdf_canvas.save()
-    return buffer.getvalue()
+    return buffer.getvalue(), sheet.failed
 
 
 def _pdf_scale_bar(pdf_canvas, sheet, x, baseline, frame_w_mm, font_name):

@@ -1,6 +1,10 @@
 """The map of a print: catalogue layers resolved through the access policy, drawn by the WMS
 renderer (wms.wms.renderer: the Grant's row filter is in every layer's SQL), one layer at a time
 so that each keeps its own opacity.
+
+Remote WMS/WMTS layers (a basemap of the viewer) are fetched like the WMS cascades them
+(wms.wms.cascade: SSRF guard, time and size limits); one that cannot be drawn in the print's CRS
+or does not answer is left out and named on the print, never failing it.
 """
 import io
 import logging
@@ -10,8 +14,10 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from layers.access import AccessPolicy
+from layers.remote.capabilities import with_parameters
+from layers.remote.fetch import RemoteError
 
-from ..wms import catalogue, legend, renderer
+from ..wms import cascade, catalogue, legend, renderer
 from ..wms.crs import Crs
 from ..wms.errors import WmsError
 from .params import PrintError
@@ -22,7 +28,7 @@ BACKGROUND = (255, 255, 255, 255)
 
 @dataclass
 class PrintedLayer:
-    served: catalogue.ServedLayer
+    served: object  # catalogue.ServedLayer or cascade.RemoteServed
     opacity: float
 
     @property
@@ -37,15 +43,18 @@ def resolve(user, print_layers):
     printed = []
     for item in print_layers:
         try:
-            grant = catalogue.grant_for(policy, item.name, allow_remote=False)
+            grant = catalogue.grant_for(policy, item.name, allow_remote=True)
         except WmsError:
             raise PrintError(_("Couche inconnue : « %(name)s ».") % {"name": item.name}) from None
         try:
-            style = catalogue.style_named(grant.layer, item.style)
+            if grant.layer.is_vector:
+                served = catalogue.ServedLayer(grant, catalogue.style_named(grant.layer, item.style))
+            else:
+                served = cascade.RemoteServed(grant, cascade.remote_style(grant.layer, item.style))
         except WmsError:
             raise PrintError(_("La couche « %(name)s » n'a pas de style « %(style)s ».")
                              % {"name": item.name, "style": item.style}) from None
-        printed.append(PrintedLayer(catalogue.ServedLayer(grant, style), item.opacity))
+        printed.append(PrintedLayer(served, item.opacity))
     return printed
 
 
@@ -53,29 +62,61 @@ def _pillow(mapnik_image):
     return Image.open(io.BytesIO(mapnik_image.to_string("png32"))).convert("RGBA")
 
 
+def _remote_picture(served, crs, bbox, width, height):
+    """The remote layer's image, or None (logged) when it cannot be drawn."""
+    try:
+        cascade.check_crs([served], crs, "1.3.0")
+        return _pillow(cascade.remote_image(served, crs, bbox, width, height, depth=0))
+    except (RemoteError, WmsError) as error:
+        logger.warning("Couche distante %s non imprimée : %s", served.layer.name,
+                       getattr(error, "message", error))
+        return None
+
+
 def draw_map(printed, srid, bbox, width, height):
-    """A Pillow RGB image of the layers over a white background."""
+    """(Pillow RGB image of the layers over white, [names of remote layers left out])."""
     crs = Crs(f"EPSG:{srid}", srid, False)
     picture = Image.new("RGBA", (width, height), BACKGROUND)
+    failed = []
     for item in printed:
         if item.opacity <= 0:
             continue
-        try:
-            image = renderer.render([item.served], crs, bbox, width, height, None)
-        except WmsError as error:  # an invalid style, found while building the Map
-            raise PrintError(error.message) from None
-        layer_picture = _pillow(image)
+        if cascade.is_remote(item.served):
+            layer_picture = _remote_picture(item.served, crs, bbox, width, height)
+            if layer_picture is None:
+                failed.append(item.layer.name)
+                continue
+        else:
+            try:
+                layer_picture = _pillow(renderer.render([item.served], crs, bbox, width, height,
+                                                        None))
+            except WmsError as error:  # an invalid style, found while building the Map
+                raise PrintError(error.message) from None
         if item.opacity < 1:
             alpha = layer_picture.getchannel("A").point(lambda a, o=item.opacity: int(a * o))
             layer_picture.putalpha(alpha)
         picture.alpha_composite(layer_picture)
-    return picture.convert("RGB")
+    return picture.convert("RGB"), failed
+
+
+def _remote_legend(served):
+    url, params = cascade.legend_source(served.layer, served.style)
+    if url is None:
+        return None
+    try:
+        return cascade.decoded(*cascade.cached_fetch(with_parameters(url, params) if params
+                                                     else url, {}, 0))
+    except RemoteError:
+        return None
 
 
 def legend_pictures(printed, swatch=20):
-    """[(layer title, Pillow RGBA legend)] top layer first, as a legend reads."""
+    """[(layer title, Pillow RGBA legend or None)] top layer first, as a legend reads."""
     pictures = []
     for item in reversed(printed):
+        if cascade.is_remote(item.served):
+            pictures.append((item.layer.title, _remote_legend(item.served)))
+            continue
         try:
             png = legend.cached_legend(item.served, swatch)
         except WmsError as error:

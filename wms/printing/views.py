@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from ..wms import cascade
 from . import compose
 from .params import PrintError, parse_body
 from .render import resolve
@@ -32,7 +33,7 @@ def print_map(request):
     try:
         print_request = parse_body(request.body)
         printed = resolve(request.user, print_request.layers)
-        document = (compose.pdf if print_request.format == "pdf" else compose.png)(
+        document, failed = (compose.pdf if print_request.format == "pdf" else compose.png)(
             print_request, printed)
     except PrintError as refusal:
         return error(refusal)
@@ -44,6 +45,9 @@ def print_map(request):
     name = slugify(print_request.title)[:60] or "carte"
     response = HttpResponse(document, content_type=CONTENT_TYPES[print_request.format])
     response["Content-Disposition"] = f'attachment; filename="{name}.{print_request.format}"'
+    if failed:
+        # Like GetMap: a remote layer that did not answer is left out and named.
+        response[cascade.FAILED_HEADER] = ", ".join(failed)
     # Drawn for this user's rows: never in a shared cache.
     response["Cache-Control"] = "private, no-store"
     return response
