@@ -208,6 +208,13 @@ GISSERVER_USE_DB_RENDERING = True
 GISSERVER_DB_PRECISION = 8
 GISSERVER_CAPABILITIES_BOUNDING_BOX = True
 CAPGEO_WFS_MAX_COUNT = env_int("CAPGEO_WFS_MAX_COUNT", 100000)
+
+# Remote services (layers.remote, WMS cascade): only public addresses are fetched, except the
+# hosts, addresses or networks listed here; each request bounded in time and size.
+CAPGEO_REMOTE_ALLOWED_HOSTS = env_list("CAPGEO_REMOTE_ALLOWED_HOSTS", [])
+CAPGEO_REMOTE_TIMEOUT = env_int("CAPGEO_REMOTE_TIMEOUT", 10)
+CAPGEO_REMOTE_MAX_BYTES = env_int("CAPGEO_REMOTE_MAX_BYTES", 20 * 1024 * 1024)
+CAPGEO_REMOTE_CACHE_SECONDS = env_int("CAPGEO_REMOTE_CACHE_SECONDS", 60)
 CAPGEO_WFS_MAX_BODY_BYTES = env_int("CAPGEO_WFS_MAX_BODY_BYTES", 50 * 1024 * 1024)
 
 # Limits a deployment may tune (docs/installation.md lists them).
