@@ -295,3 +295,32 @@ def test_qgis_322_transaction_gets_an_answer_both_qgis_readers_accept(client, sc
     number = int(fid.split(".")[1])
     assert query('SELECT nom, ST_X(geom), ST_Y(geom) FROM layers_data."acces_spanc" '
                  "WHERE fid = %s", [number]) == [("Essai QGIS 3.22", 290500.25, 6706010.5)]
+
+
+@pytest.mark.parametrize("operator, sql", [("DWithin", "<="), ("Beyond", ">")])
+def test_distance_operators_with_gml_311_operands(client, parcels, operator, sql):
+    fes = (f'<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml">'
+           f"<ogc:{operator}><ogc:PropertyName>geom</ogc:PropertyName>"
+           '<gml:Point srsName="EPSG:2154"><gml:coordinates>288100,6700100</gml:coordinates>'
+           f'</gml:Point><ogc:Distance units="m">120</ogc:Distance></ogc:{operator}></ogc:Filter>')
+    body = read(client.get(GF + "FILTER=" + quote(fes))).decode()
+    expected = {row[0] for row in query(
+        'SELECT numero FROM layers_data."wfs_parcelles" WHERE ST_Distance(geom, '
+        f"ST_SetSRID(ST_MakePoint(288100, 6700100), 2154)) {sql} 120")}
+    assert 0 < len(expected) < 50
+    assert {int(n) for n in re.findall(r"<capgeo:numero>(\d+)<", body)} == expected
+
+
+def test_namespace_parameter_in_110_form(client, parcels):
+    response = client.get(BASE + "REQUEST=GetFeature&TYPENAME=f:wfs_parcelles&MAXFEATURES=2&"
+                          "NAMESPACE=" + quote("xmlns(f=https://capgeo.cap-atlantique.fr/wfs)"))
+    assert response.status_code == 200 and b'numberOfFeatures="2"' in read(response)
+
+
+def test_empty_filters_are_refused_in_both_versions(client, parcels):
+    assert_report(client.get(GF + "FILTER=" + quote("<Filter></Filter>")),
+                  "InvalidParameterValue", "filter")
+    empty_20 = quote('<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0"></fes:Filter>')
+    response = client.get("/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&"
+                          f"TYPENAMES=wfs_parcelles&FILTER={empty_20}")
+    assert response.status_code == 400 and b"<ows:ExceptionReport" in response.content

@@ -195,7 +195,7 @@ class CapGeoWFSView(WFSView):
             return WFSError("InvalidParameterValue", "filter",
                             "Requête refusée par la base de données : "
                             f"{str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}")
-        if isinstance(exc, (ValueError, TypeError, KeyError, NotImplementedError)):
+        if isinstance(exc, (ValueError, TypeError, LookupError, NotImplementedError)):
             logger.warning("WFS request refused: %r", exc, exc_info=True)
             return WFSError("InvalidParameterValue", "request", f"Requête invalide : {exc}")
         return None

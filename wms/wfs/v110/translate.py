@@ -18,7 +18,7 @@ from defusedxml.ElementTree import iterparse
 from django.utils.translation import gettext as _
 
 from ..exceptions import WFSError
-from ..xml import FES20, GML31, OGC, WFS11, WFS20, split
+from ..xml import FES20, GML31, GML32, OGC, WFS11, WFS20, split
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 GML311 = "text/xml; subtype=gml/3.1.1"
@@ -56,6 +56,9 @@ def kvp(params):
     if result.get("PROPERTYNAME", "").strip() in ("*", ""):
         result.pop("PROPERTYNAME", None)  # every property (OWSLib always sends "*")
     result.pop("ACCEPTVERSIONS", None)
+    if result.get("NAMESPACES"):
+        # 1.1.0 writes xmlns(prefix=uri), 2.0.0 xmlns(prefix,uri).
+        result["NAMESPACES"] = re.sub(r"xmlns\((\w*)=", r"xmlns(\1,", result["NAMESPACES"])
     if result.get("SRSNAME"):
         result["SRSNAME"] = srs_name(result["SRSNAME"])
     if result.get("OUTPUTFORMAT"):
@@ -144,6 +147,8 @@ def filter_text(text):
 
 def filter_element(element, prefixes):
     namespace, local = split(element.tag)
+    if len(element) == 0:
+        raise WFSError("InvalidParameterValue", "filter", _("Le filtre est vide."))
     if (namespace, local) == (FES20, "Filter"):
         return element  # a client that already speaks FES 2.0
     if (namespace, local) != (OGC, "Filter"):
@@ -169,7 +174,21 @@ def fes20(element, prefixes):
     if local == "PropertyName" and copy.text:
         copy.text = property_path(copy.text, prefixes)
     for child in element:
+        if local in ("DWithin", "Beyond") and split(child.tag)[0] == GML31:
+            # gisserver looks for the distance operators' geometry in a GML 3.2 namespace
+            # only; GDAL reads the geometry the same in either (the srsName decides the axes).
+            child = in_namespace(child, GML31, GML32)
         copy.append(fes20(child, prefixes))
+    return copy
+
+
+def in_namespace(element, old, new):
+    """A copy of an element tree with the elements of namespace `old` moved to `new`."""
+    namespace, local = split(element.tag)
+    copy = Element(f"{{{new}}}{local}" if namespace == old else element.tag, dict(element.attrib))
+    copy.text, copy.tail = element.text, element.tail
+    for child in element:
+        copy.append(in_namespace(child, old, new))
     return copy
 
 
