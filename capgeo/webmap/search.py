@@ -15,6 +15,7 @@ MIN_LENGTH = 2
 MAX_LENGTH = 100
 PER_GROUP = 8
 MAX_LAYERS = 20
+MAX_WORDS = 6
 
 
 def like_pattern(text):
@@ -23,15 +24,21 @@ def like_pattern(text):
     return f"%{escaped}%"
 
 
-def search_communes(pattern, limit=PER_GROUP):
+def all_words(expression, patterns):
+    """SQL (and parameters) true when every word's pattern is found in the text expression."""
+    sql = " AND ".join(f"unaccent({expression}) ILIKE unaccent(%s)" for _ in patterns)
+    return sql, list(patterns)
+
+
+def search_communes(patterns, limit=PER_GROUP):
+    match, params = all_words("c.name || ' ' || c.insee", patterns)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.name, c.insee, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
             " SELECT name, insee, ST_Envelope(ST_Transform(geom, 3857)) b"
-            " FROM territory_commune) c"
-            " WHERE unaccent(c.name) ILIKE unaccent(%s) OR c.insee LIKE %s"
+            f" FROM territory_commune) c WHERE {match}"
             " ORDER BY unaccent(c.name) ILIKE unaccent(%s) DESC, c.name LIMIT %s",
-            [pattern, pattern, pattern[1:], limit],
+            [*params, patterns[0][1:], limit],
         )
         rows = cursor.fetchall()
     return [{"label": f"{name} ({insee})", "extent": [round(v, 2) for v in box]}
@@ -43,13 +50,13 @@ def search_fields(layer):
     return [name for name in layer.search_fields if name in known]
 
 
-def search_layer(grant, pattern, limit=PER_GROUP):
+def search_layer(grant, patterns, limit=PER_GROUP):
     fields = search_fields(grant.layer)
     if not fields:
         return []
     where, params = grant.where("t")
     label = "concat_ws(' – ', " + ", ".join(f"t.{quote_ident(f)}::text" for f in fields) + ")"
-    match = " OR ".join(f"unaccent(t.{quote_ident(f)}::text) ILIKE unaccent(%s)" for f in fields)
+    match, match_params = all_words(label, patterns)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT label, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
@@ -57,7 +64,7 @@ def search_layer(grant, pattern, limit=PER_GROUP):
             f" FROM {grant.layer.qualified_table} t"
             f" WHERE ({match}) AND ({where}) AND t.geom IS NOT NULL"
             " ORDER BY 1 LIMIT %s) s",
-            [pattern] * len(fields) + list(params) + [limit],
+            [*match_params, *params, limit],
         )
         rows = cursor.fetchall()
     return [{"label": label, "extent": [round(v, 2) for v in box]} for label, *box in rows]
@@ -70,9 +77,10 @@ def search(user, text):
         return {"groups": [], "message": _("Saisissez au moins %(n)d caractères.") % {"n": MIN_LENGTH}}
     if len(text) > MAX_LENGTH:
         return {"error": _("Recherche trop longue (%(n)d caractères au plus).") % {"n": MAX_LENGTH}}
-    pattern = like_pattern(text)
+    # Every word must be found, in any order (« zone moulin » finds « Zone … du Moulin »).
+    patterns = [like_pattern(word) for word in text.split()[:MAX_WORDS]]
     groups = []
-    communes = search_communes(pattern)
+    communes = search_communes(patterns)
     if communes:
         groups.append({"title": _("Communes"), "layer": None, "results": communes})
     seen = {tuple(r["extent"]) for r in communes}
@@ -86,7 +94,7 @@ def search(user, text):
         except LayerNotFound:
             continue
         # A commune already listed above is not listed again by the layer of communes.
-        results = [r for r in search_layer(grant, pattern) if tuple(r["extent"]) not in seen]
+        results = [r for r in search_layer(grant, patterns) if tuple(r["extent"]) not in seen]
         if results:
             groups.append({"title": layer.title, "layer": layer.name, "results": results})
     return {"groups": groups}

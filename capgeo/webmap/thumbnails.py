@@ -6,9 +6,11 @@ the map itself. Renderings are cached under a key made of the map's version and,
 its version and the visitor's row filter: visitors with the same rights share a rendering.
 """
 import hashlib
+import io
 import json
 
 from django.core.cache import cache
+from PIL import Image
 
 from layers.access import AccessPolicy
 from layers.models import Permission
@@ -82,11 +84,27 @@ def map_thumbnail_png(user, saved_map):
     key = _cache_key(saved_map, served, frame)
     png = cache.get(key)
     if png is None:
-        image = renderer.render(served, crs_for("EPSG:3857", "1.3.0"), frame, WIDTH, HEIGHT,
-                                BACKGROUND)
-        png = image.to_string("png")
+        crs = crs_for("EPSG:3857", "1.3.0")
+        base = [s for s in served if s.layer.name == saved_map.basemap]
+        overlays = [s for s in served if s.layer.name != saved_map.basemap]
+        background = renderer.render(base, crs, frame, WIDTH, HEIGHT, None)
+        foreground = renderer.render(overlays, crs, frame, WIDTH, HEIGHT, None)
+        png = _compose(background.to_string("png"), foreground.to_string("png"))
         cache.set(key, png, CACHE_SECONDS)
     return png
+
+
+def _compose(background_png, foreground_png):
+    """The basemap in light grey (as the viewer shows it) under the map's layers."""
+    base = Image.open(io.BytesIO(background_png)).convert("RGBA")
+    grey = base.convert("L").point(lambda v: 150 + v * 105 // 255)
+    light = Image.merge("RGBA", (grey, grey, grey, base.getchannel("A")))
+    page = Image.new("RGBA", base.size, BACKGROUND)  # the sea
+    page = Image.alpha_composite(page, light)
+    foreground = Image.open(io.BytesIO(foreground_png)).convert("RGBA")
+    out = io.BytesIO()
+    Image.alpha_composite(page, foreground).convert("RGB").save(out, "PNG", optimize=True)
+    return out.getvalue()
 
 
 def viewable(user, names):

@@ -230,3 +230,10 @@ def test_admin_saved_map_pages_in_french(client):
     saved = SavedMap.objects.get(slug="admin-carte")
     page = admin.get(reverse("admin:webmap_savedmap_change", args=[saved.pk]))
     assert page.status_code == 200 and "Couches de la carte" in page.content.decode()
+
+
+def test_search_every_word_in_any_order(client):
+    _, result = search(client, "moulin zone")
+    assert any("Moulin" in label for label in labels(result, "zones_activite"))
+    _, result = search(client, "la baule 44055")
+    assert labels(result) == ["La Baule-Escoublac (44055)"]
