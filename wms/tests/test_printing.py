@@ -3,6 +3,7 @@ and French 400s for every bad request (never a 500).
 
 Mapnik reads committed rows only: drawing tests use the committed ``wms_world`` of conftest.py.
 """
+import base64
 import io
 import json
 
@@ -221,5 +222,21 @@ def test_oversized_body_and_get_are_refused(client, db):
 def test_session_posts_need_the_csrf_token(db):
     client = Client(enforce_csrf_checks=True)
     client.force_login(User.objects.get(username="agent.guerande"))
-    response = post(client, body(["communes"]))
-    assert response.status_code == 403
+    response = post(client, body(["communes"], paper="A0"))
+    assert response.status_code == 403 and "CSRF" in response.json()["error"]
+    # With the token of the viewer's page (cookie + header), the request goes through.
+    client.get("/carte/")
+    token = client.cookies["csrftoken"].value
+    response = client.post(URL, json.dumps(body(["communes"], paper="A0")),
+                           content_type="application/json", headers={"X-CSRFToken": token})
+    assert response.status_code == 400 and "paper" in response.json()["error"]
+
+
+def test_scripts_without_session_need_no_csrf_token(db):
+    # Anonymous, and desktop credentials sent with each request (Basic here).
+    anonymous = Client(enforce_csrf_checks=True)
+    assert post(anonymous, body(["communes"], paper="A0")).status_code == 400
+    basic = "Basic " + base64.b64encode(b"agent.guerande:demo-capgeo").decode()
+    response = anonymous.post(URL, json.dumps(body(["communes"], paper="A0")),
+                              content_type="application/json", headers={"Authorization": basic})
+    assert response.status_code == 400 and "paper" in response.json()["error"]
