@@ -87,9 +87,18 @@ def chromium():
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
     # between two browser steps are still plain synchronous code.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    serialized = {alias: getattr(connections[alias], "_test_serialized_contents", None)
+                  for alias in connections}
     with sync_playwright() as playwright:
+        # Playwright's greenlet gives this thread a new context, where Django's connections
+        # (an asgiref Local) are new objects: hand them the migrations' data serialized at set-up,
+        # or serialized rollbacks and the teardown hook above silently restore nothing.
+        for alias, contents in serialized.items():
+            if contents is not None:
+                connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-dev-shm-usage"] if os.geteuid() == 0 else [])
