@@ -1,0 +1,203 @@
+"""The field app in headless Chromium against live_server: download the package, work with the
+network off (the app shell and data come from the service worker's cache and IndexedDB), fill a
+control with a camera photo, sync once back online, and find the control in PostGIS and in the
+catalogue layer with its photo verified. Also: a failed push keeps the pending counter, and a
+record changed on the server meanwhile shows as a conflict the inspector re-bases.
+
+CAPGEO_DOC_SCREENSHOTS=1 also writes the guide's screenshots (docs/img/terrain-*.png)."""
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
+
+from conftest import log_in
+from capgeo.accounts.models import User
+from capgeo.territory.models import Commune
+from fieldsync import management_actions
+from fieldsync.models import Control, ControlKind, ControlStatus, PhotoBlob
+
+from .conftest import GUERANDE, LA_BAULE, Tablet, control_change, make_installation
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def jpeg_photo():
+    image = Image.new("RGB", (640, 480), (120, 150, 110))
+    pen = ImageDraw.Draw(image)
+    pen.rectangle([200, 160, 440, 360], fill=(90, 90, 95), outline=(30, 30, 30), width=6)
+    pen.ellipse([270, 210, 370, 310], fill=(60, 60, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def field_campaign(committed_demo):
+    """Two installations (Guérande, La Baule) planned and assigned to controleur.spanc."""
+    make_installation(GUERANDE, "12 route de Saillé")
+    make_installation(LA_BAULE, "3 allée des Pins", owner="Pierre Le Floch")
+    manager = User.objects.get(username="responsable.spanc")
+    campaign, _count = management_actions.plan_campaign(
+        manager, "Campagne 2025", ControlKind.objects.get(code="bon_fonctionnement"),
+        list(Commune.objects.filter(insee__in=[GUERANDE, LA_BAULE])))
+    management_actions.assign(manager, list(campaign.controls.all()),
+                              User.objects.get(username="controleur.spanc"))
+    return campaign
+
+
+def shot(page, artefacts, name):
+    page.screenshot(path=str(artefacts / f"{name}.png"), full_page=True)
+    if os.environ.get("CAPGEO_DOC_SCREENSHOTS"):
+        page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=False)
+
+
+def open_app_and_download(page, base_url):
+    log_in(page, base_url, "controleur.spanc")
+    page.goto(base_url + "/terrain/")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.click("#download-button")
+    expect(page.locator("#banner")).to_contain_text("2 contrôle(s) téléchargé(s)", timeout=120_000)
+    expect(page.locator("#assignments li")).to_have_count(2)
+
+
+def network_reachable(page):
+    return page.evaluate("fetch('/healthz', {cache: 'no-store'}).then(() => true, () => false)")
+
+
+def pending(page):
+    return page.locator("#pending")
+
+
+def test_offline_control_with_photo_synced_to_postgis_and_the_catalogue_layer(
+        field_campaign, live_server, browser_page, artefacts):
+    page = browser_page
+    open_app_and_download(page, live_server.url)
+    assert "tuiles" in page.locator("#banner").inner_text()
+    shot(page, artefacts, "terrain-liste")
+
+    # Network off: the reloaded page, its scripts, the data and the map tiles come from the
+    # service worker's caches and IndexedDB.
+    page.context.set_offline(True)
+    assert network_reachable(page) is False
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#network")).to_have_text("Hors ligne")
+    expect(page.locator("#assignments li")).to_have_count(2)
+    page.click("nav.tabs button[data-view=map]")
+    page.wait_for_function(
+        "document.querySelectorAll('#map canvas').length > 0 && "
+        "performance.getEntriesByType('resource').some(e => e.name.includes('REQUEST=GetMap'))")
+    tiles_served = page.evaluate("""async () => {
+        const cache = await caches.open('terrain-tiles');
+        return (await cache.keys()).length; }""")
+    assert tiles_served > 10
+    shot(page, artefacts, "terrain-carte")
+    page.click("nav.tabs button[data-view=list]")
+
+    # Fill the control at Guérande: every checklist point, one defect, a photo.
+    page.locator("#assignments li", has_text="12 route de Saillé").locator("button").click()
+    page.click("button.all-ok")
+    page.check("fieldset[data-item=contact_direct] input[value=defect]")
+    page.fill("fieldset[data-item=contact_direct] .finding-comment", "Regard de sortie cassé")
+    page.fill("textarea[name=comments]", "Visite faite en présence du propriétaire.")
+    photo = jpeg_photo()
+    page.set_input_files("input[type=file]", files=[
+        {"name": "regard.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    expect(page.locator(".photos li")).to_have_count(1)
+    page.fill(".photos li .caption", "Regard de sortie")
+    expect(page.locator(".conclusion")).to_contain_text("Conclusion prévue")
+    shot(page, artefacts, "terrain-formulaire")
+    page.click("button[value=submitted]")
+    expect(pending(page)).to_have_text("1 modification en attente")
+
+    # Sync with the network still off: nothing lost, the counter stays.
+    page.click("#sync-button")
+    expect(page.locator("#banner")).to_contain_text("Pas de réseau")
+    expect(pending(page)).to_have_text("1 modification en attente")
+    shot(page, artefacts, "terrain-hors-ligne")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(pending(page)).to_have_text("1 modification en attente")
+
+    # Back online: sync.
+    page.context.set_offline(False)
+    page.click("#sync-button")
+    expect(page.locator("#banner")).to_contain_text("Synchronisation terminée", timeout=60_000)
+    expect(page.locator("#sync-results")).to_contain_text("appliquée")
+    expect(page.locator("#banner")).to_contain_text("1 photo(s) envoyée(s)")
+    expect(pending(page)).to_have_text("Aucune modification en attente")
+    shot(page, artefacts, "terrain-synchronisation")
+
+    # In PostGIS, through the ORM…
+    control = Control.objects.get(installation__address="12 route de Saillé")
+    assert control.status == ControlStatus.SUBMITTED
+    assert control.conclusion.code == "danger_sante"
+    assert control.findings.get(item__code="contact_direct").comment == "Regard de sortie cassé"
+    assert control.photos.get().caption == "Regard de sortie"
+    blob = PhotoBlob.objects.get(sha256=hashlib.sha256(photo).hexdigest())
+    assert blob.verified and blob.size == len(photo)
+    # …in the catalogue layer's table…
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statut, conclusion, ST_SRID(geom) FROM layers_data.spanc_controles "
+                       "WHERE uuid = %s", [control.uuid])
+        assert cursor.fetchone() == ("submitted", "danger_sante", 2154)
+    # …and as a feature of the catalogue layer, for the SPANC manager.
+    manager = Client()
+    manager.force_login(User.objects.get(username="responsable.spanc"))
+    response = manager.get("/api/layers/spanc_controles/features")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    features = {f["properties"]["uuid"]: f for f in json.loads(body)["features"]}
+    assert features[str(control.uuid)]["properties"]["statut"] == "submitted"
+    photos = manager.get(f"/api/sync/controls/{control.uuid}/photos/").json()
+    assert photos["missing"] == [] and photos["photos"][0]["verified"] is True
+    content = manager.get(f"/api/sync/photos/{blob.sha256}/content/")
+    assert b"".join(content.streaming_content) == photo
+    # The local copy was purged only now that the server confirmed the control and its photo.
+    assert page.evaluate("""async () => {
+        const photos = await Terrain.store.all('photos');
+        const drafts = (await Terrain.store.all('controls')).filter(r => r.draft);
+        return photos.length + drafts.length; }""") == 0
+    assert page.console_errors == []
+
+
+def test_conflict_shown_and_rebased_on_the_server_version(
+        field_campaign, live_server, browser_page, artefacts):
+    page = browser_page
+    open_app_and_download(page, live_server.url)
+    page.locator("#assignments li", has_text="3 allée des Pins").locator("button").click()
+    page.fill("textarea[name=comments]", "Saisie de la tablette")
+    page.click("button[value=in_progress]")
+    expect(pending(page)).to_have_text("1 modification en attente")
+
+    # Meanwhile the same control is changed on the server from another device.
+    other = Tablet("controleur.spanc", "Autre tablette")
+    control = next(c for c in other.package()["controls"]
+                   if Control.objects.get(uuid=c["id"]).installation.address == "3 allée des Pins")
+    answer = other.push([control_change(control, status="in_progress",
+                                        comments="Saisie du bureau")])[0].json()
+    assert answer["results"][0]["status"] == "applied"
+
+    page.click("#sync-button")
+    expect(page.locator("#sync-results")).to_contain_text("en conflit")
+    conflict = page.locator("article.conflict")
+    expect(conflict).to_contain_text("Saisie du bureau")
+    expect(conflict).to_contain_text("Saisie de la tablette")
+    expect(pending(page)).to_have_text("1 modification en attente")
+    shot(page, artefacts, "terrain-conflit")
+    assert Control.objects.get(uuid=control["id"]).comments == "Saisie du bureau"
+
+    conflict.locator("button.rebase").click()
+    page.click("#sync-button")
+    expect(page.locator("#sync-results")).to_contain_text("appliquée")
+    expect(pending(page)).to_have_text("Aucune modification en attente")
+    assert Control.objects.get(uuid=control["id"]).comments == "Saisie de la tablette"
+    assert page.console_errors == []
+
