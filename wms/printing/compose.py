@@ -28,7 +28,7 @@ from reportlab.pdfgen import canvas
 
 from ..wms.mapnik_env import FONTS_DIR
 from ..wms.picture import font as pil_font
-from .params import PrintError, fit_bbox, ground_width, max_pixels
+from .params import PrintError, fit_bbox, ground_width, max_pixels, north_angle
 from .render import attributions, draw_map, legend_pictures
 
 MARGIN, HEADER, FOOTER = 10, 16, 14    # mm
@@ -82,6 +82,7 @@ class MapSheet:
     bbox: tuple
     metres_per_pixel: float
     scale: int                 # 1:scale on paper
+    north: float               # degrees clockwise from the top of the map to true north
     legends: list              # [(title, Pillow image or None)]
     attributions: list
     failed: list               # remote layers that could not be drawn
@@ -111,7 +112,7 @@ def make_sheet(request, printed, frame_mm):
     ground = ground_width(bbox, request.srid)
     picture, failed = draw_map(printed, request.srid, bbox, width, height)
     return MapSheet(picture=picture, bbox=bbox, metres_per_pixel=ground / width,
-                    scale=round(ground / (frame_mm[2] / 1000)),
+                    scale=round(ground / (frame_mm[2] / 1000)), north=north_angle(bbox, request.srid),
                     legends=legend_pictures(printed), attributions=attributions(printed),
                     failed=failed)
 
@@ -137,14 +138,21 @@ def draw_scale_bar(draw, sheet, origin, max_px, size=12):
     return metres, length
 
 
-def draw_north_arrow(draw, right, top, size):
-    cx, cy = right - size * 1.2, top + size * 2.4
-    draw.ellipse((cx - size, cy - size * 1.2, cx + size, cy + size * 1.2), fill=(255, 255, 255))
-    draw.polygon([(cx, cy - size), (cx - size * 0.5, cy + size * 0.6), (cx, cy + size * 0.25)],
-                 fill=INK)
-    draw.polygon([(cx, cy - size), (cx + size * 0.5, cy + size * 0.6), (cx, cy + size * 0.25)],
-                 outline=INK, fill=(255, 255, 255))
-    draw.text((cx, cy - size - 2), "N", fill=INK, font=pil_font(max(10, int(size * 0.8)), True),
+def draw_north_arrow(draw, right, top, size, angle=0.0):
+    """An arrow towards true north (angle: degrees clockwise from the top of the image)."""
+    cx, cy = right - size * 1.6, top + size * 2.4
+    radians = math.radians(angle)
+
+    def turned(x, y):  # (x, y) relative to the centre, y downwards, turned clockwise
+        return (cx + x * math.cos(radians) - y * math.sin(radians),
+                cy + x * math.sin(radians) + y * math.cos(radians))
+
+    draw.ellipse((cx - size * 1.3, cy - size * 1.3, cx + size * 1.3, cy + size * 1.3),
+                 fill=(255, 255, 255))
+    tip, back = turned(0, -size), turned(0, size * 0.25)
+    draw.polygon([tip, turned(-size * 0.5, size * 0.6), back], fill=INK)
+    draw.polygon([tip, turned(size * 0.5, size * 0.6), back], outline=INK, fill=(255, 255, 255))
+    draw.text(turned(0, -size - 2), "N", fill=INK, font=pil_font(max(10, int(size * 0.8)), True),
               anchor="md")
 
 
@@ -161,7 +169,7 @@ def png(request, printed):
     draw = ImageDraw.Draw(image)
     draw.line((map_w, 0, map_w, map_h), fill=(160, 160, 160), width=1)
     draw_scale_bar(draw, sheet, (16, map_h - 14), max(40, map_w // 4))
-    draw_north_arrow(draw, map_w - 8, 8, max(12, map_w // 60))
+    draw_north_arrow(draw, map_w - 8, 8, max(12, map_w // 60), sheet.north)
     y = gap
     for title, picture in sheet.legends:
         draw.text((map_w + gap, y), title[:60], fill=INK, font=pil_font(13, True))
@@ -245,7 +253,7 @@ def pdf(request, printed):
                          frame_w * mm, frame_h * mm)
     pdf_canvas.setLineWidth(0.6)
     pdf_canvas.rect(x0 * mm, y(top + frame_h), frame_w * mm, frame_h * mm)
-    _pdf_north_arrow(pdf_canvas, (x0 + frame_w - 9) * mm, y(top + 13), bold)
+    _pdf_north_arrow(pdf_canvas, (x0 + frame_w - 9) * mm, y(top + 11), bold, sheet.north)
     _pdf_scale_bar(pdf_canvas, sheet, (x0 + 4) * mm, y(top + frame_h - 5), frame_w, regular)
 
     # Legend.
@@ -320,10 +328,15 @@ def _pdf_scale_bar(pdf_canvas, sheet, x, baseline, frame_w_mm, font_name):
                           _("Échelle 1:%(scale)s") % {"scale": f"{sheet.scale:,}".replace(",", " ")})
 
 
-def _pdf_north_arrow(pdf_canvas, cx, cy, font_name):
+def _pdf_north_arrow(pdf_canvas, cx, cy, font_name, angle=0.0):
+    """An arrow towards true north (angle: degrees clockwise from the top of the page)."""
     size = 4 * mm
+    pdf_canvas.saveState()
     pdf_canvas.setFillColorRGB(1, 1, 1)
-    pdf_canvas.circle(cx, cy, size * 1.3, fill=1, stroke=0)
+    pdf_canvas.circle(cx, cy, size * 1.6, fill=1, stroke=0)
+    pdf_canvas.translate(cx, cy)
+    pdf_canvas.rotate(-angle)  # reportlab turns counter-clockwise
+    cx = cy = 0
     pdf_canvas.setFillColorRGB(*(c / 255 for c in INK))
     path = pdf_canvas.beginPath()
     path.moveTo(cx, cy + size)
@@ -339,3 +352,4 @@ def _pdf_north_arrow(pdf_canvas, cx, cy, font_name):
     pdf_canvas.drawPath(path, fill=0, stroke=1)
     pdf_canvas.setFont(font_name, 7)
     pdf_canvas.drawCentredString(cx, cy + size + 0.6 * mm, "N")
+    pdf_canvas.restoreState()

@@ -199,6 +199,18 @@ def ground_width(bbox, srid):
     return distance
 
 
+def north_angle(bbox, srid):
+    """Degrees, clockwise from the top of the map, of true north at the map's centre: zero in
+    Web Mercator and in degrees; in Lambert-93 the meridians converge (about 4° clockwise here)."""
+    if srid in (3857, 4326):
+        return 0.0
+    cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    lon, lat = _to_wgs84(srid).transform(cx, cy)
+    x, y = Transformer.from_crs("EPSG:4326", f"EPSG:{srid}", always_xy=True).transform(
+        lon, lat + 0.01)
+    return math.degrees(math.atan2(x - cx, y - cy))
+
+
 def fit_bbox(bbox, width_px, height_px):
     """The box grown around its centre to the frame's aspect (same units per pixel in x and y)."""
     minx, miny, maxx, maxy = bbox

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from capgeo.accounts.models import User
 from layers.testing import GUERANDE, LA_BAULE
 from wms.printing import compose
-from wms.printing.params import fit_bbox, ground_width, parse
+from wms.printing.params import fit_bbox, ground_width, north_angle, parse
 
 from .conftest import RED, fill_style, make_style, near, pixel_of, transform_box
 from .test_wms_access import halls, scenario_box
@@ -152,6 +152,14 @@ def test_ground_width_is_true_distance_on_the_ground():
     assert 6700 < measured < 6830
     # In degrees, along the parallel.
     assert abs(ground_width((-2.5, 47.3, -2.4, 47.4), 4326) - 7560) < 40
+
+
+def test_north_arrow_points_to_true_north():
+    assert north_angle((-280000, 5980000, -260000, 6000000), 3857) == 0
+    # Lambert-93 at Guérande, 5.4° west of the central meridian: the meridians converge towards
+    # it, so true north leans clockwise by n·Δλ ≈ 3.9°.
+    angle = north_angle((280000, 6700000, 300000, 6720000), 2154)
+    assert 3.5 < angle < 4.3
 
 
 def test_nice_lengths_and_labels():
