@@ -106,3 +106,52 @@ def catalogue(request, layers):
         "foaf:homepage": {"@id": home},
         "dcat:dataset": [dataset(request, layer) for layer in layers],
     }
+
+
+# --- RDF/XML --------------------------------------------------------------------------------------
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
+def _qname(prefixed):
+    prefix, local = prefixed.split(":", 1)
+    return f"{{{CONTEXT[prefix]}}}{local}"
+
+
+def _expand(prefixed):
+    prefix, local = prefixed.split(":", 1)
+    return CONTEXT[prefix] + local
+
+
+def _node(parent, value, tag=None):
+    """Append value (a node, a reference, a typed or plain literal) under parent."""
+    from lxml import etree
+
+    if tag is not None:
+        for item in value if isinstance(value, list) else [value]:
+            element = etree.SubElement(parent, _qname(tag))
+            if isinstance(item, dict) and "@type" in item and "@value" not in item:
+                _node(element, item)
+            elif isinstance(item, dict) and "@id" in item:
+                element.set(f"{{{RDF}}}resource", item["@id"])
+            elif isinstance(item, dict):
+                element.set(f"{{{RDF}}}datatype", _expand(item["@type"]))
+                element.text = str(item["@value"])
+            else:
+                element.text = str(item)
+        return parent
+    element = etree.SubElement(parent, _qname(value["@type"]))
+    if "@id" in value:
+        element.set(f"{{{RDF}}}about", value["@id"])
+    for key, item in value.items():
+        if not key.startswith("@"):
+            _node(element, item, key)
+    return element
+
+
+def rdf_xml(document):
+    """The JSON-LD catalogue (catalogue()) as RDF/XML bytes, for harvesters that want it."""
+    from lxml import etree
+
+    root = etree.Element(f"{{{RDF}}}RDF", nsmap={"rdf": RDF, **CONTEXT})
+    _node(root, {key: value for key, value in document.items() if key != "@context"})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

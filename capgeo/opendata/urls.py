@@ -7,5 +7,6 @@ app_name = "opendata"
 urlpatterns = [
     path("", views.portal, name="list"),
     path("catalogue.json", views.dcat_catalogue, name="dcat"),
+    path("catalogue.rdf", views.dcat_rdf, name="dcat-rdf"),
     path("<slug:name>/", views.dataset, name="detail"),
 ]

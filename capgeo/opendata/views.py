@@ -3,7 +3,7 @@ downloads and service addresses, and a DCAT-AP feed for harvesters (data.gouv.fr
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
@@ -88,4 +88,11 @@ def dcat_catalogue(request):
     response = JsonResponse(dcat.catalogue(request, public_datasets().order_by("name")),
                             json_dumps_params={"ensure_ascii": False, "indent": 1})
     response["Content-Type"] = "application/ld+json; charset=utf-8"
+    return _public(response)
+
+
+@require_GET
+def dcat_rdf(request):
+    document = dcat.catalogue(request, public_datasets().order_by("name"))
+    response = HttpResponse(dcat.rdf_xml(document), content_type="application/rdf+xml; charset=utf-8")
     return _public(response)

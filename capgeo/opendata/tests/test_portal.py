@@ -143,3 +143,26 @@ def test_dcat_feed_describes_public_datasets_only(scenario):
 def test_nav_link_on_every_page(db):
     text = Client().get("/").content.decode()
     assert 'href="/donnees/"' in text and "Données ouvertes" in text
+
+
+def test_dcat_rdf_xml_says_the_same_as_the_json_ld(scenario):
+    from lxml import etree
+
+    response = Client().get("/donnees/catalogue.rdf")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/rdf+xml")
+    root = etree.fromstring(response.content)
+    ns = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "dcat": "http://www.w3.org/ns/dcat#",
+          "dct": "http://purl.org/dc/terms/"}
+    assert root.tag == "{%s}RDF" % ns["rdf"]
+    datasets = root.xpath("//dcat:Dataset", namespaces=ns)
+    identifiers = {d.findtext("dct:identifier", namespaces=ns) for d in datasets}
+    assert identifiers == PUBLIC_DEMO | {"acces_public"}
+    communes = next(d for d in datasets if d.findtext("dct:identifier", namespaces=ns) == "communes")
+    assert communes.get("{%s}about" % ns["rdf"]) == "http://testserver/donnees/communes/"
+    license = communes.find("dct:license", namespaces=ns).get("{%s}resource" % ns["rdf"])
+    assert license.startswith("https://www.etalab.gouv.fr/")
+    bbox = communes.find("dct:spatial/dct:Location/dcat:bbox", namespaces=ns)
+    assert bbox.get("{%s}datatype" % ns["rdf"]) == "http://www.opengis.net/ont/geosparql#wktLiteral"
+    assert len(communes.xpath("dcat:distribution/dcat:Distribution", namespaces=ns)) == 6
+    assert b"acces_guerande" not in response.content
