@@ -20,15 +20,13 @@ class Series:
     color: str
 
 
-def _nice_max(value):
-    """A round axis maximum at or above value (1, 2, 5 × 10^n)."""
-    if value <= 0:
-        return 1
+def _nice_max(value, ticks=4):
+    """A round axis maximum at or above value, in `ticks` whole steps of 1, 2 or 5 × 10^n."""
     step = 1
     while True:
         for factor in (1, 2, 5):
-            if value <= step * factor:
-                return step * factor
+            if value <= step * factor * ticks:
+                return step * factor * ticks
         step *= 10
 
 

@@ -149,6 +149,7 @@ def render(served, installation, box, width=WIDTH, height=HEIGHT):
                             BACKGROUND)
     marker = _marker_map(installation.location, width, height)
     marker.zoom_to_box(mapnik.Box2d(*box))
+    image.premultiply()  # mapnik.render expects a premultiplied image (see wms.wms.renderer)
     mapnik.render(marker, image)
     return MapExtract(image.to_string("png"), box, [s.layer for s in served], width, height)
 

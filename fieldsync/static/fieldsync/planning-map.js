@@ -55,6 +55,7 @@
       ],
       view: new ol.View({center: ol.proj.fromLonLat([-2.40, 47.33]), zoom: 10})
     });
+    target.olMap = map;  // for browser tests and the console
     communes.once('featuresloadend', function () {
       map.getView().fit(communes.getExtent(), {padding: [10, 10, 10, 10]});
     });
