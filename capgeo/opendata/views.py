@@ -94,5 +94,6 @@ def dcat_catalogue(request):
 @require_GET
 def dcat_rdf(request):
     document = dcat.catalogue(request, public_datasets().order_by("name"))
-    response = HttpResponse(dcat.rdf_xml(document), content_type="application/rdf+xml; charset=utf-8")
+    response = HttpResponse(dcat.rdf_xml(document),
+                            content_type="application/rdf+xml; charset=utf-8")
     return _public(response)

@@ -112,7 +112,8 @@ def make_sheet(request, printed, frame_mm):
     ground = ground_width(bbox, request.srid)
     picture, failed = draw_map(printed, request.srid, bbox, width, height)
     return MapSheet(picture=picture, bbox=bbox, metres_per_pixel=ground / width,
-                    scale=round(ground / (frame_mm[2] / 1000)), north=north_angle(bbox, request.srid),
+                    scale=round(ground / (frame_mm[2] / 1000)),
+                    north=north_angle(bbox, request.srid),
                     legends=legend_pictures(printed), attributions=attributions(printed),
                     failed=failed)
 
@@ -325,7 +326,8 @@ def _pdf_scale_bar(pdf_canvas, sheet, x, baseline, frame_w_mm, font_name):
     pdf_canvas.drawString(x, baseline - 3.2 * mm, "0")
     pdf_canvas.drawCentredString(x + length_mm * mm, baseline - 3.2 * mm, distance_label(metres))
     pdf_canvas.drawString(x + length_mm * mm + 8 * mm, baseline,
-                          _("Échelle 1:%(scale)s") % {"scale": f"{sheet.scale:,}".replace(",", " ")})
+                          _("Échelle 1:%(scale)s")
+                          % {"scale": f"{sheet.scale:,}".replace(",", " ")})
 
 
 def _pdf_north_arrow(pdf_canvas, cx, cy, font_name, angle=0.0):

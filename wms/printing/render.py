@@ -48,7 +48,8 @@ def resolve(user, print_layers):
             raise PrintError(_("Couche inconnue : « %(name)s ».") % {"name": item.name}) from None
         try:
             if grant.layer.is_vector:
-                served = catalogue.ServedLayer(grant, catalogue.style_named(grant.layer, item.style))
+                style = catalogue.style_named(grant.layer, item.style)
+                served = catalogue.ServedLayer(grant, style)
             else:
                 served = cascade.RemoteServed(grant, cascade.remote_style(grant.layer, item.style))
         except WmsError:
