@@ -53,9 +53,9 @@ def field_campaign(committed_demo):
 
 
 def shot(page, artefacts, name):
-    page.screenshot(path=str(artefacts / f"{name}.png"), full_page=True)
-    if os.environ.get("CAPGEO_DOC_SCREENSHOTS"):
+    if os.environ.get("CAPGEO_DOC_SCREENSHOTS"):  # first: a full-page capture moves the view
         page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=False)
+    page.screenshot(path=str(artefacts / f"{name}.png"), full_page=True)
 
 
 def open_app_and_download(page, base_url):
@@ -113,6 +113,7 @@ def test_offline_control_with_photo_synced_to_postgis_and_the_catalogue_layer(
     expect(page.locator(".photos li")).to_have_count(1)
     page.fill(".photos li .caption", "Regard de sortie")
     expect(page.locator(".conclusion")).to_contain_text("Conclusion prévue")
+    page.evaluate("document.querySelector('.conclusion').scrollIntoView({block: 'center'})")
     shot(page, artefacts, "terrain-formulaire")
     page.click("button[value=submitted]")
     expect(pending(page)).to_have_text("1 modification en attente")
@@ -165,6 +166,23 @@ def test_offline_control_with_photo_synced_to_postgis_and_the_catalogue_layer(
         const photos = await Terrain.store.all('photos');
         const drafts = (await Terrain.store.all('controls')).filter(r => r.draft);
         return photos.length + drafts.length; }""") == 0
+
+    # A transmitted control is immutable: "Corriger" sends a correction that supersedes it.
+    page.click("nav.tabs button[data-view=list]")
+    page.locator("#assignments li", has_text="12 route de Saillé").locator("button").click()
+    expect(page.locator("textarea[name=comments]")).to_be_disabled()
+    page.click("button.correct")
+    page.fill("textarea[name=comments]", "Correction : regard fêlé, pas cassé")
+    page.click("button[value=submitted]")
+    expect(pending(page)).to_have_text("1 modification en attente")
+    page.click("#sync-button")
+    expect(page.locator("#sync-results")).to_contain_text("appliquée")
+    expect(pending(page)).to_have_text("Aucune modification en attente")
+    correction = Control.objects.get(supersedes=control)
+    assert correction.comments == "Correction : regard fêlé, pas cassé"
+    assert correction.status == ControlStatus.SUBMITTED and correction.photos.count() == 1
+    page.click("nav.tabs button[data-view=list]")
+    expect(page.locator("#assignments li")).to_have_count(2)  # the correction replaced it
     assert page.console_errors == []
 
 
@@ -195,6 +213,21 @@ def test_conflict_shown_and_rebased_on_the_server_version(
     assert Control.objects.get(uuid=control["id"]).comments == "Saisie du bureau"
 
     conflict.locator("button.rebase").click()
+    expect(page.locator("article.conflict")).to_have_count(0)
+
+    # The session expired meanwhile: the app says so and keeps the change for after the login.
+    page.context.clear_cookies()
+    page.click("#sync-button")
+    expect(page.locator("#banner")).to_contain_text("Votre session a expiré")
+    expect(page.locator("#banner a")).to_have_attribute("href", "/connexion/?next=/terrain/")
+    expect(pending(page)).to_have_text("1 modification en attente")
+    page.click("#banner a")
+    page.fill("input[name=username]", "controleur.spanc")
+    page.fill("input[name=password]", "demo-capgeo")
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.wait_for_url(live_server.url + "/terrain/")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(pending(page)).to_have_text("1 modification en attente")
     page.click("#sync-button")
     expect(page.locator("#sync-results")).to_contain_text("appliquée")
     expect(pending(page)).to_have_text("Aucune modification en attente")

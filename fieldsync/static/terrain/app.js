@@ -164,7 +164,7 @@
     if (report && report.rows.length) {
       rows.innerHTML = report.rows.map((row) => `<tr class="${RESULT_CLASS[row.status] || ""}">
         <td>${esc(row.label)}</td><td><strong>${esc(sync.STATUS_LABELS[row.status] || row.status)}</strong></td>
-        <td>${row.reasons.map((r) => `<div>${esc(r)}</div>`).join("")}</td></tr>`).join("");
+        <td>${[...row.reasons, ...(row.details || [])].map((r) => `<div>${esc(r)}</div>`).join("")}</td></tr>`).join("");
     } else if (report) {
       rows.innerHTML = `<tr><td colspan="3" class="muted">Rien à envoyer lors de la dernière synchronisation (${esc(new Date(report.at).toLocaleString("fr-FR"))}).</td></tr>`;
     }
@@ -175,9 +175,10 @@
     const fields = [["État", form.STATUS[server.status] || server.status, form.STATUS[local.status] || local.status],
                     ["Date de visite", server.visit_date || "—", local.visit_date || "—"],
                     ["Observations", server.comments || "—", local.comments || "—"],
-                    ["Points renseignés", (server.findings || []).length, (local.findings || []).length],
+                    ["Points renseignés", (server.findings || []).length,
+                     local.findings ? local.findings.length : "inchangés"],
                     ["Défauts", (server.findings || []).filter((f) => f.result === "defect").map((f) => f.item).join(", ") || "—",
-                     (local.findings || []).filter((f) => f.result === "defect").map((f) => f.item).join(", ") || "—"],
+                     local.findings ? local.findings.filter((f) => f.result === "defect").map((f) => f.item).join(", ") || "—" : "inchangés"],
                     ["Photos", (server.photos || []).length, (local.photos || []).length]];
     return fields.map(([label, a, b]) => `<tr class="${String(a) === String(b) ? "" : "differs"}">
       <th scope="row">${esc(label)}</th><td>${esc(a)}</td><td>${esc(b)}</td></tr>`).join("");
@@ -217,6 +218,25 @@
     }).join("");
   }
 
+  /* What the server recorded for an applied change: version, status, its Annexe II verdict. */
+  async function appliedDetails(result) {
+    if (!result.record) {
+      return [];
+    }
+    const record = result.record;
+    const vocab = await store.meta("vocabularies", {conclusions: []});
+    const verdict = (vocab.conclusions || []).find((c) => c.code === record.conclusion);
+    const details = [`Version ${record.version} · ${form.STATUS[record.status] || record.status || ""}`];
+    if (verdict) {
+      details.push(`Conclusion du serveur : ${verdict.label}`);
+    }
+    const photos = record.photos || [];
+    if (photos.length) {
+      details.push(`${photos.length} photo(s) annoncée(s), ${(result.missing_photos || []).length} à envoyer`);
+    }
+    return details;
+  }
+
   async function runSync() {
     if (busy) {
       return;
@@ -242,7 +262,7 @@
         rows.push({label: (installation ? installation.server.address : "") + " (" +
                           (target.store === "controls" ? "contrôle" : "installation") + ")",
                    status: result.status, reasons: result.reasons || [],
-                   version: result.version || null});
+                   details: await appliedDetails(result)});
       }
       await store.setMeta("last_report", {at: new Date().toISOString(), rows});
       showNetwork(true);

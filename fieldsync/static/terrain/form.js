@@ -121,8 +121,8 @@
         <label>Observations <textarea name="comments" rows="3" ${disabled}>${esc(data.comments || "")}</textarea></label>
         <h3>Photos</h3>
         <ul class="photos"></ul>
-        ${locked ? "" : `<label class="file">Prendre une photo
-          <input type="file" name="photo" accept="image/*" capture="environment" multiple></label>`}
+        ${locked ? "" : `<label class="file button">Prendre une photo
+          <input type="file" name="photo" class="visually-hidden" accept="image/*" capture="environment" multiple></label>`}
         <h3>Position</h3>
         <p><button type="button" class="gps" ${disabled}>Relever ma position GPS</button> <span class="gps-result"></span></p>
         <p class="form-errors error" role="alert"></p>
@@ -257,7 +257,8 @@
       if (errors.length) {
         return;
       }
-      const payload = {visit_date: visitDate || null, findings: list,
+      // No answer yet: leave the findings out (unchanged), so an early save never clears them.
+      const payload = {visit_date: visitDate || null, ...(list.length ? {findings: list} : {}),
                        comments: form.comments.value.trim(), status,
                        photos: photos.map((p) => ({sha256: p.sha256, size: p.size,
                                                    content_type: p.content_type,

@@ -21,6 +21,7 @@
       layers: [
         new ol.layer.Tile({source: new ol.source.XYZ({
           tileUrlFunction: (coord) => Terrain.tiles.url(coord[0], coord[1], coord[2]),
+          transition: 0,  // the tiles are transparent: no cross-fade between zoom levels
           attributions: "C@p Géo — IGN ADMIN EXPRESS",
         })}),
         new ol.layer.Vector({source: zones, style: new ol.style.Style({
