@@ -5,6 +5,7 @@ name prints, not only Latin-1. Texts come from the control's rows and vocabulari
 formatted for France whatever the language of the person who downloads it.
 """
 import io
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,7 @@ from ..photos import final_path
 from ..rules import worst_category
 from . import map_extract, mentions
 
+logger = logging.getLogger(__name__)
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu",)
 ACCENT = colors.HexColor("#1f5f8b")
 MUTED = colors.HexColor("#5d6d7e")
@@ -315,11 +317,17 @@ def build(control, user, invariant=False):
     if photos is not None:
         story += [*heading(_t("Photos"), style, 7 * cm), photos]
     story += heading(_t("Plans"), style, 12 * cm)
-    story.append(map_block(map_extract.situation_map(user, installation),
-                           _t("Plan de situation"), style))
-    detail = map_extract.detail_map(user, installation)
-    if detail is not None:
-        story += [Spacer(1, 4 * mm), map_block(detail, _t("Extrait du plan"), style)]
+    try:
+        situation = map_extract.situation_map(user, installation)
+        detail = map_extract.detail_map(user, installation)
+    except (RuntimeError, OSError):  # Mapnik or its database: the report goes out without maps
+        logger.exception("Plans du rapport de visite %s non dessinés", control.uuid)
+        story.append(p(_t("Plans indisponibles : le moteur cartographique n'a pas répondu."),
+                       style["base"]))
+    else:
+        story.append(map_block(situation, _t("Plan de situation"), style))
+        if detail is not None:
+            story += [Spacer(1, 4 * mm), map_block(detail, _t("Extrait du plan"), style)]
     story += heading(_t("Mentions légales"), style, 6 * cm)
     story += [p(text, style["mention"]) for text in mentions.all_mentions(header.body)]
     decorate = _page_decorations(header, reference)

@@ -187,3 +187,12 @@ def test_map_layers_go_through_the_access_policy(db, settings):
     detail = map_extract.detail_map(user("responsable.spanc"), installation)
     assert [layer.name for layer in detail.layers] == ["communes", "installations_anc"]
     assert round(detail.scale) == 5000
+
+
+def test_an_unreadable_photo_does_not_stop_the_report(db):
+    control = manager_data.control(make_installation(GUERANDE), visit_date=VISIT)
+    manager_data.stored_photo(control, b"\xff\xd8 not really a jpeg", "Photo abîmée")
+    response = client_for("responsable.spanc").get(report_url(control))
+    assert response.status_code == 200
+    flat = " ".join(pdf_text(response.content)[0].split())
+    assert "Photo indisponible" in flat and "Photo abîmée" in flat
