@@ -267,3 +267,38 @@ def test_saved_map_with_a_deleted_layer_opens_with_a_notice(committed_demo, live
     assert [l["name"] for l in page.evaluate("window.capgeoViewer.activeLayers()")] == ["communes"]
     assert page.locator(".wm-title").inner_text() == "Carte temporaire"
     page.screenshot(path=str(artefacts / "couche-supprimee.png"))
+
+
+def test_tablet_touch_and_keyboard(committed_demo, live_server, chromium, artefacts):
+    context = chromium.new_context(locale="fr-FR", viewport={"width": 768, "height": 1024},
+                                   has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        open_viewer(page, live_server.url + "/carte/#couches=mairies:1")
+        narrow = page.locator("#map").bounding_box()["width"]
+        page.tap("#wm-panel-toggle")
+        assert page.get_attribute("#wm-panel-toggle", "aria-expanded") == "false"
+        assert page.locator("#wm-panel").is_hidden()
+        assert page.locator("#map").bounding_box()["width"] > narrow + 200
+
+        lon, lat = lon_lat("SELECT h.location FROM territory_townhall h JOIN territory_commune c "
+                           "ON c.id = h.commune_id WHERE c.insee = '44055'")
+        centre_on(page, lon, lat)
+        box = page.locator("#map").bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert "La Baule-Escoublac" in popup_text(page)
+        page.screenshot(path=str(artefacts / "tablette.png"))
+        page.keyboard.press("Escape")
+        assert page.locator("#wm-popup").is_hidden()
+
+        # Keyboard only: the map takes the focus, Enter identifies what is at its centre.
+        page.focus("#map")
+        page.keyboard.press("Enter")
+        assert "La Baule-Escoublac" in popup_text(page)
+        assert page.evaluate("document.activeElement.id") == "wm-popup-title"
+        assert errors == []
+    finally:
+        context.close()
