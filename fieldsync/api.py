@@ -7,7 +7,7 @@ protocol's own answers.
 import json
 
 from django.conf import settings
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 
-from . import editing, management_actions, photos, pull, push, scope, wire
+from . import editing, management_actions, photos, planning, pull, push, scope, wire
 from .changes import BatchSerializer, ChangeSerializer, StrictSerializer, flatten_errors
 from .models import ControlKind, Device, SyncChange
 
@@ -253,7 +253,9 @@ class CampaignSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     kind = serializers.SlugField()
     communes = serializers.ListField(child=serializers.CharField(max_length=5), required=False)
-    area = serializers.JSONField(required=False, help_text="Polygone GeoJSON en WGS84.")
+    area = serializers.JSONField(
+        required=False, help_text="Polygone GeoJSON en WGS84 (ou en Lambert-93 avec un membre "
+                                  "« crs » EPSG:2154).")
     due_before = serializers.DateField(required=False)
     starts_on = serializers.DateField(required=False)
     ends_on = serializers.DateField(required=False)
@@ -280,16 +282,11 @@ class CampaignView(APIView):
             return error(400, _t("Code INSEE inconnu dans la liste des communes."))
         area = None
         if "area" in data:
-            try:
-                area = GEOSGeometry(json.dumps(data["area"]), srid=4326)
-                if area.geom_type == "Polygon":
-                    area = MultiPolygon(area, srid=4326)
-                if area.geom_type != "MultiPolygon" or not area.valid:
-                    raise ValueError
-                area.transform(2154)
-            except (GEOSException, ValueError, TypeError):
-                return error(400, _t("Zone invalide : un polygone GeoJSON valide en WGS84 est "
-                                     "attendu."))
+            try:  # the same reading as the map of the manager screens (WGS 84 or Lambert-93)
+                area = planning.parse_area(json.dumps(data["area"]))
+            except ValidationError as invalid:
+                return error(400, _t("Zone invalide : %(reason)s")
+                             % {"reason": " ".join(invalid.messages)})
         try:
             campaign, count = management_actions.plan_campaign(
                 request.user, data["name"], kind, communes, area, data.get("due_before"),

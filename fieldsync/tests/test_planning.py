@@ -181,3 +181,17 @@ def test_campaign_form_plans_what_the_preview_showed(places):
     bad = client.post("/spanc/campagnes/nouvelle/", {"name": "X", "kind": kind.pk,
                                                       "area": json.dumps(square((0, 0), 1, 2154))})
     assert bad.status_code == 200 and "hors de la France" in bad.content.decode()
+
+
+def test_campaign_api_reads_the_zone_like_the_map(places):
+    middle = places["middle"].location
+    client = logged("responsable.spanc")
+    created = client.post("/api/sync/campaigns/", {
+        "name": "API Lambert-93", "kind": "bon_fonctionnement",
+        "area": square((middle.x, middle.y), 100, srid=2154)}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert created.json()["planned"] == 1
+    broken = client.post("/api/sync/campaigns/", {
+        "name": "X", "kind": "bon_fonctionnement",
+        "area": {"type": "Polygon", "coordinates": "abc"}}, content_type="application/json")
+    assert broken.status_code == 400 and "mal formé" in broken.content.decode()
