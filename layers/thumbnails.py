@@ -1,4 +1,5 @@
-"""Thumbnails of vector layers (PNG, 256×256), rendered by Mapnik over the commune boundaries.
+"""Thumbnails of vector layers (PNG, 256×256): the layer in its default style, drawn by the WMS
+renderer (wms.wms.renderer) over the commune boundaries.
 
 A thumbnail is shown to everyone who may view the layer, so it must not reveal rows some of them
 may not see. Its features are read through the policy's Grant of an *anonymous* visitor: a layer
@@ -6,19 +7,23 @@ whose rows are all public is drawn in full; any other layer (no public rule, or 
 restricted) is drawn as its extent outline only. The file name records that variant, so a
 thumbnail made while a layer was public is never served once its rules have been tightened.
 
-The geometries are read by PostgreSQL on Django's connection (so the Grant's row filter applies
-and uncommitted publications are visible), generalised to the pixel size and handed to Mapnik as
-inline GeoJSON: the output is bounded (one vertex per pixel) whatever the layer's size.
+The renderer reads the rows on Django's connection (its ``rows=True`` drawing: the Grant's row
+filter applies and a publication not yet committed is visible), generalised to the pixel size:
+the output is bounded whatever the layer's size. A new publication (layers.publishing) and a
+change of the default style (wms.tiles.signals) render the thumbnail again.
 """
+import logging
 import os
 from xml.sax.saxutils import quoteattr
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
-from django.db import connection
+from django.db import connection, transaction
 
 from .access import AccessPolicy, LayerNotFound
-from .models import Permission
+from .models import Layer, Permission
+
+log = logging.getLogger(__name__)
 
 SIZE = 256
 MARGIN = 0.06          # share of the extent added on each side
@@ -29,9 +34,6 @@ PUBLIC, OUTLINE = "public", "outline"
 
 BACKGROUND = "#dce8f0"  # the sea around the peninsula
 COMMUNE_FILL, COMMUNE_STROKE = "#f6f4ee", "#8d9aa6"
-FEATURE_FILL, FEATURE_STROKE = "#e07b39", "#8f4414"
-LINE_STROKE = "#6a2c91"
-POINT_FILL = "#c0392b"
 OUTLINE_STROKE = "#1f5f8b"
 
 # Lambert-93 as a PROJ string: Mapnik's bundled PROJ cannot read Debian's proj.db (an older
@@ -39,16 +41,6 @@ OUTLINE_STROKE = "#1f5f8b"
 # so nothing is reprojected and no PROJ database is needed.
 LAMBERT93 = ("+proj=lcc +lat_0=46.5 +lon_0=3 +lat_1=49 +lat_2=44 +x_0=700000 +y_0=6600000 "
              "+ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs")
-
-
-def _mapnik():
-    # The mapnik wheel points PROJ_LIB/GDAL_DATA at its bundled copies when they are unset;
-    # keep the system ones that GeoDjango's GDAL/PROJ use in this same process.
-    os.environ.setdefault("PROJ_LIB", "/usr/share/proj")
-    os.environ.setdefault("GDAL_DATA", "/usr/share/gdal")
-    import mapnik
-
-    return mapnik
 
 
 def thumbnail_variant(layer):
@@ -106,18 +98,6 @@ def _commune_geojson(cursor, frame, pixel):
     )
 
 
-def _features_geojson(cursor, grant, frame, pixel):
-    where, params = grant.where("t")
-    return _geojson(
-        cursor,
-        "SELECT DISTINCT ST_SnapToGrid(ST_Simplify(t.geom, %s), %s) "
-        f"FROM {grant.layer.qualified_table} t "
-        f"WHERE t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 2154) AND ({where}) "
-        f"LIMIT {MAX_GEOMETRIES}",
-        [pixel, pixel / 2, *frame, *params],
-    )
-
-
 def _outline_geojson(cursor, layer):
     return _geojson(cursor, "SELECT ST_GeomFromEWKB(%s)", [bytes(layer.extent.ewkb)])
 
@@ -133,48 +113,38 @@ def _escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _map_xml(communes, features, variant):
-    feature_style = (
-        f"""
-        <Style name="features">
-          <Rule><Filter>[mapnik::geometry_type]=polygon</Filter>
-            <PolygonSymbolizer fill="{FEATURE_FILL}" fill-opacity="0.6"/>
-            <LineSymbolizer stroke="{FEATURE_STROKE}" stroke-width="0.7"/></Rule>
-          <Rule><Filter>[mapnik::geometry_type]=linestring</Filter>
-            <LineSymbolizer stroke="{LINE_STROKE}" stroke-width="1.3"/></Rule>
-          <Rule><Filter>[mapnik::geometry_type]=point</Filter>
-            <MarkersSymbolizer marker-type="ellipse" width="4.5" height="4.5"
-              fill="{POINT_FILL}" stroke="#ffffff" stroke-width="0.5" allow-overlap="true"
-              ignore-placement="true"/></Rule>
-        </Style>"""
-        if variant == PUBLIC else
-        f"""
-        <Style name="features">
-          <Rule><PolygonSymbolizer fill="{OUTLINE_STROKE}" fill-opacity="0.12"/>
-            <LineSymbolizer stroke="{OUTLINE_STROKE}" stroke-width="1.6"
-              stroke-dasharray="5,3"/></Rule>
-        </Style>"""
-    )
-    layers = ""
-    if features is not None:
-        layers = (f'<Layer name="features" srs={quoteattr(LAMBERT93)}><StyleName>features</StyleName>'
-                  f"{_datasource(features)}</Layer>")
+def _map_xml(communes, outline):
+    outline_layer = ""
+    if outline is not None:
+        outline_layer = (f'<Layer name="outline" srs={quoteattr(LAMBERT93)}>'
+                         f"<StyleName>outline</StyleName>{_datasource(outline)}</Layer>")
     return f"""<?xml version="1.0" encoding="utf-8"?>
     <Map srs={quoteattr(LAMBERT93)} background-color={quoteattr(BACKGROUND)}>
       <Style name="communes"><Rule>
         <PolygonSymbolizer fill="{COMMUNE_FILL}"/>
         <LineSymbolizer stroke="{COMMUNE_STROKE}" stroke-width="0.6"/>
       </Rule></Style>
-      {feature_style}
+      <Style name="outline"><Rule>
+        <PolygonSymbolizer fill="{OUTLINE_STROKE}" fill-opacity="0.12"/>
+        <LineSymbolizer stroke="{OUTLINE_STROKE}" stroke-width="1.6" stroke-dasharray="5,3"/>
+      </Rule></Style>
       <Layer name="communes" srs={quoteattr(LAMBERT93)}><StyleName>communes</StyleName>
         {_datasource(communes)}</Layer>
-      {layers}
+      {outline_layer}
     </Map>"""
+
+
+def _served(grant):
+    """The layer in its default style, as the WMS serves it."""
+    from wms.wms.catalogue import ServedLayer, style_named
+
+    return ServedLayer(grant, style_named(grant.layer, ""))
 
 
 def render_thumbnail_png(layer, variant=None):
     """The PNG bytes of a layer's thumbnail (variant: PUBLIC or OUTLINE, decided if None)."""
-    mapnik = _mapnik()
+    from wms.wms.mapnik_env import mapnik
+
     grant = _public_grant(layer)
     if variant is None:
         variant = PUBLIC if grant is not None else OUTLINE
@@ -182,20 +152,21 @@ def render_thumbnail_png(layer, variant=None):
         raise ValueError(f"{layer.name}: rows are not public, only an outline may be drawn")
     frame = _frame(layer)
     pixel = (frame[2] - frame[0]) / SIZE
+    drawn = layer.is_vector and layer.extent is not None
     with connection.cursor() as cursor:
         communes = _commune_geojson(cursor, frame, pixel)
-        if not layer.is_vector or layer.extent is None:
-            features = None
-        elif variant == PUBLIC:
-            features = _features_geojson(cursor, grant, frame, pixel)
-        else:
-            features = _outline_geojson(cursor, layer)
+        outline = _outline_geojson(cursor, layer) if drawn and variant == OUTLINE else None
     map_ = mapnik.Map(SIZE, SIZE)
-    mapnik.load_map_from_string(map_, _map_xml(communes, features, variant))
+    mapnik.load_map_from_string(map_, _map_xml(communes, outline))
     map_.aspect_fix_mode = mapnik.aspect_fix_mode.GROW_BBOX
     map_.zoom_to_box(mapnik.Box2d(*frame))
     image = mapnik.Image(SIZE, SIZE)
     mapnik.render(map_, image)
+    if drawn and variant == PUBLIC:
+        from wms.wms.crs import crs_for
+        from wms.wms.renderer import draw
+
+        draw([_served(grant)], crs_for("EPSG:2154", "1.3.0"), frame, image, rows=True)
     return image.to_string("png")
 
 
@@ -225,3 +196,30 @@ def current_thumbnail(layer):
     render_thumbnail(layer)
     with layer.thumbnail.open("rb") as stored:
         return stored.read(), variant
+
+
+def refresh_thumbnail(layer):
+    """Render the layer's thumbnail again, logging instead of raising: a thumbnail must never
+    make a publication or a style change fail."""
+    try:
+        return render_thumbnail(Layer.objects.select_related("theme").get(pk=layer.pk))
+    except Exception:  # noqa: BLE001
+        log.exception("Thumbnail of layer %s could not be rendered", layer.name)
+        return None
+
+
+def on_style_changed(sender, instance, **kwargs):
+    """A style saved or deleted: once committed, the layer's thumbnail follows its default style."""
+    layer = Layer.objects.filter(pk=instance.layer_id).first()
+    if layer is not None and layer.is_vector:
+        transaction.on_commit(lambda: refresh_thumbnail(layer))
+
+
+def connect():
+    """Called by wms.apps (the WMS renderer draws the thumbnails)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from .models import Style
+
+    post_save.connect(on_style_changed, sender=Style, dispatch_uid="thumbnail_style_saved")
+    post_delete.connect(on_style_changed, sender=Style, dispatch_uid="thumbnail_style_deleted")

@@ -172,6 +172,9 @@ def run_import(job_id, on_progress=None):
                 _("L'import a échoué sur une erreur inattendue ; le détail est dans le journal du "
                   "serveur. Aucune donnée n'a été modifiée."))
     else:
+        from ..thumbnails import refresh_thumbnail
+
+        refresh_thumbnail(publication.layer)  # the new data, in the layer's default style
         job.publication, job.layer = publication, publication.layer
         job.report = publication.report
         message = _("Couche « %(name)s » publiée (version %(version)s, %(count)s objets).") % {

@@ -7,8 +7,9 @@ from PIL import Image
 
 from layers.access import AccessPolicy
 from layers.models import AccessRule, Audience, Layer, Permission, Theme
+from layers.styles import DEFAULT_POINT_FILL as POINT_FILL  # demo town halls: no style of their own
 from layers.testing import SCENARIO_EXPECTED_DOWNLOAD, SCENARIO_EXPECTED_ROWS, make_vector_layer
-from layers.thumbnails import OUTLINE, POINT_FILL, PUBLIC, render_thumbnail
+from layers.thumbnails import OUTLINE, PUBLIC, render_thumbnail
 
 pytestmark = pytest.mark.django_db
 

@@ -1,15 +1,9 @@
-"""The one place that imports mapnik.
+"""The one place that imports mapnik, and where its bundled fonts are.
 
-The mapnik wheel points PROJ_LIB / GDAL_DATA at its bundled copies when they are unset, which
-would also change what GeoDjango's GDAL/PROJ read in this process: keep the system ones.
-(settings.py may set these first; setdefault then leaves them alone.)
+capgeo/settings.py sets PROJ_LIB / GDAL_DATA to the system's before anything can import mapnik
+(whose wheel would otherwise point them at its bundled copies, for GeoDjango's GDAL/PROJ too).
 """
-import os
-
-os.environ.setdefault("PROJ_LIB", "/usr/share/proj")
-os.environ.setdefault("GDAL_DATA", "/usr/share/gdal")
-
-import mapnik  # noqa: E402
+import mapnik
 
 FONTS_DIR = mapnik.paths.fontscollectionpath
 

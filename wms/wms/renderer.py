@@ -23,6 +23,7 @@ from .mapnik_env import mapnik
 CACHE_SIZE = 64
 POOL_SIZE = 4           # connections per process for Mapnik's PostGIS datasource pool
 EXTENT_MARGIN = 0.2     # share of the catalogue extent added around it
+MAX_INLINE_ROWS = 50_000  # rows=True drawings (thumbnails) read at most this many rows
 
 
 class MapCache(threading.local):
@@ -93,22 +94,33 @@ def connection_parameters():
     return {k: v for k, v in params.items() if v}
 
 
-def map_xml(layer, style, row_filter, srid):
+def map_xml(layer, style, srid, parameters):
+    """The Map of one layer in its style; parameters: those of its Mapnik datasource."""
     root = etree.Element("Map", srs=PROJ[srid])
     root.append(mapnik_style("style", style.rules, layer))
     map_layer = etree.SubElement(root, "Layer", name=layer.name, srs=PROJ[srid])
     etree.SubElement(map_layer, "StyleName").text = "style"
     datasource = etree.SubElement(map_layer, "Datasource")
-    parameters = {
+    for name, value in parameters.items():
+        etree.SubElement(datasource, "Parameter", name=name).text = value
+    return etree.tostring(root, encoding="unicode")
+
+
+def postgis_parameters(layer, style, row_filter, srid):
+    return {
         "type": "postgis", **connection_parameters(),
         "table": subquery(layer, style.attributes, row_filter, srid),
         "geometry_field": "geom", "key_field": "fid", "srid": str(srid),
         "extent": ",".join(repr(v) for v in datasource_extent(layer, srid)),
         "estimate_extent": "false", "max_size": str(POOL_SIZE), "persist_connection": "true",
     }
-    for name, value in parameters.items():
-        etree.SubElement(datasource, "Parameter", name=name).text = value
-    return etree.tostring(root, encoding="unicode")
+
+
+def new_map(xml):
+    map_ = mapnik.Map(256, 256)
+    mapnik.load_map_from_string(map_, xml)
+    map_.aspect_fix_mode = mapnik.aspect_fix_mode.RESPECT  # stretch: the BBOX is exact
+    return map_
 
 
 def layer_map(served, srid):
@@ -120,12 +132,66 @@ def layer_map(served, srid):
 
     def build():
         style = served.resolved_style()
-        map_ = mapnik.Map(256, 256)
-        mapnik.load_map_from_string(map_, map_xml(layer, style, row_filter, srid))
-        map_.aspect_fix_mode = mapnik.aspect_fix_mode.RESPECT  # stretch: the BBOX is exact
-        return map_
+        return new_map(map_xml(layer, style, srid, postgis_parameters(layer, style, row_filter,
+                                                                      srid)))
 
     return _maps.get(key, build)
+
+
+def rows_geojson(served, srid, bbox_xy, pixel):
+    """The granted rows over bbox_xy as GeoJSON text (the style's attributes as properties),
+    generalised to the pixel size, read on Django's connection; None when there are none."""
+    layer, style = served.layer, served.resolved_style()
+    where, params = served.grant.where("t")
+    properties = ", ".join(f"{quote_literal(name)}, t.{quote_ident(name)}"
+                           for name in style.attributes)
+    geometry = "t.geom" if srid == 2154 else f"ST_Transform(t.geom, {int(srid)})"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), json_build_object('type', 'FeatureCollection', 'features', "
+            "coalesce(json_agg(json_build_object('type', 'Feature', 'properties', p, "
+            "'geometry', ST_AsGeoJSON(g, 2)::json)), '[]'::json))::text FROM ("
+            f"  SELECT ST_SnapToGrid(ST_Simplify({geometry}, %s, true), %s) AS g, "
+            f"  json_build_object({properties}) AS p FROM {layer.qualified_table} t"
+            "  WHERE t.geom && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), 2154)"
+            f"  AND ({where}) LIMIT {MAX_INLINE_ROWS}"
+            ") s WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)",
+            [pixel / 2, pixel / 4, *bbox_xy, srid, *params],
+        )
+        count, geojson = cursor.fetchone()
+    return geojson if count else None  # Mapnik cannot read an empty collection
+
+
+def quote_literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def draw(served_layers, crs, bbox_xy, image, rows=False):
+    """Draw the layers (first at the bottom) over bbox_xy (east/north order) onto image.
+
+    rows=False: the cached Maps reading PostGIS through Mapnik's pooled connections (committed
+    rows; GetMap, tiles). rows=True: the rows are read on Django's connection, so within its
+    transaction, and handed to the same Map inline (thumbnails, drawn while a publication may
+    not be committed yet); bounded by the image size (one vertex per half pixel).
+    """
+    box = mapnik.Box2d(*bbox_xy)
+    for served in served_layers:
+        if rows:
+            geojson = rows_geojson(served, crs.srid, bbox_xy,
+                                   (bbox_xy[2] - bbox_xy[0]) / image.width())
+            if geojson is None:
+                continue
+            map_ = new_map(map_xml(served.layer, served.resolved_style(), crs.srid,
+                                   {"type": "geojson", "inline": geojson}))
+        else:
+            map_ = layer_map(served, crs.srid)
+        map_.resize(image.width(), image.height())
+        map_.zoom_to_box(box)
+        # mapnik.render takes the image as premultiplied and leaves it demultiplied: without
+        # this, a second layer demultiplies the first again (wrong colours where transparent).
+        image.premultiply()
+        mapnik.render(map_, image)
+    return image
 
 
 def render(served_layers, crs, bbox_xy, width, height, background):
@@ -136,13 +202,4 @@ def render(served_layers, crs, bbox_xy, width, height, background):
     image = mapnik.Image(width, height)
     if background is not None:
         image.fill(mapnik.Color(*background))
-    box = mapnik.Box2d(*bbox_xy)
-    for served in served_layers:
-        map_ = layer_map(served, crs.srid)
-        map_.resize(width, height)
-        map_.zoom_to_box(box)
-        # mapnik.render takes the image as premultiplied and leaves it demultiplied: without
-        # this, a second layer demultiplies the first again (wrong colours where transparent).
-        image.premultiply()
-        mapnik.render(map_, image)
-    return image
+    return draw(served_layers, crs, bbox_xy, image)

@@ -1,0 +1,98 @@
+"""Thumbnails are drawn by the WMS renderer in the layer's default style, and follow publications
+and style changes (rendered again in the import job and once a style change commits)."""
+import io
+
+import pytest
+from PIL import Image
+
+from layers.models import AccessRule, Audience, ImportJob, Layer, Permission, Style
+from layers.publishing import prepare_import, run_import
+from layers.styles import DEFAULT_POINT_FILL
+from layers.thumbnails import OUTLINE, PUBLIC, render_thumbnail_png
+
+from .test_publishing_support import (TEST_PREFIX, admin_user, drop_test_staging_tables,  # noqa: F401
+                                      media_root, town_halls_geojson)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("drop_test_staging_tables", "media_root")]
+NAME = f"{TEST_PREFIX}vignettes"
+RED, GREEN = "#e31a1c", "#1a9850"
+
+
+def hex_rgb(colour):
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def colours(png):
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return {colour for _count, colour in image.getcolors(maxcolors=256 * 256)}
+
+
+def stored_png(layer):
+    layer.refresh_from_db()
+    with layer.thumbnail.open("rb") as stored:
+        return stored.read()
+
+
+def point_style(colour):
+    return {"kind": "single", "symbol": [{"type": "point", "mark": "circle", "size": 12,
+                                          "fill": colour, "stroke": None}]}
+
+
+def publish(tmp_path, mode="create"):
+    source = town_halls_geojson(tmp_path / f"mairies-{mode}.geojson")
+    job = prepare_import(user=admin_user(), path=source, source_name="mairies.geojson",
+                         layer_name=NAME, mode=mode)
+    job = run_import(job.pk)
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    return Layer.objects.get(name=NAME)
+
+
+def test_a_publication_renders_the_thumbnail_in_the_job(tmp_path, django_capture_on_commit_callbacks):
+    layer = publish(tmp_path)
+    # Not public yet: the job drew the outline only.
+    assert layer.thumbnail.name.endswith(f"-{OUTLINE}.png")
+    assert hex_rgb(DEFAULT_POINT_FILL) not in colours(stored_png(layer))
+
+    AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC, permission=Permission.VIEW)
+    with django_capture_on_commit_callbacks(execute=True):
+        Style.objects.create(layer=layer, name="rouge", title="Rouge", is_default=True,
+                             kind="single", definition=point_style(RED))
+    # The style change re-rendered it, public now, in the style's colour.
+    layer.refresh_from_db()
+    assert layer.thumbnail.name.endswith(f"-{PUBLIC}.png")
+    assert hex_rgb(RED) in colours(stored_png(layer))
+
+    # The style changes without a signal (a bulk update): only a new publication shows it.
+    Style.objects.filter(layer=layer).update(definition=point_style(GREEN))
+    assert hex_rgb(RED) in colours(stored_png(layer))
+    layer = publish(tmp_path, mode="replace")
+    found = colours(stored_png(layer))
+    assert hex_rgb(GREEN) in found and hex_rgb(RED) not in found
+
+
+def test_the_thumbnail_uses_the_same_style_as_the_wms(tmp_path, django_capture_on_commit_callbacks):
+    layer = publish(tmp_path)
+    AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC, permission=Permission.VIEW)
+    # No style of its own: the WMS's built-in default for points.
+    assert hex_rgb(DEFAULT_POINT_FILL) in colours(render_thumbnail_png(layer))
+    with django_capture_on_commit_callbacks(execute=True):
+        style = Style.objects.create(layer=layer, name="vert", title="Vert", is_default=True,
+                                     kind="single", definition=point_style(GREEN))
+    assert hex_rgb(GREEN) in colours(stored_png(layer))
+    with django_capture_on_commit_callbacks(execute=True):
+        style.delete()
+    found = colours(stored_png(layer))
+    assert hex_rgb(DEFAULT_POINT_FILL) in found and hex_rgb(GREEN) not in found
+
+
+def test_a_restricted_layer_shows_its_outline_whatever_its_style(tmp_path,
+                                                                  django_capture_on_commit_callbacks):
+    layer = publish(tmp_path)
+    AccessRule.objects.create(layer=layer, audience=Audience.AUTHENTICATED,
+                              permission=Permission.VIEW)
+    with django_capture_on_commit_callbacks(execute=True):
+        Style.objects.create(layer=layer, name="rouge", title="Rouge", is_default=True,
+                             kind="single", definition=point_style(RED))
+    layer.refresh_from_db()
+    assert layer.thumbnail.name.endswith(f"-{OUTLINE}.png")
+    assert hex_rgb(RED) not in colours(stored_png(layer))
