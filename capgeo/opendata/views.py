@@ -35,9 +35,14 @@ class PortalFilterForm(forms.Form):
         return self.cleaned_data["q"].replace("\x00", "").strip()
 
 
-def _public(response):
-    # The same page for everyone (anonymous rights only): shared caches may keep it briefly.
-    patch_cache_control(response, public=True, max_age=300)
+def _public(response, request=None):
+    """The data are the same for everyone (anonymous rights only): shared caches may keep them
+    briefly. A page shown to a signed-in user also carries their name and CSRF token (header,
+    forms): private then."""
+    if request is not None and request.user.is_authenticated:
+        patch_cache_control(response, private=True, max_age=0)
+    else:
+        patch_cache_control(response, public=True, max_age=300)
     return response
 
 
@@ -66,7 +71,7 @@ def portal(request):
         "form": form, "page": page, "filtered": bool(filters), "query_string": query.urlencode(),
         "total": datasets.count(),
     })
-    return _public(response)
+    return _public(response, request)
 
 
 @require_GET
@@ -80,7 +85,7 @@ def dataset(request, name):
         "layer": layer, "downloads": downloads(request, layer),
         "services": service_urls(request, layer), "extent_wgs84": extent,
     })
-    return _public(response)
+    return _public(response, request)
 
 
 @require_GET
