@@ -7,7 +7,7 @@ is dropped with a notice that does not say which one, so its existence does not 
 """
 from django.contrib.gis.geos import Polygon
 from django.db import connection
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -35,6 +35,14 @@ def territory_extent():
     if row is None or row[0] is None:  # no territory loaded: western France
         return [-300000.0, 5900000.0, -150000.0, 6050000.0]
     return [round(v, 2) for v in row]
+
+
+def print_url():
+    """The server print service (wms.printing), mounted before /carte/ in capgeo/urls.py."""
+    try:
+        return reverse("print-map")
+    except NoReverseMatch:
+        return "/carte/impression/"  # the contract's address: the viewer says it is unavailable
 
 
 def layer_entry(layer, styles):
@@ -107,7 +115,7 @@ def viewer_config(user, saved_map=None):
         "urls": {
             "ows": reverse("ows:ows"),
             "search": reverse("webmap:search"),
-            "print": "/carte/impression/",
+            "print": print_url(),
             "viewer": reverse("webmap:viewer"),
         },
         "map": None,

@@ -147,10 +147,10 @@ def make_map(slug, layers, audience=Audience.PUBLIC, communes=(), **fields):
 
 
 def test_saved_map_drops_layers_the_visitor_may_not_view(client):
-    make_map("reseaux", [("communes", 1.0), ("reseau_fibre", 0.7), ("mairies", 0.5)])
-    status, config = get_config(client, carte="reseaux")
+    make_map("test-reseaux", [("communes", 1.0), ("reseau_fibre", 0.7), ("mairies", 0.5)])
+    status, config = get_config(client, carte="test-reseaux")
     assert status == 200
-    assert config["map"]["title"] == "Reseaux"
+    assert config["map"]["title"] == "Test Reseaux"
     assert config["initial"]["layers"] == [
         {"name": "communes", "style": "", "opacity": 1.0, "visible": True},
         {"name": "mairies", "style": "", "opacity": 0.5, "visible": True},
@@ -158,7 +158,7 @@ def test_saved_map_drops_layers_the_visitor_may_not_view(client):
     assert config["notices"] == ["1 couche de cette carte n'est pas affichée : elle a été "
                                  "supprimée ou son accès vous est restreint."]
     assert "reseau_fibre" not in json.dumps(config)
-    _, config = get_config(client_for(client, "agent.guerande"), carte="reseaux")
+    _, config = get_config(client_for(client, "agent.guerande"), carte="test-reseaux")
     assert [l["name"] for l in config["initial"]["layers"]] == ["communes", "reseau_fibre", "mairies"]
     assert config["notices"] == []
 

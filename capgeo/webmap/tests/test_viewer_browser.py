@@ -215,15 +215,15 @@ def test_agent_never_sees_another_communes_restricted_features(
 
 def test_anonymous_never_sees_restricted_layers_or_maps(committed_demo, live_server,
                                                         browser_page, artefacts):
-    public = SavedMap.objects.create(slug="economie", title="Économie du territoire")
+    public = SavedMap.objects.create(slug="test-economie", title="Économie du territoire")
     SavedMapLayer.objects.create(saved_map=public, layer=Layer.objects.get(name="zones_activite"))
     SavedMapLayer.objects.create(saved_map=public, layer=Layer.objects.get(name="reseau_fibre"),
                                  position=1)
-    SavedMap.objects.create(slug="interne", title="Carte interne", audience="authenticated")
+    SavedMap.objects.create(slug="test-interne", title="Carte interne", audience="authenticated")
     page = browser_page
     page.goto(live_server.url + "/carte/cartes/")
     cards = page.locator(".wm-card h2").all_inner_texts()
-    assert cards == ["Économie du territoire"]
+    assert "Économie du territoire" in cards and "Carte interne" not in cards
     page.wait_for_function("[...document.querySelectorAll('.wm-card img')].every(i => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=str(artefacts / "galerie.png"), full_page=True)
     page.click("text=Économie du territoire")

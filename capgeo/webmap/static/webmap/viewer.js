@@ -298,13 +298,14 @@
   const popup = $("wm-popup");
   const popupOverlay = new ol.Overlay({ element: popup, autoPan: { animation: { duration: 200 } }, positioning: "bottom-center", offset: [0, -10] });
   map.addOverlay(popupOverlay);
-  popup.querySelector(".wm-popup-close").addEventListener("click", closePopup);
-  popup.addEventListener("keydown", (event) => { if (event.key === "Escape") closePopup(); });
+  popup.querySelector(".wm-popup-close").addEventListener("click", () => closePopup(true));
+  popup.addEventListener("keydown", (event) => { if (event.key === "Escape") closePopup(true); });
 
-  function closePopup() {
+  function closePopup(returnFocus) {
+    if (!popup.hidden) highlightSource.clear();
     popup.hidden = true;
     popupOverlay.setPosition(undefined);
-    $("map").focus();
+    if (returnFocus) $("map").focus();
   }
 
   function showPopup(coordinate, title, body) {
@@ -343,7 +344,12 @@
       }
     }));
     const body = [];
+    highlightSource.clear();
+    const geojson = new ol.format.GeoJSON();
     answers.forEach((answer) => {
+      (answer.features || []).forEach((feature) => {
+        if (feature.geometry) highlightSource.addFeature(geojson.readFeature(feature));
+      });
       if (answer.error) {
         body.push(el("p", { className: "wm-error", text: t("identifyError", { title: answer.entry.info.title }) }));
       } else if (answer.features.length) {
@@ -367,7 +373,11 @@
   const highlightSource = new ol.source.Vector();
   map.addLayer(new ol.layer.Vector({
     source: highlightSource, zIndex: 999,
-    style: new ol.style.Style({ stroke: new ol.style.Stroke({ color: "#1f5f8b", width: 3 }) }),
+    style: new ol.style.Style({
+      stroke: new ol.style.Stroke({ color: "#00b4ff", width: 3 }),
+      fill: new ol.style.Fill({ color: "rgba(0, 180, 255, 0.15)" }),
+      image: new ol.style.Circle({ radius: 8, stroke: new ol.style.Stroke({ color: "#00b4ff", width: 3 }) }),
+    }),
   }));
 
   let tool = "identify";
@@ -418,7 +428,7 @@
   map.on("singleclick", (event) => { if (tool === "identify") identify(event.coordinate); });
   $("map").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && tool === "identify") identify(view.getCenter());
-    if (event.key === "Escape") { if (draw) setTool("identify"); closePopup(); }
+    if (event.key === "Escape") { if (draw) setTool("identify"); closePopup(false); }
   });
 
   // --- coordinates ---------------------------------------------------------------------------
