@@ -45,6 +45,16 @@ def print_url():
         return "/carte/impression/"  # the contract's address: the viewer says it is unavailable
 
 
+def remote_extent(layer):
+    """The advertised WGS 84 box of a remote layer, in EPSG:3857 (None if unknown or absurd)."""
+    box = layer.remote_layer.wgs84_bbox if layer.remote_layer_id else None
+    if not box or len(box) != 4 or not (-180 <= box[0] < box[2] <= 180 and -85 <= box[1] < box[3] <= 85):
+        return None
+    polygon = Polygon.from_bbox(box)
+    polygon.srid = 4326
+    return to_web_mercator(polygon)
+
+
 def layer_entry(layer, styles):
     return {
         "name": layer.name,
@@ -54,7 +64,7 @@ def layer_entry(layer, styles):
         "usage": layer.usage,
         "queryable": bool(layer.queryable and layer.is_vector),
         "geometry_type": layer.geometry_type,
-        "extent": to_web_mercator(layer.extent),
+        "extent": to_web_mercator(layer.extent) or remote_extent(layer),
         "attribution": layer.attribution,
         "styles": [{"name": s.name, "title": s.title, "default": s.is_default}
                    for s in styles.get(layer.pk, [])],
@@ -65,7 +75,7 @@ def layer_entry(layer, styles):
 def visible_layers(user):
     """The Layer list the user may view, in catalogue order (theme, title)."""
     policy = AccessPolicy.for_user(user)
-    return list(policy.layers(Permission.VIEW).select_related("theme")
+    return list(policy.layers(Permission.VIEW).select_related("theme", "remote_layer")
                 .order_by("theme__order", "theme__name", "title"))
 
 

@@ -237,3 +237,21 @@ def test_search_every_word_in_any_order(client):
     assert any("Moulin" in label for label in labels(result, "zones_activite"))
     _, result = search(client, "la baule 44055")
     assert labels(result) == ["La Baule-Escoublac (44055)"]
+
+
+def test_remote_basemaps_are_offered_through_the_policy(client):
+    from layers.models import AccessRule, Permission, RemoteLayer, RemoteService
+
+    service = RemoteService.objects.create(title="IGN", url="https://data.example.fr/wms",
+                                           protocol=RemoteService.Protocol.WMS)
+    for name, audience in (("ortho_publique", Audience.PUBLIC), ("ortho_interne", Audience.AUTHENTICATED)):
+        remote = RemoteLayer.objects.create(service=service, identifier=name, title=name,
+                                            wgs84_bbox=[-2.6, 47.2, -2.2, 47.5])
+        layer = Layer.objects.create(name=name, title=name.replace("_", " "), kind=Layer.Kind.REMOTE,
+                                     usage=Layer.Usage.BASEMAP, remote_layer=remote)
+        AccessRule.objects.create(layer=layer, audience=audience, permission=Permission.VIEW)
+    _, config = get_config(client)
+    assert [b["name"] for b in config["basemaps"]] == ["communes", "ortho_publique", "aucun"]
+    assert not tree_names(config) & {"ortho_publique", "ortho_interne"}  # basemaps, not overlays
+    _, config = get_config(client_for(client, "agent.guerande"))
+    assert "ortho_interne" in [b["name"] for b in config["basemaps"]]
