@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 
 from capgeo.territory.models import Commune
 
-from .. import scope
+from .. import photos, scope
 
 STYLES = ["vendor/ol/ol.css", "terrain/terrain.css"]
 SCRIPTS = ["vendor/ol/ol.js", "terrain/store.js", "terrain/api.js", "terrain/tiles.js",
@@ -32,6 +32,7 @@ SCRIPTS = ["vendor/ol/ol.js", "terrain/store.js", "terrain/api.js", "terrain/til
 ICONS = ["terrain/icon-192.png", "terrain/icon-512.png", "terrain/icon.svg"]
 SHELL_STATIC = STYLES + SCRIPTS + ICONS
 TEMPLATES = ["terrain/app.html", "terrain/sw.js"]
+PHOTO_CHUNK_BYTES = 512 * 1024
 BASEMAP_LAYERS = "communes"  # public demo layer drawn by the platform's WMS under the points
 
 
@@ -92,6 +93,8 @@ def _config():
             "ows": reverse("ows:ows"),
         },
         "basemapLayers": BASEMAP_LAYERS,
+        # Photos go up in chunks the server accepts, so a cut upload resumes at the last one.
+        "photoChunkBytes": min(PHOTO_CHUNK_BYTES, photos.max_chunk_bytes()),
         "communes": dict(Commune.objects.order_by("insee").values_list("insee", "name")),
     }
 

@@ -36,6 +36,7 @@ def test_page_is_for_spanc_staff_and_asks_anonymous_users_to_log_in():
     assert config["urls"]["push"] == "/api/sync/push/"
     assert config["urls"]["login"] == "/connexion/?next=/terrain/"
     assert config["communes"]["44069"] == "Guérande"
+    assert 0 < config["photoChunkBytes"] <= 8 * 1024 * 1024
     # The shell holds no personal data: the service worker caches it for whoever uses the tablet.
     assert "controleur.spanc" not in html
     assert client_for("responsable.spanc").get("/terrain/").status_code == 200

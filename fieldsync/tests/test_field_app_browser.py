@@ -234,3 +234,47 @@ def test_conflict_shown_and_rebased_on_the_server_version(
     assert Control.objects.get(uuid=control["id"]).comments == "Saisie de la tablette"
     assert page.console_errors == []
 
+
+
+def test_photo_upload_cut_off_resumes_at_the_bytes_the_server_holds(
+        field_campaign, live_server, browser_page, settings):
+    settings.FIELDSYNC_MAX_CHUNK_BYTES = 4096  # the app sends chunks the server accepts
+    page = browser_page
+    open_app_and_download(page, live_server.url)
+    page.locator("#assignments li", has_text="3 allée des Pins").locator("button").click()
+    page.click("button.all-ok")
+    photo = jpeg_photo()
+    assert len(photo) > 2 * 4096
+    page.set_input_files("input[type=file]", files=[
+        {"name": "fosse.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    expect(page.locator(".photos li")).to_have_count(1)
+    page.click("button[value=submitted]")
+
+    ranges = []
+    page.on("request", lambda request: ranges.append(request.headers.get("content-range"))
+            if request.method == "PUT" else None)
+
+    def cut_the_second_chunk(route):
+        if len([r for r in ranges if r]) == 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/sync/photos/**", cut_the_second_chunk)
+    page.click("#sync-button")
+    expect(page.locator("#banner")).to_contain_text("Pas de réseau")
+    # The control is on the server, its photo half there: the tablet keeps both.
+    expect(pending(page)).to_have_text("1 modification en attente")
+    blob = PhotoBlob.objects.get(sha256=hashlib.sha256(photo).hexdigest())
+    assert blob.received == 4096 and not blob.verified
+    assert page.evaluate("Terrain.store.all('photos').then(p => p.length)") == 1
+
+    page.unroute("**/api/sync/photos/**")
+    page.click("#sync-button")
+    expect(page.locator("#banner")).to_contain_text("1 photo(s) envoyée(s)")
+    expect(pending(page)).to_have_text("Aucune modification en attente")
+    blob.refresh_from_db()
+    assert blob.verified and blob.received == len(photo)
+    assert ranges[0] == f"bytes 0-4095/{len(photo)}"
+    assert ranges[2].startswith("bytes 4096-")  # resumed, not restarted
+    assert page.evaluate("Terrain.store.all('photos').then(p => p.length)") == 0

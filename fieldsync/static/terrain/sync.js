@@ -10,7 +10,6 @@
   "use strict";
   const store = Terrain.store;
   const api = Terrain.api;
-  const CHUNK = 512 * 1024;
   const STATUS_LABELS = {applied: "appliquée", duplicate: "déjà reçue", conflict: "en conflit",
                          rejected: "refusée"};
   const FROZEN = ["submitted", "validated", "rejected"];
@@ -259,7 +258,7 @@
     let offset = state.received;
     let restarts = 0;
     while (!state.verified) {
-      const chunk = blob.slice(offset, Math.min(offset + CHUNK, blob.size));
+      const chunk = blob.slice(offset, Math.min(offset + Terrain.config.photoChunkBytes, blob.size));
       try {
         state = await api.putPhotoChunk(sha256, chunk, offset, blob.size);
         offset = state.received;
