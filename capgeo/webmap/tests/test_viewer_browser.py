@@ -302,3 +302,23 @@ def test_tablet_touch_and_keyboard(committed_demo, live_server, chromium, artefa
         assert errors == []
     finally:
         context.close()
+
+
+def test_loading_indicator_and_layer_error_message(committed_demo, live_server, browser_page,
+                                                   artefacts):
+    page = browser_page
+    open_viewer(page, live_server.url + "/carte/")
+    held = []
+    page.route("**/ows?*LAYERS=zones_activite*", lambda route: held.append(route))
+    page.check("#wm-layer-zones_activite")
+    page.wait_for_selector("#wm-loading:not([hidden])")
+    assert page.locator("#wm-loading").inner_text() == "Chargement des couches…"
+    page.wait_for_function("window.capgeoViewer.pending() > 0")
+    page.screenshot(path=str(artefacts / "chargement.png"))
+    assert held, "the GetMap request of the layer is held by the test"
+    # The map server fails for that layer: the indicator goes, a French message stays.
+    for route in held:
+        route.fulfill(status=500, body="panne", content_type="text/plain")
+    page.wait_for_selector("#wm-loading", state="hidden")
+    notice = page.locator("#wm-notices").inner_text()
+    assert "La couche « Zones d'activité économique » n'a pas pu être affichée" in notice
