@@ -168,7 +168,15 @@ def operation(service, name, kind="Get"):
         return None, []
     urls = [m.get("url") for m in op.methods if m.get("type", "Get").lower() == kind.lower()
             and m.get("url")]
-    return (urls[0] if urls else None), list(getattr(op, "formatOptions", []) or [])
+    formats = list(getattr(op, "formatOptions", []) or [])
+    # OWS services (WFS 2.0/1.1, WMTS) list them as an operation parameter (OWSLib then gives a
+    # "text/xml" placeholder as formatOptions).
+    parameters = {k.lower(): v for k, v in (getattr(op, "parameters", None) or {}).items()}
+    for name in ("outputformat", "format", "infoformat"):
+        values = [v for v in (parameters.get(name) or {}).get("values") or [] if v]
+        if values:
+            return (urls[0] if urls else None), values
+    return (urls[0] if urls else None), formats
 
 
 def identification(service):
@@ -288,7 +296,7 @@ def wfs_layers(service, version):
         layers.append({
             "identifier": layer.id, "title": text(layer.title, 300) or layer.id,
             "abstract": text(layer.abstract), "crs": crs,
-            "formats": list(getattr(layer, "outputFormats", None) or formats),
+            "formats": list(getattr(layer, "outputFormats", None) or formats)[:30],
             "styles": [], "wgs84_bbox": clean_bbox(layer.boundingBoxWGS84),
             "metadata": {
                 "protocol": "wfs", "version": version, "keywords": keywords(layer.keywords),

@@ -203,16 +203,34 @@ def test_cascaded_feature_info(client, distant):
     assert b"44069" in gml
 
 
-def test_wfs_remote_layers_are_catalogue_entries_only(client, remote, caches):
+def coverage_difference(a, b):
+    """Share of pixels covered (alpha > 128) in one image and not in the other."""
+    def covered(image):
+        return image.getchannel("A").point(lambda v: 255 if v > 128 else 0)
+
+    return ImageChops.difference(covered(a), covered(b)).histogram()[255] / (a.width * a.height)
+
+
+def test_wfs_remote_layer_drawn_from_its_features(client, remote, caches):
     service, _created = register_service(remote + "/ows", "wfs")
     identifier = next(i for i in service.layers.values_list("identifier", flat=True)
-                      if i.endswith("communes"))
+                      if i.split(":")[-1] == "communes")
     layer = publish(service.layers.get(identifier=identifier), name="wfs_communes",
                     audience="public")
-    assert layer.extent is not None
+    assert layer.extent is not None and not layer.queryable
     capabilities = client.get("/ows", {"SERVICE": "WMS", "REQUEST": "GetCapabilities"})
-    assert b"wfs_communes" not in capabilities.content
-    assert b'code="LayerNotDefined"' in getmap(client, "wfs_communes").content
+    assert b"<Name>wfs_communes</Name>" in capabilities.content
+    for srid in (2154, 3857):
+        box = transform_box(LAMBERT_BOX, 2154, srid)
+        cascaded = getmap(client, "wfs_communes", f"EPSG:{srid}", box, TRANSPARENT="TRUE")
+        assert cascade.FAILED_HEADER not in cascaded
+        direct = picture(getmap(client, "communes", f"EPSG:{srid}", box, TRANSPARENT="TRUE"))
+        drawn = picture(cascaded)
+        assert drawn.getbbox() is not None
+        assert coverage_difference(drawn, direct) < 0.02
+    response = getmap(client, "wfs_communes", "EPSG:4326", transform_box(LAMBERT_BOX, 2154, 4326),
+                      version="1.1.1")
+    assert b'code="InvalidSRS"' in response.content
 
 
 # --- WMTS ---------------------------------------------------------------------------------------
@@ -254,11 +272,7 @@ def test_wmts_layer_drawn_from_its_tiles(client, tiled):
     direct = picture(getmap(client, "communes", "EPSG:3857", box, TRANSPARENT="TRUE"))
     mosaic = picture(getmap(client, "tuiles_communes", "EPSG:3857", box, TRANSPARENT="TRUE"))
     assert mosaic.getbbox() is not None
-    def covered(image):
-        return image.getchannel("A").point(lambda v: 255 if v > 128 else 0)
-
-    differing = ImageChops.difference(covered(direct), covered(mosaic)).histogram()[255]
-    assert differing / (320 * 214) < 0.03
+    assert coverage_difference(direct, mosaic) < 0.03
 
 
 def test_wmts_lambert93_and_unsupported_crs(client, tiled):

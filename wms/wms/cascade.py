@@ -6,7 +6,8 @@ A remote layer passes the access policy like any layer (catalogue.resolve); then
   with a transparent background, and composites it in the requested order with the local layers;
 - a remote WMTS layer is drawn from its tiles: the tile matrix set in the requested CRS, the
   level nearest the requested resolution, the tiles covering the box mosaicked then resampled;
-- remote WFS layers are catalogue entries only (not drawn, not listed in the WMS);
+- a remote WFS layer is drawn from its features in the box (wms.wms.cascade_wfs), in a projected
+  CRS only;
 - a remote failure never fails the map: the layer is left blank and named in the
   X-CapGeo-Remote-Failed header (a missing basemap is better than no map at all);
 - answers are cached briefly per (layer, request) to be gentle with remote servers.
@@ -31,12 +32,13 @@ from layers.models import Layer, RemoteLayer
 from layers.remote.capabilities import SAFE_PARSER, local_name, with_parameters
 from layers.remote.fetch import DEPTH_HEADER, MAX_DEPTH, RemoteError, fetch
 
+from . import cascade_wfs
 from .errors import WmsError, crs_code_name
 from .mapnik_env import mapnik
 
 log = logging.getLogger(__name__)
 
-DRAWN_PROTOCOLS = ("wms", "wmts")
+DRAWN_PROTOCOLS = ("wms", "wmts", "wfs")
 FAILED_HEADER = "X-CapGeo-Remote-Failed"
 MAX_TILES = 64
 METRES_PER_DEGREE = 6378137 * 2 * math.pi / 360
@@ -202,6 +204,8 @@ def check_crs(served_layers, crs, version):
             served.wms_version = version
             if served.protocol == "wms":
                 remote_crs(served, crs)
+            elif served.protocol == "wfs":
+                cascade_wfs.check_crs(served, crs)
             else:
                 tile_matrix_set(served, crs)
 
@@ -363,7 +367,7 @@ def wmts_picture(served, crs, bbox_xy, width, height, depth):
 
 
 # --- GetMap -----------------------------------------------------------------------------------
-PICTURES = {"wms": wms_picture, "wmts": wmts_picture}
+PICTURES = {"wms": wms_picture, "wmts": wmts_picture, "wfs": cascade_wfs.wfs_picture}
 
 
 def remote_image(served, crs, bbox_xy, width, height, depth):
@@ -373,6 +377,8 @@ def remote_image(served, crs, bbox_xy, width, height, depth):
     if served.metadata.get("absent"):
         raise RemoteError(_("la couche n'est plus annoncée par le service distant"))
     picture = PICTURES[served.protocol](served, crs, bbox_xy, width, height, depth)
+    if isinstance(picture, mapnik.Image):
+        return picture
     buffer = io.BytesIO()
     picture.save(buffer, "PNG", compress_level=1)
     return mapnik.Image.from_string(buffer.getvalue())
