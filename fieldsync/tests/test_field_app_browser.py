@@ -232,6 +232,18 @@ def test_conflict_shown_and_rebased_on_the_server_version(
     expect(page.locator("#sync-results")).to_contain_text("appliquée")
     expect(pending(page)).to_have_text("Aucune modification en attente")
     assert Control.objects.get(uuid=control["id"]).comments == "Saisie de la tablette"
+
+    # Nothing left unconfirmed: another SPANC agent may take the tablet over; the first
+    # inspector's data (owners' names…) is wiped before the new package comes in.
+    page.context.clear_cookies()
+    log_in(page, live_server.url, "responsable.spanc")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(live_server.url + "/terrain/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#download-button")
+    expect(page.locator("#banner")).to_contain_text("0 contrôle(s) téléchargé(s)")
+    expect(page.locator("#assignments li")).to_have_count(0)
+    assert page.evaluate("Terrain.store.all('installations').then(r => r.length)") == 0
     assert page.console_errors == []
 
 

@@ -75,6 +75,13 @@
     setMeta(key, value) {
       return store.put("meta", {key, value});
     },
+    /* Forget everything (another inspector takes the tablet over). */
+    clearAll() {
+      const names = Object.keys(STORES);
+      return run(names, "readwrite", (tx) => {
+        names.forEach((name) => tx.objectStore(name).clear());
+      });
+    },
     deleteMeta(key) {
       return store.delete("meta", key);
     },

@@ -75,12 +75,20 @@
     throw new api.Failure("http", "Impossible d'enregistrer la tablette.");
   }
 
-  async function checkOwner(session) {
+  /* The tablet's data belongs to one inspector. Another one may take the tablet over (for a
+   * new package) only once nothing of the first one's work is left unconfirmed. */
+  async function checkOwner(session, takeOver) {
     const owner = await store.meta("user");
-    if (owner && owner.username !== session.username) {
-      throw new api.Failure("session", `Les données de cette tablette appartiennent à ` +
-        `${owner.name || owner.username} : connectez-vous avec ce compte pour les synchroniser.`);
+    if (!owner || owner.username === session.username) {
+      return;
     }
+    if (takeOver && (await pendingRecords()).length === 0 && !(await store.meta("inflight"))) {
+      await store.clearAll();
+      return;
+    }
+    throw new api.Failure("session", `Les données de cette tablette appartiennent à ` +
+      `${owner.name || owner.username}, avec des saisies pas encore confirmées : connectez-vous ` +
+      `avec ce compte pour les synchroniser.`);
   }
 
   // --- package ----------------------------------------------------------------------------------
@@ -110,7 +118,7 @@
   async function downloadPackage(onProgress) {
     onProgress("Vérification de la session…", 5);
     const session = await api.session();
-    await checkOwner(session);
+    await checkOwner(session, true);
     await ensureDevice(session);
     onProgress("Téléchargement des attributions…", 15);
     const pkg = await api.package();
