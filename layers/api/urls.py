@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import remote, views
 
 app_name = "api"
 
@@ -12,6 +12,9 @@ router.register("layers", views.LayerViewSet, basename="layer")
 
 urlpatterns = [
     path("layers/<str:name>/features", views.FeaturesView.as_view(), name="layer-features"),
+    path("remote-services/", remote.RemoteServicesView.as_view(), name="remote-services"),
+    path("remote-services/<int:pk>/publish", remote.RemoteServicePublishView.as_view(),
+         name="remote-service-publish"),
     path("", include(router.urls)),
     # Swagger UI only: drf-spectacular's Redoc page loads Google Fonts, and nothing may come from
     # a CDN.

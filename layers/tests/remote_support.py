@@ -50,10 +50,12 @@ def remote(live_demo, live_server, allow_local):
 
 class Canned(BaseHTTPRequestHandler):
     """A tiny foreign server answering a fixed body (HTML page, exception, error)."""
-    body, content_type, status = b"", "text/html", 200
+    body, content_type, status, headers_to_send = b"", "text/html", 200, {}
 
     def do_GET(self):  # noqa: N802
         self.send_response(self.status)
+        for name, value in self.headers_to_send.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
@@ -65,12 +67,13 @@ class Canned(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def canned(allow_local):
-    """canned(body, content_type, status) -> the URL of a local server answering that body."""
+    """canned(body, content_type, status, headers) -> the URL of a local server answering that
+    body."""
     servers = []
 
-    def serve(body, content_type="text/xml", status=200):
+    def serve(body, content_type="text/xml", status=200, headers=None):
         handler = type("Handler", (Canned,), {"body": body, "content_type": content_type,
-                                              "status": status})
+                                              "status": status, "headers_to_send": headers or {}})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)

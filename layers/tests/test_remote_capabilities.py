@@ -142,6 +142,15 @@ def test_oversized_answer_is_refused(canned, settings):
         read_capabilities(url, "wms")
 
 
+def test_redirects_are_checked_at_each_hop(canned):
+    url = canned(b"", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
+    with pytest.raises(RemoteError, match="Adresse refusée"):
+        read_capabilities(url, "wms")
+    loop = canned(b"", status=302, headers={"Location": "/service?again=1"})
+    with pytest.raises(RemoteError, match="Trop de redirections"):
+        read_capabilities(loop, "wms")
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000/ows", "http://localhost/ows",
                                  "http://10.1.2.3/wms", "http://169.254.169.254/latest",
                                  "http://[::1]/wms", "http://192.168.0.10/geoserver/wms"])
