@@ -19,11 +19,23 @@ class Command(BaseCommand):
     def handle(self, *args, no_accounts=False, no_catalogue=False, **options):
         report = load_demo(with_accounts=not no_accounts, with_catalogue=not no_catalogue,
                            thumbnails=True)
-        if report.changed:
+        maps, installations = [], 0
+        if not no_catalogue:
+            # Demo saved maps, and SPANC installations with a campaign for the demo inspector
+            # (only with the demo accounts: the campaign is theirs).
+            from capgeo.webmap.demo import load_saved_maps_demo
+
+            maps = load_saved_maps_demo()
+            if not no_accounts:
+                from fieldsync.demo import load_spanc_demo
+
+                installations = load_spanc_demo()
+        if report.changed or maps or installations:
             self.stdout.write(
                 f"Démo : {report.communes_created} communes, {report.town_halls_created} mairies, "
                 f"{len(report.accounts_created)} comptes, "
-                f"{len(report.layers_created)} couches du catalogue créés."
+                f"{len(report.layers_created)} couches du catalogue, {len(maps)} cartes, "
+                f"{installations} installations ANC créés."
             )
         else:
             self.stdout.write("Démo : déjà chargée, rien à faire.")
