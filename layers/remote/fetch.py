@@ -8,6 +8,7 @@ firewall if remote services may be hostile).
 """
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -97,12 +98,17 @@ class Answer:
 
 
 def _read(response, limit):
+    # The read timeout bounds each wait; this bounds a server that sends a byte now and then.
+    deadline = time.monotonic() + 3 * timeout()
     chunks, size = [], 0
     for chunk in response.iter_content(CHUNK):
         size += len(chunk)
         if size > limit:
             raise RemoteError(_("Réponse trop volumineuse (plus de %(mb).0f Mo).")
                               % {"mb": limit / 1024 / 1024})
+        if time.monotonic() > deadline:
+            raise RemoteError(_("Le serveur distant n'a pas fini de répondre dans le délai de "
+                                "%(s)g s.") % {"s": 3 * timeout()})
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -20,6 +20,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -31,6 +33,7 @@ from PIL import Image
 from layers.models import Layer, RemoteLayer
 from layers.remote.capabilities import SAFE_PARSER, local_name, with_parameters
 from layers.remote.fetch import DEPTH_HEADER, MAX_DEPTH, RemoteError, fetch
+from layers.remote.fetch import timeout as remote_timeout
 
 from . import cascade_wfs
 from .errors import WmsError, crs_code_name
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 DRAWN_PROTOCOLS = ("wms", "wmts", "wfs")
 FAILED_HEADER = "X-CapGeo-Remote-Failed"
 MAX_TILES = 64
+TILE_WORKERS = 4
 METRES_PER_DEGREE = 6378137 * 2 * math.pi / 360
 PIXEL_SIZE = 0.00028  # metres: the WMTS "standardized rendering pixel size"
 # Codes a remote server may use for the CRSs the platform serves.
@@ -341,17 +345,31 @@ def wmts_picture(served, crs, bbox_xy, width, height, depth):
         return picture  # the box is outside the matrix: nothing to draw
     mosaic = Image.new("RGBA", (len(cols) * tile_w, len(rows) * tile_h), (0, 0, 0, 0))
     image_format = pick_format(served.remote.formats)
-    failures = 0
-    for j, row in enumerate(rows):
-        for i, col in enumerate(cols):
-            url, params = tile_request(served, set_name, matrix, col, row, image_format)
-            try:
-                tile = decoded(*cached_fetch(url, params, depth), (tile_w, tile_h))
-            except RemoteError:
-                failures += 1  # a missing tile (outside the data, 404) stays transparent
-                continue
-            mosaic.paste(tile, (i * tile_w, j * tile_h))
-    if failures == len(cols) * len(rows):
+
+    def tile(position):
+        (i, col), (j, row) = position
+        url, params = tile_request(served, set_name, matrix, col, row, image_format)
+        try:
+            return i, j, decoded(*cached_fetch(url, params, depth), (tile_w, tile_h))
+        except RemoteError:
+            return i, j, None  # a missing tile (outside the data, 404) stays transparent
+
+    positions = [(c, r) for r in enumerate(rows) for c in enumerate(cols)]
+    drawn = 0
+    # A few tiles at a time, and the whole mosaic within twice the remote timeout: tiles not
+    # read by then stay transparent.
+    with ThreadPoolExecutor(max_workers=TILE_WORKERS) as pool:
+        futures = [pool.submit(tile, position) for position in positions]
+        try:
+            for future in as_completed(futures, timeout=2 * remote_timeout()):
+                i, j, picture_ = future.result()
+                if picture_ is not None:
+                    mosaic.paste(picture_, (i * tile_w, j * tile_h))
+                    drawn += 1
+        except FuturesTimeout:
+            for future in futures:
+                future.cancel()
+    if not drawn:
         raise RemoteError(_("aucune tuile n'a pu être lue"))
     res = resolution(matrix, crs.srid)
     left = matrix["top_left"][0] + cols[0] * tile_w * res
