@@ -332,6 +332,12 @@ def fr(value, digits=1):
     return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
 
 
+def verdict(results):
+    missed = [label for zoom, label in (("dense", "dense"), ("sparse", "clairsemé"))
+              if results[zoom]["capgeo"]["rps"] < results[zoom]["mapserver"]["rps"]]
+    return "atteint" if not missed else "manqué au zoom " + " et au zoom ".join(missed)
+
+
 def write_doc(polygons, results, info):
     rows = []
     for zoom, label in (("dense", "dense : toute l'emprise"), ("sparse", "clairsemé : ~600 m")):
@@ -347,6 +353,9 @@ def write_doc(polygons, results, info):
         f"mettre à jour ; il lui faut `apt-get install -y --no-install-recommends mapserver-bin "
         f"cgi-mapserver spawn-fcgi nginx`).\n\n"
         f"- Machine : {info['cpu']}, {info['nproc']} cœurs (nproc), {info['ram']} de mémoire ; "
+        f"charge moyenne sur 1 min relevée pendant la mesure : {fr(info['load'][0])} à "
+        f"{fr(info['load'][1])} (machine partagée : au-delà du nombre de cœurs, les processus "
+        f"attendent le processeur et les durées s'allongent pour les deux serveurs) ; "
         f"PostgreSQL {info['postgres']}, PostGIS {info['postgis']}, Python {info['python']}, "
         f"Mapnik {info['mapnik']}, MapServer {info['mapserver']}.\n"
         f"- Données : couche publique de {fr(polygons, 0)} petits polygones (8 à 24 sommets, "
@@ -364,17 +373,23 @@ def write_doc(polygons, results, info):
         f"deux serveurs). Après 10 requêtes de mise en route.\n\n"
         f"| Zoom | Serveur | requêtes | requêtes/s | médiane | p95 |\n"
         f"|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-        f"Objectif : au moins le débit de MapServer aux deux zooms.\n\n"
+        f"Objectif : au moins le débit de MapServer aux deux zooms ({verdict(results)}).\n\n"
         f"Lecture : au zoom dense, le coût est le dessin de chaque polygone (Mapnik lit les "
-        f"{fr(polygons, 0)} géométries en ~70 ms) ; deux réglages du style l'ont divisé par "
-        f"trois : pas de `gamma` sur les polygones (AGG recalcule sa table pour chaque objet) et "
-        f"des jointures `miter` plutôt que `round`. Au zoom clairsemé, la requête ne dure que "
-        f"quelques millisecondes et le surcoût fixe de la pile Python domine : intergiciels "
-        f"Django, deux requêtes de la politique d'accès (la couche avec ses styles, puis ses "
-        f"règles, relues à chaque requête pour qu'un changement de droits s'applique aussitôt), "
-        f"encodage PNG (zlib niveau 1). MapServer en FastCGI n'a ni politique d'accès ni styles "
-        f"en base. Pistes : mettre en cache les droits avec invalidation par signal, servir les "
-        f"vues fréquentes par les tuiles en cache (MapProxy).\n"
+        f"{fr(polygons, 0)} géométries en ~70 ms sur une machine calme) ; deux réglages du style "
+        f"l'ont divisé par trois : pas de `gamma` sur les polygones (AGG recalcule sa table pour "
+        f"chaque objet) et des jointures `miter` plutôt que `round`. Au zoom clairsemé, la "
+        f"requête PostGIS ne dure que quelques millisecondes et le surcoût fixe de la pile Python "
+        f"domine. Chaque processus garde en cache ce que la politique d'accès a décidé pour une "
+        f"couche (la couche, ses styles, le filtre de lignes du droit, par public) : un GetMap ne "
+        f"fait plus qu'une toute petite requête, la lecture du compteur `wms_catalogue_version` "
+        f"que des déclencheurs PostgreSQL augmentent dans la transaction même de toute "
+        f"modification des couches, règles d'accès et styles ; un droit retiré s'applique donc "
+        f"dès la requête suivante, dans tous les processus (testé). Une image opaque est encodée "
+        f"en PNG RVB (sans canal alpha). Reste, par requête : les intergiciels Django, la "
+        f"lecture du compteur, la requête de Mapnik sur sa connexion gardée ouverte, le dessin et "
+        f"l'encodage PNG (zlib niveau 1). MapServer en FastCGI n'a ni politique d'accès ni "
+        f"styles en base. La machine de mesure est partagée : les chiffres d'une exécution à "
+        f"l'autre varient, seul le rapport mesuré dans la même exécution compte.\n"
     )
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()
@@ -411,7 +426,7 @@ def main():
             y = generator.uniform(miny, maxy - SPARSE_SPAN)
             sparse_boxes.append((x, y, x + SPARSE_SPAN, y + SPARSE_SPAN))
         zooms = {"dense": ([extent], args.dense_runs), "sparse": (sparse_boxes, args.sparse_runs)}
-        results = {}
+        results, loads = {}, [os.getloadavg()[0]]
         for zoom, (boxes, runs) in zooms.items():
             results[zoom] = {}
             for server, (port, prefix) in prefixes.items():
@@ -421,12 +436,13 @@ def main():
                                for i in range(runs)] for c in range(CLIENTS)]
                 result = run(port, per_client)
                 results[zoom][server] = result
+                loads.append(os.getloadavg()[0])
                 print(f"{zoom:6} {server:9} {result['count']} requêtes : {result['rps']:.1f} req/s, "
                       f"médiane {result['median']:.1f} ms, p95 {result['p95']:.1f} ms")
             ratio = results[zoom]["capgeo"]["rps"] / results[zoom]["mapserver"]["rps"]
             print(f"{zoom:6} débit C@p Géo / MapServer : {ratio:.2f}")
         if not args.no_doc:
-            write_doc(args.polygons, results, machine())
+            write_doc(args.polygons, results, {**machine(), "load": (min(loads), max(loads))})
             print("docs/benchmarks.md mis à jour.")
     finally:
         for process in processes:
