@@ -1,6 +1,7 @@
 """The per-worker cache of WMS decisions (wms.wms.decisions): one query per GetMap once warm, and
 never a stale right: every catalogue change bumps the version counter in its own transaction."""
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -145,3 +146,20 @@ def test_a_style_edit_is_drawn_at_once(halls_layer):
     style.definition = fill_style(GREEN, family="point", size=40)
     style.save()
     assert near(colour_at(getmap(client, "decisions_mairies", box), *hall(LA_BAULE), box), GREEN)
+
+
+def test_without_the_counter_row_nothing_is_cached(db):
+    from layers.testing import make_vector_layer
+
+    make_vector_layer("decisions_sans_compteur", "POINT", [], [{"geom": "POINT(290000 6706000)"}],
+                      [{"audience": Audience.PUBLIC, "permission": Permission.VIEW}])
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM wms_catalogue_version")  # rolled back with the test
+    decisions.clear()
+    assert decisions.catalogue_version() is None
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            served = decisions.resolve(AnonymousUser(), ["decisions_sans_compteur"], [""])
+        assert served[0].layer.name == "decisions_sans_compteur"
+        assert len(queries.captured_queries) > 1  # the catalogue is read every time
+    assert decisions._cache.entries == {}

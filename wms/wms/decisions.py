@@ -35,7 +35,8 @@ _cache = Decisions()
 def catalogue_version():
     with connection.cursor() as cursor:
         cursor.execute("SELECT version FROM wms_catalogue_version WHERE id = 1")
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    return row[0] if row else None  # no counter row (emptied by hand): nothing is cached
 
 
 def clear():
@@ -49,6 +50,8 @@ def audience_key(policy):
 def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
     """catalogue.resolve, answered from this worker's cache when the catalogue has not changed."""
     version = catalogue_version()
+    if version is None:
+        return catalogue.resolve(user, names, style_names, locator, style_locator)
     if version != _cache.version:
         _cache.version, _cache.entries = version, {}
     policy = AccessPolicy.for_user(user)
