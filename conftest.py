@@ -36,6 +36,19 @@ def plain_static_urls():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def close_mapnik_connections(django_db_setup, django_db_blocker):
+    """Mapnik's PostGIS pool (WMS, prints, reports, thumbnails) keeps connections to the test
+    database: end them, once, before it is dropped (this session's own: the name is its own)."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                       "AND usename = current_user AND backend_type = 'client backend'")
+
+
 def _is_transactional(item):
     names = getattr(item, "fixturenames", ())
     marker = item.get_closest_marker("django_db")

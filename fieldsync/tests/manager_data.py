@@ -4,7 +4,6 @@ import datetime
 import hashlib
 import io
 
-import pytest
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -63,14 +62,3 @@ def control(installation, status=ControlStatus.VALIDATED, kind="bon_fonctionneme
     return made
 
 
-@pytest.fixture(scope="session")
-def close_mapnik_connections(django_db_setup, django_db_blocker):
-    """Mapnik's PostGIS pool (report maps) keeps connections to the test database: end them
-    before it is dropped (they are this session's own: the database name is the session's)."""
-    yield
-    from django.db import connection
-
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                       "AND usename = current_user AND backend_type = 'client backend'")

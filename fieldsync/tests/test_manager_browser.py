@@ -3,7 +3,6 @@ the control page's report link. Screenshots are kept as artefacts (docs/img/span
 from them)."""
 import datetime
 
-import pytest
 from django.contrib.gis.geos import Point
 
 from capgeo.territory.models import Commune
@@ -13,8 +12,6 @@ from fieldsync.models import Campaign, ControlStatus
 from . import manager_data
 from .conftest import GUERANDE, LA_BAULE, make_installation
 
-pytestmark = pytest.mark.usefixtures("close_mapnik_connections")
-from .manager_data import close_mapnik_connections  # noqa: E402,F401  (session teardown)
 
 
 def guerande_street():

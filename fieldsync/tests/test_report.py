@@ -16,9 +16,8 @@ from fieldsync.rules import add_years
 
 from . import manager_data
 from .conftest import GUERANDE, LA_BAULE, make_installation, user
-from .manager_data import close_mapnik_connections  # noqa: F401  (session teardown)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("close_mapnik_connections")]
+pytestmark = pytest.mark.django_db
 
 VISIT = datetime.date(2025, 3, 12)
 

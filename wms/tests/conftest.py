@@ -37,17 +37,6 @@ def drop_orphan_tables():
             sql(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
 
 
-@pytest.fixture(scope="session", autouse=True)
-def close_mapnik_connections(django_db_setup, django_db_blocker):
-    """Mapnik's PostGIS pool keeps connections to the test database: end them before it is
-    dropped (they are this session's own: the database name is the session's)."""
-    yield
-    with django_db_blocker.unblock():
-        sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND usename = current_user AND backend_type = 'client backend'")
-
-
 @pytest.fixture(scope="module")
 def demo_back_afterwards(django_db_setup, django_db_blocker):
     """After a module of transactional tests: the migrations' data and the demo back, for the
