@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 SIZE = 256
 MARGIN = 0.06          # share of the extent added on each side
 MIN_SPAN = 1000.0      # metres: a single point still gets some surroundings
-MAX_GEOMETRIES = 50_000
 
 PUBLIC, OUTLINE = "public", "outline"
 
