@@ -35,7 +35,9 @@ PRODUCTION = {
 
 
 def environment(changes=None, remove=()):
-    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES and k not in remove}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (conftest.py), never a deployment's.
+    env = {k: v for k, v in os.environ.items()
+           if k not in SETTINGS_VARIABLES and k not in remove and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env["DJANGO_SETTINGS_MODULE"] = "capgeo.settings"
     env.update(changes or {})
     return env
