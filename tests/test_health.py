@@ -46,3 +46,11 @@ def test_media_root_is_not_served(client, settings, tmp_path):
     (tmp_path / "imports").mkdir()
     (tmp_path / "imports" / "secret.geojson").write_text("{}")
     assert client.get("/media/imports/secret.geojson").status_code == 404
+
+
+@pytest.mark.django_db
+def test_error_pages_are_french_and_inside_the_site(client):
+    response = client.get("/nulle-part/")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+    assert 'class="site-header"' in response.content.decode()
