@@ -4,7 +4,10 @@ KVP parameter names are case-insensitive (OGC); the SERVICE parameter picks the 
 without SERVICE in the query string carries an XML request document: those are WFS requests
 (WMS here is KVP only), and the WFS module parses them (safely) itself.
 """
+from xml.sax.saxutils import escape
+
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from . import wfs, wms
@@ -27,15 +30,15 @@ def ows(request):
 
 
 def missing_service(params):
+    if params.get("SERVICE"):
+        code, text = "InvalidParameterValue", _("Service inconnu : seuls WMS et WFS sont proposés ici.")
+    else:
+        code, text = "MissingParameterValue", _("Le paramètre SERVICE (WMS ou WFS) est obligatoire.")
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="2.0.0">'
-        '<ows:Exception exceptionCode="MissingParameterValue" locator="service">'
-        "<ows:ExceptionText>Le paramètre SERVICE (WMS ou WFS) est obligatoire.</ows:ExceptionText>"
+        f'<ows:Exception exceptionCode="{code}" locator="service">'
+        f"<ows:ExceptionText>{escape(text)}</ows:ExceptionText>"
         "</ows:Exception></ows:ExceptionReport>"
     )
-    if params.get("SERVICE"):
-        body = body.replace('exceptionCode="MissingParameterValue"', 'exceptionCode="InvalidParameterValue"')
-        body = body.replace("Le paramètre SERVICE (WMS ou WFS) est obligatoire.",
-                            "Service inconnu : seuls WMS et WFS sont proposés ici.")
     return HttpResponse(body, status=400, content_type="application/xml; charset=utf-8")

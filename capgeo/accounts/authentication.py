@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from .tokens import user_for_token
@@ -103,7 +104,6 @@ def user_from_credentials(request):
 
 
 def unauthorized_response(request):
-    from django.utils.translation import gettext as _
 
     text = _("Identifiants invalides : vérifiez l'identifiant et le mot de passe, ou le jeton "
              "d'accès (il a peut-être été révoqué).")
@@ -142,8 +142,8 @@ class DesktopTokenAuthentication(authentication.BaseAuthentication):
         try:
             user = user_from_credentials(request._request)
         except InvalidCredentials:
-            raise exceptions.AuthenticationFailed(
-                "Identifiants invalides (identifiant et mot de passe, ou jeton d'accès).") from None
+            raise exceptions.AuthenticationFailed(_(
+                "Identifiants invalides (identifiant et mot de passe, ou jeton d'accès).")) from None
         if user is None:
             return None
         return user, None

@@ -41,7 +41,7 @@ class SavedMapQuerySet(models.QuerySet):
 
 class SavedMap(models.Model):
     slug = models.SlugField(_("identifiant"), unique=True, max_length=80,
-                            help_text=_("Utilisé dans l'adresse : /carte/<identifiant>/."))
+                            help_text=_("Utilisé dans l'adresse de la carte : /carte/identifiant/."))
     title = models.CharField(_("titre"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     audience = models.CharField(_("partagée avec"), max_length=20, choices=Audience.choices,
