@@ -102,16 +102,23 @@ class AccessPolicy:
         return cls(user)
 
     # --- rules that apply to this user ---------------------------------------------------
-    def _audience_q(self):
+    def audience_q(self):
+        """The audiences this user belongs to, as a filter on any model with the audience fields
+        (audience, roles, communes): access rules, and what is shared like them (saved maps)."""
         q = Q(audience=Audience.PUBLIC)
         if not self.authenticated:
-            # Anonymous visitors have no commune: a commune-restricted rule gives them nothing.
-            return q & Q(row_restriction=RowRestriction.NONE)
+            return q
         q |= Q(audience=Audience.AUTHENTICATED)
         q |= Q(audience=Audience.ROLES, roles__contains=[self.role])
         if self.commune_id:
             q |= Q(audience=Audience.COMMUNES, communes=self.commune_id)
         return q
+
+    def _audience_q(self):
+        if not self.authenticated:
+            # Anonymous visitors have no commune: a commune-restricted rule gives them nothing.
+            return self.audience_q() & Q(row_restriction=RowRestriction.NONE)
+        return self.audience_q()
 
     def _rules(self, permission):
         return AccessRule.objects.filter(

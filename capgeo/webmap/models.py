@@ -10,11 +10,11 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from capgeo.accounts.models import Role
+from layers.access import AccessPolicy
 from layers.models import Audience, Layer
 
 # The local basemap drawn from the demo/catalogue layer of commune boundaries (works offline).
@@ -26,17 +26,11 @@ RESERVED_SLUGS = {"cartes", "recherche", "impression", "config-json"}
 
 class SavedMapQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The maps shared with this user (same audiences as the layers' access rules)."""
-        authenticated = bool(user and user.is_authenticated and user.is_active)
-        if authenticated and (user.is_superuser or getattr(user, "is_gis_admin", False)):
+        """The maps shared with this user: the audiences of the access policy, which decides."""
+        policy = AccessPolicy.for_user(user)
+        if policy.is_admin:
             return self.all()
-        q = Q(audience=Audience.PUBLIC)
-        if authenticated:
-            q |= Q(audience=Audience.AUTHENTICATED)
-            q |= Q(audience=Audience.ROLES, roles__contains=[user.role])
-            if user.commune_id:
-                q |= Q(audience=Audience.COMMUNES, communes=user.commune_id)
-        return self.filter(q).distinct()
+        return self.filter(policy.audience_q()).distinct()
 
 
 class SavedMap(models.Model):
