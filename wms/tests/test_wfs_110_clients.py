@@ -15,7 +15,9 @@ from owslib.etree import etree
 from owslib.wfs import WebFeatureService
 from pyproj import Transformer
 
-from .wfs_support import PARCEL_COUNT, PARCELS, make_parcels, query, restore_shared_data  # noqa: F401
+from .wfs_support import (  # noqa: F401  (fixtures)
+    PARCEL_COUNT, PARCELS, make_parcels, query, restore_shared_data, server, table_fids,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -23,17 +25,6 @@ TYPE = f"capgeo:{PARCELS}"
 GML = "{http://www.opengis.net/gml}"
 WFS = "{http://www.opengis.net/wfs}"
 APP = "{https://capgeo.cap-atlantique.fr/wfs}"
-
-
-@pytest.fixture
-def server(restore_shared_data, live_server):
-    make_parcels()
-    return live_server.url + "/ows"
-
-
-def table_fids(where="TRUE", params=()):
-    return {row[0] for row in query(f'SELECT fid FROM layers_data."{PARCELS}" t WHERE {where}',
-                                    params)}
 
 
 def fids_of(content):

@@ -78,3 +78,16 @@ def restore_shared_data(django_db_blocker):
             connection.creation.deserialize_db_from_string(serialized)
         drop_orphan_tables()
         load_demo(thumbnails=False)
+
+
+@pytest.fixture
+def server(restore_shared_data, live_server):
+    """The /ows address of a live server holding the parcels layer (OWSLib and GDAL tests)."""
+    make_parcels()
+    return live_server.url + "/ows"
+
+
+def table_fids(where="TRUE", params=()):
+    """The parcels' fids PostGIS selects with this predicate (what a WFS filter must return)."""
+    return {row[0] for row in query(f'SELECT fid FROM layers_data."{PARCELS}" t WHERE {where}',
+                                    params)}
