@@ -4,7 +4,7 @@ The same cached Mapnik Map as a GetMap of the layer in its default style: PostGI
 and applies the Grant's row filter, Mapnik draws the style's rules. A change of style therefore
 shows in the tiles as soon as their cache is purged (wms.tiles.signals).
 """
-from wms.wms import catalogue, renderer
+from wms.wms import catalogue, png, renderer
 from wms.wms.crs import crs_for
 
 SRIDS = (2154, 3857)  # the grids' CRSs (wms.tiles.grids)
@@ -18,4 +18,4 @@ def render_png(grant, bbox, srid, width, height):
                             height, None)
     if image.is_solid() and image.get_pixel(0, 0) == 0:
         return None  # MapProxy stores no file for a blank tile
-    return image.to_string("png32:z=1")
+    return png.encode(image, opaque=False)

@@ -1,10 +1,10 @@
 """GetMap: the requested layers drawn by Mapnik, in the requested CRS, size and format."""
 from django.http import HttpResponse
 
-from . import cascade, decisions, renderer
+from . import cascade, decisions, png, renderer
 from .errors import BLANK, INIMAGE, WmsError, exception_format
 from .mapnik_env import mapnik
-from .params import (parse_bgcolor, parse_format, parse_map_request, parse_size,
+from .params import (PNG_32, parse_bgcolor, parse_format, parse_map_request, parse_size,
                      parse_transparent)
 from .picture import message_image
 
@@ -25,17 +25,19 @@ def get_map(request, params, version):
     served = decisions.resolve(request.user, query.layer_names, query.style_names)
     if cascade.has_remote(served):  # remote catalogue layers: wms.wms.cascade
         image, failed = cascade.render(request, served, query, fill)
-        return cascade.mark_failures(image_response(image, image_format), failed)
+        return cascade.mark_failures(image_response(image, image_format, fill), failed)
     image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)
-    if fill is not None and image_format[1].startswith("png32"):
-        # Opaque: an RGB PNG, a quarter less to filter and compress than RGBA.
-        image_format = (image_format[0], image_format[1] + ":t=0")
-    return image_response(image, image_format)
+    return image_response(image, image_format, fill)
 
 
-def image_response(image, image_format):
+def image_response(image, image_format, fill):
     content_type, encoding = image_format
-    response = HttpResponse(image.to_string(encoding), content_type=content_type)
+    if encoding == PNG_32:
+        # Opaque: an RGB PNG, a quarter less to compress than RGBA.
+        data = png.encode(image, opaque=fill is not None)
+    else:
+        data = image.to_string(encoding)
+    response = HttpResponse(data, content_type=content_type)
     response["Cache-Control"] = "private, max-age=60"
     return response
 
@@ -57,5 +59,5 @@ def exception_image(params, version, error):
         image.fill(mapnik.Color(*fill))
     if kind == INIMAGE:
         image = message_image(image, f"{error.code} : {error.message}")
-    return image_response(image, image_format)
+    return image_response(image, image_format, fill)
 
