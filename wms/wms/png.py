@@ -41,7 +41,7 @@ def encode(image, opaque):
     channels = 3 if opaque else 4
     rows = numpy.empty((height, width * channels + 1), numpy.uint8)
     rows[:, 0] = NO_FILTER
-    rows[:, 1:] = (pixels[:, :, :3] if opaque else pixels).reshape(height, -1)
+    rows[:, 1:].reshape(height, width, channels)[...] = pixels[:, :, :channels]  # one copy
     header = struct.pack(">IIBBBBB", width, height, 8, RGB if opaque else RGBA, 0, 0, 0)
     return b"".join((SIGNATURE, _chunk(b"IHDR", header),
                      _chunk(b"IDAT", isal_zlib.compress(rows.tobytes(), DEFLATE_LEVEL)),
