@@ -52,7 +52,7 @@ def test_pixels_are_those_of_mapnik_encoder(opaque, background, mode, mapnik_enc
     assert ours.size == theirs.size == (97, 61)
     assert ours.tobytes() == theirs.tobytes()
     # Not a trivial picture: background, fill and anti-aliased edges.
-    assert len(set(ours.getdata())) > 10
+    assert len(set(ours.get_flattened_data())) > 10
 
 
 def test_second_encoding_of_a_translucent_image_is_unchanged():

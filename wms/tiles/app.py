@@ -18,10 +18,11 @@ from mapproxy.wsgiapp import MapProxyApp
 
 from . import source
 from .config import build_config, catalogue_version, tiles_dir
+from .styles import StyleIndex
 
 log = logging.getLogger(__name__)
 
-_built = {}  # audience key -> (version, ProxyConfiguration, MapProxyApp)
+_built = {}  # audience key -> (version, ProxyConfiguration, MapProxyApp, StyleIndex)
 _lock = threading.Lock()
 _plugins_loaded = False
 
@@ -45,21 +46,23 @@ def proxy_configuration(conf):
 
 
 def configuration_for(audience):
-    """(ProxyConfiguration, MapProxyApp) of the audience, rebuilt when the catalogue changed."""
+    """(ProxyConfiguration, MapProxyApp, StyleIndex) of the audience, rebuilt when the catalogue
+    changed."""
     version = (catalogue_version(), str(tiles_dir()))
     entry = _built.get(audience.key)
     if entry and entry[0] == version:
-        return entry[1], entry[2]
+        return entry[1:]
     with _lock:
         entry = _built.get(audience.key)
         if entry and entry[0] == version:
-            return entry[1], entry[2]
-        proxy_conf = proxy_configuration(build_config(audience))
+            return entry[1:]
+        index = StyleIndex()
+        proxy_conf = proxy_configuration(build_config(audience, index))
         app = MapProxyApp(proxy_conf.configured_services(), proxy_conf.base_config)
         # Entries of an older version are dropped; other audiences rebuild on their next request.
-        for key in [k for k, (v, _, _) in _built.items() if v != version]:
+        for key in [k for k, entry in _built.items() if entry[0] != version]:
             del _built[key]
-        _built[audience.key] = (version, proxy_conf, app)
+        _built[audience.key] = (version, proxy_conf, app, index)
         log.info("MapProxy configuration built for %s (%d layers)", audience.key,
                  len(proxy_conf.layers))
-        return proxy_conf, app
+        return proxy_conf, app, index

@@ -7,7 +7,9 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 KVP_PATHS = {"service", "wmts", "wmts/"}
-REST_TILE = re.compile(r"^wmts/[^/]+/[^/]+/\d{1,9}/\d{1,9}/\d{1,9}\.[a-z]{3,4}$")
+# wmts/<layer>[/<style>]/<matrix set>/<matrix>/<col>/<row>.<format> (no style: the default)
+REST_TILE = re.compile(r"^wmts/(?P<layer>[^/]+)(?:/(?P<style>[^/]+))?"
+                       r"(?P<rest>/[^/]+/\d{1,9}/\d{1,9}/\d{1,9}\.[a-z]{3,4})$")
 REST_CAPABILITIES = "wmts/1.0.0/WMTSCapabilities.xml"
 REQUESTS = {"getcapabilities", "gettile", "getfeatureinfo"}
 GETTILE_PARAMETERS = ("LAYER", "STYLE", "TILEMATRIXSET", "TILEMATRIX", "TILEROW", "TILECOL",
@@ -32,8 +34,8 @@ def refuse_bad_request(path, query):
     if path.startswith("wmts/") and path != REST_CAPABILITIES and not REST_TILE.match(path):
         return exception_report(
             "InvalidParameterValue", "path",
-            _("Adresse de tuile invalide : attendu /mapproxy/wmts/<couche>/<grille>/<niveau>/"
-              "<colonne>/<ligne>.png"))
+            _("Adresse de tuile invalide : attendu /mapproxy/wmts/<couche>/<style>/<grille>/"
+              "<niveau>/<colonne>/<ligne>.png"))
     if path not in KVP_PATHS:
         return None
     params = {key.upper(): value for key, value in query.items()}

@@ -1,7 +1,8 @@
 """The MapProxy configuration (a dict, as mapproxy.yaml would hold) of one audience.
 
-One source + one cache + one layer per cacheable vector layer the audience may view, with the
-cache chosen as wms.tiles.audience explains; grids from wms.tiles.grids.
+One source + one cache + one layer per cacheable vector layer the audience may view and per
+style of it (wms.tiles.styles), with the cache chosen as wms.tiles.audience explains; grids from
+wms.tiles.grids.
 """
 import time
 from dataclasses import asdict
@@ -14,10 +15,13 @@ from layers.models import Layer, Permission
 
 from .audience import SHARED, Audience, cache_name, cache_variant
 from .grids import GRID_SRID, mapproxy_grids
+from .styles import DEFAULT, offered_styles
 
 # Rendered with every row: only ever served to audiences whose Grant is unrestricted.
 ALL_ROWS_AUDIENCE = Audience(authenticated=True, admin=True, commune_id=None, role=None)
 EXTENT_MARGIN = 500.0  # metres around a layer's extent still rendered (symbols overflow it)
+# The WMTS REST tile template; wms.tiles.styles routes {Style} (clients fill it in).
+REST_TEMPLATE = "/{Layer}/{Style}/{TileMatrixSet}/{TileMatrix}/{TileCol}/{TileRow}.{Format}"
 
 
 def tiles_dir():
@@ -69,9 +73,14 @@ def cache_conf(layer, name, source_name):
     }
 
 
-def source_conf(layer, audience, variant):
+def style_cache_name(name, style_name):
+    """The cache of one style: the layer's cache name for the default style."""
+    return name if style_name == DEFAULT else f"{name}.{style_name}"
+
+
+def source_conf(layer, audience, variant, style_name=""):
     rendering_audience = ALL_ROWS_AUDIENCE if variant == SHARED else audience
-    conf = {"type": "capgeo", "layer": layer.name, "variant": variant,
+    conf = {"type": "capgeo", "layer": layer.name, "style": style_name, "variant": variant,
             "audience": asdict(rendering_audience), "transparent": True}
     extent = _padded_extent(layer)
     if extent:
@@ -79,18 +88,26 @@ def source_conf(layer, audience, variant):
     return conf
 
 
-def build_config(audience):
+def build_config(audience, index=None):
+    """The configuration dict; `index` (a StyleIndex), if given, learns the layers' styles."""
     sources, caches, layers = {}, {}, []
-    for layer in cacheable_layers():
+    for layer in cacheable_layers().prefetch_related("styles"):
         found = layer_caches(layer, audience)
         if found is None:
             continue
-        variant, name = found
-        source_name = f"source_{name}"
-        sources[source_name] = source_conf(layer, audience, variant)
-        caches[name] = cache_conf(layer, name, source_name)
-        layers.append({"name": layer.name, "title": layer.title, "sources": [name],
-                       "md": {"abstract": layer.abstract}})
+        variant, layer_cache = found
+        styles, default_name = offered_styles(layer)
+        if index is not None:
+            index.add(layer, styles, default_name)
+        for style in styles:
+            name = style_cache_name(layer_cache, style.name)
+            source_name = f"source_{name}"
+            sources[source_name] = source_conf(
+                layer, audience, variant, default_name if style.name == DEFAULT else style.name)
+            caches[name] = cache_conf(layer, name, source_name)
+            title = layer.title if style.name == DEFAULT else f"{layer.title} — {style.title}"
+            layers.append({"name": style.tile_layer, "title": title, "sources": [name],
+                           "md": {"abstract": layer.abstract}})
     base = tiles_dir()
     conf = {
         "globals": {
@@ -108,7 +125,7 @@ def build_config(audience):
         },
         "services": {
             "wmts": {
-                "restful": True, "kvp": True,
+                "restful": True, "kvp": True, "restful_template": REST_TEMPLATE,
                 "md": _service_metadata(),
             },
             "tms": {"use_grid_names": True, "origin": "sw"},

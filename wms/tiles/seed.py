@@ -7,6 +7,7 @@ tile, so each group is rendered once, in this thread (on Django's connection).
 from itertools import groupby
 
 from .config import ALL_ROWS_AUDIENCE, build_config, cacheable_layers
+from .styles import DEFAULT, StyleIndex
 
 META_SIZE = 4
 
@@ -15,13 +16,18 @@ class SeedError(ValueError):
     pass
 
 
-def shared_tile_manager(layer_name, grid_name):
+def shared_tile_manager(layer_name, grid_name, style_name=DEFAULT):
     from .app import proxy_configuration
 
     if not cacheable_layers().filter(name=layer_name).exists():
         raise SeedError(f"{layer_name}")
-    proxy_conf = proxy_configuration(build_config(ALL_ROWS_AUDIENCE))
-    cache = proxy_conf.caches[layer_name]  # the shared cache is named after the layer
+    index = StyleIndex()
+    proxy_conf = proxy_configuration(build_config(ALL_ROWS_AUDIENCE, index))
+    # Shared caches are named like the style's tile layer ("<layer>", "<layer>.<style>").
+    tile_layer = index.tile_layer(layer_name, style_name)
+    if tile_layer is None:
+        raise SeedError(f"{layer_name} : style {style_name}")
+    cache = proxy_conf.caches[tile_layer]
     for tile_grid, _extent, manager in cache.caches():
         if tile_grid.name == grid_name:
             return proxy_conf.base_config, manager

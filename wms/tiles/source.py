@@ -22,6 +22,7 @@ from mapproxy.util.ext.dictspec.spec import anything, combined, required
 
 from layers.access import LayerNotFound
 from layers.models import Permission
+from wms.wms.errors import WmsError
 
 from .audience import Audience, cache_variant
 from .render import SRIDS, render_png
@@ -32,9 +33,10 @@ log = logging.getLogger(__name__)
 class CatalogueLayerSource(MapLayer):
     supports_meta_tiles = True
 
-    def __init__(self, layer_name, audience, variant, extent=None, image_opts=None):
+    def __init__(self, layer_name, audience, variant, style_name="", extent=None, image_opts=None):
         super().__init__(image_opts=image_opts)
         self.layer_name = layer_name
+        self.style_name = style_name
         self.audience = audience
         self.variant = variant
         if extent:
@@ -60,7 +62,10 @@ class CatalogueLayerSource(MapLayer):
             log.warning("tile source %s/%s no longer matches its audience", self.layer_name,
                         self.variant)
             raise BlankImageError()
-        png = render_png(grant, query.bbox, srid, *query.size)
+        try:
+            png = render_png(grant, query.bbox, srid, *query.size, style_name=self.style_name)
+        except WmsError:  # the style is gone: the next request rebuilds the configuration
+            raise BlankImageError() from None
         if png is None:
             raise BlankImageError()
         return ImageResult(BytesIO(png), size=query.size, image_opts=self.image_opts)
@@ -73,7 +78,7 @@ class CatalogueSourceConfiguration(SourceConfiguration):
     def source(self, params=None):
         return CatalogueLayerSource(
             self.conf["layer"], Audience(**self.conf["audience"]), self.conf["variant"],
-            extent=self.conf.get("extent"), image_opts=self.image_opts(),
+            style_name=self.conf.get("style", ""), extent=self.conf.get("extent"), image_opts=self.image_opts(),
         )
 
 
@@ -86,7 +91,7 @@ def register():
         register_source_configuration(
             "capgeo", CatalogueSourceConfiguration, "capgeo",
             combined(source_commons, {
-                required("layer"): str(), required("variant"): str(),
+                required("layer"): str(), required("variant"): str(), "style": str(),
                 required("audience"): {anything(): anything()},
                 "extent": [float()], "transparent": bool(), "image": {anything(): anything()},
             }),

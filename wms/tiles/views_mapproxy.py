@@ -3,9 +3,11 @@
 MapProxy answers OGC exceptions and errors itself; a layer the user may not view is absent from
 the audience's configuration, so it is reported exactly like an unknown layer. The
 `mapproxy.authorize` callback checks the user's own rights again on every tile and capabilities
-document (and refuses any other service).
+document (and refuses any other service). Named styles are routed and folded into the WMTS
+capabilities by wms.tiles.styles.
 """
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -14,7 +16,8 @@ from layers.models import Permission
 
 from .app import configuration_for
 from .audience import Audience
-from .checks import refuse_bad_request
+from .checks import REST_CAPABILITIES, refuse_bad_request
+from .styles import catalogue_layer_name, fold_capabilities, route
 
 TILE_SERVICES = {"tms", "wmts"}
 PUBLIC_MAX_AGE = 300
@@ -27,26 +30,39 @@ def authorizer(user):
     def authorize(service, layers, query_extent=None, environ=None, **kwargs):
         if service not in TILE_SERVICES:
             return {"authorized": "none"}
-        # TMS passes its (layer, grid) keys when listing, layer names otherwise.
+        # TMS passes its (layer, grid) keys when listing, layer names otherwise; a style's tile
+        # layer ("<layer>.<style>") is allowed with its catalogue layer.
         names = {layer if isinstance(layer, str) else layer[0] for layer in layers}
-        allowed = policy.layers(Permission.VIEW).filter(name__in=names).values_list("name", flat=True)
-        allowed = set(allowed)
-        if allowed >= names:
+        catalogue_names = {catalogue_layer_name(name) for name in names}
+        allowed = set(policy.layers(Permission.VIEW).filter(name__in=catalogue_names)
+                      .values_list("name", flat=True))
+        if allowed >= catalogue_names:
             # "full" also keeps MapProxy's TMS listing whole (its partial listing keeps one grid).
             return {"authorized": "full"}
-        return {"authorized": "partial", "layers": {name: {"tile": True} for name in allowed}}
+        return {"authorized": "partial", "layers": {
+            name: {"tile": True} for name in names if catalogue_layer_name(name) in allowed}}
 
     return authorize
 
 
-def _environ(request, path):
+def _environ(request, path, query_string):
     environ = dict(request.META)
     environ["SCRIPT_NAME"] = request.META.get("SCRIPT_NAME", "").rstrip("/") + "/mapproxy"
     environ["PATH_INFO"] = "/" + path
+    if query_string is not None:
+        environ["QUERY_STRING"] = query_string
     environ["HTTP_HOST"] = request.get_host()
     environ["wsgi.url_scheme"] = request.scheme
     environ["mapproxy.authorize"] = authorizer(request.user)
     return environ
+
+
+def _is_wmts_capabilities(path, query):
+    if path == REST_CAPABILITIES:
+        return True
+    params = {key.upper(): value.lower() for key, value in query.items()}
+    return (path in ("service", "wmts", "wmts/") and params.get("REQUEST") == "getcapabilities"
+            and params.get("SERVICE", "wmts") == "wmts")
 
 
 @csrf_exempt
@@ -58,19 +74,25 @@ def mapproxy(request, path=""):
     if refused is not None:
         return refused
     audience = Audience.of(request.user)
-    _proxy_conf, app = configuration_for(audience)
+    _proxy_conf, app, styles = configuration_for(audience)
+    routed = route(path, request.GET.dict(), styles)
+    if isinstance(routed, HttpResponse):
+        return routed
+    mapproxy_path, query_string = routed
     started = {}
 
     def start_response(status, headers, exc_info=None):
         started["status"], started["headers"] = status, headers
         return lambda data: None
 
-    body_iter = app(_environ(request, path), start_response)
+    body_iter = app(_environ(request, mapproxy_path, query_string), start_response)
     try:
         body = b"".join(body_iter)
     finally:
         if hasattr(body_iter, "close"):
             body_iter.close()
+    if _is_wmts_capabilities(path, request.GET) and started["status"].startswith("200"):
+        body = fold_capabilities(body, styles, request.build_absolute_uri(reverse("ows:ows")))
     response = HttpResponse(body, status=int(started["status"].split()[0]))
     for name, value in started["headers"]:
         if name.lower() not in HOP_BY_HOP:

@@ -1,4 +1,5 @@
-"""manage.py seed_tiles LAYER --zoom A-B [--bbox minx,miny,maxx,maxy] [--grid webmercator|lambert93]"""
+"""manage.py seed_tiles LAYER --zoom A-B [--bbox minx,miny,maxx,maxy] [--grid webmercator|lambert93]
+[--style NAME]"""
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -6,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from layers.models import Layer
 from wms.tiles.grids import GRID_CHOICES, LAMBERT93_RESOLUTIONS, MAX_WEBMERCATOR_LEVEL
 from wms.tiles.seed import SeedError, seed, shared_tile_manager
+from wms.tiles.styles import DEFAULT
 
 BAR_WIDTH = 30
 
@@ -55,8 +57,10 @@ class Command(BaseCommand):
                                            "(par défaut : celle de la couche)")
         parser.add_argument("--grid", choices=sorted(GRID_CHOICES), default="webmercator",
                             help="grille (par défaut : webmercator)")
+        parser.add_argument("--style", default=DEFAULT,
+                            help="style nommé de la couche (par défaut : son style par défaut)")
 
-    def handle(self, *args, layer, zoom, bbox=None, grid="webmercator", **options):
+    def handle(self, *args, layer, zoom, bbox=None, grid="webmercator", style=DEFAULT, **options):
         levels = zoom_range(zoom)
         max_level = MAX_WEBMERCATOR_LEVEL if grid == "webmercator" else len(LAMBERT93_RESOLUTIONS) - 1
         if levels.stop - 1 > max_level:
@@ -74,11 +78,12 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"La couche {layer} est vide : précisez --bbox.")
         try:
-            base_config, manager = shared_tile_manager(layer, GRID_CHOICES[grid])
+            base_config, manager = shared_tile_manager(layer, GRID_CHOICES[grid], style)
         except SeedError as error:
-            raise CommandError(f"Couche ou grille introuvable : {error}.") from None
-        progress = Bar(self.stderr, f"{layer} ({grid})")
+            raise CommandError(f"Couche, style ou grille introuvable : {error}.") from None
+        label = layer if style == DEFAULT else f"{layer}, style {style}"
+        progress = Bar(self.stderr, f"{label} ({grid})")
         total = seed(base_config, manager, area, levels, progress)
         self.stderr.write("")
-        self.stdout.write(f"{total} tuiles calculées pour {layer}, niveaux {levels.start} à "
+        self.stdout.write(f"{total} tuiles calculées pour {label}, niveaux {levels.start} à "
                           f"{levels.stop - 1}, grille {grid}.")
