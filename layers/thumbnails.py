@@ -10,7 +10,8 @@ thumbnail made while a layer was public is never served once its rules have been
 The renderer reads the rows on Django's connection (its ``rows=True`` drawing: the Grant's row
 filter applies and a publication not yet committed is visible), generalised to the pixel size:
 the output is bounded whatever the layer's size. A new publication (layers.publishing) and a
-change of the default style (wms.tiles.signals) render the thumbnail again.
+change of the default style (wms.tiles.signals) render the thumbnail again; rows changed in place
+(WFS-T, field sync) make it stale, and it is drawn again when next shown (current_thumbnail).
 """
 import logging
 import os
@@ -182,11 +183,26 @@ def render_thumbnail(layer):
     return layer.thumbnail.name
 
 
+def _is_current(layer, variant):
+    """The stored thumbnail matches the layer's rules (its file name) and is not older than its
+    data: rows edited in place (WFS-T, field sync, a restored version) make it stale, and it is
+    drawn again when next asked for rather than on every edit."""
+    if not layer.thumbnail or os.path.basename(layer.thumbnail.name) != thumbnail_filename(layer, variant):
+        return False
+    if layer.data_updated_at is None:
+        return True
+    try:
+        drawn_at = layer.thumbnail.storage.get_modified_time(layer.thumbnail.name)
+    except (FileNotFoundError, NotImplementedError):
+        return False
+    return drawn_at >= layer.data_updated_at
+
+
 def current_thumbnail(layer):
-    """(PNG bytes, variant): the stored thumbnail if it matches the layer's current rules, else a
-    freshly rendered and stored one."""
+    """(PNG bytes, variant): the stored thumbnail if it matches the layer's current rules and
+    data, else a freshly rendered and stored one."""
     variant = thumbnail_variant(layer)
-    if layer.thumbnail and os.path.basename(layer.thumbnail.name) == thumbnail_filename(layer, variant):
+    if _is_current(layer, variant):
         try:
             with layer.thumbnail.open("rb") as stored:
                 return stored.read(), variant

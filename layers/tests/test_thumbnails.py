@@ -96,3 +96,33 @@ def test_a_restricted_layer_shows_its_outline_whatever_its_style(tmp_path,
     layer.refresh_from_db()
     assert layer.thumbnail.name.endswith(f"-{OUTLINE}.png")
     assert hex_rgb(RED) not in colours(stored_png(layer))
+
+
+def test_rows_changed_in_place_make_the_thumbnail_stale(tmp_path, django_capture_on_commit_callbacks):
+    """WFS-T and field sync edit rows in place (no new publication): the next time the thumbnail
+    is shown it is drawn again from the current rows; until then nothing is re-rendered."""
+    from django.db import connection
+
+    from layers.tables import DATA_SCHEMA, qualified, refresh_layer_metadata
+    from layers.thumbnails import current_thumbnail
+
+    layer = publish(tmp_path)
+    AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC, permission=Permission.VIEW)
+    with django_capture_on_commit_callbacks(execute=True):
+        Style.objects.create(layer=layer, name="rouge", title="Rouge", is_default=True,
+                             kind="single", definition=point_style(RED))
+    layer.refresh_from_db()
+    stored_at = layer.thumbnail.storage.get_modified_time(layer.thumbnail.name)
+    before, variant = current_thumbnail(layer)
+    assert variant == PUBLIC and before == stored_png(layer)
+    assert layer.thumbnail.storage.get_modified_time(layer.thumbnail.name) == stored_at
+
+    # Every town hall moved 3 km east, as a WFS-T Update would (metadata refreshed, no publication).
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {qualified(DATA_SCHEMA, NAME)} SET geom = ST_Translate(geom, 3000, 0)")
+    refresh_layer_metadata(layer)
+    layer.refresh_from_db()
+    after, _variant = current_thumbnail(layer)
+    assert after != before
+    assert after == render_thumbnail_png(layer) == stored_png(layer)
+    assert hex_rgb(RED) in colours(after)
