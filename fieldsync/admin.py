@@ -84,6 +84,7 @@ class InstallationAdmin(GISModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         publication.publish(installation_ids=[form.instance.pk])
+        publication.refresh_metadata()
         # Devices learn of the edit at their next pull, and the audit trail names its author.
         journal.record(request.user, "installation.admin_edit", "installation",
                        form.instance.uuid, form.instance.version)

@@ -54,4 +54,5 @@ def load_spanc_demo():
             manager, "Campagne de démonstration", kind,
             [communes[insee] for insee in DEMO_CAMPAIGN_COMMUNES if insee in communes])
         management_actions.assign(manager, list(campaign.controls.all()), inspector)
+    publication.refresh_metadata()
     return len(created)

@@ -48,6 +48,7 @@ def plan_campaign(manager, name, kind, communes=(), area=None, due_before=None,
         record(manager, "control.plan", "control", control.uuid, control.version,
                details={"campaign": campaign.pk})
     publication.publish(control_ids=[c.pk for c in controls])
+    publication.refresh_metadata()
     return campaign, len(controls)
 
 
@@ -77,6 +78,7 @@ def assign(manager, controls, inspector):
                details={"inspector": inspector.username})
         changed.append(control.pk)
     publication.publish(control_ids=changed)
+    publication.refresh_metadata()
     return len(changed)
 
 
@@ -106,6 +108,7 @@ def decide(manager, control, validate, reason=""):
     record(manager, "control.validate" if validate else "control.reject", "control",
            control.uuid, control.version, details={"reason": control.rejection_reason})
     publication.publish(installation_ids=[control.installation_id], control_ids=[control.pk])
+    publication.refresh_metadata()
     return control
 
 
@@ -146,6 +149,7 @@ def resolve_conflict(manager, change, take_client):
             raise ActionRefused(" ".join(error.reasons)) from None
         record(manager, f"{change.entity}.resolve_take_client", change.entity, obj.uuid,
                obj.version, device=change.batch.device, change=change)
+        publication.refresh_metadata()
         change.resolution = SyncChange.Resolution.TOOK_CLIENT
     else:
         change.resolution = SyncChange.Resolution.KEPT_SERVER

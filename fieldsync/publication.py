@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from capgeo.accounts.models import Role
 from fieldsync.models import Control
 from layers.access import quote_ident
+from layers.events import layer_data_changed
 from layers.models import (
     AccessRule, Audience, Layer, Licence, Permission, RowRestriction, Theme, UpdateFrequency,
 )
@@ -137,7 +138,9 @@ def _upsert(name, where, params):
 
 def publish(installation_ids=(), control_ids=()):
     """Refresh the published rows of these installations and controls (call inside the change's
-    transaction, so the layers never show a change that was rolled back)."""
+    transaction, so the layers never show a change that was rolled back). Tile caches are purged
+    over the touched area once committed; the caller refreshes the catalogue metadata
+    (refresh_metadata) once its batch or action is done."""
     ensure_layers()
     control_ids = list(set(control_ids))
     if control_ids:  # a control's verdict shows on its installation's row
@@ -145,15 +148,42 @@ def publish(installation_ids=(), control_ids=()):
             Control.objects.filter(pk__in=control_ids).values_list("installation_id", flat=True))
     installation_ids = list(set(installation_ids))
     if installation_ids:
+        before = _extent(INSTALLATIONS_LAYER, installation_ids)
         _upsert(INSTALLATIONS_LAYER, "i.id = ANY(%s)", [installation_ids])
+        _changed(INSTALLATIONS_LAYER, before, _extent(INSTALLATIONS_LAYER, installation_ids))
     if control_ids:
-        # A correction hides the version it supersedes.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {qualified(DATA_SCHEMA, CONTROLS_LAYER)} WHERE fid IN "
-                "(SELECT supersedes_id FROM fieldsync_control WHERE id = ANY(%s) "
-                " AND supersedes_id IS NOT NULL)", [control_ids])
+        superseded = list(Control.objects.filter(pk__in=control_ids, supersedes__isnull=False)
+                          .values_list("supersedes_id", flat=True))
+        before = _extent(CONTROLS_LAYER, control_ids + superseded)
+        if superseded:  # a correction hides the version it supersedes
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {qualified(DATA_SCHEMA, CONTROLS_LAYER)} "
+                               "WHERE fid = ANY(%s)", [superseded])
         _upsert(CONTROLS_LAYER, "ctl.id = ANY(%s)", [control_ids])
+        _changed(CONTROLS_LAYER, before, _extent(CONTROLS_LAYER, control_ids))
+
+
+def _extent(name, fids):
+    """(minx, miny, maxx, maxy) of these rows of a published table, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                       f"(SELECT ST_Extent(geom) AS e FROM {qualified(DATA_SCHEMA, name)} "
+                       f"WHERE fid = ANY(%s)) s", [list(fids)])
+        row = cursor.fetchone()
+    return tuple(row) if row and row[0] is not None else None
+
+
+def _changed(name, before, after):
+    """Tell the catalogue's listeners (tile caches) which area the change touched: the old and
+    the new places of the rows. The catalogue's counts and extent follow per batch
+    (refresh_metadata), not per change."""
+    boxes = [box for box in (before, after) if box]
+    layer = Layer.objects.filter(name=name).first()
+    if layer is None or not boxes:
+        return
+    bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
+    layer_data_changed.send(sender=Layer, layer=layer, bbox=bbox)
 
 
 @transaction.atomic
@@ -168,6 +198,8 @@ def rebuild():
 
 
 def refresh_metadata(*names):
+    """The catalogue's count, extent and data date of the published layers (once per batch or
+    management action: it measures the whole table, and bumps the catalogue version)."""
     for layer in Layer.objects.filter(name__in=names or list(LAYERS)):
         if table_exists(DATA_SCHEMA, layer.name):
             refresh_layer_metadata(layer)

@@ -301,3 +301,32 @@ def test_rejected_control_keeps_its_reason_and_stays_immutable(tablet, campaign)
     rejected = decide(control["id"], "reject", "Photos illisibles")
     assert rejected.json()["status"] == "rejected"
     assert SyncBatch.objects.count() == 1
+
+
+def test_published_changes_reach_the_catalogue_listeners_and_metadata(tablet, campaign):
+    """Field-sync tables are layers like any other: a pushed change tells the tile caches which
+    area changed (layer_data_changed, the installation's point), and the batch refreshes the
+    catalogue's data date (which makes thumbnails stale)."""
+    from layers.events import layer_data_changed
+    from layers.models import Layer
+
+    control = next(iter(assigned(tablet.package()).values()))
+    location = Control.objects.get(uuid=control["id"]).installation.location
+    dated = Layer.objects.get(name="spanc_controles").data_updated_at
+    heard = []
+
+    def listener(sender, layer, bbox=None, **kwargs):
+        heard.append((layer.name, bbox))
+
+    layer_data_changed.connect(listener)
+    try:
+        response, _batch = tablet.push([control_change(control)])
+        assert response.json()["results"][0]["status"] == "applied"
+    finally:
+        layer_data_changed.disconnect(listener)
+    names = {name for name, _bbox in heard}
+    assert names == {"spanc_controles", "spanc_installations"}
+    for _name, (minx, miny, maxx, maxy) in heard:
+        assert minx <= location.x <= maxx and miny <= location.y <= maxy
+    refreshed = Layer.objects.get(name="spanc_controles")
+    assert dated is None or refreshed.data_updated_at > dated

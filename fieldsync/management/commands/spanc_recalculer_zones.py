@@ -20,4 +20,6 @@ class Command(BaseCommand):
                 if before != (installation.sanitary_zone, installation.environmental_zone):
                     publication.publish(installation_ids=[installation.pk])
                     changed += 1
+        if changed:
+            publication.refresh_metadata()
         self.stdout.write(self.style.SUCCESS(f"{changed} installation(s) changée(s) de zone."))
