@@ -106,6 +106,53 @@ def test_a_revoked_rule_applies_to_the_very_next_request(halls_layer):
     assert getmap(agent, "decisions_mairies", box).status_code == 200
 
 
+def featureinfo(client, layer, box, x, y):
+    """GetFeatureInfo (JSON) at the map point (x, y) of a 128 px map of box."""
+    i, j = pixel_of(x, y, box, 128, 128)
+    return client.get("/ows", {
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo", "LAYERS": layer,
+        "QUERY_LAYERS": layer, "STYLES": "", "CRS": "EPSG:2154", "BBOX": ",".join(map(str, box)),
+        "WIDTH": 128, "HEIGHT": 128, "I": i, "J": j, "INFO_FORMAT": "application/json"})
+
+
+def legend(client, layer):
+    return client.get("/ows", {"SERVICE": "WMS", "VERSION": "1.3.0",
+                               "REQUEST": "GetLegendGraphic", "LAYER": layer,
+                               "FORMAT": "image/png"})
+
+
+def found_insee(response):
+    assert response.status_code == 200, response.content[:300]
+    return [f["properties"]["insee"] for f in response.json()["features"]]
+
+
+def test_feature_info_and_legends_follow_a_revoked_rule_at_once(halls_layer):
+    client = Client()
+    box = box_around(*hall(GUERANDE))
+    for _ in range(2):  # the second round is answered from the cache
+        assert found_insee(featureinfo(client, "decisions_mairies", box, *hall(GUERANDE))) == [
+            GUERANDE]
+        assert legend(client, "decisions_mairies").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert legend(client, "decisions_mairies").status_code == 200
+    assert len(queries.captured_queries) == 1  # the version counter only
+    AccessRule.objects.filter(layer=halls_layer).delete()
+    assert refused(featureinfo(client, "decisions_mairies", box, *hall(GUERANDE)))
+    refused_legend = legend(client, "decisions_mairies")
+    assert refused_legend.status_code == 400 and b"LayerNotDefined" in refused_legend.content
+
+
+def test_feature_info_follows_a_tightened_row_restriction_at_once(halls_layer):
+    agent = Client()
+    agent.force_login(User.objects.get(username="agent.labaule"))
+    AccessRule.objects.filter(layer=halls_layer).update(audience=Audience.AUTHENTICATED)
+    box = box_around(*hall(GUERANDE))
+    assert found_insee(featureinfo(agent, "decisions_mairies", box, *hall(GUERANDE))) == [GUERANDE]
+    AccessRule.objects.filter(layer=halls_layer).update(
+        row_restriction=RowRestriction.COMMUNE_TERRITORY)
+    assert found_insee(featureinfo(agent, "decisions_mairies", box, *hall(GUERANDE))) == []
+
+
 def test_a_tightened_row_restriction_applies_at_once(halls_layer):
     agent = Client()
     agent.force_login(User.objects.get(username="agent.labaule"))

@@ -1,5 +1,6 @@
 """Per-worker cache of what the access policy decided for a WMS layer: the layer, its styles and
-the Grant's row filter, so that a GetMap costs one tiny query instead of two catalogue queries.
+the Grant's row filter, so that a GetMap, GetFeatureInfo or GetLegendGraphic costs one tiny query
+instead of two catalogue queries.
 
 Freshness is never guessed: triggers bump wms_catalogue_version in the same transaction as any
 change to layers, access rules (and their communes) or styles (migration wms 0001). Every request

@@ -16,7 +16,7 @@ from lxml import etree
 
 from layers.styles import geometry_family
 
-from . import cascade, catalogue
+from . import cascade, decisions
 from .errors import WmsError
 from .params import name_list, parse_map_request, required
 
@@ -106,7 +106,7 @@ def get_feature_info(request, params, version):
                                           "(proposés : %(list)s).")
                        % {"format": info_format[:60], "list": ", ".join(ADVERTISED_INFO_FORMATS)},
                        "INFO_FORMAT")
-    served = catalogue.resolve(request.user, query.layer_names, query.style_names)
+    served = decisions.resolve(request.user, query.layer_names, query.style_names)
     by_name = {s.layer.name: s for s in served}
     queried = []
     for name in query_names:

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from layers.styles import attribute_types, geometry_family, rule_element
 
-from . import cascade, catalogue
+from . import cascade, decisions
 from .crs import PROJ
 from .errors import WmsError
 from .mapnik_env import mapnik
@@ -125,7 +125,7 @@ def get_legend_graphic(request, params, version):
     size = SWATCH
     if params.get("WIDTH", "").isdigit() and params.get("HEIGHT", "").isdigit():
         size = max(8, min(64, min(int(params["WIDTH"]), int(params["HEIGHT"]))))
-    served = catalogue.resolve(request.user, [name], [params.get("STYLE", "").strip()],
+    served = decisions.resolve(request.user, [name], [params.get("STYLE", "").strip()],
                                locator="LAYER", style_locator="STYLE")[0]
     if cascade.is_remote(served):
         return cascade.legend_response(request, served)
