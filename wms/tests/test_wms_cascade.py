@@ -102,14 +102,47 @@ def test_jpeg_and_background(client, distant):
     assert image.getpixel((2, 2))[1] > 200  # the green background where no commune is drawn
 
 
-def test_crs_not_offered_by_the_remote_layer_is_refused(client, distant):
+@pytest.mark.parametrize("crs,version", [("EPSG:3857", "1.3.0"), ("EPSG:4326", "1.1.1"),
+                                         ("CRS:84", "1.3.0")])
+def test_a_crs_the_remote_layer_lacks_is_warped_from_one_it_offers(client, distant, crs, version):
     communes, _mairies = distant
     RemoteLayer.objects.filter(pk=communes.remote_layer_id).update(crs=["EPSG:2154"])
+    srid = 4326 if crs == "CRS:84" else int(crs.split(":")[1])
+    box = transform_box(LAMBERT_BOX, 2154, srid)
+    direct = picture(getmap(client, "communes", crs, box, version, TRANSPARENT="TRUE"))
+    response = getmap(client, "distant_communes", crs, box, version, TRANSPARENT="TRUE")
+    assert cascade.FAILED_HEADER not in response
+    warped = picture(response)
+    assert warped.size == direct.size
+    # Asked in Lambert-93 and warped: the same coverage, give or take anti-aliased edges.
+    assert coverage_difference(warped, direct) < 0.02
+    assert len(warped.getcolors(1 << 20)) > 2
+
+
+def test_feature_info_of_a_warped_remote_layer_is_asked_at_the_same_place(client, distant):
+    communes, _mairies = distant
+    RemoteLayer.objects.filter(pk=communes.remote_layer_id).update(crs=["EPSG:2154"])
+    guerande = Commune.objects.get(insee="44069").geom.point_on_surface
+    box = transform_box(LAMBERT_BOX, 2154, 3857)
+    x, y = transform_point(guerande.x, guerande.y, 2154, 3857)
+    i = int((x - box[0]) / (box[2] - box[0]) * 320)
+    j = int((box[3] - y) / (box[3] - box[1]) * 214)
+    answer = client.get("/ows", {
+        "SERVICE": "WMS", "REQUEST": "GetFeatureInfo", "VERSION": "1.3.0", "CRS": "EPSG:3857",
+        "BBOX": ",".join(map(repr, box)), "WIDTH": 320, "HEIGHT": 214,
+        "LAYERS": "distant_communes", "QUERY_LAYERS": "distant_communes", "STYLES": "",
+        "INFO_FORMAT": "application/json", "I": i, "J": j, "FEATURE_COUNT": 5}).json()
+    assert [f["properties"]["insee"] for f in answer["features"]] == ["44069"]
+
+
+def test_crs_none_of_which_the_remote_layer_offers_is_refused(client, distant):
+    communes, _mairies = distant
+    RemoteLayer.objects.filter(pk=communes.remote_layer_id).update(crs=["EPSG:27572"])
     response = getmap(client, "distant_communes", "EPSG:3857",
                       transform_box(LAMBERT_BOX, 2154, 3857))
     assert b'code="InvalidCRS"' in response.content
     assert "n'est pas proposée dans le système EPSG:3857" in response.content.decode()
-    assert getmap(client, "distant_communes")["Content-Type"] == "image/png"
+    assert "EPSG:27572" in response.content.decode()
 
 
 def test_unreachable_remote_leaves_the_layer_blank_and_says_so(client, distant):
@@ -275,10 +308,26 @@ def test_wmts_layer_drawn_from_its_tiles(client, tiled):
     assert coverage_difference(direct, mosaic) < 0.03
 
 
-def test_wmts_lambert93_and_unsupported_crs(client, tiled):
+def test_wmts_lambert93_and_warped_crs(client, tiled):
     response = getmap(client, "tuiles_communes", TRANSPARENT="TRUE")
     assert cascade.FAILED_HEADER not in response
     assert picture(response).getbbox() is not None
+    # No WGS 84 tile matrix set: drawn from the Lambert-93 tiles, warped.
+    box = transform_box(LAMBERT_BOX, 2154, 4326)
+    response = getmap(client, "tuiles_communes", "EPSG:4326", box, version="1.1.1",
+                      TRANSPARENT="TRUE")
+    assert cascade.FAILED_HEADER not in response
+    direct = picture(getmap(client, "communes", "EPSG:4326", box, version="1.1.1",
+                            TRANSPARENT="TRUE"))
+    assert coverage_difference(picture(response), direct) < 0.03
+
+
+def test_wmts_without_any_served_crs_is_refused(client, tiled):
+    remote = tiled.remote_layer
+    metadata = dict(remote.metadata)
+    metadata["tile_matrix_sets"] = {name: {**tms, "crs": "EPSG:27572"}
+                                    for name, tms in metadata["tile_matrix_sets"].items()}
+    RemoteLayer.objects.filter(pk=remote.pk).update(metadata=metadata)
     response = getmap(client, "tuiles_communes", "EPSG:4326",
                       transform_box(LAMBERT_BOX, 2154, 4326), version="1.1.1")
     assert b'code="InvalidSRS"' in response.content

@@ -1,11 +1,13 @@
 """Remote catalogue layers (kind=remote) drawn, queried and legended through the platform's WMS.
 
 A remote layer passes the access policy like any layer (catalogue.resolve); then:
-- GetMap of a remote WMS layer asks the remote server for the same box, size and CRS (refused
-  with InvalidCRS if the remote layer does not offer that CRS: nothing is reprojected), in PNG
+- GetMap of a remote WMS layer asks the remote server for the same box, size and CRS, in PNG
   with a transparent background, and composites it in the requested order with the local layers;
 - a remote WMTS layer is drawn from its tiles: the tile matrix set in the requested CRS, the
   level nearest the requested resolution, the tiles covering the box mosaicked then resampled;
+- when the remote WMS or WMTS layer does not offer the requested CRS, it is asked in one it
+  offers (Lambert-93, Web Mercator or WGS 84) and the image warped (wms.wms.reproject);
+  GetFeatureInfo asks at the matching point; InvalidCRS only when it offers none of them;
 - a remote WFS layer is drawn from its features in the box (wms.wms.cascade_wfs), in a projected
   CRS only;
 - a remote failure never fails the map: the layer is left blank and named in the
@@ -35,7 +37,7 @@ from layers.remote.capabilities import SAFE_PARSER, local_name, with_parameters
 from layers.remote.fetch import DEPTH_HEADER, MAX_DEPTH, RemoteError, fetch
 from layers.remote.fetch import timeout as remote_timeout
 
-from . import cascade_wfs
+from . import cascade_wfs, reproject
 from .errors import WmsError, crs_code_name
 from .mapnik_env import mapnik
 
@@ -202,16 +204,37 @@ def remote_crs(served, crs):
                    "CRS" if version == "1.3.0" else "SRS")
 
 
+def offers(served, crs):
+    """Whether the remote WMS or WMTS layer can be asked in this CRS as is."""
+    try:
+        if served.protocol == "wms":
+            remote_crs(served, crs)
+        else:
+            tile_matrix_set(served, crs)
+    except WmsError:
+        return False
+    return True
+
+
+def drawing_crs(served, crs):
+    """The CRS to ask the remote WMS or WMTS layer in (crs itself when offered), or InvalidCRS."""
+    found = reproject.source_crs(lambda candidate: offers(served, candidate), crs)
+    if found is not None:
+        return found
+    # Raise the usual InvalidCRS, naming what the layer offers.
+    if served.protocol == "wms":
+        remote_crs(served, crs)
+    tile_matrix_set(served, crs)
+
+
 def check_crs(served_layers, crs, version):
     for served in served_layers:
         if is_remote(served):
             served.wms_version = version
-            if served.protocol == "wms":
-                remote_crs(served, crs)
-            elif served.protocol == "wfs":
+            if served.protocol == "wfs":
                 cascade_wfs.check_crs(served, crs)
             else:
-                tile_matrix_set(served, crs)
+                drawing_crs(served, crs)
 
 
 def remote_bbox(code, version, bbox_xy):
@@ -394,7 +417,14 @@ def remote_image(served, crs, bbox_xy, width, height, depth):
         raise RemoteError(_("cascade trop profonde (un service distant renvoie vers celui-ci)"))
     if served.metadata.get("absent"):
         raise RemoteError(_("la couche n'est plus annoncée par le service distant"))
-    picture = PICTURES[served.protocol](served, crs, bbox_xy, width, height, depth)
+    draw = PICTURES[served.protocol]
+    source = crs if served.protocol == "wfs" else drawing_crs(served, crs)
+    if source == crs:
+        picture = draw(served, crs, bbox_xy, width, height, depth)
+    else:
+        view = reproject.source_view(source, crs, bbox_xy, (width, height))
+        picture = reproject.warp(draw(served, view.crs, view.bbox_xy, *view.size, depth), view,
+                                 crs, bbox_xy, (width, height))
     if isinstance(picture, mapnik.Image):
         return picture
     buffer = io.BytesIO()
@@ -446,7 +476,19 @@ def feature_info(served, query, i, j, count, depth):
     info_format = next((f for f in INFO_PREFERENCE if f in formats), None)
     if info_format is None:
         return []
-    url, params = wms_map_params(served, query.crs, query.bbox_xy, query.width, query.height)
+    try:
+        source = drawing_crs(served, query.crs)
+    except WmsError:
+        return []
+    if source == query.crs:
+        url, params = wms_map_params(served, query.crs, query.bbox_xy, query.width, query.height)
+    else:  # ask the remote in a CRS it offers, at the point under the clicked pixel
+        view = reproject.source_view(source, query.crs, query.bbox_xy, (query.width, query.height))
+        minx, miny, maxx, maxy = query.bbox_xy
+        i, j = reproject.source_point(view, query.crs,
+                                      minx + (i + 0.5) / query.width * (maxx - minx),
+                                      maxy - (j + 0.5) / query.height * (maxy - miny))
+        url, params = wms_map_params(served, view.crs, view.bbox_xy, *view.size)
     version = params["VERSION"]
     params.update({"REQUEST": "GetFeatureInfo", "QUERY_LAYERS": served.remote.identifier,
                    "INFO_FORMAT": info_format, "FEATURE_COUNT": str(count),
