@@ -23,7 +23,7 @@ FAMILIES = ("polygon", "line", "point")  # drawing order: points on top
 
 
 def max_features():
-    return int(getattr(settings, "CAPGEO_REMOTE_WFS_MAX_FEATURES", 5000))
+    return settings.CAPGEO_REMOTE_WFS_MAX_FEATURES
 
 
 def geojson_format(formats):
