@@ -5,9 +5,10 @@ A remote layer passes the access policy like any layer (catalogue.resolve); then
   with a transparent background, and composites it in the requested order with the local layers;
 - a remote WMTS layer is drawn from its tiles: the tile matrix set in the requested CRS, the
   level nearest the requested resolution, the tiles covering the box mosaicked then resampled;
-- when the remote WMS or WMTS layer does not offer the requested CRS, it is asked in one it
-  offers (Lambert-93, Web Mercator or WGS 84) and the image warped (wms.wms.reproject);
-  GetFeatureInfo asks at the matching point; InvalidCRS only when it offers none of them;
+- when the remote layer does not offer the requested CRS, it is asked in one it offers
+  (Lambert-93, Web Mercator or WGS 84; a WFS never in WGS 84) and the image warped
+  (wms.wms.reproject); GetFeatureInfo asks at the matching point; InvalidCRS only when it offers
+  none of them;
 - a remote WFS layer is drawn from its features in the box (wms.wms.cascade_wfs), in a projected
   CRS only;
 - a remote failure never fails the map: the layer is left blank and named in the
@@ -204,37 +205,34 @@ def remote_crs(served, crs):
                    "CRS" if version == "1.3.0" else "SRS")
 
 
+CRS_CHECKS = {"wms": lambda served, crs: remote_crs(served, crs),
+              "wmts": lambda served, crs: tile_matrix_set(served, crs),
+              "wfs": lambda served, crs: cascade_wfs.check_crs(served, crs)}
+
+
 def offers(served, crs):
-    """Whether the remote WMS or WMTS layer can be asked in this CRS as is."""
+    """Whether the remote layer can be asked in this CRS as is."""
     try:
-        if served.protocol == "wms":
-            remote_crs(served, crs)
-        else:
-            tile_matrix_set(served, crs)
+        CRS_CHECKS[served.protocol](served, crs)
     except WmsError:
         return False
     return True
 
 
 def drawing_crs(served, crs):
-    """The CRS to ask the remote WMS or WMTS layer in (crs itself when offered), or InvalidCRS."""
+    """The CRS to ask the remote layer in (crs itself when offered), or InvalidCRS."""
     found = reproject.source_crs(lambda candidate: offers(served, candidate), crs)
     if found is not None:
         return found
-    # Raise the usual InvalidCRS, naming what the layer offers.
-    if served.protocol == "wms":
-        remote_crs(served, crs)
-    tile_matrix_set(served, crs)
+    CRS_CHECKS[served.protocol](served, crs)  # raises the usual InvalidCRS, naming what it offers
+    return crs
 
 
 def check_crs(served_layers, crs, version):
     for served in served_layers:
         if is_remote(served):
             served.wms_version = version
-            if served.protocol == "wfs":
-                cascade_wfs.check_crs(served, crs)
-            else:
-                drawing_crs(served, crs)
+            drawing_crs(served, crs)
 
 
 def remote_bbox(code, version, bbox_xy):
@@ -418,7 +416,7 @@ def remote_image(served, crs, bbox_xy, width, height, depth):
     if served.metadata.get("absent"):
         raise RemoteError(_("la couche n'est plus annoncée par le service distant"))
     draw = PICTURES[served.protocol]
-    source = crs if served.protocol == "wfs" else drawing_crs(served, crs)
+    source = drawing_crs(served, crs)
     if source == crs:
         picture = draw(served, crs, bbox_xy, width, height, depth)
     else:
@@ -562,6 +560,12 @@ def legend_source(layer, style):
 
 
 def legend_response(request, served):
+    if served.protocol == "wfs":  # drawn here with the built-in style: its legend is ours
+        from .legend import builtin_families_legend
+
+        response = HttpResponse(builtin_families_legend(), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=300"
+        return response
     url, params = legend_source(served.layer, served.style)
     if url is None:
         raise WmsError("LayerNotDefined", _("La couche distante « %(name)s » n'a pas de légende.")
@@ -590,6 +594,12 @@ def pixels(value, default=20):
 def advertised_styles(layer, legend_url):
     """Capabilities entries of a remote layer's styles; legend_url(style) is this WMS's
     GetLegendGraphic URL (None when the remote layer has no legend)."""
+    if layer.remote_layer.service.protocol == "wfs":
+        from .legend import builtin_families_legend_size
+
+        width, height = builtin_families_legend_size()
+        return [{"name": "default", "title": _("Style par défaut"), "legend": legend_url("default"),
+                 "width": width, "height": height}]
     entries = []
     for style in layer.remote_layer.styles:
         details = style_details(layer, style)

@@ -2,8 +2,9 @@
 requested projected CRS, at most CAPGEO_REMOTE_WFS_MAX_FEATURES) and drawn by Mapnik with the
 catalogue's built-in default style, one Mapnik layer per geometry family.
 
-Geographic CRSs (EPSG:4326, CRS:84) are refused: WFS servers disagree on their axis order in
-GeoJSON, and a wrong guess would draw features in the wrong place.
+Features are never asked in a geographic CRS (EPSG:4326, CRS:84): WFS servers disagree on their
+axis order in GeoJSON, and a wrong guess would draw them in the wrong place. A map in WGS 84 is
+drawn in a projected CRS the server offers and warped (wms.wms.cascade, wms.wms.reproject).
 """
 import json
 from types import SimpleNamespace

@@ -6,13 +6,15 @@ import io
 import json
 import threading
 from collections import OrderedDict
+from types import SimpleNamespace
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from lxml import etree
 from PIL import Image, ImageDraw
 
-from layers.styles import attribute_types, geometry_family, rule_element
+from layers.styles import (attribute_types, default_definition, geometry_family, rule_element,
+                           rules_of)
 
 from . import cascade, decisions
 from .crs import PROJ
@@ -43,8 +45,12 @@ def entries(layer, style):
 
 def legend_size(layer, style, swatch=SWATCH):
     """(width, height) of the legend image, without drawing it (for capabilities)."""
+    return _size([title for title, _rule in entries(layer, style)], swatch)
+
+
+def _size(texts, swatch):
     measure = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
-    texts = [title for title, _rule in entries(layer, style)] or [""]
+    texts = texts or [""]
     text_width = max(int(measure.textlength(text, font=font(TEXT_SIZE))) for text in texts)
     row = max(swatch, TEXT_SIZE + 4)
     width = PADDING * 2 + swatch + GAP + max(text_width, 10)
@@ -65,6 +71,7 @@ def _swatch_geometry(family, size):
 
 
 def swatch(layer, rule, size):
+    """The rule drawn on a geometry of the layer's family (for a legend)."""
     family = geometry_family(layer.geometry_type)
     root = etree.Element("Map", srs=PROJ[2154])
     style = etree.SubElement(root, "Style", name="swatch")
@@ -86,19 +93,43 @@ def swatch(layer, rule, size):
 
 
 def draw_legend(layer, style, size=SWATCH):
-    width, height = legend_size(layer, style, size)
+    return _compose([(title, swatch(layer, rule, size)) for title, rule in entries(layer, style)],
+                    size)
+
+
+def _compose(rows, size):
+    """The legend PNG of [(title, swatch image)]."""
+    width, height = _size([title for title, _swatch in rows], size)
     picture = Image.new("RGBA", (width, height), (255, 255, 255, 0))
     draw = ImageDraw.Draw(picture)
     row = max(size, TEXT_SIZE + 4)
     y = PADDING
-    for title, rule in entries(layer, style):
-        picture.alpha_composite(swatch(layer, rule, size), (PADDING, y + (row - size) // 2))
+    for title, image in rows:
+        picture.alpha_composite(image, (PADDING, y + (row - size) // 2))
         draw.text((PADDING + size + GAP, y + row / 2), title, fill=(30, 30, 30, 255),
                   font=font(TEXT_SIZE), anchor="lm")
         y += row + ROW_GAP
     buffer = io.BytesIO()
     picture.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def family_titles():
+    return (("polygon", _("Surfaces")), ("line", _("Lignes")), ("point", _("Points")))
+
+
+def builtin_families_legend(size=SWATCH):
+    """The legend of the built-in default style for each geometry family: how the features of
+    a remote WFS layer are drawn (wms.wms.cascade_wfs), whatever their geometry."""
+    rows = []
+    for family, title in family_titles():
+        stand_in = SimpleNamespace(geometry_type=family.upper(), attributes=[])
+        rows.append((title, swatch(stand_in, rules_of(default_definition(stand_in))[0], size)))
+    return _compose(rows, size)
+
+
+def builtin_families_legend_size(size=SWATCH):
+    return _size([title for _family, title in family_titles()], size)
 
 
 def cached_legend(served, size):

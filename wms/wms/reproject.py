@@ -5,9 +5,13 @@ of quads small enough that the error stays under a pixel, each mapped by Pillow.
 the requested one transformed (densified edges), and its size follows MapProxy's own rule: the
 requested size along the finer resolution, so nothing is drawn coarser than asked.
 """
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 
+from PIL import Image
+
+from . import png
 from .crs import crs_for
 
 # Where to fetch from when the requested CRS is not offered, best first.
@@ -51,12 +55,15 @@ def source_view(source_crs, target_crs, bbox_xy, size):
 
 
 def warp(picture, view, target_crs, bbox_xy, size):
-    """The PIL picture of `view` (RGBA) redrawn over bbox_xy in target_crs at size."""
+    """The picture of `view` (PIL RGBA, or a mapnik.Image) redrawn over bbox_xy in target_crs at
+    size, as a PIL RGBA image."""
     from mapproxy.config import local_base_config
     from mapproxy.image import ImageResult
     from mapproxy.image.opts import ImageOptions
     from mapproxy.image.transform import ImageTransformer
 
+    if not isinstance(picture, Image.Image):  # a mapnik.Image (remote WFS features drawn here)
+        picture = Image.open(io.BytesIO(png.encode(picture, opaque=False))).convert("RGBA")
     options = ImageOptions(transparent=True, resampling="bilinear", format="image/png")
     with local_base_config(_base_config()):
         warped = ImageTransformer(_srs(view.crs), _srs(target_crs)).transform(
