@@ -61,8 +61,17 @@ def version():
 
 
 def test_every_catalogue_table_bumps_the_version(db):
+    from layers.models import RemoteLayer, RemoteService
+
     layer = Layer.objects.create(name="decisions_compteur", title="Compteur")
     steps = [
+        lambda: RemoteService.objects.create(title="Distant", url="https://example.org/wms",
+                                             protocol="wms"),
+        lambda: RemoteLayer.objects.create(service=RemoteService.objects.get(title="Distant"),
+                                           identifier="fond", title="Fond"),
+        lambda: RemoteLayer.objects.filter(identifier="fond").update(crs=["EPSG:2154"]),
+        lambda: RemoteService.objects.filter(title="Distant").update(version="1.3.0"),
+        lambda: RemoteService.objects.filter(title="Distant").delete(),
         lambda: Layer.objects.filter(pk=layer.pk).update(title="Compteur 2"),
         lambda: AccessRule.objects.create(layer=layer, audience=Audience.COMMUNES,
                                           permission=Permission.VIEW),

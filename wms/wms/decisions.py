@@ -3,7 +3,8 @@ the Grant's row filter, so that a GetMap, GetFeatureInfo or GetLegendGraphic cos
 instead of two catalogue queries.
 
 Freshness is never guessed: triggers bump wms_catalogue_version in the same transaction as any
-change to layers, access rules (and their communes) or styles (migration wms 0001). Every request
+change to layers, access rules (and their communes), styles (migration wms 0001) or remote
+services and layers (wms 0002). Every request
 reads that counter first; a cached decision is used only under the counter value it was made
 with. So a revoked rule applies to the first request that starts after the revocation commits, in
 every worker. A decision loaded while a change commits is at worst stored under the older value,
