@@ -26,8 +26,11 @@ def tile_grids():
     from .app import proxy_configuration
     from .grids import mapproxy_grids
 
+    from mapproxy.config import local_base_config
+
     conf = proxy_configuration({"grids": mapproxy_grids(), "services": {"tms": {}}})
-    return conf.base_config, {name: conf.grids[name].tile_grid() for name in GRID_SRID}
+    with local_base_config(conf.base_config):  # the grids' SRS objects read it
+        return conf.base_config, {name: conf.grids[name].tile_grid() for name in GRID_SRID}
 
 
 def purge_layer(layer_name, bbox=None):

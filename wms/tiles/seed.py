@@ -17,6 +17,8 @@ class SeedError(ValueError):
 
 
 def shared_tile_manager(layer_name, grid_name, style_name=DEFAULT):
+    from mapproxy.config import local_base_config
+
     from .app import proxy_configuration
 
     if not cacheable_layers().filter(name=layer_name).exists():
@@ -28,9 +30,10 @@ def shared_tile_manager(layer_name, grid_name, style_name=DEFAULT):
     if tile_layer is None:
         raise SeedError(f"{layer_name} : style {style_name}")
     cache = proxy_conf.caches[tile_layer]
-    for tile_grid, _extent, manager in cache.caches():
-        if tile_grid.name == grid_name:
-            return proxy_conf.base_config, manager
+    with local_base_config(proxy_conf.base_config):  # the sources' SRS objects read it
+        for tile_grid, _extent, manager in cache.caches():
+            if tile_grid.name == grid_name:
+                return proxy_conf.base_config, manager
     raise SeedError(grid_name)
 
 
