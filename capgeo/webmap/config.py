@@ -55,6 +55,11 @@ def remote_extent(layer):
     return to_web_mercator(polygon)
 
 
+def is_remote_wms(layer):
+    """A remote WMS layer: the platform's WMS relays GetFeatureInfo to its server."""
+    return bool(layer.remote_layer_id and layer.remote_layer.service.protocol == "wms")
+
+
 def layer_entry(layer, styles):
     return {
         "name": layer.name,
@@ -62,7 +67,7 @@ def layer_entry(layer, styles):
         "abstract": layer.abstract,
         "kind": layer.kind,
         "usage": layer.usage,
-        "queryable": bool(layer.queryable and layer.is_vector),
+        "queryable": bool(layer.queryable and (layer.is_vector or is_remote_wms(layer))),
         "geometry_type": layer.geometry_type,
         "extent": to_web_mercator(layer.extent) or remote_extent(layer),
         "attribution": layer.attribution,
@@ -75,7 +80,7 @@ def layer_entry(layer, styles):
 def visible_layers(user):
     """The Layer list the user may view, in catalogue order (theme, title)."""
     policy = AccessPolicy.for_user(user)
-    return list(policy.layers(Permission.VIEW).select_related("theme", "remote_layer")
+    return list(policy.layers(Permission.VIEW).select_related("theme", "remote_layer__service")
                 .order_by("theme__order", "theme__name", "title"))
 
 

@@ -345,3 +345,14 @@ def test_wmts_without_any_served_crs_is_refused(client, tiled):
     response = getmap(client, "tuiles_communes", "EPSG:4326",
                       transform_box(LAMBERT_BOX, 2154, 4326), version="1.1.1")
     assert b'code="InvalidSRS"' in response.content
+
+
+def test_the_viewer_identifies_on_queryable_remote_wms_layers(client, distant):
+    """The web map asks /ows GetFeatureInfo only of layers marked queryable in its
+    configuration: a queryable remote WMS layer is (the WMS relays the question)."""
+    from django.urls import reverse
+
+    config = client.get(reverse("webmap:config")).json()
+    entries = {entry["name"]: entry for theme in config["themes"] for entry in theme["layers"]}
+    assert entries["distant_communes"]["queryable"] is True
+    assert entries["communes"]["queryable"] is True
