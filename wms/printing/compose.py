@@ -257,32 +257,16 @@ def pdf(request, printed):
     _pdf_north_arrow(pdf_canvas, (x0 + frame_w - 9) * mm, y(top + 11), bold, sheet.north)
     _pdf_scale_bar(pdf_canvas, sheet, (x0 + 4) * mm, y(top + frame_h - 5), frame_w, regular)
 
-    # Legend.
+    # Legend: its frame on the map's page, then as many continuation pages as it needs.
     lx, ltop, lw, lh = plan.legend_frame
     pdf_canvas.setFont(bold, 11)
     pdf_canvas.drawString(lx * mm, y(ltop + 4), _("Légende"))
-    cursor, column_x = ltop + 8, lx
-    column_w = lw if request.orientation == "landscape" else lw / 2
-    for layer_title, picture in sheet.legends:
-        if picture is None:  # a remote layer without a legend: its title only
-            picture = Image.new("RGBA", (1, 1), (255, 255, 255, 0))
-        # Legend images are drawn at 96 dpi (about 0.26 mm per pixel).
-        pic_w, pic_h = picture.width * 0.2646, picture.height * 0.2646
-        scale = min(1.0, (column_w - 2) / pic_w)
-        needed = 5 + pic_h * scale + 3
-        if cursor + needed > ltop + lh:
-            if request.orientation == "portrait" and column_x == lx:
-                column_x, cursor = lx + column_w, ltop + 8
-            else:
-                pdf_canvas.setFont(regular, 8)
-                pdf_canvas.drawString(column_x * mm, y(cursor + 3), "…")
-                break
-        pdf_canvas.setFont(bold, 9)
-        pdf_canvas.drawString(column_x * mm, y(cursor + 3), layer_title[:60])
-        cursor += 5
-        pdf_canvas.drawImage(ImageReader(picture), column_x * mm, y(cursor + pic_h * scale),
-                             pic_w * scale * mm, pic_h * scale * mm, mask="auto")
-        cursor += pic_h * scale + 3
+    columns = 1 if request.orientation == "landscape" else 2
+    rest = _pdf_legend(pdf_canvas, sheet.legends, (lx, ltop + 8, lw, lh - 8), columns, y,
+                       regular, bold)
+    if rest:
+        pdf_canvas.setFont(regular, 8)
+        pdf_canvas.drawString(lx * mm, y(ltop + lh + 1), _("Suite de la légende page suivante."))
 
     # Footer: sources and the platform.
     sources = "; ".join(sheet.attributions) or _("C@p Géo")
@@ -300,8 +284,53 @@ def pdf(request, printed):
         _("Imprimé le %(date)s — %(brand)s — EPSG:%(srid)d") % {
             "date": today(), "brand": brand(), "srid": request.srid})
     pdf_canvas.showPage()
+    page = 1
+    while rest:
+        page += 1
+        pdf_canvas.setFillColorRGB(*(c / 255 for c in INK))
+        pdf_canvas.setFont(bold, 12)
+        pdf_canvas.drawString(MARGIN * mm, y(MARGIN + 7), _("%(title)s — légende (suite)")
+                              % {"title": title[:100]})
+        pdf_canvas.setFont(regular, 8)
+        pdf_canvas.drawRightString((page_w - MARGIN) * mm, y(MARGIN + 7),
+                                   _("Page %(page)d") % {"page": page})
+        usable_w = page_w - 2 * MARGIN
+        columns = max(1, int(usable_w // LEGEND_SIDE))
+        before = len(rest)
+        rest = _pdf_legend(pdf_canvas, rest, (MARGIN, MARGIN + 14, usable_w,
+                                              page_h - 2 * MARGIN - 14), columns, y, regular, bold)
+        pdf_canvas.showPage()
+        if len(rest) == before:  # an entry taller than a whole page: never loop
+            break
     pdf_canvas.save()
     return buffer.getvalue(), sheet.failed
+
+
+def _pdf_legend(pdf_canvas, legends, frame, columns, y, regular, bold):
+    """Draw [(layer title, picture)] in `columns` columns of the frame (x, top, width, height,
+    mm); returns the entries that did not fit. A picture wider than its column is scaled down."""
+    x, top, width, height = frame
+    column_w = width / columns
+    column, cursor = 0, top
+    for index, (layer_title, picture) in enumerate(legends):
+        if picture is None:  # a remote layer without a legend: its title only
+            picture = Image.new("RGBA", (1, 1), (255, 255, 255, 0))
+        # Legend images are drawn at 96 dpi (about 0.26 mm per pixel).
+        pic_w, pic_h = picture.width * 0.2646, picture.height * 0.2646
+        scale = min(1.0, (column_w - 2) / pic_w, (height - 5) / pic_h)
+        needed = 5 + pic_h * scale + 3
+        if cursor + needed > top + height and cursor > top:
+            column, cursor = column + 1, top
+            if column >= columns:
+                return legends[index:]
+        column_x = x + column * column_w
+        pdf_canvas.setFont(bold, 9)
+        pdf_canvas.drawString(column_x * mm, y(cursor + 3), layer_title[:60])
+        cursor += 5
+        pdf_canvas.drawImage(ImageReader(picture), column_x * mm, y(cursor + pic_h * scale),
+                             pic_w * scale * mm, pic_h * scale * mm, mask="auto")
+        cursor += pic_h * scale + 3
+    return []
 
 
 def _pdf_scale_bar(pdf_canvas, sheet, x, baseline, frame_w_mm, font_name):

@@ -80,6 +80,31 @@ class TestDrawing:
         images = sorted(page.images, key=lambda i: len(i.data), reverse=True)
         assert images and non_white_share(images[0].image) > 0.2
 
+    def test_a_long_legend_continues_on_further_pages(self, communes_layer):
+        from capgeo.territory.models import Commune
+
+        make_style(communes_layer, {
+            "kind": "categorized", "attribute": "insee",
+            "categories": [{"value": c.insee, "title": c.name, "symbol": [
+                {"type": "polygon", "fill": RED, "fill_opacity": 1}]}
+                for c in Commune.objects.order_by("name")],
+        }, name="par_commune", default=False)
+        bbox = transform_box(GUERANDE_LONLAT, 4326, 3857)
+        response = post(client_for(), {
+            "title": "Légende longue", "format": "pdf", "paper": "A4",
+            "orientation": "landscape", "crs": "EPSG:3857", "bbox": list(bbox),
+            "layers": [{"name": "wms_communes", "style": "par_commune"}] * 4})
+        assert response.status_code == 200, response.content[:300]
+        pages = PdfReader(io.BytesIO(response.content)).pages
+        assert len(pages) == 2
+        first, second = (page.extract_text() for page in pages)
+        assert "Suite de la légende page suivante." in first
+        assert "Légende longue — légende (suite)" in second and "Page 2" in second
+        # Each of the four legends is printed once, whole (titles are text, legends images).
+        assert first.count("Communes (test WMS)") == 1
+        assert second.count("Communes (test WMS)") == 3
+        assert len(pages[1].images) >= 1
+
     def test_png_is_map_legend_and_scale_bar(self, communes_layer):
         bbox = transform_box(GUERANDE_LONLAT, 4326, 3857)
         response = post(client_for(), {"format": "png", "crs": "EPSG:3857", "bbox": list(bbox),
