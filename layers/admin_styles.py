@@ -1,4 +1,4 @@
-"""Administration of layer styles: a French form for simple styles, and SLD import (QGIS).
+"""Administration of layer styles: a French form for simple styles, SLD import and export (QGIS).
 
 The form builds a style definition (layers.styles) from a few fields, or from an uploaded SLD
 file; what the SLD import could not translate is kept in ``import_warnings`` and shown to the
@@ -9,6 +9,9 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.db import connection
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from .access import AccessPolicy, quote_ident
 from .models import Permission, Style
 from .sld import import_sld
+from .sld_export import style_document
 from .styles import MARKS, StyleError, clean_definition, compute_breaks, geometry_family
 
 PALETTE = ["#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3",
@@ -208,7 +212,7 @@ class StyleAdmin(admin.ModelAdmin):
     list_display = ["title", "name", "layer", "kind", "is_default", "updated_at"]
     list_filter = ["kind", "is_default", "layer__theme"]
     search_fields = ["name", "title", "layer__name", "layer__title"]
-    readonly_fields = ["warnings", "definition_display", "legend"]
+    readonly_fields = ["warnings", "definition_display", "legend", "sld_export"]
     fieldsets = [
         (None, {"fields": ["layer", "name", "title", "is_default", "kind"]}),
         (_("Import SLD (QGIS)"), {"fields": ["sld_file", "warnings"]}),
@@ -217,7 +221,7 @@ class StyleAdmin(admin.ModelAdmin):
                                                 "color_from", "color_to"]}),
         (_("Étiquettes et échelles"), {"fields": ["label_attribute", "label_size", "min_scale",
                                                   "max_scale"]}),
-        (_("Résultat"), {"fields": ["legend", "definition_display"],
+        (_("Résultat"), {"fields": ["legend", "sld_export", "definition_display"],
                          "classes": ["collapse"]}),
     ]
 
@@ -242,6 +246,34 @@ class StyleAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<img src="/ows?SERVICE=WMS&amp;REQUEST=GetLegendGraphic&amp;LAYER={}'
                            '&amp;STYLE={}&amp;FORMAT=image/png" alt="">', obj.layer.name, obj.name)
+
+    @admin.display(description=_("export SLD"))
+    def sld_export(self, obj):
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:layers_style_sld", args=[obj.pk])
+        return format_html('<a href="{}" download>{}</a> — {}', url,
+                           _t("Télécharger le style en SLD 1.1"),
+                           _t("à charger dans QGIS (Propriétés de la couche › Symbologie › Style › "
+                              "Charger le style)."))
+
+    def get_urls(self):
+        extra = [path("<int:pk>/sld/", self.admin_site.admin_view(self.sld_view),
+                      name="layers_style_sld")]
+        return extra + super().get_urls()
+
+    def sld_view(self, request, pk):
+        style = Style.objects.select_related("layer").filter(pk=pk).first()
+        if style is None or not self.has_view_permission(request, style):
+            raise Http404
+        try:
+            body = style_document(style)
+        except StyleError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("admin:layers_style_change", pk)
+        response = HttpResponse(body, content_type="application/vnd.ogc.sld+xml; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{style.layer.name}-{style.name}.sld"'
+        return response
 
     def save_model(self, request, obj, form, change):
         if obj.is_default:

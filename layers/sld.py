@@ -140,7 +140,9 @@ class _Importer:
         if not rules:
             raise StyleError(_("Le SLD ne contient aucune règle utilisable."))
         name = _text(_child(style, "Name"))
-        title = _text(_child(style, "Title")) or _text(_child(_child(style, "Description") or style, "Title"))
+        description = _child(style, "Description")
+        title = _text(_child(style, "Title")) or _text(
+            _child(description if description is not None else style, "Title"))
         return rules, name, title
 
     def rule(self, element, number):

@@ -52,6 +52,52 @@ def test_capabilities_parse(live_server, communes_layer, corner_square, version)
     assert Image.open(io.BytesIO(legend.content)).format == "PNG"
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_getstyles_answers_the_sld_of_the_layer_styles(live_server, communes_layer, version):
+    """GetStyles is advertised, and its SLD imports back (as QGIS would load it) to the rules the
+    WMS draws, default style first."""
+    from layers.sld import import_sld
+    from layers.styles import resolve_style
+
+    from .conftest import fill_style, make_style
+
+    make_style(communes_layer, fill_style(RED), name="rouge", title="Rouge", default=True)
+    make_style(communes_layer, {"kind": "categorized", "attribute": "insee", "categories": [
+        {"value": "44069", "title": "Guérande", "symbol": [{"type": "polygon", "fill": "#00ff00"}]}],
+        "label": {"attribute": "nom"}}, name="guerande", title="Guérande", default=False)
+    wms = service(live_server, version)
+    operation = wms.getOperationByName("GetStyles")
+    assert "application/vnd.ogc.sld+xml" in operation.formatOptions
+    response = requests.get(operation.methods[0]["url"], timeout=30, params={
+        "SERVICE": "WMS", "VERSION": version, "REQUEST": "GetStyles", "LAYERS": "wms_communes"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/vnd.ogc.sld+xml")
+    root = etree.fromstring(response.content)
+    styles = root.findall(".//{http://www.opengis.net/sld}UserStyle")
+    assert [s.findtext("{http://www.opengis.net/se}Name") for s in styles] == ["rouge", "guerande"]
+    assert styles[0].findtext("{http://www.opengis.net/sld}IsDefault") == "1"
+    one_style = etree.tostring(styles[1])  # the importer reads the first UserStyle it meets
+    imported = import_sld(b'<StyledLayerDescriptor xmlns="http://www.opengis.net/sld" '
+                          b'version="1.1.0"><NamedLayer>' + one_style + b"</NamedLayer>"
+                          b"</StyledLayerDescriptor>")
+    assert imported.warnings == [] and imported.style_name == "guerande"
+    drawn = resolve_style(communes_layer, communes_layer.styles.get(name="guerande")).rules
+    assert [r["filter"] for r in imported.definition["rules"]] == [r["filter"] for r in drawn]
+    assert imported.definition["rules"][-1]["symbolizers"][0]["attribute"] == "nom"
+
+
+def test_getstyles_of_a_layer_the_visitor_may_not_view_is_unknown(live_server, communes_layer):
+    from layers.models import AccessRule
+
+    AccessRule.objects.filter(layer=communes_layer).delete()
+    response = requests.get(live_server.url + "/ows", timeout=30, params={
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetStyles", "LAYERS": "wms_communes"})
+    assert response.status_code == 400 and b'code="LayerNotDefined"' in response.content
+    missing = requests.get(live_server.url + "/ows", timeout=30, params={
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetStyles"})
+    assert b'code="MissingParameterValue"' in missing.content
+
+
 def test_capabilities_bounding_boxes_follow_axis_order(live_server, communes_layer):
     extent_lonlat = transform_box(communes_layer.extent.extent, 2154, 4326)
     body = requests.get(live_server.url + "/ows", params={

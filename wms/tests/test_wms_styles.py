@@ -13,7 +13,7 @@ from layers.styles import StyleError, clean_definition, mapnik_expression, rules
 from layers.testing import make_vector_layer
 from wms.wms.mapnik_env import mapnik
 
-from .conftest import PUBLIC_VIEW
+from .conftest import PUBLIC_VIEW, make_style
 
 ATTRIBUTES = [{"name": "nom", "type": "text"}, {"name": "surface", "type": "double precision"},
               {"name": "code", "type": "integer"}]
@@ -194,3 +194,34 @@ def test_admin_form_graduated_categorised_and_sld(parcelles, admin_user):
                    {"sld_file": SimpleUploadedFile("x.sld", b"<oops")})
     assert not garbage.is_valid()
     assert "XML valide" in " ".join(garbage.non_field_errors())
+
+
+def test_the_style_admin_downloads_the_style_as_sld(communes_layer, client):
+    """The GIS staff's "download as SLD" answers a file QGIS can load, which imports back to the
+    same rules; other users get nothing."""
+    from django.urls import reverse
+
+    from capgeo.accounts.models import User
+    from layers.styles import resolve_style
+
+    style = make_style(communes_layer, {
+        "kind": "categorized", "attribute": "insee",
+        "categories": [{"value": "44069", "title": "Guérande",
+                        "symbol": [{"type": "polygon", "fill": "#00ff00", "stroke": "#000000",
+                                    "stroke_dasharray": [3, 1]}]}],
+        "other": [{"type": "polygon", "fill": "#cccccc"}], "min_scale": 500}, name="par_insee")
+    url = reverse("admin:layers_style_sld", args=[style.pk])
+    client.force_login(User.objects.filter(is_superuser=True).first())
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="wms_communes-par_insee.sld"'
+    imported = import_sld(response.content, communes_layer)
+    assert imported.warnings == [] and imported.style_name == "par_insee"
+    drawn = resolve_style(communes_layer, style).rules
+    assert [r["symbolizers"] for r in imported.definition["rules"]] == \
+        [r["symbolizers"] for r in drawn]
+    assert [r["min_scale"] for r in imported.definition["rules"]] == [500, 500]
+    change_page = client.get(reverse("admin:layers_style_change", args=[style.pk]))
+    assert url in change_page.content.decode()
+    client.force_login(User.objects.get(username="agent.labaule"))
+    assert client.get(url).status_code in (302, 403, 404)

@@ -13,7 +13,7 @@ from .params import negotiate_version
 
 log = logging.getLogger(__name__)
 
-REQUESTS = {"getcapabilities", "getmap", "getfeatureinfo", "getlegendgraphic"}
+REQUESTS = {"getcapabilities", "getmap", "getfeatureinfo", "getlegendgraphic", "getstyles"}
 
 
 def _operation(name):
@@ -27,6 +27,9 @@ def _operation(name):
     if name == "getfeatureinfo":
         from .featureinfo import get_feature_info
         return get_feature_info
+    if name == "getstyles":
+        from .getstyles import get_styles
+        return get_styles
     from .legend import get_legend_graphic
     return get_legend_graphic
 
@@ -44,7 +47,8 @@ def handle(request, params):
         if name not in REQUESTS:
             raise WmsError("OperationNotSupported",
                            _("Opération inconnue : « %(name)s » (proposées : GetCapabilities, "
-                             "GetMap, GetFeatureInfo, GetLegendGraphic).") % {"name": name[:60]},
+                             "GetMap, GetFeatureInfo, GetLegendGraphic, GetStyles).")
+                           % {"name": name[:60]},
                            "REQUEST")
         return _operation(name)(request, params, version)
     except WmsError as error:
