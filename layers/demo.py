@@ -1,4 +1,5 @@
-"""Demo catalogue: five layers over Cap Atlantique, each showing a different kind of access rule.
+"""Demo catalogue: five layers over Cap Atlantique, each showing a different kind of access rule
+(the generated ones with named styles: categories, classes, dashes, marks).
 
 - ``communes`` and ``mairies`` come from the demo territory (IGN – ADMIN EXPRESS);
 - ``zones_activite``, ``reseau_fibre`` and ``installations_anc`` are generated inside the real
@@ -18,9 +19,10 @@ from django.db import connection, transaction
 from capgeo.accounts.models import Role
 
 from .models import (
-    AccessRule, Audience, Layer, Licence, Permission, Publication, RowRestriction, Theme,
+    AccessRule, Audience, Layer, Licence, Permission, Publication, RowRestriction, Style, Theme,
     UpdateFrequency,
 )
+from .styles import clean_definition
 from .tables import DATA_SCHEMA, create_table, finish_table, qualified, refresh_layer_metadata
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class DemoLayer:
     metadata: dict
     rules: list
     parameters: dict = field(default_factory=dict)
+    styles: list = field(default_factory=list)  # [(name, title, is_default, definition)]
 
     def checksum(self):
         generator = {"layer": self.name, "version": GENERATOR_VERSION, "sql": self.select_sql,
@@ -174,6 +177,24 @@ ZONES_ACTIVITE = DemoLayer(
     },
     rules=[{"audience": Audience.PUBLIC, "permission": Permission.DOWNLOAD}],
     parameters={"count": ZONE_COUNT, "seed": ZONE_SEED},
+    styles=[
+        ("vocation", "Par vocation", True, {
+            "kind": "categorized", "attribute": "vocation",
+            "categories": [
+                {"value": value, "title": value.capitalize(), "symbol": [
+                    {"type": "polygon", "fill": fill, "fill_opacity": 0.75, "stroke": stroke,
+                     "stroke_width": 1}]}
+                for value, fill, stroke in (("artisanale", "#fdae61", "#a6611a"),
+                                            ("commerciale", "#d7191c", "#8c0d0f"),
+                                            ("industrielle", "#7b3294", "#4d1a5e"),
+                                            ("tertiaire", "#2c7bb6", "#184a6e"))],
+            "other": [{"type": "polygon", "fill": "#bababa", "stroke": "#707070"}]}),
+        ("surface", "Par surface (ha)", False, {
+            "kind": "graduated", "attribute": "surface_ha", "method": "equal_interval",
+            "breaks": [0, 4, 8, 12, 20], "colors": ["#ffffcc", "#006837"],
+            "symbol": [{"type": "polygon", "fill": "#ffffcc", "fill_opacity": 0.85,
+                        "stroke": "#4d4d4d", "stroke_width": 0.8}]}),
+    ],
 )
 
 FIBRE_NODES_PER_COMMUNE = 24
@@ -227,6 +248,16 @@ RESEAU_FIBRE = DemoLayer(
                    "chaque mairie).",
         "insee_field": "code_insee",
     },
+    styles=[
+        ("type_de_reseau", "Transport et distribution", True, {
+            "kind": "categorized", "attribute": "type",
+            "categories": [
+                {"value": "transport", "title": "Transport", "symbol": [
+                    {"type": "line", "stroke": "#54278f", "stroke_width": 3}]},
+                {"value": "distribution", "title": "Distribution", "symbol": [
+                    {"type": "line", "stroke": "#9e9ac8", "stroke_width": 1.5,
+                     "stroke_dasharray": [6, 3]}]}]}),
+    ],
     rules=[
         # Every connected user sees the network of their own commune (intercommunality staff:
         # all of it); municipal agents may also download their commune's part.
@@ -295,6 +326,19 @@ INSTALLATIONS_ANC = DemoLayer(
          "permission": Permission.VIEW, "row_restriction": RowRestriction.COMMUNE_INSEE},
     ],
     parameters={"total": ANC_TOTAL, "seed": "1000 + insee"},
+    styles=[
+        ("conformite", "Conformité au dernier contrôle", True, {
+            "kind": "categorized", "attribute": "conformite",
+            "categories": [
+                {"value": value, "title": value[0].upper() + value[1:], "symbol": [
+                    {"type": "point", "mark": mark, "size": 7, "fill": fill,
+                     "stroke": "#ffffff", "stroke_width": 1}]}
+                for value, mark, fill in (
+                    ("conforme", "circle", "#1a9641"),
+                    ("non conforme", "circle", "#fdae61"),
+                    ("non conforme – risque sanitaire", "triangle", "#d7191c"),
+                    ("absence d'installation", "square", "#404040"))]}),
+    ],
 )
 
 DEMO_LAYERS = [COMMUNES, MAIRIES, ZONES_ACTIVITE, RESEAU_FIBRE, INSTALLATIONS_ANC]
@@ -313,6 +357,11 @@ def create_demo_layer(spec):
     refresh_layer_metadata(layer)
     for rule in spec.rules:
         AccessRule.objects.create(layer=layer, **rule)
+    # Without signals: the thumbnails are drawn once at the end, no tile cache exists yet.
+    Style.objects.bulk_create([
+        Style(layer=layer, name=name, title=title, is_default=is_default,
+              kind=definition["kind"], definition=clean_definition(definition, layer))
+        for name, title, is_default, definition in spec.styles])
     Publication.objects.create(
         layer=layer, version=1, mode=Publication.Mode.CREATE, source_name=SOURCE_NAME,
         source_checksum=spec.checksum(), feature_count=layer.feature_count,

@@ -207,3 +207,39 @@ def test_generator_checksums_identify_each_layer():
     assert len(set(checksums)) == len(DEMO_LAYERS)
     assert checksums == [spec.checksum() for spec in DEMO_LAYERS]  # stable
     assert all(len(c) == 64 and int(c, 16) >= 0 for c in checksums)
+
+
+def test_generated_layers_come_with_their_named_styles(client):
+    """Categories, classes, dashes and marks for the demo: one default style per styled layer,
+    every category value present in the data, drawn by the WMS with the style's colours."""
+    import io
+
+    from PIL import Image
+
+    from layers.models import Style
+    from layers.styles import clean_definition
+
+    for spec in DEMO_LAYERS:
+        stored = list(Style.objects.filter(layer__name=spec.name).order_by("name"))
+        assert sorted(s.name for s in stored) == sorted(name for name, *_rest in spec.styles)
+        if stored:
+            assert sum(s.is_default for s in stored) == 1
+        for style in stored:
+            definition = clean_definition(style.definition, style.layer)
+            if definition["kind"] != "categorized":
+                continue
+            values = {c["value"] for c in definition["categories"]}
+            with connection.cursor() as cursor:
+                cursor.execute(f'SELECT DISTINCT "{definition["attribute"]}" '
+                               f"FROM layers_data.{spec.name}")
+                assert {row[0] for row in cursor.fetchall()} <= values, spec.name
+    response = client.get("/ows", {"SERVICE": "WMS", "REQUEST": "GetLegendGraphic",
+                                   "LAYER": "zones_activite", "FORMAT": "image/png"})
+    assert response.status_code == 200
+    legend = Image.open(io.BytesIO(response.content)).convert("RGB")
+    found = {colour for _count, colour in legend.getcolors(1 << 16)}
+    for wanted in ((0xd7, 0x19, 0x1c), (0x2c, 0x7b, 0xb6)):  # commerciale, tertiaire
+        assert any(all(abs(a - b) <= 3 for a, b in zip(colour, wanted)) for colour in found)
+    styles = client.get("/ows", {"SERVICE": "WMS", "REQUEST": "GetStyles",
+                                 "LAYERS": "zones_activite"}).content.decode()
+    assert "<se:Name>vocation</se:Name>" in styles and "<se:Name>surface</se:Name>" in styles
