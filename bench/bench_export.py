@@ -15,24 +15,14 @@ stops gunicorn. Not a test: run it by hand on a quiet machine.
 """
 import argparse
 import datetime
-import http.client
 import json
 import os
-import platform
-import re
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capgeo.settings")
+import common
+from common import (drop_layer, fr, free_port, http_get, peak_rss_kib, territory_extent, timed_copy,
+                    timed_get, worker_pid, write_section)
 
-import django  # noqa: E402
-
-django.setup()
+common.setup_django()
 
 from django.db import connection  # noqa: E402
 
@@ -43,22 +33,10 @@ from layers.tables import (  # noqa: E402
 
 LAYER_NAME = "bench_export_polygones"
 SECTION = "## Export GeoJSON de 100 000 polygones"
-DEFAULT_EXTENT = (265000.0, 6690000.0, 312000.0, 6728000.0)  # Cap Atlantique, Lambert-93
-
-
-def territory_extent():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                       "(SELECT ST_Extent(geom) AS e FROM territory_commune) s")
-        row = cursor.fetchone()
-    return row if row and row[0] is not None else DEFAULT_EXTENT
 
 
 def remove_layer():
-    for layer in Layer.objects.filter(name=LAYER_NAME):
-        layer.delete()  # drops the table (layers.signals)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {qualified(DATA_SCHEMA, LAYER_NAME)}")
+    drop_layer(LAYER_NAME)  # LAYER_NAME read at call time: bench_wfs.py sets its own
 
 
 def make_layer(count):
@@ -91,104 +69,30 @@ def make_layer(count):
 
 def floor_copy():
     """Seconds and bytes of PostgreSQL encoding the same features, read by psycopg2."""
-    query = (
-        "COPY (SELECT ST_AsGeoJSON(t.*, 'geom', 7) FROM (SELECT fid, numero, libelle, surface, "
-        f"ST_Transform(geom, 4326) AS geom FROM {qualified(DATA_SCHEMA, LAYER_NAME)} ORDER BY fid) t) "
-        "TO STDOUT"
-    )
-
-    class Counter:
-        size = 0
-
-        def write(self, data):
-            self.size += len(data)
-
-    sink = Counter()
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        started = time.perf_counter()
-        cursor.copy_expert(query, sink)
-        elapsed = time.perf_counter() - started
-    connection.connection.rollback()
-    return elapsed, sink.size
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return timed_copy(
+        "SELECT ST_AsGeoJSON(t.*, 'geom', 7) FROM (SELECT fid, numero, libelle, surface, "
+        f"ST_Transform(geom, 4326) AS geom FROM {qualified(DATA_SCHEMA, LAYER_NAME)} ORDER BY fid) t")
 
 
 def start_gunicorn(port):
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="capgeo.settings", LOG_LEVEL="WARNING")
-    process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "capgeo.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", "1", "--timeout", "600", "--log-level", "warning"],
-        cwd=ROOT, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            status, _ = get(port, "/healthz")
-            if status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.terminate()
-    raise SystemExit("gunicorn did not start")
-
-
-def worker_pid(master):
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return int(children[0])
-
-
-def peak_rss_kib(pid):
-    match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-    return int(match.group(1))
-
-
-def get(port, path):
-    """(status, bytes read) of a GET, the body read to the end in 64 KiB pieces."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    conn.request("GET", path)
-    response = conn.getresponse()
-    size = 0
-    while chunk := response.read(65536):
-        size += len(chunk)
-    conn.close()
-    return response.status, size
+    """One sync worker (its memory is read), a timeout long enough for a whole export."""
+    return common.start_gunicorn(
+        port, "--workers", "1", "--timeout", "600", timeout=60, ready_path="/healthz",
+        env=dict(os.environ, DJANGO_SETTINGS_MODULE="capgeo.settings", LOG_LEVEL="WARNING"))
 
 
 def http_export(port):
-    started = time.perf_counter()
-    status, size = get(port, f"/api/layers/{LAYER_NAME}/features?f=geojson")
-    elapsed = time.perf_counter() - started
-    if status != 200:
-        raise SystemExit(f"export answered {status}")
-    return elapsed, size
+    return timed_get(port, f"/api/layers/{LAYER_NAME}/features?f=geojson")
 
 
 def machine():
-    model = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    mem_kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT split_part(version(), ' on ', 1), postgis_lib_version()")
-        pg, postgis = cursor.fetchone()
-    return (f"{model}, {os.cpu_count()} cœurs (nproc), {fr(mem_kib / 1024 ** 2, 1)} Gio de mémoire ; "
-            f"{pg}, PostGIS {postgis}, Python {platform.python_version()}")
-
-
-def fr(number, digits=2):
-    return f"{number:,.{digits}f}".replace(",", " ").replace(".", ",")
+    """The machine as one line, PostgreSQL with its build (shared with bench_wfs.py)."""
+    info = common.machine()
+    return (f"{info['cpu']}, {info['nproc']} cœurs (nproc), {info['ram']} de mémoire ; "
+            f"{info['postgres_build']}, PostGIS {info['postgis']}, Python {info['python']}")
 
 
 def write_doc(figures):
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Mesures de performance\n"
     f = figures
     section = f"""{SECTION}
 
@@ -202,9 +106,9 @@ Mesuré le {f['date']} par `bench/bench_export.py` (à relancer pour mettre à j
 
 | Opération | Durée | Octets |
 |---|---|---|
-| (a) plancher SQL : `COPY (SELECT ST_AsGeoJSON(t.*, 'geom', 7) …) TO STDOUT` lu par psycopg2 | {fr(f['floor'])} s | {fr(f['floor_bytes'] / 1024 ** 2, 1)} Mio |
-| (b) `GET /api/layers/…/features?f=geojson` par HTTP (politique d'accès, curseur côté serveur, flux) | {fr(f['http'])} s | {fr(f['http_bytes'] / 1024 ** 2, 1)} Mio |
-| Rapport (b) / (a) | **{fr(f['ratio'])}** (objectif : 1,3 au plus) | |
+| (a) plancher SQL : `COPY (SELECT ST_AsGeoJSON(t.*, 'geom', 7) …) TO STDOUT` lu par psycopg2 | {fr(f['floor'], 2)} s | {fr(f['floor_bytes'] / 1024 ** 2, 1)} Mio |
+| (b) `GET /api/layers/…/features?f=geojson` par HTTP (politique d'accès, curseur côté serveur, flux) | {fr(f['http'], 2)} s | {fr(f['http_bytes'] / 1024 ** 2, 1)} Mio |
+| Rapport (b) / (a) | **{fr(f['ratio'], 2)}** (objectif : 1,3 au plus) | |
 
 - Mémoire du processus de travail gunicorn (VmHWM, pic depuis son démarrage) : {fr(f['rss_before'] / 1024, 0)} Mio
   après une première requête, **{fr(f['rss_after'] / 1024, 0)} Mio** après les exports : l'export ne
@@ -213,23 +117,20 @@ Mesuré le {f['date']} par `bench/bench_export.py` (à relancer pour mettre à j
   le donne en `"id"` de l'objet et ajoute l'enveloppe `FeatureCollection`. Durées de toutes les
   exécutions : (a) {f['floor_all']} s ; (b) {f['http_all']} s.
 """
-    if SECTION in text:  # replace this section only, keep the others
-        start = text.index(SECTION)
-        following = text.find("\n## ", start + len(SECTION))
-        rest = text[following + 1:] if following != -1 else ""
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    write_section(SECTION, section)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(doc):
+    """The command line, the same for bench_wfs.py (which reuses this layer and server)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--polygons", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main():
+    args = parse_args(__doc__)
     print(f"Couche de {args.polygons} polygones…", flush=True)
     layer = make_layer(args.polygons)
     print(f"  {layer.feature_count} objets, {layer.geometry_type}", flush=True)
@@ -237,7 +138,7 @@ def main():
     server = start_gunicorn(port)
     try:
         worker = worker_pid(server.pid)
-        get(port, f"/api/layers/{LAYER_NAME}/features?limit=10")  # warm the worker up
+        http_get(port, f"/api/layers/{LAYER_NAME}/features?limit=10")  # warm the worker up
         rss_before = peak_rss_kib(worker)
         floors, https = [], []
         for run in range(args.runs):
@@ -257,8 +158,8 @@ def main():
         "count": layer.feature_count, "runs": args.runs,
         "floor": floor, "floor_bytes": floor_bytes, "http": http_time, "http_bytes": http_bytes,
         "ratio": http_time / floor, "rss_before": rss_before, "rss_after": rss_after,
-        "floor_all": " ; ".join(fr(t) for t, _ in floors),
-        "http_all": " ; ".join(fr(t) for t, _ in https),
+        "floor_all": " ; ".join(fr(t, 2) for t, _ in floors),
+        "http_all": " ; ".join(fr(t, 2) for t, _ in https),
     }
     print(json.dumps({k: v for k, v in figures.items()}, ensure_ascii=False, indent=1))
     print(f"Plancher SQL {floor:.2f} s, HTTP {http_time:.2f} s, rapport {http_time / floor:.2f} ; "

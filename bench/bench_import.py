@@ -15,41 +15,25 @@ Not a test: run it by hand on a quiet machine.
 """
 import argparse
 import datetime
-import os
-import platform
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capgeo.settings")
+import common
+from common import ROOT, drop_layer, fr, territory_extent, write_section
 
-import django  # noqa: E402
-
-django.setup()
+common.setup_django()
 
 from django.db import connection  # noqa: E402
 
-from layers.models import ImportJob, Layer  # noqa: E402
+from layers.models import ImportJob  # noqa: E402
 from layers.publishing.ogr import connection_string, environment  # noqa: E402
 
 SCRATCH_SCHEMA = "bench_import_scratch"
 LAYER_NAME = "bench_import_points"
 SECTION = "## Import d'un GeoPackage d'un million de points"
-# Cap Atlantique in Lambert-93, used when the communes are not loaded.
-DEFAULT_EXTENT = (265000.0, 6690000.0, 312000.0, 6728000.0)
-
-
-def territory_extent():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                       "(SELECT ST_Extent(geom) AS e FROM territory_commune) s")
-        row = cursor.fetchone()
-    return row if row and row[0] is not None else DEFAULT_EXTENT
 
 
 def generate_geopackage(path, points):
@@ -86,41 +70,18 @@ def publish(path):
 
 
 def clean_up():
-    for layer in Layer.objects.filter(name=LAYER_NAME):
-        layer.delete()  # its tables (live and archived) go with it (layers.signals)
+    drop_layer(LAYER_NAME)  # its tables (live and archived) go with it (layers.signals)
     ImportJob.objects.filter(layer_name=LAYER_NAME).delete()
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{SCRATCH_SCHEMA}" CASCADE')
-        cursor.execute(f'DROP TABLE IF EXISTS layers_data."{LAYER_NAME}"')
 
 
 def machine():
-    cpu = "?"
-    try:
-        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        cpu = match.group(1).strip() if match else platform.processor()
-    except OSError:
-        pass
-    try:
-        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        ram = f"{fr(kib / 1024 / 1024)} Gio"
-    except (OSError, AttributeError):
-        ram = "?"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT split_part(version(), ' ', 2), PostGIS_Lib_Version()")
-        postgres, postgis = cursor.fetchone()
     gdal = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "nproc": os.cpu_count(), "ram": ram, "postgres": postgres,
-            "postgis": postgis, "gdal": gdal}
-
-
-def fr(value, digits=1):
-    """A number written the French way: 1,27."""
-    return f"{value:.{digits}f}".replace(".", ",")
+    return {**common.machine(), "gdal": gdal}
 
 
 def write_doc(points, size, bare, published, info):
-    doc = ROOT / "docs" / "benchmarks.md"
     ratio = published / bare
     section = (
         f"{SECTION}\n\n"
@@ -132,24 +93,17 @@ def write_doc(points, size, bare, published, info):
         f"  (Lambert-93), 4 attributs (entier, réel, texte, date), {size / 1024 / 1024:.0f} Mio.\n\n"
         f"| Opération | Durée |\n|---|---|\n"
         f"| (a) `ogr2ogr -f PostgreSQL` nu (COPY, index spatial) vers un schéma de travail | "
-        f"{fr(bare)} s |\n"
+        f"{fr(bare, thousands='')} s |\n"
         f"| (b) `manage.py publish_layer` : chargement, empreinte SHA-256, contrôle et typage des "
         f"géométries, index GiST, ANALYZE, bascule atomique, catalogue et publication | "
-        f"{fr(published)} s |\n"
-        f"| Rapport (b) / (a) | **{fr(ratio, 2)}** (objectif : 1,5 au plus) |\n\n"
+        f"{fr(published, thousands='')} s |\n"
+        f"| Rapport (b) / (a) | **{fr(ratio, 2, thousands='')}** (objectif : 1,5 au plus) |\n\n"
         "En plus du chargement brut, la publication calcule l'empreinte du fichier, parcourt une "
         "fois les géométries\n(validité, type), construit l'index GiST et les statistiques, puis "
         "bascule la table et enregistre la\nversion. Machine partagée : d'une exécution à l'autre, "
         "les durées varient de quelques pour cent.\n"
     ).replace(f"{points:,}", f"{points:,}".replace(",", "\u202f"))
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Mesures de performance\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    doc.write_text(text, encoding="utf-8")
-    return doc
+    return write_section(SECTION, section)
 
 
 def main():

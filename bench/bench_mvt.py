@@ -16,23 +16,13 @@ import argparse
 import datetime
 import http.client
 import math
-import os
-import platform
-import re
-import socket
-import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capgeo.settings")
+from common import (drop_layer, fr, free_port, machine, median_p95_ms, setup_django,
+                    start_gunicorn, territory_extent, write_section)
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from django.contrib.auth.models import AnonymousUser  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -44,21 +34,10 @@ from wms.tiles.mvt import tile_sql  # noqa: E402
 
 LAYER_NAME = "bench_mvt_polygones"
 SECTION = "## Tuiles vectorielles MVT"
-DEFAULT_EXTENT = (265000.0, 6690000.0, 312000.0, 6728000.0)
-
-
-def territory_extent():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                       "(SELECT ST_Extent(geom) AS e FROM territory_commune) s")
-        row = cursor.fetchone()
-    return row if row and row[0] is not None else DEFAULT_EXTENT
 
 
 def clean_up():
-    Layer.objects.filter(name=LAYER_NAME).delete()  # its table is dropped by layers.signals
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {qualified(DATA_SCHEMA, LAYER_NAME)}")
+    drop_layer(LAYER_NAME)
 
 
 def create_layer(polygons):
@@ -97,29 +76,6 @@ def centre_tile(z):
             int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(port):
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "capgeo.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", "2", "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn n'a pas démarré : " + server.stderr.read().decode()[-2000:])
-
-
 def time_sql(grant, tile, runs):
     sql, params = tile_sql(grant, *tile)
     durations, size = [], 0
@@ -149,35 +105,6 @@ def time_http(port, tile, runs):
     return durations, size
 
 
-def summary(durations):
-    ordered = sorted(durations)
-    return {"median": statistics.median(ordered) * 1000,
-            "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000}
-
-
-def machine():
-    cpu = platform.processor() or "?"
-    try:
-        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        cpu = match.group(1).strip() if match else cpu
-    except OSError:
-        pass
-    try:
-        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        ram = f"{kib / 1024 / 1024:.1f} Gio".replace(".", ",")
-    except (OSError, AttributeError):
-        ram = "?"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT split_part(version(), ' ', 2), PostGIS_Lib_Version()")
-        postgres, postgis = cursor.fetchone()
-    return {"cpu": cpu, "nproc": os.cpu_count(), "ram": ram, "postgres": postgres,
-            "postgis": postgis, "python": platform.python_version()}
-
-
-def fr(value, digits=1):
-    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
-
-
 def write_doc(polygons, results, info, runs):
     rows = "\n".join(
         f"| z{r['tile'][0]} ({r['tile'][1]}/{r['tile'][2]}) | {fr(r['features'], 0)} | "
@@ -204,14 +131,7 @@ def write_doc(polygons, results, info, runs):
         f"requêtes de la politique d'accès : la couche et ses règles) pèse surtout sur les "
         f"tuiles légères.\n"
     )
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    doc.write_text(text)
+    write_section(SECTION, section)
 
 
 def main():
@@ -227,7 +147,8 @@ def main():
     try:
         grant = AccessPolicy.for_user(AnonymousUser()).grant(layer, Permission.VIEW)
         port = free_port()
-        server = start_gunicorn(port)
+        server = start_gunicorn(port, "--workers", "2",
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         results = []
         for z in (10, 14):
             tile = centre_tile(z)
@@ -245,8 +166,8 @@ def main():
                 cursor.execute(sql_text, params)
                 features = len(mapbox_vector_tile.decode(bytes(cursor.fetchone()[0]))
                                [LAYER_NAME]["features"])
-            result = {"tile": tile, "size": size, "features": features, "sql": summary(sql),
-                      "http": summary(web)}
+            result = {"tile": tile, "size": size, "features": features, "sql": median_p95_ms(sql),
+                      "http": median_p95_ms(web)}
             result["ratio"] = result["http"]["median"] / result["sql"]["median"]
             results.append(result)
             print(f"z{z} {tile}: {features} objets, {size} octets ; SQL {result['sql']['median']:.2f} ms "

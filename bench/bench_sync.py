@@ -15,13 +15,11 @@ import json
 import os
 import platform
 import resource
-import sys
 import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capgeo.settings")
+import common  # the project on sys.path, its settings; Django is set up in main()
 
 
 def rss_mb():
@@ -36,11 +34,10 @@ def main():
     parser.add_argument("--database", default="capgeo_bench_sync")
     args = parser.parse_args()
 
-    import django
     from django.conf import settings
     import tempfile
     os.environ["CAPGEO_TEST_DB_NAME"] = args.database
-    django.setup()
+    common.setup_django()
     settings.FIELDSYNC_PHOTO_ROOT = Path(tempfile.mkdtemp(prefix="capgeo-bench-photos-"))
     settings.ALLOWED_HOSTS = ["testserver"]
     from django.db import connection

@@ -15,7 +15,6 @@ worker, the project's settings) and times in the same run:
 and the worker's peak memory (VmHWM). Writes docs/benchmarks.md, section
 "WFS GetFeature de 100 000 polygones", then removes the layer and stops gunicorn.
 """
-import argparse
 import datetime
 import json
 import os
@@ -29,6 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_export as base  # noqa: E402  (django.setup() happens there)
+from common import (fr, free_port, http_get, peak_rss_kib, timed_copy, timed_get,  # noqa: E402
+                    worker_pid, write_section)
 from django.db import connection  # noqa: E402
 
 from layers.tables import DATA_SCHEMA, qualified  # noqa: E402
@@ -42,43 +43,16 @@ GML_PATH = (f"/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES={TYPEN
             "&SRSNAME=urn:ogc:def:crs:EPSG::2154")
 
 
-class Counter:
-    size = 0
-
-    def write(self, data):
-        self.size += len(data)
-
-
-def copy_floor(select):
-    sink = Counter()
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        started = time.perf_counter()
-        cursor.copy_expert(f"COPY ({select}) TO STDOUT", sink)
-        elapsed = time.perf_counter() - started
-    connection.connection.rollback()
-    return elapsed, sink.size
-
-
 def floor_geojson():
-    return copy_floor(
+    return timed_copy(
         "SELECT ST_AsGeoJSON(t.*, 'geom', 8) FROM (SELECT fid, numero, libelle, surface, "
         f"ST_Transform(geom, 4326) AS geom FROM {qualified(DATA_SCHEMA, LAYER_NAME)} ORDER BY fid) t")
 
 
 def floor_gml():
-    return copy_floor(
+    return timed_copy(
         "SELECT fid, numero, libelle, surface, ST_AsGML(3, geom, 8, 1) "
         f"FROM {qualified(DATA_SCHEMA, LAYER_NAME)} ORDER BY fid")
-
-
-def timed_get(port, path):
-    started = time.perf_counter()
-    status, size = base.get(port, path)
-    elapsed = time.perf_counter() - started
-    if status != 200:
-        raise SystemExit(f"{path} answered {status}")
-    return elapsed, size
 
 
 # --- MapServer -------------------------------------------------------------------------------------
@@ -144,16 +118,14 @@ def mapserver(map_path, config):
 
 
 def write_doc(f):
-    path = base.ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Mesures de performance\n"
-    mib = lambda n: base.fr(n / 1024 ** 2, 1)  # noqa: E731
+    mib = lambda n: fr(n / 1024 ** 2, 1)  # noqa: E731
     section = f"""{SECTION}
 
 Mesuré le {f['date']} par `bench/bench_wfs.py` (à relancer pour mettre à jour ; MapServer :
 `apt-get install -y mapserver-bin cgi-mapserver`, {f['mapserver_version']}).
 
 - Machine : {f['machine']}.
-- Données : {base.fr(f['count'], 0)} carrés de 20 m (3 attributs : entier, texte, réel) sur
+- Données : {fr(f['count'], 0)} carrés de 20 m (3 attributs : entier, texte, réel) sur
   l'emprise de Cap Atlantique, en Lambert-93, couche publique ; toutes les réponses en une page,
   dans l'ordre des fid, coordonnées à 8 décimales.
 - C@p Géo : gunicorn, 1 processus de travail synchrone, réglages du projet : django-gisserver
@@ -164,16 +136,16 @@ Mesuré le {f['date']} par `bench/bench_wfs.py` (à relancer pour mettre à jour
 
 | Opération | Durée | Octets |
 |---|---|---|
-| (a) plancher SQL GeoJSON : `COPY (SELECT ST_AsGeoJSON(t.*, 'geom', 8) …) TO STDOUT` (WGS 84) | {base.fr(f['floor_geojson'])} s | {mib(f['floor_geojson_bytes'])} Mio |
-| (b) C@p Géo `GetFeature&OUTPUTFORMAT=geojson&SRSNAME=…4326` | {base.fr(f['geojson'])} s | {mib(f['geojson_bytes'])} Mio |
-| Rapport (b) / (a) | **{base.fr(f['geojson'] / f['floor_geojson'])}** (objectif : 1,3 au plus) | |
-| (c) plancher SQL GML : `COPY (SELECT …, ST_AsGML(3, geom, 8, 1) …) TO STDOUT` (Lambert-93) | {base.fr(f['floor_gml'])} s | {mib(f['floor_gml_bytes'])} Mio |
-| (d) MapServer WFS 2.0 `GetFeature` GML 3.2 (Lambert-93) | {base.fr(f['mapserver'])} s | {mib(f['mapserver_bytes'])} Mio |
-| (e) C@p Géo `GetFeature` GML 3.2 (Lambert-93) | {base.fr(f['gml'])} s | {mib(f['gml_bytes'])} Mio |
-| Rapport (e) / (d) | **{base.fr(f['gml'] / f['mapserver'])}** (objectif : 1 au plus) | |
+| (a) plancher SQL GeoJSON : `COPY (SELECT ST_AsGeoJSON(t.*, 'geom', 8) …) TO STDOUT` (WGS 84) | {fr(f['floor_geojson'], 2)} s | {mib(f['floor_geojson_bytes'])} Mio |
+| (b) C@p Géo `GetFeature&OUTPUTFORMAT=geojson&SRSNAME=…4326` | {fr(f['geojson'], 2)} s | {mib(f['geojson_bytes'])} Mio |
+| Rapport (b) / (a) | **{fr(f['geojson'] / f['floor_geojson'], 2)}** (objectif : 1,3 au plus) | |
+| (c) plancher SQL GML : `COPY (SELECT …, ST_AsGML(3, geom, 8, 1) …) TO STDOUT` (Lambert-93) | {fr(f['floor_gml'], 2)} s | {mib(f['floor_gml_bytes'])} Mio |
+| (d) MapServer WFS 2.0 `GetFeature` GML 3.2 (Lambert-93) | {fr(f['mapserver'], 2)} s | {mib(f['mapserver_bytes'])} Mio |
+| (e) C@p Géo `GetFeature` GML 3.2 (Lambert-93) | {fr(f['gml'], 2)} s | {mib(f['gml_bytes'])} Mio |
+| Rapport (e) / (d) | **{fr(f['gml'] / f['mapserver'], 2)}** (objectif : 1 au plus) | |
 
-- Mémoire du processus de travail gunicorn (VmHWM) : {base.fr(f['rss_before'] / 1024, 0)} Mio après
-  une première requête, **{base.fr(f['rss_after'] / 1024, 0)} Mio** après toutes les réponses : le
+- Mémoire du processus de travail gunicorn (VmHWM) : {fr(f['rss_before'] / 1024, 0)} Mio après
+  une première requête, **{fr(f['rss_after'] / 1024, 0)} Mio** après toutes les réponses : le
   flux ne garde qu'un lot de lignes.
 - Toutes les exécutions : (a) {f['all']['floor_geojson']} ; (b) {f['all']['geojson']} ;
   (c) {f['all']['floor_gml']} ; (d) {f['all']['mapserver']} ; (e) {f['all']['gml']} (secondes).
@@ -184,37 +156,25 @@ Mesuré le {f['date']} par `bench/bench_wfs.py` (à relancer pour mettre à jour
   instance Django par objet, page GML lue en entier avant d'écrire) : GeoJSON 0,88 s (2,53 fois
   le plancher), GML 1,36 s (1,10 fois MapServer) et 336 Mio de pic mémoire.
 """
-    if SECTION in text:
-        start = text.index(SECTION)
-        following = text.find("\n## ", start + len(SECTION))
-        rest = text[following + 1:] if following != -1 else ""
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    write_section(SECTION, section)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--polygons", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args()
-
+    args = base.parse_args(__doc__)
     print(f"Couche de {args.polygons} polygones…", flush=True)
     layer = base.make_layer(args.polygons)
     layer.title = "Banc d'essai : WFS"
     layer.save(update_fields=["title"])
-    port = base.free_port()
+    port = free_port()
     server = base.start_gunicorn(port)
     directory = tempfile.mkdtemp(prefix="bench_wfs_")
     results = {key: [] for key in ("floor_geojson", "geojson", "floor_gml", "mapserver", "gml")}
     try:
         map_path, config = mapfile(directory)
         version = subprocess.run(["mapserv", "-v"], capture_output=True, text=True).stdout.strip()
-        worker = base.worker_pid(server.pid)
-        base.get(port, GML_PATH + "&COUNT=10")  # warm the worker up
-        rss_before = base.peak_rss_kib(worker)
+        worker = worker_pid(server.pid)
+        http_get(port, GML_PATH + "&COUNT=10")  # warm the worker up
+        rss_before = peak_rss_kib(worker)
         for run in range(args.runs):
             results["floor_geojson"].append(floor_geojson())
             results["geojson"].append(timed_get(port, GEOJSON_PATH))
@@ -224,7 +184,7 @@ def main():
             print(f"  exécution {run + 1} : " + ", ".join(
                 f"{key} {values[-1][0]:.2f} s ({values[-1][1]} o)" for key, values in results.items()),
                 flush=True)
-        rss_after = base.peak_rss_kib(worker)
+        rss_after = peak_rss_kib(worker)
     finally:
         server.terminate()
         server.wait(30)
@@ -233,7 +193,7 @@ def main():
     figures = {"date": datetime.date.today().strftime("%d/%m/%Y"), "machine": base.machine(),
                "count": layer.feature_count, "runs": args.runs, "rss_before": rss_before,
                "rss_after": rss_after, "mapserver_version": " ".join(version.split()[:3]),
-               "all": {key: " ; ".join(base.fr(t) for t, _ in values)
+               "all": {key: " ; ".join(fr(t, 2) for t, _ in values)
                        for key, values in results.items()}}
     for key, values in results.items():
         figures[key], figures[f"{key}_bytes"] = min(values)

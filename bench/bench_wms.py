@@ -23,27 +23,20 @@ import argparse
 import datetime
 import http.client
 import os
-import platform
 import random
 import re
 import shutil
-import socket
-import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capgeo.settings")
+import common
+from common import drop_layer, fr, free_port, median_p95_ms, territory_extent, wait_for, write_section
 
-import django  # noqa: E402
-
-django.setup()
+common.setup_django()
 
 from django.db import connection  # noqa: E402
 
@@ -54,23 +47,12 @@ from layers.tables import (DATA_SCHEMA, create_table, finish_table, qualified,  
 
 LAYER_NAME = "bench_wms_polygones"
 SECTION = "## WMS GetMap 256×256 sur 100 000 polygones"
-DEFAULT_EXTENT = (265000.0, 6690000.0, 312000.0, 6728000.0)
 SPARSE_SPAN = 600.0
 CLIENTS = 2
 
 
-def territory_extent():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                       "(SELECT ST_Extent(geom) AS e FROM territory_commune) s")
-        row = cursor.fetchone()
-    return row if row and row[0] is not None else DEFAULT_EXTENT
-
-
 def clean_up():
-    Layer.objects.filter(name=LAYER_NAME).delete()  # its table is dropped by layers.signals
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {qualified(DATA_SCHEMA, LAYER_NAME)}")
+    drop_layer(LAYER_NAME)
 
 
 def create_layer(polygons):
@@ -93,35 +75,6 @@ def create_layer(polygons):
     refresh_layer_metadata(layer)
     AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC, permission=Permission.VIEW)
     return layer
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port, process, name):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if process is not None and process.poll() is not None:
-                break
-            time.sleep(0.2)
-    raise SystemExit(f"{name} n'a pas démarré.")
-
-
-def start_gunicorn(port):
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "capgeo.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", "2", "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    wait_for(port, server, "gunicorn")
-    return [server]
 
 
 def hex_rgb(colour):
@@ -298,38 +251,15 @@ def run(port, paths_per_client):
     elapsed = time.perf_counter() - started
     if errors:
         raise SystemExit(f"erreurs : {errors[:3]}")
-    ordered = sorted(durations)
-    return {"rps": len(durations) / elapsed, "median": statistics.median(ordered) * 1000,
-            "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000,
-            "count": len(durations)}
+    return {"rps": len(durations) / elapsed, **median_p95_ms(durations), "count": len(durations)}
 
 
 def machine():
-    cpu = platform.processor() or "?"
-    try:
-        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        cpu = match.group(1).strip() if match else cpu
-    except OSError:
-        pass
-    try:
-        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        ram = f"{kib / 1024 / 1024:.1f} Gio".replace(".", ",")
-    except (OSError, AttributeError):
-        ram = "?"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT split_part(version(), ' ', 2), PostGIS_Lib_Version()")
-        postgres, postgis = cursor.fetchone()
     from importlib.metadata import version
 
     mapserver = subprocess.run(["mapserv", "-v"], capture_output=True, text=True).stdout.split()
-    return {"cpu": cpu, "nproc": os.cpu_count(), "ram": ram, "postgres": postgres,
-            "postgis": postgis, "python": platform.python_version(),
-            "mapnik": version("mapnik"),
+    return {**common.machine(), "mapnik": version("mapnik"),
             "mapserver": mapserver[2] if len(mapserver) > 2 else "?"}
-
-
-def fr(value, digits=1):
-    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
 
 
 def verdict(results):
@@ -393,14 +323,7 @@ def write_doc(polygons, results, info):
         f"styles en base. La machine de mesure est partagée : les chiffres d'une exécution à "
         f"l'autre varient, seul le rapport mesuré dans la même exécution compte.\n"
     )
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    doc.write_text(text)
+    write_section(SECTION, section)
 
 
 def main():
@@ -417,7 +340,8 @@ def main():
     processes, workdir = [], Path(tempfile.mkdtemp(prefix="bench_wms_"))
     try:
         ours, theirs = free_port(), free_port()
-        processes += start_gunicorn(ours)
+        processes.append(common.start_gunicorn(ours, "--workers", "2",
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         processes += start_mapserver(theirs, workdir, extent)
         prefixes = {"capgeo": (ours, "/ows?"), "mapserver": (theirs, "/?")}
         generator = random.Random(2154)
