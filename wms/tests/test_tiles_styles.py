@@ -169,3 +169,20 @@ def test_a_commune_restricted_style_uses_its_commune_cache(client, scenario, til
     caches = sorted(p.name for p in (tiles_dir / "caches" / layer.name).iterdir())
     assert len(caches) == 2 and all(c.startswith(f"{layer.name}__{LA_BAULE}_") for c in caches)
     assert caches[1] == caches[0] + ".rouge"
+
+
+def test_a_named_style_change_purges_only_its_own_tiles(client, styled, tiles_dir):
+    for style in ("rouge", "default"):
+        assert styled_tile(client, style)[0].status_code == 200
+    caches = tiles_dir / "caches" / "carres_tuiles"
+    assert sorted(p.name for p in caches.iterdir()) == ["carres_tuiles", "carres_tuiles.rouge"]
+    rouge = styled.styles.get(name="rouge")
+    rouge.title = "Rouge vif"
+    rouge.save()
+    assert sorted(p.name for p in caches.iterdir()) == ["carres_tuiles"]
+    # The default style's change: every tile of the layer.
+    assert styled_tile(client, "rouge")[0].status_code == 200
+    vert = styled.styles.get(name="vert")
+    vert.title = "Vert tendre"
+    vert.save()
+    assert not caches.exists() or list(caches.iterdir()) == []

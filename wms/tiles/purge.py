@@ -33,6 +33,18 @@ def tile_grids():
         return conf.base_config, {name: conf.grids[name].tile_grid() for name in GRID_SRID}
 
 
+def purge_style(layer_name, style_name):
+    """Remove the caches of one non-default named style of the layer (wms.tiles.styles names
+    them "<layer cache>.<style>"; layer names and cache variants have no dot)."""
+    root = layer_cache_dir(layer_name)
+    if not root.exists():
+        return
+    for cache in root.iterdir():
+        if cache.is_dir() and cache.name.partition(".")[2] == style_name:
+            shutil.rmtree(cache, ignore_errors=True)
+    log.info("tiles of %s in style %s purged", layer_name, style_name)
+
+
 def purge_layer(layer_name, bbox=None):
     """Remove the layer's cached tiles meeting bbox (EPSG:2154), or all of them if bbox is None.
 
