@@ -19,16 +19,20 @@ from django.shortcuts import render
 from django.template.loader import get_template
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _t
 from django.views.decorators.cache import never_cache
 
 from capgeo.territory.models import Commune
 
 from .. import photos, scope
+from .messages import field_messages
 
 STYLES = ["vendor/ol/ol.css", "terrain/terrain.css"]
-SCRIPTS = ["vendor/ol/ol.js", "terrain/store.js", "terrain/api.js", "terrain/tiles.js",
-           "terrain/sync.js", "terrain/map.js", "terrain/form.js", "terrain/app.js"]
+# i18n.js first: the other scripts build their texts with it.
+SCRIPTS = ["vendor/ol/ol.js", "terrain/i18n.js", "terrain/store.js", "terrain/api.js",
+           "terrain/tiles.js", "terrain/sync.js", "terrain/map.js", "terrain/form.js",
+           "terrain/app.js"]
 ICONS = ["terrain/icon-192.png", "terrain/icon-512.png", "terrain/icon.svg"]
 SHELL_STATIC = STYLES + SCRIPTS + ICONS
 TEMPLATES = ["terrain/app.html", "terrain/sw.js"]
@@ -92,6 +96,7 @@ def _config():
             "photo": reverse("fieldsync_api:photo", args=["SHA256"]),
             "ows": reverse("ows:ows"),
         },
+        "language": get_language(),  # the page's: texts, dates and numbers (terrain/i18n.js)
         "basemapLayers": BASEMAP_LAYERS,
         # Photos go up in chunks the server accepts, so a cut upload resumes at the last one.
         "photoChunkBytes": min(PHOTO_CHUNK_BYTES, photos.max_chunk_bytes()),
@@ -105,7 +110,7 @@ def app(request):
         raise PermissionDenied(_t("L'application terrain est réservée aux agents du SPANC."))
     response = render(request, "terrain/app.html", {
         "styles": [static(n) for n in STYLES], "scripts": [static(n) for n in SCRIPTS],
-        "config": _config(),
+        "config": _config(), "messages_js": field_messages(),
     })
     response["Cache-Control"] = "no-cache"
     return response
@@ -129,7 +134,7 @@ def manifest(request):
         "short_name": _t("C@p Géo terrain"),
         "description": _t("Contrôles des installations d'assainissement non collectif, "
                           "hors ligne."),
-        "lang": "fr", "start_url": app_url, "scope": app_url, "display": "standalone",
+        "lang": get_language(), "start_url": app_url, "scope": app_url, "display": "standalone",
         "orientation": "any", "background_color": "#ffffff", "theme_color": "#1f5f8b",
         "icons": [
             {"src": static("terrain/icon-192.png"), "sizes": "192x192", "type": "image/png"},

@@ -1,16 +1,32 @@
 """The field app's server side: the page (SPANC staff only), the service worker and its shell,
 the web app manifest and its icons, the session probe the app asks before syncing."""
 import json
+import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 from PIL import Image
 
-from fieldsync.terrain import views
+from fieldsync.terrain import messages, views
 
 from .conftest import user
 
 pytestmark = pytest.mark.django_db
+
+
+SCRIPTS_DIR = Path(views.__file__).resolve().parents[1] / "static" / "terrain"
+PLACEHOLDER = re.compile(r"%\(\w+\)s")
+# The same word in both languages: the only texts the English page may keep as in French.
+SAME_IN_ENGLISH = {"versionInParentheses", "installation", "zone", "comments", "photos",
+                   "position", "appliedVersion", "entityInstallation"}
+
+
+def json_script(html, element_id):
+    return json.loads(html.split(f'id="{element_id}" type="application/json">')[1]
+                      .split("</script>")[0])
 
 
 def client_for(username=None):
@@ -95,3 +111,73 @@ def test_session_probe():
     assert body["authenticated"] and body["allowed"] and body["username"] == "controleur.spanc"
     assert len(body["csrf_token"]) > 20
     assert client_for("agent.guerande").get("/terrain/session/").json()["allowed"] is False
+
+
+def test_page_and_script_texts_in_french_by_default():
+    response = client_for("controleur.spanc").get("/terrain/")
+    html = response.content.decode()
+    assert '<html lang="fr">' in html
+    texts = json_script(html, "terrain-messages")
+    assert texts["online"] == "En ligne"
+    assert texts["noPending"] == "Aucune modification en attente"
+    assert texts["pendingChanges"] == {"one": "%(count)s modification en attente",
+                                       "other": "%(count)s modifications en attente"}
+    assert texts["photoCaption"] == "Légende"
+    assert json_script(html, "terrain-config")["language"] == "fr"
+    # A language the platform does not offer falls back to French too.
+    german = client_for("controleur.spanc").get("/terrain/", HTTP_ACCEPT_LANGUAGE="de")
+    assert json_script(german.content.decode(), "terrain-messages") == texts
+
+
+def assert_english_page(response):
+    assert response["Content-Language"] == "en"
+    html = response.content.decode()
+    assert '<html lang="en">' in html
+    assert "Download my assignments" in html and "Télécharger mes attributions" not in html
+    assert json_script(html, "terrain-config")["language"] == "en"
+    texts = json_script(html, "terrain-messages")
+    assert texts["online"] == "Online" and texts["offline"] == "Offline"
+    assert texts["pendingChanges"] == {"one": "%(count)s pending change",
+                                       "other": "%(count)s pending changes"}
+    assert texts["controlsDownloaded"]["other"] == "%(count)s inspections downloaded."
+    assert texts["photoCaption"] == "Caption"  # the photo's, not the map legend
+    return texts
+
+
+def test_page_and_script_texts_in_english_from_accept_language_or_cookie():
+    english = assert_english_page(client_for("controleur.spanc").get(
+        "/terrain/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9"))
+    client = client_for("controleur.spanc")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert assert_english_page(client.get("/terrain/", HTTP_ACCEPT_LANGUAGE="fr")) == english
+
+    french = json_script(client_for("controleur.spanc").get("/terrain/").content.decode(),
+                         "terrain-messages")
+    assert english.keys() == french.keys()
+    for key, text in french.items():
+        forms = text.values() if isinstance(text, dict) else [text]
+        english_forms = english[key].values() if isinstance(text, dict) else [english[key]]
+        for fr, en in zip(forms, english_forms, strict=True):
+            assert en, key
+            assert set(PLACEHOLDER.findall(en)) == set(PLACEHOLDER.findall(fr)), key
+            assert en != fr or key in SAME_IN_ENGLISH, f"{key} left in French: {fr}"
+
+
+def test_every_text_the_scripts_ask_for_exists():
+    with translation.override("fr"):
+        known = messages.field_messages().keys()
+    asked = set()
+    for script in SCRIPTS_DIR.glob("*.js"):
+        source = script.read_text()
+        # t("key", …) and t(condition ? "key" : "other", …)
+        for match in re.finditer(r'\bt\((?:[^()]*?\?\s*)?"(\w+)"(?:\s*:\s*"(\w+)")?', source):
+            asked.update(key for key in match.groups() if key)
+    assert len(asked) > 100
+    assert asked - known == set()
+    assert known - asked == set()  # no text left behind by a change of the scripts
+
+
+def test_manifest_follows_the_language():
+    english = client_for().get("/terrain/manifest.webmanifest", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["lang"] == "en" and english["short_name"] == "C@p Géo field app"
+    assert client_for().get("/terrain/manifest.webmanifest").json()["lang"] == "fr"

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def open_app_and_download(page, base_url):
     page.goto(base_url + "/terrain/")
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     page.click("#download-button")
-    expect(page.locator("#banner")).to_contain_text("2 contrôle(s) téléchargé(s)", timeout=120_000)
+    expect(page.locator("#banner")).to_contain_text("2 contrôles téléchargés.",
+                                                    timeout=120_000)
     expect(page.locator("#assignments li")).to_have_count(2)
 
 
@@ -132,7 +134,7 @@ def test_offline_control_with_photo_synced_to_postgis_and_the_catalogue_layer(
     page.click("#sync-button")
     expect(page.locator("#banner")).to_contain_text("Synchronisation terminée", timeout=60_000)
     expect(page.locator("#sync-results")).to_contain_text("appliquée")
-    expect(page.locator("#banner")).to_contain_text("1 photo(s) envoyée(s)")
+    expect(page.locator("#banner")).to_contain_text("1 photo envoyée et vérifiée.")
     expect(pending(page)).to_have_text("Aucune modification en attente")
     shot(page, artefacts, "terrain-synchronisation")
 
@@ -241,7 +243,7 @@ def test_conflict_shown_and_rebased_on_the_server_version(
     page.goto(live_server.url + "/terrain/")
     page.wait_for_selector("body[data-ready=true]")
     page.click("#download-button")
-    expect(page.locator("#banner")).to_contain_text("0 contrôle(s) téléchargé(s)")
+    expect(page.locator("#banner")).to_contain_text("0 contrôle téléchargé.")
     expect(page.locator("#assignments li")).to_have_count(0)
     assert page.evaluate("Terrain.store.all('installations').then(r => r.length)") == 0
     assert page.console_errors == []
@@ -283,10 +285,97 @@ def test_photo_upload_cut_off_resumes_at_the_bytes_the_server_holds(
 
     page.unroute("**/api/sync/photos/**")
     page.click("#sync-button")
-    expect(page.locator("#banner")).to_contain_text("1 photo(s) envoyée(s)")
+    expect(page.locator("#banner")).to_contain_text("1 photo envoyée et vérifiée.")
     expect(pending(page)).to_have_text("Aucune modification en attente")
     blob.refresh_from_db()
     assert blob.verified and blob.received == len(photo)
     assert ranges[0] == f"bytes 0-4095/{len(photo)}"
     assert ranges[2].startswith("bytes 4096-")  # resumed, not restarted
     assert page.evaluate("Terrain.store.all('photos').then(p => p.length)") == 0
+
+
+# Texts the scripts used to write in French: none may show on the English app.
+FRENCH_SCRIPT_TEXTS = ["En ligne", "Hors ligne", "modification en attente", "téléchargé",
+                       "attribué", "à faire", "paquet du", "Fond de carte", "tuiles",
+                       "Synchronisation terminée", "appliquée", "(contrôle)",
+                       "Retour à la liste", "Points de contrôle", "Enregistrer",
+                       "Saisie enregistrée"]
+
+
+def assert_no_french(page):
+    text = page.locator("body").inner_text()
+    assert [words for words in FRENCH_SCRIPT_TEXTS if words in text] == []
+
+
+def test_field_app_in_english(field_campaign, live_server, chromium, artefacts):
+    # A browser asking for English (Accept-Language en-GB): page, scripts and formats follow.
+    context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        log_in(page, live_server.url, "controleur.spanc")
+        page.goto(live_server.url + "/terrain/")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        expect(page.locator("#network")).to_have_text("Online")
+        expect(pending(page)).to_have_text("No pending change")
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.click("#download-button")
+        expect(page.locator("#banner")).to_contain_text("2 inspections downloaded.",
+                                                        timeout=120_000)
+        expect(page.locator("#banner")).to_contain_text("basemap tiles cached.")
+        expect(page.locator("#assignments li")).to_have_count(2)
+        info = page.locator("#package-info").inner_text()
+        assert info.startswith("2 inspections assigned to ")
+        # The package's date as English writes it (month/day/year, AM/PM), not "29/11/2026 21:38".
+        assert re.search(r"package of \d{1,2}/\d{1,2}/\d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M",
+                         info), info
+        expect(page.locator("#tiles-info")).to_contain_text("Offline basemap:")
+        expect(page.locator("#assignments li").first).to_contain_text("to do")
+        expect(page.locator("#assignments li").first).to_contain_text("assigned")
+        assert_no_french(page)
+        page.screenshot(path=str(artefacts / "terrain-en-liste.png"), full_page=True)
+
+        # The control form, its checks and the save.
+        page.locator("#assignments li", has_text="12 route de Saillé").locator("button").click()
+        expect(page.locator("#view-form")).to_contain_text("← Back to the list")
+        expect(page.locator("#view-form")).to_contain_text("Checklist points")
+        expect(page.locator("label.file")).to_contain_text("Take a photo")
+        page.click("button[value=submitted]")
+        expect(page.locator(".form-errors")).to_contain_text("checklist points unanswered.")
+        assert_no_french(page)
+        page.fill("textarea[name=comments]", "Visit with the owner.")
+        page.click("button[value=in_progress]")
+        expect(page.locator("#banner")).to_have_text("Entry saved on the tablet.")
+        expect(pending(page)).to_have_text("1 pending change")
+
+        # Offline, the shell cached in English starts again.
+        page.context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        expect(page.locator("#network")).to_have_text("Offline")
+        expect(pending(page)).to_have_text("1 pending change")
+        expect(page.locator("#assignments li")).to_have_count(2)
+        page.click("#sync-button")
+        expect(page.locator("#banner")).to_contain_text("No network: the server does not answer.")
+
+        # Back online: the synchronisation view and its results.
+        page.context.set_offline(False)
+        page.click("#sync-button")
+        expect(page.locator("#banner")).to_contain_text("Synchronisation complete.",
+                                                        timeout=60_000)
+        expect(page.locator("#sync-step")).to_have_text("Synchronisation complete.")
+        results = page.locator("#sync-results")
+        expect(results).to_contain_text("12 route de Saillé (inspection)")
+        expect(results).to_contain_text("applied")
+        expect(results).to_contain_text(re.compile(r"Version \d+ · in progress"))
+        expect(pending(page)).to_have_text("No pending change")
+        assert_no_french(page)
+        page.screenshot(path=str(artefacts / "terrain-en-synchronisation.png"), full_page=True)
+        assert Control.objects.get(installation__address="12 route de Saillé").comments == \
+            "Visit with the owner."
+        assert errors == []
+    finally:
+        context.close()

@@ -1,11 +1,13 @@
 /* HTTP calls to the platform: the session probe and the sync API (docs/sync-protocol.md).
- * Every failure becomes a Terrain.api.Failure with a French message and a kind the app acts on:
+ * Every failure becomes a Terrain.api.Failure with a message in the page's language and a kind the
+ * app acts on:
  * "offline" (no answer: network off or server down), "session" (logged out), "http" (a 4xx/5xx
  * answer of the API, with its detail and reasons).
  */
 (function (Terrain) {
   "use strict";
   const config = () => Terrain.config;
+  const t = Terrain.t;
 
   class Failure extends Error {
     constructor(kind, message, extra) {
@@ -23,8 +25,7 @@
       response = await fetch(url, {credentials: "same-origin", cache: "no-store",
                                    redirect: "manual", ...options});
     } catch (error) {
-      throw new Failure("offline", "Pas de réseau : le serveur ne répond pas. Vos saisies " +
-                        "restent sur la tablette.");
+      throw new Failure("offline", t("noNetwork"));
     }
     if (response.type === "opaqueredirect" || response.status === 401 ||
         response.status === 403 && !(await isApiRefusal(response.clone()))) {
@@ -45,8 +46,7 @@
   }
 
   function sessionExpired() {
-    return new Failure("session", "Votre session a expiré : reconnectez-vous pour synchroniser. " +
-                       "Vos saisies restent sur la tablette.");
+    return new Failure("session", t("sessionExpired"));
   }
 
   async function json(url, options) {
@@ -58,7 +58,8 @@
       body = null;
     }
     if (!response.ok) {
-      const detail = body && body.detail ? body.detail : "Erreur du serveur (" + response.status + ").";
+      const detail = body && body.detail ? body.detail
+        : t("serverError", {status: String(response.status)});
       throw new Failure("http", detail, {status: response.status, body,
                                          reasons: (body && body.reasons) || []});
     }
@@ -77,7 +78,7 @@
         throw sessionExpired();
       }
       if (!body.allowed) {
-        throw new Failure("session", "Ce compte n'a pas accès à la synchronisation SPANC.");
+        throw new Failure("session", t("noSyncAccess"));
       }
       csrfToken = body.csrf_token;
       return body;

@@ -3,7 +3,7 @@
 (function (Terrain) {
   "use strict";
   Terrain.config = JSON.parse(document.getElementById("terrain-config").textContent);
-  const {store, sync, form} = Terrain;
+  const {store, sync, form, t} = Terrain;
   const esc = form.esc;
   const $ = (selector) => document.querySelector(selector);
   const RESULT_CLASS = {applied: "ok", duplicate: "ok", conflict: "warn", rejected: "bad"};
@@ -22,8 +22,8 @@
     return sync.FROZEN.includes(record.server.status) ? "done" : "todo";
   }
 
-  const STATE_LABELS = {todo: "à faire", pending: "en attente d'envoi", done: "transmis",
-                        problem: "conflit ou refus"};
+  const STATE_LABELS = {todo: t("stateTodo"), pending: t("statePending"), done: t("stateDone"),
+                        problem: t("stateProblem")};
 
   function showBanner(message, kind, html) {
     const banner = $("#banner");
@@ -34,7 +34,7 @@
 
   function failureMessage(failure) {
     if (failure.kind === "session") {
-      return `${esc(failure.message)} <a href="${esc(Terrain.config.urls.login)}">Se reconnecter</a>`;
+      return `${esc(failure.message)} <a href="${esc(Terrain.config.urls.login)}">${esc(t("logInAgain"))}</a>`;
     }
     const reasons = (failure.reasons || []).map(esc).join(" ");
     return esc(failure.message || String(failure)) + (reasons ? " " + reasons : "");
@@ -53,7 +53,7 @@
   function showNetwork(reachable) {
     const online = navigator.onLine && reachable !== false;
     const badge = $("#network");
-    badge.textContent = online ? "En ligne" : "Hors ligne";
+    badge.textContent = t(online ? "online" : "offline");
     badge.className = "network " + (online ? "online" : "offline");
     document.body.dataset.network = online ? "online" : "offline";
   }
@@ -62,8 +62,7 @@
     const count = await sync.pendingCount();
     const badge = $("#pending");
     badge.dataset.count = String(count);
-    badge.textContent = count === 0 ? "Aucune modification en attente"
-      : count === 1 ? "1 modification en attente" : `${count} modifications en attente`;
+    badge.textContent = count === 0 ? t("noPending") : t("pendingChanges", {count});
     badge.classList.toggle("has-pending", count > 0);
   }
 
@@ -101,7 +100,7 @@
       const server = item.record.server;
       return `<li class="card state-${item.state}" data-control="${esc(item.id)}">
         <button type="button" class="open" data-control="${esc(item.id)}">
-          <strong>${esc(inst.address || "Adresse inconnue")}</strong>
+          <strong>${esc(inst.address || t("unknownAddress"))}</strong>
           <span>${esc(Terrain.config.communes[inst.commune] || inst.commune)}</span>
           <span>${esc(kinds.get(server.kind) || server.kind)}${server.campaign ? " · " + esc(server.campaign) : ""}</span>
           <span class="badges"><span class="badge">${esc(form.STATUS[server.status] || server.status)}</span>
@@ -111,11 +110,12 @@
     const packageAt = await store.meta("package_at");
     const user = await store.meta("user");
     $("#package-info").textContent = packageAt
-      ? `${list.length} contrôle(s) attribué(s) à ${user ? user.name || user.username : ""} · paquet du ${new Date(packageAt).toLocaleString("fr-FR")}`
+      ? t("packageInfo", {count: list.length, name: user ? user.name || user.username : "",
+                          date: Terrain.i18n.dateTime(packageAt)})
       : "";
     const tiles = await store.meta("tiles");
     $("#tiles-info").textContent = tiles
-      ? `Fond de carte hors ligne : ${tiles.count} tuiles (niveaux ${tiles.minZoom} à ${tiles.maxZoom}).` : "";
+      ? t("tilesInfo", {count: tiles.count, min: tiles.minZoom, max: tiles.maxZoom}) : "";
     $("#who").textContent = user ? user.name || user.username : "";
   }
 
@@ -144,9 +144,7 @@
       onSave: async (data, how) => {
         await sync.saveDraft("controls", id, {data, ...how});
         await refreshPending();
-        showBanner(data.status === "submitted"
-          ? "Contrôle terminé : il sera transmis à la prochaine synchronisation."
-          : "Saisie enregistrée sur la tablette.", "ok");
+        showBanner(t(data.status === "submitted" ? "controlSubmitted" : "draftSaved"), "ok");
         setView("list");
       },
     });
@@ -166,20 +164,21 @@
         <td>${esc(row.label)}</td><td><strong>${esc(sync.STATUS_LABELS[row.status] || row.status)}</strong></td>
         <td>${[...row.reasons, ...(row.details || [])].map((r) => `<div>${esc(r)}</div>`).join("")}</td></tr>`).join("");
     } else if (report) {
-      rows.innerHTML = `<tr><td colspan="3" class="muted">Rien à envoyer lors de la dernière synchronisation (${esc(new Date(report.at).toLocaleString("fr-FR"))}).</td></tr>`;
+      rows.innerHTML = `<tr><td colspan="3" class="muted">${esc(t("nothingSent", {date: Terrain.i18n.dateTime(report.at)}))}</td></tr>`;
     }
     await showConflicts();
   }
 
   function compareRows(server, local) {
-    const fields = [["État", form.STATUS[server.status] || server.status, form.STATUS[local.status] || local.status],
-                    ["Date de visite", server.visit_date || "—", local.visit_date || "—"],
-                    ["Observations", server.comments || "—", local.comments || "—"],
-                    ["Points renseignés", (server.findings || []).length,
-                     local.findings ? local.findings.length : "inchangés"],
-                    ["Défauts", (server.findings || []).filter((f) => f.result === "defect").map((f) => f.item).join(", ") || "—",
-                     local.findings ? local.findings.filter((f) => f.result === "defect").map((f) => f.item).join(", ") || "—" : "inchangés"],
-                    ["Photos", (server.photos || []).length, (local.photos || []).length]];
+    const date = (value) => (value ? Terrain.i18n.date(value) : "—");
+    const fields = [[t("compareStatus"), form.STATUS[server.status] || server.status, form.STATUS[local.status] || local.status],
+                    [t("visitDate"), date(server.visit_date), date(local.visit_date)],
+                    [t("comments"), server.comments || "—", local.comments || "—"],
+                    [t("compareFindings"), (server.findings || []).length,
+                     local.findings ? local.findings.length : t("unchanged")],
+                    [t("compareDefects"), (server.findings || []).filter((f) => f.result === "defect").map((f) => f.item).join(", ") || "—",
+                     local.findings ? local.findings.filter((f) => f.result === "defect").map((f) => f.item).join(", ") || "—" : t("unchanged")],
+                    [t("photos"), (server.photos || []).length, (local.photos || []).length]];
     return fields.map(([label, a, b]) => `<tr class="${String(a) === String(b) ? "" : "differs"}">
       <th scope="row">${esc(label)}</th><td>${esc(a)}</td><td>${esc(b)}</td></tr>`).join("");
   }
@@ -191,28 +190,28 @@
       box.innerHTML = "";
       return;
     }
-    box.innerHTML = "<h3>À régler</h3>" + list.map((item) => {
+    box.innerHTML = `<h3>${esc(t("toSettle"))}</h3>` + list.map((item) => {
       const outcome = item.record.outcome;
       const local = item.record.draft ? item.record.draft.data : {};
       if (outcome.status === "rejected") {
         return `<article class="conflict rejected" data-control="${esc(item.id)}">
-          <h4>Refusée — ${esc(describe(item.installation))}</h4>
+          <h4>${esc(t("rejectedTitle", {address: describe(item.installation)}))}</h4>
           <ul>${outcome.reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>
-          <button type="button" class="open" data-control="${esc(item.id)}">Corriger la saisie</button>
-          <button type="button" class="drop" data-control="${esc(item.id)}">Abandonner ma saisie</button>
+          <button type="button" class="open" data-control="${esc(item.id)}">${esc(t("fixEntry"))}</button>
+          <button type="button" class="drop" data-control="${esc(item.id)}">${esc(t("dropEntry"))}</button>
         </article>`;
       }
       const server = outcome.server_record || item.record.server;
       return `<article class="conflict" data-control="${esc(item.id)}">
-        <h4>Conflit — ${esc(describe(item.installation))}</h4>
+        <h4>${esc(t("conflictTitle", {address: describe(item.installation)}))}</h4>
         <p>${outcome.reasons.map(esc).join(" ")}</p>
         ${item.record.note ? `<p class="note">${esc(item.record.note)}</p>` : ""}
         <table class="compare"><thead><tr><th></th>
-          <th scope="col">Version du serveur (v${esc(outcome.server_version || server.version)})</th>
-          <th scope="col">Ma saisie (sur la v${esc(item.record.draft ? item.record.draft.base_version : "?")})</th></tr></thead>
+          <th scope="col">${esc(t("serverVersion", {version: String(outcome.server_version || server.version)}))}</th>
+          <th scope="col">${esc(t("myEntry", {version: String(item.record.draft ? item.record.draft.base_version : "?")}))}</th></tr></thead>
           <tbody>${compareRows(server, local)}</tbody></table>
-        <button type="button" class="rebase primary" data-control="${esc(item.id)}">Reprendre ma saisie sur la version du serveur</button>
-        <button type="button" class="drop" data-control="${esc(item.id)}">Abandonner ma saisie</button>
+        <button type="button" class="rebase primary" data-control="${esc(item.id)}">${esc(t("rebaseEntry"))}</button>
+        <button type="button" class="drop" data-control="${esc(item.id)}">${esc(t("dropEntry"))}</button>
         <p class="error conflict-error" role="alert"></p>
       </article>`;
     }).join("");
@@ -226,13 +225,15 @@
     const record = result.record;
     const vocab = await store.meta("vocabularies", {conclusions: []});
     const verdict = (vocab.conclusions || []).find((c) => c.code === record.conclusion);
-    const details = [`Version ${record.version} · ${form.STATUS[record.status] || record.status || ""}`];
+    const details = [t("appliedVersion", {version: String(record.version),
+                                          status: form.STATUS[record.status] || record.status || ""})];
     if (verdict) {
-      details.push(`Conclusion du serveur : ${verdict.label}`);
+      details.push(t("serverConclusion", {label: verdict.label}));
     }
     const photos = record.photos || [];
     if (photos.length) {
-      details.push(`${photos.length} photo(s) annoncée(s), ${(result.missing_photos || []).length} à envoyer`);
+      details.push(t("photosAnnounced", {count: photos.length,
+                                         missing: (result.missing_photos || []).length}));
     }
     return details;
   }
@@ -260,14 +261,14 @@
         const installation = record && record.server.installation
           ? await store.get("installations", record.server.installation) : null;
         rows.push({label: (installation ? installation.server.address : "") + " (" +
-                          (target.store === "controls" ? "contrôle" : "installation") + ")",
+                          t(target.store === "controls" ? "entityControl" : "entityInstallation") + ")",
                    status: result.status, reasons: result.reasons || [],
                    details: await appliedDetails(result)});
       }
       await store.setMeta("last_report", {at: new Date().toISOString(), rows});
       showNetwork(true);
-      const photos = outcome.photos ? ` ${outcome.photos} photo(s) envoyée(s) et vérifiée(s).` : "";
-      showBanner(`Synchronisation terminée.${photos}` + (outcome.problems.length ? " " + outcome.problems.join(" ") : ""),
+      const photos = outcome.photos ? " " + t("photosSent", {count: outcome.photos}) : "";
+      showBanner(t("syncDone") + photos + (outcome.problems.length ? " " + outcome.problems.join(" ") : ""),
                  outcome.problems.length ? "warn" : "ok");
     } catch (failure) {
       if (failure.kind === "offline") {
@@ -291,8 +292,8 @@
     $("#download-button").disabled = true;
     try {
       const result = await sync.downloadPackage((text) => { $("#package-info").textContent = text; });
-      showBanner(`${result.controls} contrôle(s) téléchargé(s)` +
-                 (result.tiles ? `, ${result.tiles.count} tuiles de fond de carte en cache.` : "."), "ok");
+      showBanner(t("controlsDownloaded", {count: result.controls}) +
+                 (result.tiles ? " " + t("tilesCached", {count: result.tiles.count}) : ""), "ok");
       showNetwork(true);
     } catch (failure) {
       if (failure.kind === "offline") {
@@ -319,14 +320,14 @@
     } else if (target.classList.contains("rebase")) {
       try {
         await sync.rebase("controls", id);
-        showBanner("Votre saisie repart de la version du serveur : relisez-la puis synchronisez.", "ok");
+        showBanner(t("rebased"), "ok");
       } catch (error) {
         target.parentElement.querySelector(".conflict-error").textContent = error.message;
         return;
       }
       await showSyncView();
     } else if (target.classList.contains("drop")) {
-      if (!window.confirm("Abandonner définitivement votre saisie de ce contrôle ?")) {
+      if (!window.confirm(t("confirmDrop"))) {
         return;
       }
       await sync.drop("controls", id);
@@ -348,10 +349,10 @@
         await navigator.serviceWorker.register(Terrain.config.urls.serviceWorker,
                                                {scope: Terrain.config.urls.app});
       } catch (error) {
-        showBanner("Mode hors ligne indisponible : " + error.message, "warn");
+        showBanner(t("offlineUnavailable", {error: error.message}), "warn");
       }
     } else {
-      showBanner("Ce navigateur ne permet pas le travail hors ligne (service worker).", "warn");
+      showBanner(t("noServiceWorker"), "warn");
     }
     if (navigator.storage && navigator.storage.persist) {
       navigator.storage.persist();  // ask the browser not to evict the tablet's data

@@ -5,8 +5,10 @@
   "use strict";
   const SEVERITY = ["absence", "danger", "incomplete", "defects"];
   const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
-  const STATUS = {planned: "planifié", assigned: "attribué", in_progress: "en cours",
-                  submitted: "transmis", validated: "validé", rejected: "refusé"};
+  const t = Terrain.t;
+  const STATUS = {planned: t("statusPlanned"), assigned: t("statusAssigned"),
+                  in_progress: t("statusInProgress"), submitted: t("statusSubmitted"),
+                  validated: t("statusValidated"), rejected: t("statusRejected")};
 
   function esc(value) {
     return String(value === null || value === undefined ? "" : value)
@@ -49,16 +51,16 @@
     const owner = installation.owner;
     const components = installation.components.map((c) => esc(c.type) +
       (c.volume_m3 ? ` (${esc(c.volume_m3)} m³)` : "")).join(", ");
-    const zones = [installation.sanitary_zone ? "zone à enjeu sanitaire" : "",
-                   installation.environmental_zone ? "zone à enjeu environnemental" : ""]
-      .filter(Boolean).join(", ") || "hors zone à enjeu";
+    const zones = [installation.sanitary_zone ? t("sanitaryZone") : "",
+                   installation.environmental_zone ? t("environmentalZone") : ""]
+      .filter(Boolean).join(", ") || t("outsideZones");
     return `<dl class="facts">
-      <dt>Adresse</dt><dd>${esc(installation.address)} — ${esc(communes[installation.commune] || installation.commune)}</dd>
-      ${owner ? `<dt>Propriétaire</dt><dd>${esc(owner.name)} ${owner.phone ? "· " + esc(owner.phone) : ""}</dd>` : ""}
-      <dt>Parcelles</dt><dd>${esc(installation.parcels.join(", ")) || "—"}</dd>
-      <dt>Capacité</dt><dd>${installation.capacity_eh ? esc(installation.capacity_eh) + " EH" : "—"}${installation.year_built ? " · mise en service " + esc(installation.year_built) : ""}</dd>
-      <dt>Dispositifs</dt><dd>${components || "—"}</dd>
-      <dt>Zone</dt><dd>${esc(zones)}</dd>
+      <dt>${esc(t("address"))}</dt><dd>${esc(installation.address)} — ${esc(communes[installation.commune] || installation.commune)}</dd>
+      ${owner ? `<dt>${esc(t("owner"))}</dt><dd>${esc(owner.name)} ${owner.phone ? "· " + esc(owner.phone) : ""}</dd>` : ""}
+      <dt>${esc(t("parcels"))}</dt><dd>${esc(installation.parcels.join(", ")) || "—"}</dd>
+      <dt>${esc(t("capacity"))}</dt><dd>${installation.capacity_eh ? esc(t("capacityValue", {count: installation.capacity_eh})) : "—"}${installation.year_built ? " · " + esc(t("commissioned", {year: String(installation.year_built)})) : ""}</dd>
+      <dt>${esc(t("components"))}</dt><dd>${components || "—"}</dd>
+      <dt>${esc(t("zone"))}</dt><dd>${esc(zones)}</dd>
     </dl>`;
   }
 
@@ -71,8 +73,8 @@
       <legend>${esc(item.label)}</legend>
       ${item.guidance ? `<p class="guidance">${esc(item.guidance)}</p>` : ""}
       <div class="choices">${radios}</div>
-      <input type="text" class="finding-comment" aria-label="Remarque : ${esc(item.label)}"
-        placeholder="Remarque" value="${esc(finding ? finding.comment : "")}" ${disabled}>
+      <input type="text" class="finding-comment" aria-label="${esc(t("remarkFor", {item: item.label}))}"
+        placeholder="${esc(t("remark"))}" value="${esc(finding ? finding.comment : "")}" ${disabled}>
     </fieldset>`;
   }
 
@@ -95,40 +97,40 @@
       content_type: p.content_type, caption: p.caption || "", taken_at: p.taken_at}));
 
     root.innerHTML = `
-      <p><button type="button" class="link back">← Retour à la liste</button></p>
+      <p><button type="button" class="link back">${esc(t("backToList"))}</button></p>
       <h2>${esc(kind ? kind.label : server.kind)} — ${esc(installation.address)}</h2>
-      <p class="status">État sur le serveur : <strong>${esc(STATUS[server.status] || server.status)}</strong>
-        (version ${esc(server.version)})${draft ? ` · <span class="badge pending">saisie locale ${draft.sent ? "envoyée, photos en attente" : "en attente d'envoi"}</span>` : ""}</p>
+      <p class="status">${esc(t("serverStatus"))} <strong>${esc(STATUS[server.status] || server.status)}</strong>
+        ${esc(t("versionInParentheses", {version: String(server.version)}))}${draft ? ` · <span class="badge pending">${esc(t(draft.sent ? "draftSentPhotosPending" : "draftPending"))}</span>` : ""}</p>
       ${record.outcome ? `<div class="outcome ${esc(record.outcome.status)}" role="alert">
-          <strong>${record.outcome.status === "conflict" ? "Conflit" : "Refusée"} :</strong>
+          <strong>${esc(t(record.outcome.status === "conflict" ? "conflictLabel" : "rejectedLabel"))}</strong>
           <ul>${record.outcome.reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>
-          ${record.outcome.status === "conflict" ? "<p>Réglez le conflit dans l'onglet « Synchronisation ».</p>" : "<p>Corrigez puis enregistrez : la saisie sera renvoyée.</p>"}
+          <p>${esc(t(record.outcome.status === "conflict" ? "settleInSyncTab" : "fixAndSave"))}</p>
         </div>` : ""}
-      ${server.rejection_reason ? `<p class="outcome rejected">Motif du refus par le responsable : ${esc(server.rejection_reason)}</p>` : ""}
-      ${frozen && !draft ? `<p class="note">Ce contrôle est transmis : il ne peut plus être modifié.
-        ${correcting ? `<button type="button" class="correct">Corriger (nouvelle version qui le remplace)</button>` : ""}</p>` : ""}
-      <details><summary>Installation</summary>${installationBlock(installation, communes)}
-        <h3>Contrôles précédents</h3>
-        <ul>${previous.map((p) => `<li>${esc(p.visit_date || "sans date")} — ${esc(STATUS[p.status] || p.status)}${p.conclusion ? " — " + esc(p.conclusion) : ""}</li>`).join("") || "<li>aucun</li>"}</ul>
+      ${server.rejection_reason ? `<p class="outcome rejected">${esc(t("rejectionReason", {reason: server.rejection_reason}))}</p>` : ""}
+      ${frozen && !draft ? `<p class="note">${esc(t("frozenNote"))}
+        ${correcting ? `<button type="button" class="correct">${esc(t("correct"))}</button>` : ""}</p>` : ""}
+      <details><summary>${esc(t("installation"))}</summary>${installationBlock(installation, communes)}
+        <h3>${esc(t("previousControls"))}</h3>
+        <ul>${previous.map((p) => `<li>${esc(p.visit_date ? Terrain.i18n.date(p.visit_date) : t("noDate"))} — ${esc(STATUS[p.status] || p.status)}${p.conclusion ? " — " + esc(p.conclusion) : ""}</li>`).join("") || `<li>${esc(t("noPreviousControl"))}</li>`}</ul>
       </details>
       <form class="control-form" novalidate>
-        <label>Date de visite <input type="date" name="visit_date" value="${esc(data.visit_date || today())}" max="${today()}" ${disabled}></label>
-        ${kind && kind.is_sale ? `<label>Date de la vente <input type="date" name="sale_date" value="${esc(data.sale_date || "")}" ${disabled}></label>` : ""}
-        <div class="checklist-head"><h3>Points de contrôle (${items.length})</h3>
-          ${locked ? "" : `<button type="button" class="all-ok">Tout satisfaisant</button>`}</div>
+        <label>${esc(t("visitDate"))} <input type="date" name="visit_date" value="${esc(data.visit_date || today())}" max="${today()}" ${disabled}></label>
+        ${kind && kind.is_sale ? `<label>${esc(t("saleDate"))} <input type="date" name="sale_date" value="${esc(data.sale_date || "")}" ${disabled}></label>` : ""}
+        <div class="checklist-head"><h3>${esc(t("checklistTitle", {count: items.length}))}</h3>
+          ${locked ? "" : `<button type="button" class="all-ok">${esc(t("allOk"))}</button>`}</div>
         ${items.map((item) => findingRow(item, findings.get(item.code), vocab.finding_results, disabled)).join("")}
         <p class="conclusion" aria-live="polite"></p>
-        <label>Observations <textarea name="comments" rows="3" ${disabled}>${esc(data.comments || "")}</textarea></label>
-        <h3>Photos</h3>
+        <label>${esc(t("comments"))} <textarea name="comments" rows="3" ${disabled}>${esc(data.comments || "")}</textarea></label>
+        <h3>${esc(t("photos"))}</h3>
         <ul class="photos"></ul>
-        ${locked ? "" : `<label class="file button">Prendre une photo
+        ${locked ? "" : `<label class="file button">${esc(t("takePhoto"))}
           <input type="file" name="photo" class="visually-hidden" accept="image/*" capture="environment" multiple></label>`}
-        <h3>Position</h3>
-        <p><button type="button" class="gps" ${disabled}>Relever ma position GPS</button> <span class="gps-result"></span></p>
+        <h3>${esc(t("position"))}</h3>
+        <p><button type="button" class="gps" ${disabled}>${esc(t("gpsButton"))}</button> <span class="gps-result"></span></p>
         <p class="form-errors error" role="alert"></p>
         ${locked ? "" : `<div class="actions">
-          <button type="submit" name="status" value="in_progress">Enregistrer (en cours)</button>
-          <button type="submit" name="status" value="submitted" class="primary">Terminer et transmettre</button>
+          <button type="submit" name="status" value="in_progress">${esc(t("saveInProgress"))}</button>
+          <button type="submit" name="status" value="submitted" class="primary">${esc(t("submitControl"))}</button>
         </div>`}
       </form>`;
 
@@ -154,8 +156,8 @@
       const list = currentFindings();
       const verdict = list.length === items.length ? conclusion(vocab, installation, list) : null;
       conclusionLine.innerHTML = verdict
-        ? `Conclusion prévue : <span class="swatch" style="background:${esc(verdict.color)}"></span> <strong>${esc(verdict.label)}</strong> <span class="muted">(recalculée par le serveur)</span>`
-        : `${list.length} / ${items.length} points renseignés.`;
+        ? `${esc(t("expectedConclusion"))} <span class="swatch" style="background:${esc(verdict.color)}"></span> <strong>${esc(verdict.label)}</strong> <span class="muted">${esc(t("recomputedByServer"))}</span>`
+        : esc(t("findingsProgress", {done: list.length, total: items.length}));
     }
 
     async function showPhotos() {
@@ -163,10 +165,10 @@
       for (const photo of photos) {
         const local = await Terrain.store.get("photos", photo.sha256);
         const li = document.createElement("li");
-        li.innerHTML = `${local ? `<img alt="" src="${URL.createObjectURL(local.blob)}">` : `<span class="no-thumb">sur le serveur</span>`}
-          <input type="text" class="caption" aria-label="Légende de la photo" placeholder="Légende" value="${esc(photo.caption)}" ${disabled}>
-          <small>${Math.round(photo.size / 1024)} Ko · ${esc(photo.sha256.slice(0, 10))}…</small>
-          ${locked ? "" : `<button type="button" class="remove">Retirer</button>`}`;
+        li.innerHTML = `${local ? `<img alt="" src="${URL.createObjectURL(local.blob)}">` : `<span class="no-thumb">${esc(t("photoOnServer"))}</span>`}
+          <input type="text" class="caption" aria-label="${esc(t("photoCaptionLabel"))}" placeholder="${esc(t("photoCaption"))}" value="${esc(photo.caption)}" ${disabled}>
+          <small>${esc(t("photoSize", {size: Math.round(photo.size / 1024), sha: photo.sha256.slice(0, 10)}))}</small>
+          ${locked ? "" : `<button type="button" class="remove">${esc(t("removePhoto"))}</button>`}`;
         li.querySelector(".caption").addEventListener("input", (e) => { photo.caption = e.target.value; });
         const remove = li.querySelector(".remove");
         if (remove) {
@@ -198,7 +200,7 @@
         for (const file of fileInput.files) {
           const type = file.type || "image/jpeg";
           if (!PHOTO_TYPES.includes(type)) {
-            errors.push(`« ${file.name} » : format non accepté (JPEG, PNG ou WebP).`);
+            errors.push(t("badPhotoFormat", {name: file.name}));
             continue;
           }
           const sha = await sha256Hex(file);
@@ -219,20 +221,21 @@
     root.querySelector(".gps").addEventListener("click", () => {
       const out = root.querySelector(".gps-result");
       if (!navigator.geolocation) {
-        out.textContent = "Pas de GPS sur cet appareil.";
+        out.textContent = t("noGps");
         return;
       }
-      out.textContent = "Recherche de la position…";
+      out.textContent = t("locating");
       navigator.geolocation.getCurrentPosition((position) => {
         const {latitude, longitude, accuracy} = position.coords;
         const [lon, lat] = installation.geometry.coordinates;
         const metres = Math.round(6371000 * Math.hypot(
           (longitude - lon) * Math.PI / 180 * Math.cos(lat * Math.PI / 180),
           (latitude - lat) * Math.PI / 180));
-        out.textContent = `${latitude.toFixed(6)}, ${longitude.toFixed(6)} (± ${Math.round(accuracy)} m) — ` +
-          `à ${metres} m de l'installation enregistrée.`;
+        // Coordinates keep the decimal point whatever the language (the comma separates them).
+        out.textContent = t("gpsResult", {lat: latitude.toFixed(6), lon: longitude.toFixed(6),
+                                          accuracy: Math.round(accuracy), distance: metres});
       }, (error) => {
-        out.textContent = "Position indisponible : " + (error.code === 1 ? "autorisation refusée." : "pas de signal.");
+        out.textContent = t(error.code === 1 ? "gpsDenied" : "gpsNoSignal");
       }, {enableHighAccuracy: true, timeout: 20000, maximumAge: 60000});
     });
 
@@ -244,14 +247,14 @@
       const errors = [];
       if (status === "submitted") {
         if (!visitDate) {
-          errors.push("La date de visite est obligatoire pour transmettre.");
+          errors.push(t("visitDateRequired"));
         }
         if (list.length < items.length) {
-          errors.push(`${items.length - list.length} point(s) de contrôle sans réponse.`);
+          errors.push(t("unanswered", {count: items.length - list.length}));
         }
       }
       if (visitDate && visitDate > today()) {
-        errors.push("La date de visite ne peut pas être dans le futur.");
+        errors.push(t("visitDateInFuture"));
       }
       root.querySelector(".form-errors").textContent = errors.join(" ");
       if (errors.length) {

@@ -42,7 +42,7 @@
     const done = new Promise((resolve, reject) => {
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error || new Error("transaction interrompue"));
+      tx.onabort = () => reject(tx.error || new Error(Terrain.t("transactionAborted")));
     });
     const result = await work(tx);
     await done;

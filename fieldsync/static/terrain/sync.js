@@ -10,8 +10,9 @@
   "use strict";
   const store = Terrain.store;
   const api = Terrain.api;
-  const STATUS_LABELS = {applied: "appliquée", duplicate: "déjà reçue", conflict: "en conflit",
-                         rejected: "refusée"};
+  const t = Terrain.t;
+  const STATUS_LABELS = {applied: t("resultApplied"), duplicate: t("resultDuplicate"),
+                         conflict: t("resultConflict"), rejected: t("resultRejected")};
   const FROZEN = ["submitted", "validated", "rejected"];
   const ENTITY_STORE = {installation: "installations", control: "controls"};
 
@@ -59,7 +60,7 @@
     for (let attempt = 0; attempt < 2; attempt++) {
       if (!device || device.username !== session.username || attempt > 0) {
         device = {id: uuid(), username: session.username,
-                  name: "Tablette de " + session.name, registered: false};
+                  name: t("deviceName", {name: session.name}), registered: false};
       }
       try {
         await api.registerDevice(device.id, device.name);
@@ -72,7 +73,7 @@
         }
       }
     }
-    throw new api.Failure("http", "Impossible d'enregistrer la tablette.");
+    throw new api.Failure("http", t("deviceFailed"));
   }
 
   /* The tablet's data belongs to one inspector. Another one may take the tablet over (for a
@@ -86,9 +87,7 @@
       await store.clearAll();
       return;
     }
-    throw new api.Failure("session", `Les données de cette tablette appartiennent à ` +
-      `${owner.name || owner.username}, avec des saisies pas encore confirmées : connectez-vous ` +
-      `avec ce compte pour les synchroniser.`);
+    throw new api.Failure("session", t("otherOwner", {owner: owner.name || owner.username}));
   }
 
   // --- package ----------------------------------------------------------------------------------
@@ -116,11 +115,11 @@
   }
 
   async function downloadPackage(onProgress) {
-    onProgress("Vérification de la session…", 5);
+    onProgress(t("checkingSession"), 5);
     const session = await api.session();
     await checkOwner(session, true);
     await ensureDevice(session);
-    onProgress("Téléchargement des attributions…", 15);
+    onProgress(t("downloadingAssignments"), 15);
     const pkg = await api.package();
     await mergeServer("installations", pkg.installations);
     await mergeServer("controls", pkg.controls);
@@ -133,13 +132,13 @@
     await store.setMeta("package_at", pkg.generated_at);
     let tiles = null;
     if (pkg.map) {
-      onProgress("Mise en cache du fond de carte…", 30);
+      onProgress(t("cachingBasemap"), 30);
       tiles = await Terrain.tiles.prefetch(pkg.map.bbox_wgs84, pkg.map.tile_zooms,
-        (done, total) => onProgress(`Fond de carte : ${done} / ${total} tuiles`,
+        (done, total) => onProgress(t("tilesProgress", {done, total}),
                                     30 + Math.round((65 * done) / total)));
       await store.setMeta("tiles", tiles);
     }
-    onProgress("Attributions téléchargées.", 100);
+    onProgress(t("assignmentsDownloaded"), 100);
     return {controls: pkg.controls.length, tiles};
   }
 
@@ -287,7 +286,7 @@
       for (const sha of [...(record.missing_photos || [])]) {
         const photo = await store.get("photos", sha);
         if (!photo) {
-          problems.push(`Photo ${sha.slice(0, 12)}… introuvable sur la tablette.`);
+          problems.push(t("photoMissing", {sha: sha.slice(0, 12)}));
           continue;
         }
         await uploadPhoto(sha, photo.blob);
@@ -304,9 +303,8 @@
 
   // --- pull -------------------------------------------------------------------------------------
   const RESOLUTIONS = {
-    kept_server: "Le responsable a gardé la version du serveur : reprenez votre saisie sur " +
-                 "cette version ou abandonnez-la.",
-    took_client: "Le responsable a appliqué votre saisie sur la version du serveur.",
+    kept_server: t("keptServer"),
+    took_client: t("tookClient"),
   };
 
   async function settleConflicts(conflicts) {
@@ -351,31 +349,31 @@
   // --- the whole synchronisation ----------------------------------------------------------------
   async function synchronise(onProgress) {
     const report = [];
-    onProgress("Vérification de la session…", 5);
+    onProgress(t("checkingSession"), 5);
     const session = await api.session();
     await checkOwner(session);
     const device = await ensureDevice(session);
     const inflight = await store.meta("inflight");
     if (inflight) {
-      onProgress("Renvoi du lot interrompu…", 15);
+      onProgress(t("resendingBatch"), 15);
       await sendBatch(inflight, report);
     }
     const batch = await buildBatch(device);
     if (batch) {
-      onProgress(`Envoi de ${batch.targets.length} modification(s)…`, 30);
+      onProgress(t("sendingChanges", {count: batch.targets.length}), 30);
       await store.setMeta("inflight", batch);  // before sending: a lost answer means a replay
       await sendBatch(batch, report);
     }
-    onProgress("Envoi des photos…", 55);
+    onProgress(t("sendingPhotos"), 55);
     let sent = 0;
     const problems = await uploadPhotos(() => {
       sent += 1;
-      onProgress(`Photos envoyées : ${sent}`, Math.min(85, 55 + sent * 5));
+      onProgress(t("photosUploaded", {count: sent}), Math.min(85, 55 + sent * 5));
     });
-    onProgress("Réception des changements du serveur…", 90);
+    onProgress(t("receivingChanges"), 90);
     await pull();
     await store.setMeta("last_sync", new Date().toISOString());
-    onProgress("Synchronisation terminée.", 100);
+    onProgress(t("syncDone"), 100);
     return {report, problems, photos: sent};
   }
 
@@ -384,8 +382,7 @@
     const record = await store.get(storeName, id);
     const outcome = record.outcome;
     if (outcome.server_record && FROZEN.includes(outcome.server_record.status)) {
-      throw new Error("La version du serveur est déjà transmise : votre saisie ne peut plus " +
-                      "s'y appliquer. Abandonnez-la.");
+      throw new Error(t("rebaseFrozen"));
     }
     record.server = outcome.server_record || record.server;
     record.draft = {...record.draft, change_id: uuid(), sent: false,
