@@ -25,7 +25,9 @@
     return node;
   }
 
-  const number = (digits) => new Intl.NumberFormat("fr-FR", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  // Measures written as the page's language writes numbers (base.html sets <html lang>).
+  const LANG = document.documentElement.lang || "fr";
+  const number = (digits) => new Intl.NumberFormat(LANG, { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
   proj4.defs("EPSG:2154", "+proj=lcc +lat_0=46.5 +lon_0=3 +lat_1=49 +lat_2=44 +x_0=700000 " +
     "+y_0=6600000 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs");
