@@ -98,6 +98,7 @@ COMMUNES = DemoLayer(
         "insee_field": "insee",
         "searchable": True,
         "search_fields": ["nom", "insee"],
+        "cacheable": True,  # cached tiles (WMTS/TMS) in the demo
     },
     rules=[{"audience": Audience.PUBLIC, "permission": Permission.DOWNLOAD}],
 )
@@ -174,6 +175,7 @@ ZONES_ACTIVITE = DemoLayer(
         "insee_field": "code_insee",
         "searchable": True,
         "search_fields": ["nom"],
+        "cacheable": True,
     },
     rules=[{"audience": Audience.PUBLIC, "permission": Permission.DOWNLOAD}],
     parameters={"count": ZONE_COUNT, "seed": ZONE_SEED},
@@ -247,6 +249,7 @@ RESEAU_FIBRE = DemoLayer(
         "lineage": "Données générées pour la démonstration (arbre reproductible partant de "
                    "chaque mairie).",
         "insee_field": "code_insee",
+        "cacheable": True,
     },
     styles=[
         ("type_de_reseau", "Transport et distribution", True, {

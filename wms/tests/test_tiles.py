@@ -148,9 +148,11 @@ def test_capabilities_list_only_what_the_user_may_view(client, scenario):
         xml = client.get("/mapproxy/wmts/1.0.0/WMTSCapabilities.xml").content
         return set(WebMapTileService("http://testserver/x", xml=xml).contents)
 
-    assert identifiers() == {"acces_public"}
+    demo = {"communes", "zones_activite"}  # cacheable demo layers, public
+    assert identifiers() == {"acces_public"} | demo
     login(client, "agent.labaule")
-    assert identifiers() == {"acces_public", "acces_connectes", "acces_territoire", "acces_insee"}
+    assert identifiers() == {"acces_public", "acces_connectes", "acces_territoire",
+                             "acces_insee", "reseau_fibre"} | demo
     tms = client.get("/mapproxy/tms/1.0.0/").content.decode()
     assert "acces_guerande" not in tms and "acces_admins" not in tms
 
