@@ -101,6 +101,22 @@ COMMUNES = DemoLayer(
         "cacheable": True,  # cached tiles (WMTS/TMS) in the demo
     },
     rules=[{"audience": Audience.PUBLIC, "permission": Permission.DOWNLOAD}],
+    styles=[
+        ("limites", "Limites et noms des communes", True, {
+            "kind": "single",
+            "symbol": [{"type": "polygon", "fill": "#f4efe4", "fill_opacity": 0.85,
+                        "stroke": "#8c7a66", "stroke_width": 1.2}],
+            "label": {"attribute": "nom", "font": "DejaVu Sans Bold", "size": 11,
+                      "color": "#3d3a36", "halo_color": "#ffffff", "halo_radius": 1.5}}),
+        # Quartiles of the communes' population (the data are fixed: IGN / INSEE).
+        ("population", "Population municipale", False, {
+            "kind": "graduated", "attribute": "population", "method": "quantile",
+            "breaks": [1007, 2095.5, 3220, 4593, 16132], "colors": ["#fef0d9", "#b30000"],
+            "symbol": [{"type": "polygon", "fill": "#fef0d9", "fill_opacity": 0.9,
+                        "stroke": "#6b5d50", "stroke_width": 0.8}],
+            "label": {"attribute": "nom", "size": 10, "color": "#222222",
+                      "halo_color": "#ffffff", "halo_radius": 1.2}}),
+    ],
 )
 
 MAIRIES = DemoLayer(

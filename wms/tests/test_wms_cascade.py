@@ -198,8 +198,10 @@ def test_capabilities_advertise_remote_layers_with_their_metadata(client, distan
     assert layer.title == "Communes de Cap Atlantique"
     assert layer.queryable == 1
     assert "INSEE" in layer.keywords
-    assert "default" in layer.styles
-    assert "LAYER=distant_communes" in layer.styles["default"]["legend"]
+    # The remote layer's own styles (the demo communes' named styles), each legended here.
+    assert {"limites", "population"} <= set(layer.styles)
+    assert "LAYER=distant_communes" in layer.styles["limites"]["legend"]
+    assert "STYLE=population" in layer.styles["population"]["legend"]
     west, south, east, north = layer.boundingBoxWGS84
     assert -2.7 < west < east < -2.1 and 47.1 < south < north < 47.6
 
