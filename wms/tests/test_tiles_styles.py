@@ -49,6 +49,7 @@ def test_capabilities_offer_each_style_with_title_and_legend(client, styled):
     # The style's own tile layer is folded into its layer, not listed beside it.
     assert "carres_tuiles" in wmts.contents and "carres_tuiles.rouge" not in wmts.contents
     layer = wmts.contents["carres_tuiles"]
+    assert layer.abstract == "Deux carrés de test."  # the catalogue's, MapProxy leaves it empty
     assert set(layer.styles) == {"default", "rouge"}
     assert layer.styles["default"]["isDefault"] is True
     assert layer.styles["rouge"]["title"] == "Carrés en rouge"

@@ -7,7 +7,8 @@ have no dot), and this module makes that invisible to WMTS clients:
   is routed to that style's tile layer; "default" and the default style's own name go to the
   layer itself; an unknown style gets a WMTS exception (InvalidParameterValue, locator "style");
 - capabilities: the style layers are folded back into their layer as <Style> elements, each with
-  its title and a LegendURL (the WMS GetLegendGraphic of that style).
+  its title and a LegendURL (the WMS GetLegendGraphic of that style); each layer gets its
+  catalogue abstract and keywords (MapProxy's template leaves them empty).
 TMS has no style parameter: there the style layers stay separate tile maps ("<layer>.<style>").
 REST URLs without a style segment (the layout before styles) keep working, as the default style.
 """
@@ -60,10 +61,12 @@ class StyleIndex:
     def __init__(self):
         self.styles = {}         # layer name -> [TileStyle], default first
         self.default_names = {}  # layer name -> the default style's own name ("" if built-in)
+        self.descriptions = {}   # layer name -> (abstract, [keywords])
 
     def add(self, layer, styles, default_name):
         self.styles[layer.name] = styles
         self.default_names[layer.name] = default_name
+        self.descriptions[layer.name] = (layer.abstract, [k for k in layer.keywords if k])
 
     def tile_layer(self, layer_name, style_name):
         """The MapProxy layer of a style; None for an unknown style of a known layer; the layer
@@ -121,10 +124,23 @@ def fold_capabilities(xml, index, ows_url):
     for element in contents.findall("wmts:Layer", NS):
         identifier = element.findtext("ows:Identifier", namespaces=NS)
         if identifier in index.styles:
+            _describe(element, *index.descriptions[identifier])
             _replace_styles(element, identifier, index, ows_url)
         elif catalogue_layer_name(identifier) in index.styles:
             contents.remove(element)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _describe(element, abstract, keywords):
+    node = element.find("ows:Abstract", NS)
+    if node is None:
+        return
+    node.text = abstract or None
+    if keywords:
+        holder = etree.Element(f"{{{NS['ows']}}}Keywords")
+        for keyword in keywords:
+            etree.SubElement(holder, f"{{{NS['ows']}}}Keyword").text = keyword
+        node.addnext(holder)  # ows:Abstract, ows:Keywords, ows:WGS84BoundingBox… (OWS order)
 
 
 def _replace_styles(element, layer_name, index, ows_url):
