@@ -23,7 +23,8 @@ def test_wms_capabilities_of_the_platform(remote):
     assert "15 communes" in communes["abstract"]
     assert {"EPSG:2154", "EPSG:3857", "EPSG:4326"} <= set(communes["crs"])
     assert "image/png" in communes["formats"]
-    assert communes["styles"] and communes["styles"][0] == "default"
+    # The demo communes' named styles, the default one first.
+    assert communes["styles"] == ["limites", "population"]
     west, south, east, north = communes["wgs84_bbox"]
     assert -2.7 < west < east < -2.1 and 47.1 < south < north < 47.6
     metadata = communes["metadata"]
@@ -32,7 +33,7 @@ def test_wms_capabilities_of_the_platform(remote):
     assert metadata["attribution"]["title"]
     assert metadata["metadata_urls"][0]["url"].endswith("/catalogue/communes/")
     assert metadata["getmap_url"].startswith(remote + "/ows")
-    assert "GetLegendGraphic" in metadata["style_details"]["default"]["legend"]
+    assert "GetLegendGraphic" in metadata["style_details"]["limites"]["legend"]
 
 
 def test_wms_111_capabilities(remote):
@@ -65,7 +66,7 @@ def test_wmts_capabilities_of_the_platform(remote):
     description = read_capabilities(remote + "/mapproxy/wmts/1.0.0/WMTSCapabilities.xml", "wmts")
     assert description.protocol == "wmts" and description.version == "1.0.0"
     layers = {layer["identifier"]: layer for layer in description.layers}
-    assert set(layers) == {"communes"}
+    assert set(layers) == {"communes", "zones_activite"}  # the public cacheable demo layers
     communes = layers["communes"]
     assert "EPSG:3857" in communes["crs"] and "EPSG:2154" in communes["crs"]
     sets = communes["metadata"]["tile_matrix_sets"]
