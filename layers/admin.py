@@ -450,3 +450,8 @@ class RemoteLayerAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # read from the service's capabilities
+
+
+# The style administration (French form, SLD import and export) lives in its own module; importing
+# it here registers it when Django discovers the admin modules.
+from . import admin_styles  # noqa: E402,F401
