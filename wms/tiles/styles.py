@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.utils.translation import gettext as _
 from lxml import etree
 
+from wms.wms.capabilities import legend_url
 from wms.wms.catalogue import layer_styles
 
 from .checks import REST_TILE, exception_report
@@ -108,12 +109,6 @@ def route(path, query, index):
     return path, None
 
 
-def legend_url(ows_url, layer_name, style_name):
-    return ows_url + "?" + urlencode({
-        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic",
-        "LAYER": layer_name, "STYLE": style_name, "FORMAT": "image/png", "SLD_VERSION": "1.1.0"})
-
-
 def fold_capabilities(xml, index, ows_url):
     """The WMTS capabilities with each layer's styles as <Style> elements and the style layers
     themselves removed."""
@@ -158,5 +153,6 @@ def _replace_styles(element, layer_name, index, ows_url):
         wms_style = default_name if style.name == DEFAULT else style.name
         legend = etree.SubElement(node, f"{{{NS['wmts']}}}LegendURL")
         legend.set("format", "image/png")
-        legend.set(f"{{{NS['xlink']}}}href", legend_url(ows_url, layer_name, wms_style))
+        legend.set(f"{{{NS['xlink']}}}href", legend_url(ows_url + "?", "1.3.0", layer_name,
+                                                        wms_style))
         element.insert(position + offset, node)

@@ -16,7 +16,7 @@ from layers.models import Permission
 
 from .app import configuration_for
 from .audience import Audience
-from .checks import REST_CAPABILITIES, refuse_bad_request
+from .checks import KVP_PATHS, REST_CAPABILITIES, refuse_bad_request
 from .styles import catalogue_layer_name, fold_capabilities, route
 
 TILE_SERVICES = {"tms", "wmts"}
@@ -61,7 +61,7 @@ def _is_wmts_capabilities(path, query):
     if path == REST_CAPABILITIES:
         return True
     params = {key.upper(): value.lower() for key, value in query.items()}
-    return (path in ("service", "wmts", "wmts/") and params.get("REQUEST") == "getcapabilities"
+    return (path in KVP_PATHS and params.get("REQUEST") == "getcapabilities"
             and params.get("SERVICE", "wmts") == "wmts")
 
 

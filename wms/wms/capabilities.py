@@ -55,9 +55,11 @@ def bounding_boxes(boxes_by_srid, version):
     return out
 
 
-def legend_url(base, version, layer, style_name):
+def legend_url(base, version, layer_name, style_name):
+    """The GetLegendGraphic URL of a style (base ends with "?"); also used by the WMTS
+    capabilities (wms.tiles.styles)."""
     query = urlencode({"SERVICE": "WMS", "VERSION": version, "REQUEST": "GetLegendGraphic",
-                       "LAYER": layer.name, "STYLE": style_name, "FORMAT": "image/png"})
+                       "LAYER": layer_name, "STYLE": style_name, "FORMAT": "image/png"})
     return base + query
 
 
@@ -66,7 +68,7 @@ def layer_entry(request, layer, styles, version, base):
     entry_styles = []
     if not layer.is_vector:
         entry_styles = cascade.advertised_styles(
-            layer, lambda name: legend_url(base, version, layer, name))
+            layer, lambda name: legend_url(base, version, layer.name, name))
         styles = []
     for style in catalogue.layer_styles(layer, styles) if layer.is_vector else []:
         try:
@@ -75,7 +77,7 @@ def layer_entry(request, layer, styles, version, base):
             continue  # a broken style is not advertised (GetMap reports it if asked)
         width, height = legend_size(layer, resolved)
         entry_styles.append({"name": resolved.name, "title": resolved.title,
-                             "legend": legend_url(base, version, layer, resolved.name),
+                             "legend": legend_url(base, version, layer.name, resolved.name),
                              "width": width, "height": height})
     return {
         "layer": layer, "keywords": [k for k in layer.keywords if k],
