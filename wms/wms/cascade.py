@@ -9,8 +9,8 @@ A remote layer passes the access policy like any layer (catalogue.resolve); then
   (Lambert-93, Web Mercator or WGS 84; a WFS never in WGS 84) and the image warped
   (wms.wms.reproject); GetFeatureInfo asks at the matching point; InvalidCRS only when it offers
   none of them;
-- a remote WFS layer is drawn from its features in the box (wms.wms.cascade_wfs), in a projected
-  CRS only;
+- a remote WFS layer is drawn from its features in the box (wms.wms.cascade_wfs), asked in a
+  projected CRS only (a WGS 84 map is warped, as above), with the built-in style and its legend;
 - a remote failure never fails the map: the layer is left blank and named in the
   X-CapGeo-Remote-Failed header (a missing basemap is better than no map at all);
 - answers are cached briefly per (layer, request) to be gentle with remote servers.
