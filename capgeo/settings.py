@@ -66,6 +66,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Browser sessions need the CSRF token on every unsafe request, desktop credentials (Basic,
+# personal tokens) never do: see capgeo/accounts/csrf.py. Refusals answer in the endpoint's format.
+CSRF_FAILURE_VIEW = "capgeo.accounts.csrf.failure"
 
 # Local cluster started by run.sh; DATABASE_URL=postgis://… points elsewhere.
 _local_password_file = VAR_DIR / "pg" / "password"

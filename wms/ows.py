@@ -18,7 +18,7 @@ def kvp(request):
     return {key.upper(): value for key, value in request.GET.items()}
 
 
-@csrf_exempt  # OGC clients (QGIS, GDAL) post XML without a CSRF token; auth is per request.
+@csrf_exempt  # QGIS, GDAL post XML with Basic or a token; sessions: capgeo.accounts.csrf
 def ows(request):
     params = kvp(request)
     service = params.get("SERVICE", "").upper()

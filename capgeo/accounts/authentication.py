@@ -6,7 +6,8 @@ Accepted credentials (the first present wins):
   ``X-Api-Key`` header, or as URL parameter ``token=`` / ``access_token=`` (for clients that can
   only set a URL, e.g. QGIS XYZ tiles).
 
-DesktopAuthMiddleware (after AuthenticationMiddleware) sets request.user from them. Invalid
+DesktopAuthMiddleware (after AuthenticationMiddleware) sets request.user from them, and checks
+CSRF for browser sessions on the views marked ``csrf_exempt`` (see capgeo.accounts.csrf). Invalid
 credentials on the OGC and tile endpoints answer 401 with ``WWW-Authenticate: Basic`` (an OGC
 exception report on /ows), never a page of anonymous content that would look like data loss.
 Elsewhere they leave the request anonymous, and DesktopTokenAuthentication refuses them for DRF
@@ -27,6 +28,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from . import csrf
 from .tokens import user_for_token
 
 REALM = "C@p Géo"
@@ -133,6 +135,17 @@ class DesktopAuthMiddleware:
             request._cached_user = user
             request.desktop_authenticated = True  # per request, no session, no CSRF cookie
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # csrf_exempt only means "desktop clients post here without a token": a browser session
+        # still needs it. Views without the mark are Django's CsrfViewMiddleware's, DRF views
+        # are DRF's SessionAuthentication's (see capgeo.accounts.csrf).
+        if not getattr(view_func, "csrf_exempt", False) or csrf.is_drf_view(view_func):
+            return None
+        reason = csrf.refusal(request)
+        if reason is not None:
+            return csrf.refusal_response(request, reason)
+        return None
 
 
 class DesktopTokenAuthentication(authentication.BaseAuthentication):
