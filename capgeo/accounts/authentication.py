@@ -20,11 +20,12 @@ hundreds of milliseconds.
 import base64
 import binascii
 import hashlib
+from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
@@ -119,17 +120,42 @@ def unauthorized_response(request):
     return response
 
 
+def desktop_outcome(request):
+    """(user or None, invalid): the desktop credentials of this request, checked once (the
+    middleware, then DRF, ask)."""
+    outcome = getattr(request, "_desktop_outcome", None)
+    if outcome is None:
+        try:
+            outcome = (user_from_credentials(request), False)
+        except InvalidCredentials:
+            outcome = (None, True)
+        request._desktop_outcome = outcome
+    return outcome
+
+
+def strip_url_credentials(request):
+    """Remove ?token= / ?access_token= from the request once read: everything built from the
+    request's URL afterwards (WFS next/previous links, REST pagination, MapProxy and gisserver
+    URLs, the WSGI environ's QUERY_STRING) never carries the credential. The other parameters
+    are kept verbatim."""
+    if not any(key.lower() in TOKEN_PARAMETERS for key in request.GET):
+        return
+    raw = request.META.get("QUERY_STRING", "")
+    kept = [pair for pair in raw.split("&")
+            if unquote_plus(pair.partition("=")[0]).lower() not in TOKEN_PARAMETERS]
+    request.META["QUERY_STRING"] = "&".join(kept)
+    request.GET = QueryDict(request.META["QUERY_STRING"], encoding=request.encoding)
+
+
 class DesktopAuthMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            user = user_from_credentials(request)
-        except InvalidCredentials:
-            if request.path.startswith(ENFORCED_PREFIXES):
-                return unauthorized_response(request)
-            user = None
+        user, invalid = desktop_outcome(request)
+        strip_url_credentials(request)
+        if invalid and request.path.startswith(ENFORCED_PREFIXES):
+            return unauthorized_response(request)
         if user is not None:
             request.user = user
             request._cached_user = user
@@ -152,11 +178,10 @@ class DesktopTokenAuthentication(authentication.BaseAuthentication):
     """DRF: the same credentials as DesktopAuthMiddleware (Basic, Bearer, X-Api-Key, ?token=)."""
 
     def authenticate(self, request):
-        try:
-            user = user_from_credentials(request._request)
-        except InvalidCredentials:
+        user, invalid = desktop_outcome(request._request)
+        if invalid:
             raise exceptions.AuthenticationFailed(_(
-                "Identifiants invalides (identifiant et mot de passe, ou jeton d'accès).")) from None
+                "Identifiants invalides (identifiant et mot de passe, ou jeton d'accès)."))
         if user is None:
             return None
         return user, None
@@ -164,8 +189,6 @@ class DesktopTokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # Challenge only clients that sent desktop credentials: a Basic challenge to a browser's
         # anonymous fetch() would pop up the browser's login dialog. Without one, DRF answers 403.
-        try:
-            sent = credentials(request._request) is not None
-        except InvalidCredentials:
-            sent = True
+        user, invalid = desktop_outcome(request._request)
+        sent = invalid or user is not None
         return f'Basic realm="{REALM}"' if sent else None
