@@ -246,7 +246,8 @@ serve() {
     local worker_pid=$!
     "$VENV/bin/gunicorn" capgeo.wsgi:application \
         --chdir "$ROOT" --bind "$HTTP_HOST:$HTTP_PORT" --workers "${CAPGEO_WORKERS:-3}" \
-        --timeout 120 --access-logfile - --error-logfile - --no-control-socket &
+        --timeout 120 --access-logfile - --error-logfile - --no-control-socket \
+        --logger-class capgeo.accounts.gunicorn_logger.RedactingLogger &
     local gunicorn_pid=$!
     # shellcheck disable=SC2064  # the ids are known now
     trap "kill -TERM $gunicorn_pid $worker_pid 2>/dev/null; wait $gunicorn_pid $worker_pid 2>/dev/null; exit 0" INT TERM

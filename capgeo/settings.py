@@ -286,10 +286,25 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # carries other hosts that C@p Géo does not control.
 SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W005", "security.W021"]
 
+# Every handler masks credentials (tokens, passwords, Authorization, X-Api-Key: see
+# capgeo/accounts/redaction.py); gunicorn's own logs are masked by its logger class (run.sh).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "capgeo.accounts.redaction.RedactCredentials"}},
+    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter",
+                                     "format": "[{server_time}] {message}", "style": "{"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        # runserver's request lines (Django's default handler, with the filter).
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default handlers (console when DEBUG, mail to ADMINS) replaced: to the root's.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
