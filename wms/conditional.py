@@ -10,9 +10,9 @@ at), of the request (its parameters, host, language) and of the code. So:
 - ``Last-Modified``: when the current catalogue version was first served (table
   ``wms_catalogue_seen``, wms migration 0003), in whole seconds, sent once that second is over (a
   change in the same second could not be told apart).
-- ``Cache-Control: no-cache`` (``private, no-cache`` for a signed-in user) and ``Vary: Cookie,
-  Authorization, Accept-Language``: clients and caches keep the document but revalidate it on
-  every use.
+- ``Cache-Control: no-cache, max-age=0`` (``private, …`` for a signed-in user), ``Expires``
+  (now) and ``Vary: Cookie, Authorization, Accept-Language``: clients and caches keep the
+  document but revalidate it on every use (QGIS ignores Cache-Control but keeps the expiry).
 - A conditional GET answers ``304 Not Modified`` without building the document: If-None-Match
   when sent (any matching tag), otherwise If-Modified-Since (RFC 9110, 13.2.2).
 
@@ -117,7 +117,11 @@ def _decorate(response, etag, last_modified, private):
         response["Last-Modified"] = http_date(last_modified)
     elif "Last-Modified" in response:
         del response["Last-Modified"]  # MapProxy's own: not the catalogue's
-    response["Cache-Control"] = "private, no-cache" if private else "no-cache"
+    # max-age=0 and Expires as well: QGIS drops Cache-Control from its cache entries and gives
+    # any entry without an expiry date its own (a day); an explicit one is kept, so QGIS
+    # revalidates on its next use instead of trusting a day-old copy.
+    response["Cache-Control"] = ("private, " if private else "") + "no-cache, max-age=0"
+    response["Expires"] = http_date()
     patch_vary_headers(response, VARY)
     return response
 
