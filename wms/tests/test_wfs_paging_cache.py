@@ -58,3 +58,16 @@ def test_generic_renderers_return_count_features(scenario):
     csv = streamed(as_user().get(f"/ows?SERVICE=WFS&REQUEST=GetFeature&VERSION=2.0.0"
                                  f"&TYPENAMES={PARCELS}&COUNT=3&OUTPUTFORMAT=text/csv"))
     assert len(csv.decode().strip().splitlines()) == 1 + 3
+
+
+@pytest.mark.parametrize("query, marker", [
+    ("VERSION=2.0.0&TYPENAMES={t}&COUNT=3", b"<wfs:member>"),
+    ("VERSION=2.0.0&TYPENAMES={t}&COUNT=3&OUTPUTFORMAT=application/json", b'"type":"Feature"'),
+    ("VERSION=1.1.0&TYPENAME={t}&MAXFEATURES=3", b"<gml:featureMember>"),
+    ("VERSION=1.1.0&TYPENAME={t}&MAXFEATURES=3&OUTPUTFORMAT=application/json",
+     b'"type":"Feature"'),
+])
+def test_every_output_returns_count_features(scenario, query, marker):
+    url = "/ows?SERVICE=WFS&REQUEST=GetFeature&" + query.format(t=PARCELS)
+    body = streamed(as_user().get(url)).replace(b'"type": "Feature"', b'"type":"Feature"')
+    assert body.count(marker) == 3, body[:500]
