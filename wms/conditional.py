@@ -21,10 +21,11 @@ after it first connected, instead of "Could not find typename".
 """
 import functools
 import hashlib
+import logging
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponseNotModified
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -32,6 +33,7 @@ from django.utils.http import http_date, parse_http_date_safe
 
 from layers.access import AccessPolicy
 
+logger = logging.getLogger(__name__)
 VARY = ("Cookie", "Authorization", "Accept-Language")
 KEEP_SEEN_VERSIONS = 1000
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -64,13 +66,18 @@ def catalogue_state():
         version, seen_at, now = row
         if seen_at is None:
             # First request of this version: it dates it (ON CONFLICT: another one did too).
-            cursor.execute("INSERT INTO wms_catalogue_seen (version) VALUES (%s) "
-                           "ON CONFLICT DO NOTHING", [version])
+            try:
+                with transaction.atomic():
+                    cursor.execute("INSERT INTO wms_catalogue_seen (version) VALUES (%s) "
+                                   "ON CONFLICT DO NOTHING", [version])
+                    cursor.execute("DELETE FROM wms_catalogue_seen WHERE version < %s",
+                                   [version - KEEP_SEEN_VERSIONS])
+            except DatabaseError:  # a read-only database: no Last-Modified, the ETag still works
+                logger.warning("Catalogue version %s could not be dated", version, exc_info=True)
+                return version, None, now
             cursor.execute("SELECT seen_at, clock_timestamp() FROM wms_catalogue_seen "
                            "WHERE version = %s", [version])
             seen_at, now = cursor.fetchone()
-            cursor.execute("DELETE FROM wms_catalogue_seen WHERE version < %s",
-                           [version - KEEP_SEEN_VERSIONS])
     return version, seen_at, now
 
 
@@ -92,8 +99,8 @@ def validators(request, kind, user=None):
              request.scheme, request.get_host(), request.path,
              repr(sorted((key.upper(), sorted(values)) for key, values in request.GET.lists()))]
     etag = '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40] + '"'
-    last_modified = int(seen_at.timestamp())
-    if int(now.timestamp()) <= last_modified:
+    last_modified = int(seen_at.timestamp()) if seen_at is not None else None
+    if last_modified is not None and int(now.timestamp()) <= last_modified:
         last_modified = None  # the second is not over: a change in it would share the date
     return etag, last_modified, private
 
