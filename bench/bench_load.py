@@ -203,7 +203,9 @@ if HttpUser is not None:
                 results = response.json()["results"]
                 statuses = [result["status"] for result in results]
                 if set(statuses) != {"applied"}:
-                    response.failure(f"statuses {statuses}: {json.dumps(results)[:300]}")
+                    reasons = [(r["op"], r["status"], r.get("reasons")) for r in results
+                               if r["status"] != "applied"]
+                    response.failure(f"statuses {statuses}: {json.dumps(reasons, ensure_ascii=False)[:300]}")
                     return
                 for result in results:
                     self.created[result["id"]] = result["version"]

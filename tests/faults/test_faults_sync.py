@@ -1,0 +1,143 @@
+"""Faults during a field sync push, against real processes (issue 11, Load and faults): the
+gunicorn worker killed (kill -9) mid-batch, PostgreSQL restarted mid-batch. Each time the
+database is checked afterwards (nothing half-written, what was committed kept once) and the
+tablet's retry — the same body, same batch_id and change ids — completes, every change applied
+exactly once.
+
+The push is stopped at a known point by a row lock the test holds on the second control of the
+batch: the first change is then committed, the second waits inside its own transaction.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from .conftest import control_update
+from .platform import Holder
+
+
+def editable_controls(tablet, count):
+    controls = [c for c in tablet.package()["controls"]
+                if c["editable"] and c["status"] in ("assigned", "in_progress")]
+    assert len(controls) >= count, "the demo assigns controls to controleur.spanc"
+    return controls[:count]
+
+
+def state(cluster, controls):
+    """Per control: (version, comments, audit entries, change-log entries)."""
+    ids = [c["id"] for c in controls]
+    rows = cluster.query(
+        "SELECT c.uuid::text, c.version, c.comments, "
+        "(SELECT count(*) FROM fieldsync_auditentry a WHERE a.entity_uuid = c.uuid), "
+        "(SELECT count(*) FROM fieldsync_changelog l WHERE l.entity_uuid = c.uuid) "
+        "FROM fieldsync_control c WHERE c.uuid = ANY(%s::uuid[])", (ids,))
+    return {row[0]: row[1:] for row in rows}
+
+
+def batch_changes(cluster, batch_id):
+    return dict(cluster.query("SELECT id::text, status FROM fieldsync_syncchange "
+                              "WHERE batch_id = %s", (batch_id,)))
+
+
+def push_stopped_at_second_change(platform, tablet, body, blocked_control, fault):
+    """Push body from another thread while the test holds blocked_control's row; once the request
+    waits for it, run fault(backend pid, client port); then release. Returns the push's outcome:
+    a response, or the exception the client got."""
+    with Holder(platform.cluster) as holder, ThreadPoolExecutor(1) as pool:
+        holder.execute("SELECT 1 FROM fieldsync_control WHERE uuid = %s FOR UPDATE",
+                       (blocked_control["id"],))
+        future = pool.submit(tablet.push, body)
+        backend, port = platform.blocked_backend()
+        fault(backend, port)
+        try:
+            holder.release()
+        except Exception:  # noqa: BLE001 - a restarted server has ended the holder's session
+            pass
+        try:
+            return future.result(timeout=120)
+        except requests.RequestException as error:
+            return error
+
+
+def assert_retry_applies_each_change_once(cluster, tablet, body, controls, before):
+    retry = tablet.push(body)
+    assert retry.status_code == 200, retry.text
+    answer = retry.json()
+    assert [r["status"] for r in answer["results"]] == ["applied"] * len(controls), answer
+    after = state(cluster, controls)
+    for change, control in zip(body["changes"], controls):
+        version, comments, audits, logs = after[control["id"]]
+        old_version, _comments, old_audits, old_logs = before[control["id"]]
+        assert (version, comments) == (old_version + 1, change["data"]["comments"])
+        assert (audits, logs) == (old_audits + 1, old_logs + 1)  # applied exactly once
+    assert batch_changes(cluster, body["batch_id"]) == {
+        change["change_id"]: "applied" for change in body["changes"]}
+    # Sent once more (the answer was lost again): the same answer, nothing re-applied.
+    again = tablet.push(body)
+    assert again.status_code == 200 and again.json() == answer
+    # The same change ids in a new batch: duplicates, nothing re-applied.
+    replay = tablet.push({**tablet.batch(body["changes"])})
+    assert replay.status_code == 200, replay.text
+    assert {r["status"] for r in replay.json()["results"]} == {"duplicate"}
+    assert state(cluster, controls) == after
+
+
+def test_worker_killed_in_the_middle_of_a_push(served, tablet):
+    cluster = served.cluster
+    controls = editable_controls(tablet, 3)
+    before = state(cluster, controls)
+    body = tablet.batch([control_update(control, f"Visite interrompue {n}")
+                         for n, control in enumerate(controls)])
+    first, second, third = controls
+    killed = {}
+
+    def kill(backend, port):
+        # The first change is committed before the worker dies…
+        assert state(cluster, [first])[first["id"]][0] == before[first["id"]][0] + 1
+        killed["pid"] = served.kill_worker_serving(port)
+        killed["backend"] = backend
+
+    outcome = push_stopped_at_second_change(served, tablet, body, second, kill)
+    assert isinstance(outcome, requests.ConnectionError), outcome  # no answer: the worker died
+    served.backend_gone(killed["backend"])  # its transaction ended with it (rolled back)
+
+    # Nothing half-written: the batch is stored unanswered, the first change applied (with its
+    # audit and change-log entries), the second and third untouched.
+    assert cluster.value("SELECT response IS NULL FROM fieldsync_syncbatch WHERE id = %s",
+                         (body["batch_id"],))
+    assert batch_changes(cluster, body["batch_id"]) == {body["changes"][0]["change_id"]: "applied"}
+    now = state(cluster, controls)
+    assert now[first["id"]][0] == before[first["id"]][0] + 1
+    assert now[first["id"]][2:] == (before[first["id"]][2] + 1, before[first["id"]][3] + 1)
+    assert now[second["id"]] == before[second["id"]]
+    assert now[third["id"]] == before[third["id"]]
+    # gunicorn replaced the worker; the retry resumes the batch where it stopped.
+    assert len(served.workers()) == 3
+    assert_retry_applies_each_change_once(cluster, tablet, body, controls, before)
+    assert "WORKER TIMEOUT" not in served.error_log.read_text()
+
+
+def test_postgresql_restarted_in_the_middle_of_a_push(served, tablet):
+    cluster = served.cluster
+    controls = editable_controls(tablet, 3)
+    before = state(cluster, controls)
+    body = tablet.batch([control_update(control, f"Visite pendant le redémarrage {n}")
+                         for n, control in enumerate(controls)])
+
+    def restart(_backend, _port):
+        cluster.stop("fast")  # ends every session, the push's included, then restarts
+        cluster.start()
+
+    outcome = push_stopped_at_second_change(served, tablet, body, controls[1], restart)
+    # The push could not finish: an error answer (never a half-done 200).
+    assert isinstance(outcome, requests.Response) and outcome.status_code >= 500, outcome
+    assert batch_changes(cluster, body["batch_id"]) == {body["changes"][0]["change_id"]: "applied"}
+    now = state(cluster, controls)
+    assert now[controls[1]["id"]] == before[controls[1]["id"]]
+    assert now[controls[2]["id"]] == before[controls[2]["id"]]
+    # Every worker serves again at once (none keeps a dead connection to the old server): the
+    # requests below reach all three workers.
+    for _ in range(6):
+        response = tablet.session.get(served.url("/api/sync/changes/?since=0"), timeout=60)
+        assert response.status_code == 200, response.text[:500]
+    assert_retry_applies_each_change_once(cluster, tablet, body, controls, before)
