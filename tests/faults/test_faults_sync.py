@@ -140,4 +140,11 @@ def test_postgresql_restarted_in_the_middle_of_a_push(served, tablet):
     for _ in range(6):
         response = tablet.session.get(served.url("/api/sync/changes/?since=0"), timeout=60)
         assert response.status_code == 200, response.text[:500]
+    # Maps too (Mapnik reads PostGIS through its own pooled connections).
+    for _ in range(6):
+        response = requests.get(served.url(
+            "/ows?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=communes&STYLES=&CRS=EPSG:2154"
+            "&BBOX=265000,6690000,312000,6728000&WIDTH=256&HEIGHT=256&FORMAT=image/png"), timeout=60)
+        assert response.status_code == 200, response.text[:500]
+        assert response.headers["Content-Type"] == "image/png", response.text[:500]
     assert_retry_applies_each_change_once(cluster, tablet, body, controls, before)
