@@ -10,7 +10,9 @@ asyncio worker and its own SQL schema, which buys nothing for a few imports a da
 The state users see lives in layers.ImportJob (status, progress, message, heartbeat), not in the
 queue's tables: the queue only says "run import N". A worker that dies mid-import leaves its job
 `running` with a heartbeat that stops moving; `manage.py import_worker` marks such jobs failed
-when it starts (fail_stale_jobs), drops their staging table and removes their files.
+(fail_stale_jobs), drops their staging table and removes their files: when it starts, and then
+every quarter of CAPGEO_IMPORT_STALE_SECONDS while it runs (StaleJobWatch) — a worker killed and
+restarted at once finds the job's heartbeat still fresh at start-up.
 """
 import logging
 import threading
@@ -100,3 +102,31 @@ def fail_stale_jobs(now=None):
             failed.append(job.pk)
             logger.warning("Import %s (%s) was left running: marked failed", job.pk, job.layer_name)
     return failed
+
+
+class StaleJobWatch:
+    """While an import worker runs, a thread marks failed the imports whose heartbeat stopped
+    (fail_stale_jobs), every quarter of the stale delay: so a job left by a worker that died
+    shows its failure within about that delay, whenever the worker was restarted."""
+
+    def __init__(self, interval=None):
+        self.interval = interval or max(1.0, stale_after_seconds() / 4)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stale-import-watch", daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            try:
+                fail_stale_jobs()
+            except Exception:  # a failed check (database restarting…) is retried next time
+                logger.exception("Check of interrupted imports failed")
+            finally:
+                connection.close()  # this thread's own connection, not kept between checks
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=10)

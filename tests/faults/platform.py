@@ -138,7 +138,8 @@ class Platform:
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(("DJANGO_", "PYTEST_"))}
         env.update({"DATABASE_URL": self.cluster.url, "CAPGEO_VAR_DIR": str(self.var),
-                    "MEDIA_ROOT": str(self.var / "media"), **self.settings})
+                    "MEDIA_ROOT": str(self.var / "media"), "STATIC_ROOT": str(static_root()),
+                    **self.settings})
         return env
 
     def manage(self, *args):
@@ -239,6 +240,14 @@ class Platform:
         wait_until(lambda: not self.cluster.query(
             "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)), timeout=timeout,
             what=f"fin de la session PostgreSQL {pid}")
+
+
+def static_root():
+    """The static files `./run.sh setup` collected (pages need their manifest): collecting them
+    again for the tests' own var directory would take minutes."""
+    from django.conf import settings
+
+    return Path(settings.STATIC_ROOT)
 
 
 def socket_inode(local_port):
