@@ -2,11 +2,15 @@
 gunicorn worker killed (kill -9) mid-batch, PostgreSQL restarted mid-batch. Each time the
 database is checked afterwards (nothing half-written, what was committed kept once) and the
 tablet's retry — the same body, same batch_id and change ids — completes, every change applied
-exactly once.
+exactly once. And the disk full while a photo arrives: a clear error, the bytes already
+acknowledged kept, the upload resumed once there is room.
 
 The push is stopped at a known point by a row lock the test holds on the second control of the
 batch: the first change is then committed, the second waits inside its own transaction.
 """
+import hashlib
+import os
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -148,3 +152,65 @@ def test_postgresql_restarted_in_the_middle_of_a_push(served, tablet):
         assert response.status_code == 200, response.text[:500]
         assert response.headers["Content-Type"] == "image/png", response.text[:500]
     assert_retry_applies_each_change_once(cluster, tablet, body, controls, before)
+
+
+# --- the disk full while a photo arrives -------------------------------------------------------
+@pytest.fixture
+def small_photo_disk(served):
+    """The platform's photo directory on a 200 KiB tmpfs (grown later by the test), or a skip
+    saying why it cannot be mounted."""
+    root = served.var / "fieldsync" / "photos"
+    root.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system for the photos needs root (mount -t tmpfs)")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k,mode=0755", "tmpfs",
+                              str(root)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs for the photos here: {mounted.stderr.strip()}")
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
+
+
+def test_disk_full_while_receiving_a_photo(served, tablet, small_photo_disk):
+    cluster = served.cluster
+    control = editable_controls(tablet, 1)[0]
+    photo = os.urandom(300_000)
+    sha = hashlib.sha256(photo).hexdigest()
+    change = control_update(control, "Visite avec photo")
+    change["data"]["photos"] = [{"sha256": sha, "size": len(photo), "content_type": "image/jpeg"}]
+    pushed = tablet.push(tablet.batch([change]))
+    assert pushed.status_code == 200 and pushed.json()["results"][0]["missing_photos"] == [sha]
+    url = served.url(f"/api/sync/photos/{sha}/")
+
+    def put(start, end):
+        return tablet.session.put(url, data=photo[start:end + 1], timeout=60, headers={
+            "Content-Range": f"bytes {start}-{end}/{len(photo)}",
+            "Content-Type": "application/octet-stream"})
+
+    def received():
+        return cluster.query("SELECT received, verified FROM fieldsync_photoblob "
+                             "WHERE sha256 = %s", (sha,))[0]
+
+    first = put(0, 99_999)
+    assert first.status_code == 200 and first.json()["received"] == 100_000, first.text
+    # The second chunk does not fit: a clear JSON error, the acknowledged bytes kept.
+    full = put(100_000, len(photo) - 1)
+    assert full.status_code == 507, full.text[:300]
+    assert full.headers["Content-Type"].startswith("application/json")
+    assert "disque" in full.json()["detail"] and full.json()["received"] == 100_000
+    assert received() == (100_000, False)
+    status = tablet.session.get(url, timeout=60).json()
+    assert (status["received"], status["verified"]) == (100_000, False)
+
+    # Space is freed (the file system grown); the tablet resumes where the server says.
+    subprocess.run(["mount", "-o", "remount,size=2m", str(small_photo_disk)], check=True)
+    resumed = put(100_000, len(photo) - 1)
+    assert resumed.status_code == 200 and resumed.json()["verified"], resumed.text
+    assert received() == (len(photo), True)
+    stored = small_photo_disk / sha[:2] / sha
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == sha
+    listing = tablet.session.get(served.url(f"/api/sync/controls/{control['id']}/photos/"),
+                                 timeout=60).json()
+    assert listing["missing"] == []
