@@ -16,6 +16,7 @@ restarted at once finds the job's heartbeat still fresh at start-up.
 """
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -46,8 +47,8 @@ def import_layer(job_id):
 
 
 def enqueue_import(job):
-    """Queue the job once the transaction that created it is committed."""
-    transaction.on_commit(lambda: import_layer.enqueue(job.pk))
+    """Queue the job in the transaction that creates it: both are committed, or neither."""
+    import_layer.enqueue(job.pk)
 
 
 class Heartbeat:
@@ -101,7 +102,32 @@ def fail_stale_jobs(now=None):
             _discard_files(job)
             failed.append(job.pk)
             logger.warning("Import %s (%s) was left running: marked failed", job.pk, job.layer_name)
+    discard_orphan_uploads()
     return failed
+
+
+def discard_orphan_uploads():
+    """Remove the stored files of submissions that never became a job (the server was killed
+    while receiving them: the job's transaction rolled back), untouched for the stale delay so
+    that a submission still in progress is left alone. Returns the removed directories."""
+    from .publishing.uploads import imports_root, remove_tree
+
+    root = imports_root()
+    if not root.is_dir():
+        return []
+    limit = time.time() - stale_after_seconds()
+    known = set(ImportJob.objects.values_list("pk", flat=True))
+    removed = []
+    for directory in root.iterdir():
+        if not directory.is_dir() or not directory.name.isdigit() or int(directory.name) in known:
+            continue
+        newest = max((path.stat().st_mtime for path in directory.rglob("*")),
+                     default=directory.stat().st_mtime)
+        if newest < limit:
+            remove_tree(directory)
+            removed.append(directory)
+            logger.warning("Files of an interrupted submission removed: %s", directory)
+    return removed
 
 
 class StaleJobWatch:

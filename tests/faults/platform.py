@@ -147,8 +147,18 @@ class Platform:
                               check=True, capture_output=True, text=True)
 
     def build(self):
-        self.manage("migrate", "--noinput")
-        self.manage("load_demo")
+        """`manage.py migrate` then what `manage.py load_demo` loads, in one process and without
+        the catalogue's thumbnails (nothing here looks at them): a few seconds saved."""
+        self.manage("shell", "-c", "\n".join([
+            "from django.core.management import call_command",
+            "call_command('migrate', interactive=False, verbosity=0)",
+            "from capgeo.territory.demo import load_demo",
+            "from capgeo.webmap.demo import load_saved_maps_demo",
+            "from fieldsync.demo import load_spanc_demo",
+            "load_demo(thumbnails=False)",
+            "load_saved_maps_demo()",
+            "load_spanc_demo()",
+        ]))
         return self
 
     # --- gunicorn ---------------------------------------------------------------------------
@@ -181,7 +191,7 @@ class Platform:
 
     def stop(self):
         if self.gunicorn and self.gunicorn.poll() is None:
-            self.gunicorn.terminate()
+            self.gunicorn.send_signal(signal.SIGINT)  # quick shutdown: nothing left to finish
             try:
                 self.gunicorn.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -159,13 +159,54 @@ def test_worker_killed_in_the_middle_of_a_publication(served, tmp_path):
     assert not [t for t in tables if t.startswith(f"{layer}__r")]  # no staging copy left
 
 
+def geojson_points(path, count):
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"numero": n},
+         "geometry": {"type": "Point", "coordinates": [-2.4 + n / 10000, 47.3]}}
+        for n in range(count)]}))
+    return path
+
+
+def test_worker_killed_while_a_publication_is_submitted(served, tmp_path):
+    """Killed after the file is stored and checked, while the import is being queued: no job
+    left waiting for ever without a queue entry, no stored file left behind (once the import
+    worker's check has passed); the same submission again publishes the layer."""
+    cluster = served.cluster
+    name = f"faults_submit_{uuid.uuid4().hex[:6]}"
+    source = geojson_points(tmp_path / f"{name}.geojson", 50)
+    imports = served.var / "media" / "imports"
+    jobs_before = cluster.value("SELECT count(*) FROM layers_importjob")
+    outcome = run_blocked(
+        served, lambda: submit_import(served, source, name, check=False),
+        "LOCK TABLE django_tasks_database_dbtaskresult IN SHARE ROW EXCLUSIVE MODE",
+        lambda _backend, port: served.kill_worker_serving(port))
+    assert isinstance(outcome, requests.ConnectionError), outcome
+    # The job and its queue entry commit together, or not at all.
+    assert cluster.value("SELECT count(*) FROM layers_importjob") == jobs_before
+    worker = served.import_worker()
+    try:
+        # The file stored for the lost submission is removed by the worker's periodic check.
+        wait_until(lambda: not imports.exists() or not any(imports.iterdir()), timeout=30,
+                   interval=0.5, what="fichier de l'envoi interrompu supprimé")
+        retry = submit_import(served, source, name)
+        wait_until(lambda: job(cluster, retry)[0] in ("succeeded", "failed"), timeout=120,
+                   interval=0.5, what="l'import renvoyé terminé")
+        assert job(cluster, retry)[0] == "succeeded", job(cluster, retry)
+        assert cluster.value(f'SELECT count(*) FROM layers_data."{name}"') == 50
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
 # --- the import worker ---------------------------------------------------------------------------
-def submit_import(platform, path, name):
+def submit_import(platform, path, name, check=True):
     with open(path, "rb") as handle:
         response = requests.post(platform.url("/api/layers/"), headers=basic(GIS_ADMIN),
                                  data={"name": name, "title": "Import interrompu"},
                                  files={"file": (path.name, handle, "application/geo+json")},
                                  timeout=120)
+    if not check:
+        return response
     assert response.status_code == 202, response.text
     return response.json()["id"]
 
@@ -177,11 +218,7 @@ def job(cluster, job_id):
 def test_import_worker_killed_in_the_middle_of_an_import(served, tmp_path):
     cluster = served.cluster
     name = f"faults_import_{uuid.uuid4().hex[:6]}"
-    source = tmp_path / f"{name}.geojson"
-    source.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"numero": n},
-         "geometry": {"type": "Point", "coordinates": [-2.4 + n / 10000, 47.3]}} for n in range(500)
-    ]}))
+    source = geojson_points(tmp_path / f"{name}.geojson", 500)
     worker = served.import_worker()
     try:
         # The data is loaded into the staging table, then creating the layer waits for the
