@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from .platform import PASSWORD, PG_BIN, Cluster, Platform
+from .processes import PASSWORD, PG_BIN, Cluster, Platform
 
 INSPECTOR = "controleur.spanc"
 GIS_ADMIN = "admin.sig"

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from .conftest import GIS_ADMIN, INSPECTOR, basic
-from .platform import PASSWORD, Holder, static_root, wait_until
+from .processes import PASSWORD, Holder, static_root, wait_until
 
 NS = ('xmlns:wfs="http://www.opengis.net/wfs" xmlns:ogc="http://www.opengis.net/ogc" '
       'xmlns:gml="http://www.opengis.net/gml" xmlns:capgeo="https://capgeo.cap-atlantique.fr/wfs"')
