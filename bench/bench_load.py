@@ -18,7 +18,8 @@ MVT tile of `zones_activite` at z 11–14 [3], WMTS REST tile of `communes` (Goo
 z 10–14, cached by MapProxy after the first hit) [3], and a sync push [1]: the inspector
 `controleur.spanc` (Basic authentication, as a tablet or QField would) sends a batch of 3 new
 installations plus 2 updates of installations this client created earlier (their versions known
-from the previous answers: no conflict expected), on a device each client registers first.
+from the previous answers: no conflict expected), on a device each client registers first; a
+batch that got no 200 is sent again unchanged, as a tablet does.
 """
 import argparse
 import csv
@@ -102,6 +103,7 @@ if HttpUser is not None:
         def on_start(self):
             self.bbox = _bbox_wgs84()
             self.device = None
+            self.pending = None  # a batch sent without an answer, to send again
             self.created = {}  # installation uuid -> version, from this client's own pushes
 
         def _box(self, share=0.15):
@@ -165,6 +167,25 @@ if HttpUser is not None:
                                  name="WMTS GetTile", catch_response=True) as response:
                 self._check(response, "image/png")
 
+        def _new_batch(self):
+            changes = []
+            for _ in range(3):
+                # At a demo installation's place: on land, inside the territory.
+                lon, lat = random.choice(_sites())
+                changes.append({
+                    "change_id": str(uuid.uuid4()), "entity": "installation", "op": "create",
+                    "id": str(uuid.uuid4()),
+                    "data": {"geometry": {"type": "Point", "coordinates": [lon, lat]},
+                             "address": f"{random.randint(1, 200)} route de la charge",
+                             "capacity_eh": 5}})
+            for installation, version in random.sample(sorted(self.created.items()),
+                                                       min(2, len(self.created))):
+                changes.append({
+                    "change_id": str(uuid.uuid4()), "entity": "installation", "op": "update",
+                    "id": installation, "base_version": version,
+                    "data": {"address": f"{random.randint(1, 200)} chemin révisé"}})
+            return {"batch_id": str(uuid.uuid4()), "device_id": self.device, "changes": changes}
+
         @task(1)
         def sync_push(self):
             if self.device is None:
@@ -177,29 +198,15 @@ if HttpUser is not None:
                         response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
                         self.device = None
                         return
-            changes = []
-            for _ in range(3):
-                # Near a demo installation (~50 m), so on land and inside the territory.
-                lon, lat = random.choice(_sites())
-                changes.append({
-                    "change_id": str(uuid.uuid4()), "entity": "installation", "op": "create",
-                    "id": str(uuid.uuid4()),
-                    "data": {"geometry": {"type": "Point", "coordinates": [
-                        lon + random.uniform(-0.0005, 0.0005), lat + random.uniform(-0.0003, 0.0003)]},
-                        "address": f"{random.randint(1, 200)} route de la charge",
-                        "capacity_eh": 5}})
-            for installation, version in random.sample(sorted(self.created.items()),
-                                                       min(2, len(self.created))):
-                changes.append({
-                    "change_id": str(uuid.uuid4()), "entity": "installation", "op": "update",
-                    "id": installation, "base_version": version,
-                    "data": {"address": f"{random.randint(1, 200)} chemin révisé"}})
-            body = {"batch_id": str(uuid.uuid4()), "device_id": self.device, "changes": changes}
+            # Like a tablet's outbox: a batch without an answer is sent again, unchanged.
+            body = self.pending or self._new_batch()
+            self.pending = body
             with self.client.post("/api/sync/push/", json=body, auth=INSPECTOR, name="sync push",
                                   catch_response=True) as response:
                 if response.status_code != 200:
                     response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
                     return
+                self.pending = None
                 results = response.json()["results"]
                 statuses = [result["status"] for result in results]
                 if set(statuses) != {"applied"}:
@@ -331,6 +338,9 @@ def main():
         server.terminate()
         server.wait(timeout=60)
     log = error_log.read_text(errors="replace")
+    output = (workdir / "gunicorn-output.log").read_text(errors="replace")
+    deadlocks = output.count("deadlock detected") // 2  # the error and its traceback's cause
+    server_errors = output.count("Internal Server Error:")
     timeouts = log.count("WORKER TIMEOUT")
     killed = len(re.findall(r"was sent SIGKILL|Worker \(pid:\d+\) was sent", log))
     rows, failures = read_stats(prefix)
@@ -361,6 +371,12 @@ def main():
             f"{ms(row, '50%')} ms | {ms(row, '95%')} ms | {ms(row, '99%')} ms | "
             f"{ms(row, 'Max Response Time')} ms | {row['Failure Count']} |")
     print("\n".join(table))
+    failure_lines = [
+        f"  - {failure['Occurrences']} × {failure['Method']} {failure['Name']} : "
+        f"{failure['Error'][:220].replace(chr(10), ' ')}" for failure in failures]
+    if server_errors:
+        failure_lines.append(f"  - journal de gunicorn : {server_errors} « Internal Server Error », "
+                             f"dont {deadlocks} « deadlock detected » (PostgreSQL)")
     if not args.no_doc:
         info = common.machine()
         section = f"""## Charge mixte : {args.users} clients simultanés (`bench/bench_load.py`)
@@ -369,8 +385,9 @@ Mesuré le {started.strftime('%d/%m/%Y à %H h %M')} par `bench/bench_load.py --
 
 - Machine : {info['cpu']}, {info['nproc']} cœurs (nproc), {info['ram']} de mémoire ; PostgreSQL {info['postgres']}, PostGIS {info['postgis']}, Python {info['python']}. **Machine partagée** : d’autres processus tournaient pendant la mesure — charge moyenne (`/proc/loadavg`, 1/5/15 min) {load_before} avant, {load_after} après.
 - Serveur : gunicorn comme `./run.sh demo` ({args.workers} workers synchrones, `--timeout 120`), sur la démonstration copiée dans sa propre base (`{DATABASE}`), en boucle locale ; le client `locust` {run_version()} (un processus, gevent) partage les mêmes cœurs.
-- Clients : {args.users} utilisateurs locust, 0,5 à 2 s d’attente entre deux requêtes, pendant {seconds} s ; tirage pondéré : WMS GetMap 256×256 PNG `communes` + `zones_activite` sur une emprise au hasard (3), WFS 2.0 GetFeature GeoJSON de 50 objets (2), REST `/api/layers/communes/features?limit=20&bbox=…` (2), tuile MVT `zones_activite` z11–14 (3), tuile WMTS `communes` GoogleMapsCompatible z10–14 par MapProxy (3, mise en cache au premier appel), envoi de synchronisation (1) : 3 installations créées + 2 modifiées par le contrôleur (authentification Basic), sur un appareil enregistré par client (« sync device », une fois).
+- Clients : {args.users} utilisateurs locust, 0,5 à 2 s d’attente entre deux requêtes, pendant {seconds} s ; tirage pondéré : WMS GetMap 256×256 PNG `communes` + `zones_activite` sur une emprise au hasard (3), WFS 2.0 GetFeature GeoJSON de 50 objets (2), REST `/api/layers/communes/features?limit=20&bbox=…` (2), tuile MVT `zones_activite` z11–14 (3), tuile WMTS `communes` GoogleMapsCompatible z10–14 par MapProxy (3, mise en cache au premier appel), envoi de synchronisation (1) : 3 installations créées + 2 modifiées par le contrôleur (authentification Basic), sur un appareil enregistré par client (« sync device », une fois) ; un lot resté sans réponse 200 est renvoyé tel quel à l’envoi suivant, comme le fait une tablette.
 - Résultat : **{errors} échec(s)** sur {total['Request Count']} requêtes (toute réponse autre que 200 du bon type, 204 pour une tuile MVT vide, ou un envoi dont une modification n’est pas `applied`) ; **{timeouts} « WORKER TIMEOUT »** dans le journal d’erreurs de gunicorn.
+{chr(10).join(failure_lines)}
 
 {chr(10).join(table)}
 
