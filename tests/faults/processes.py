@@ -284,7 +284,10 @@ class Holder:
 
     def release(self):
         if not self.connection.closed:
-            self.connection.rollback()
+            try:
+                self.connection.rollback()
+            except psycopg2.Error:  # the server ended the session (a restart): nothing held
+                pass
             self.connection.close()
 
     def __enter__(self):

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from .conftest import control_update
-from .processes import Holder
+from .processes import Holder, wait_until
 
 
 def editable_controls(tablet, count):
@@ -53,10 +53,7 @@ def push_stopped_at_second_change(platform, tablet, body, blocked_control, fault
         future = pool.submit(tablet.push, body)
         backend, port = platform.blocked_backend()
         fault(backend, port)
-        try:
-            holder.release()
-        except Exception:  # noqa: BLE001 - a restarted server has ended the holder's session
-            pass
+        holder.release()
         try:
             return future.result(timeout=120)
         except requests.RequestException as error:
@@ -116,7 +113,7 @@ def test_worker_killed_in_the_middle_of_a_push(served, tablet):
     assert now[second["id"]] == before[second["id"]]
     assert now[third["id"]] == before[third["id"]]
     # gunicorn replaced the worker; the retry resumes the batch where it stopped.
-    assert len(served.workers()) == 3
+    wait_until(lambda: len(served.workers()) == 3, what="3 workers de nouveau")
     assert_retry_applies_each_change_once(cluster, tablet, body, controls, before)
     assert "WORKER TIMEOUT" not in served.error_log.read_text()
 
