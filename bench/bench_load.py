@@ -322,7 +322,7 @@ def main():
     common.wait_for(port, server, "gunicorn", 60, "/healthz")
     try:
         load_before = load_average()
-        started = datetime.datetime.now()
+        started = datetime.datetime.now().astimezone()
         prefix = workdir / "locust"
         locust_env = {**os.environ, "CAPGEO_LOAD_BBOX": ",".join(map(str, bbox)),
                       "CAPGEO_LOAD_MAX_REQUESTS": str(args.max_requests),
@@ -371,17 +371,24 @@ def main():
             f"{ms(row, '50%')} ms | {ms(row, '95%')} ms | {ms(row, '99%')} ms | "
             f"{ms(row, 'Max Response Time')} ms | {row['Failure Count']} |")
     print("\n".join(table))
-    failure_lines = [
-        f"  - {failure['Occurrences']} × {failure['Method']} {failure['Name']} : "
-        f"{failure['Error'][:220].replace(chr(10), ' ')}" for failure in failures]
+    def short(error):
+        text = re.sub(r"^CatchResponseError\(['\"]|['\"]\)$", "", error)
+        text = text.split("<!DOCTYPE")[0] + (" page d’erreur HTML" if "<!DOCTYPE" in text else "")
+        return text.replace("\\n", " ").replace("\n", " ")[:220]
+
+    failure_lines = [f"  - {failure['Occurrences']} × {failure['Method']} {failure['Name']} : "
+                     f"{short(failure['Error'])}" for failure in failures]
     if server_errors:
-        failure_lines.append(f"  - journal de gunicorn : {server_errors} « Internal Server Error », "
-                             f"dont {deadlocks} « deadlock detected » (PostgreSQL)")
+        failure_lines.append(
+            f"  - journal de gunicorn : {server_errors} « Internal Server Error », dont {deadlocks} "
+            "« deadlock detected » de PostgreSQL pendant un envoi de synchronisation (verrou "
+            "consultatif du journal des changements contre la vérification de clé étrangère "
+            "vers `territory_commune` au COMMIT : issue 11, synchronisation, point 1)")
     if not args.no_doc:
         info = common.machine()
         section = f"""## Charge mixte : {args.users} clients simultanés (`bench/bench_load.py`)
 
-Mesuré le {started.strftime('%d/%m/%Y à %H h %M')} par `bench/bench_load.py --users {args.users} --seconds {seconds}` (à relancer pour mettre à jour).
+Mesuré le {started.strftime('%d/%m/%Y à %H h %M %Z')} par `bench/bench_load.py --users {args.users} --seconds {seconds}` (à relancer pour mettre à jour).
 
 - Machine : {info['cpu']}, {info['nproc']} cœurs (nproc), {info['ram']} de mémoire ; PostgreSQL {info['postgres']}, PostGIS {info['postgis']}, Python {info['python']}. **Machine partagée** : d’autres processus tournaient pendant la mesure — charge moyenne (`/proc/loadavg`, 1/5/15 min) {load_before} avant, {load_after} après.
 - Serveur : gunicorn comme `./run.sh demo` ({args.workers} workers synchrones, `--timeout 120`), sur la démonstration copiée dans sa propre base (`{DATABASE}`), en boucle locale ; le client `locust` {run_version()} (un processus, gevent) partage les mêmes cœurs.
