@@ -388,7 +388,7 @@ def main():
         info = common.machine()
         section = f"""## Charge mixte : {args.users} clients simultanés (`bench/bench_load.py`)
 
-Mesuré le {started.strftime('%d/%m/%Y à %H h %M %Z')} par `bench/bench_load.py --users {args.users} --seconds {seconds}` (à relancer pour mettre à jour).
+Mesuré le {started.strftime('%d/%m/%Y à %H h %M %Z')} par `bench/bench_load.py --users {args.users} --seconds {seconds}` (à relancer pour mettre à jour ; `locust` s’installe avec `pip install -e '.[bench]'`).
 
 - Machine : {info['cpu']}, {info['nproc']} cœurs (nproc), {info['ram']} de mémoire ; PostgreSQL {info['postgres']}, PostGIS {info['postgis']}, Python {info['python']}. **Machine partagée** : d’autres processus tournaient pendant la mesure — charge moyenne (`/proc/loadavg`, 1/5/15 min) {load_before} avant, {load_after} après.
 - Serveur : gunicorn comme `./run.sh demo` ({args.workers} workers synchrones, `--timeout 120`), sur la démonstration copiée dans sa propre base (`{DATABASE}`), en boucle locale ; le client `locust` {run_version()} (un processus, gevent) partage les mêmes cœurs.
