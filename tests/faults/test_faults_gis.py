@@ -19,6 +19,8 @@ import requests
 from .conftest import GIS_ADMIN, INSPECTOR, basic
 from .processes import PASSWORD, Holder, static_root, wait_until
 
+pytestmark = pytest.mark.faults
+
 NS = ('xmlns:wfs="http://www.opengis.net/wfs" xmlns:ogc="http://www.opengis.net/ogc" '
       'xmlns:gml="http://www.opengis.net/gml" xmlns:capgeo="https://capgeo.cap-atlantique.fr/wfs"')
 LAYER = "installations_anc"  # the demo layer the SPANC team edits (WFS-T)

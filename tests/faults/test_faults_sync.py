@@ -19,6 +19,8 @@ import requests
 from .conftest import control_update
 from .processes import Holder, wait_until
 
+pytestmark = pytest.mark.faults
+
 
 def editable_controls(tablet, count):
     controls = [c for c in tablet.package()["controls"]
