@@ -1,5 +1,5 @@
 """One throwaway PostgreSQL cluster and one platform (gunicorn as `./run.sh demo` serves it) for
-all the fault tests: built once (migrations + demo, a few seconds), shared, then thrown away.
+all the fault tests (this package): built once (migrations + demo, a few seconds), shared, then thrown away.
 The tests talk HTTP to gunicorn and check the database with their own connections: the process
 running pytest never serves a request."""
 import base64
@@ -9,13 +9,13 @@ import uuid
 import pytest
 import requests
 
-from .processes import PASSWORD, PG_BIN, Cluster, Platform
+from .processes import PASSWORD, PG_BIN, ROOT, Cluster, Platform
 
 INSPECTOR = "controleur.spanc"
 GIS_ADMIN = "admin.sig"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster():
     if not (PG_BIN / "initdb").exists() or not shutil.which("ogr2ogr"):
         pytest.fail(f"{PG_BIN}/initdb or ogr2ogr is missing: `./run.sh test` installs them "
@@ -25,13 +25,16 @@ def cluster():
     cluster.destroy()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform(cluster):
     # Short import heartbeats, so that a dead import worker's job is found in seconds.
     platform = Platform(cluster, CAPGEO_IMPORT_HEARTBEAT_SECONDS="1",
                         CAPGEO_IMPORT_STALE_SECONDS="4").build()
     platform.serve(workers=3)
     yield platform
+    platform.stop()
+    # gunicorn's and the import worker's logs kept with the other test artefacts.
+    shutil.copytree(platform.var / "log", ROOT / "var" / "test-artefacts" / "faults-logs", dirs_exist_ok=True)
     platform.destroy()
 
 
