@@ -1,7 +1,7 @@
 """One throwaway PostgreSQL cluster and one platform (gunicorn as `./run.sh demo` serves it) for
-all the fault tests (this package): built once (migrations + demo, a few seconds), shared, then thrown away.
-The tests talk HTTP to gunicorn and check the database with their own connections: the process
-running pytest never serves a request."""
+the fault tests of this package: built once (migrations + demo, a few seconds), shared, then
+thrown away. The tests talk HTTP to gunicorn and check the database with their own connections:
+the process running pytest never serves a request."""
 import base64
 import shutil
 import uuid
@@ -34,7 +34,8 @@ def platform(cluster):
     yield platform
     platform.stop()
     # gunicorn's and the import worker's logs kept with the other test artefacts.
-    shutil.copytree(platform.var / "log", ROOT / "var" / "test-artefacts" / "faults-logs", dirs_exist_ok=True)
+    shutil.copytree(platform.var / "log", ROOT / "var" / "test-artefacts" / "faults-logs",
+                    dirs_exist_ok=True)
     platform.destroy()
 
 
