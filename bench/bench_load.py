@@ -394,8 +394,7 @@ Mesuré le {started.strftime('%d/%m/%Y à %H h %M %Z')} par `bench/bench_load.py
 - Serveur : gunicorn comme `./run.sh demo` ({args.workers} workers synchrones, `--timeout 120`), sur la démonstration copiée dans sa propre base (`{DATABASE}`), en boucle locale ; le client `locust` {run_version()} (un processus, gevent) partage les mêmes cœurs.
 - Clients : {args.users} utilisateurs locust, 0,5 à 2 s d’attente entre deux requêtes, pendant {seconds} s ; tirage pondéré : WMS GetMap 256×256 PNG `communes` + `zones_activite` sur une emprise au hasard (3), WFS 2.0 GetFeature GeoJSON de 50 objets (2), REST `/api/layers/communes/features?limit=20&bbox=…` (2), tuile MVT `zones_activite` z11–14 (3), tuile WMTS `communes` GoogleMapsCompatible z10–14 par MapProxy (3, mise en cache au premier appel), envoi de synchronisation (1) : 3 installations créées + 2 modifiées par le contrôleur (authentification Basic), sur un appareil enregistré par client (« sync device », une fois) ; un lot resté sans réponse 200 est renvoyé tel quel à l’envoi suivant, comme le fait une tablette.
 - Résultat : **{errors} échec(s)** sur {total['Request Count']} requêtes (toute réponse autre que 200 du bon type, 204 pour une tuile MVT vide, ou un envoi dont une modification n’est pas `applied`) ; **{timeouts} « WORKER TIMEOUT »** dans le journal d’erreurs de gunicorn.
-{chr(10).join(failure_lines)}
-
+{"".join(line + chr(10) for line in failure_lines)}
 {chr(10).join(table)}
 
 Latences en millisecondes, côté client (file d’attente devant les 3 workers comprise) : sur 2 cœurs partagés, 3 workers synchrones sont le goulot ; les tuiles WMTS déjà en cache et les petites requêtes passent derrière les rendus WMS et les envois en cours.
