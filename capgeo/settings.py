@@ -77,7 +77,10 @@ LOCAL_DATABASE_URL = "postgis://capgeo:{password}@127.0.0.1:{port}/capgeo".forma
     port=os.environ.get("CAPGEO_PG_PORT", "55432"),
 )
 DATABASE_URL = os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))
+# Persistent connections are checked before each request reuses them: after a restart of
+# PostgreSQL, a worker reconnects instead of failing its next request on a dead connection.
+_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60),
+                                  conn_health_checks=True)
 # postgres:// and postgresql:// name the same server as postgis:// (scripts/dbcheck.py accepts all
 # three and checks that PostGIS is there): always use the GeoDjango backend.
 if _database["ENGINE"] == "django.db.backends.postgresql":
