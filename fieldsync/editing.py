@@ -3,6 +3,17 @@
 Shared by the sync push (a tablet's change) and the manager's conflict resolution. Each function
 runs inside the caller's transaction and raises Rejected (reasons in French) or Conflict (the
 server's current record) instead of writing anything partial.
+
+Scope: every lookup goes through fieldsync.scope, and a record outside the user's scope answers
+exactly like an unknown one (no conflict record, no owner, no write).
+
+Lock order, the same everywhere (here, in management_actions and in the conflict resolution):
+the installation row first, then its control rows (by id), then the sync bookkeeping rows
+(SyncChange), and the change-log advisory lock last (fieldsync.journal). A control's writer needs
+its installation anyway: the deferred foreign key of a control updated twice in one transaction
+takes a KEY SHARE lock on the installation at COMMIT, and the published installation row is
+rewritten with the control's verdict; taking the installation first makes two writers of the
+same installation queue instead of deadlocking.
 """
 from django.utils import timezone
 from django.utils.translation import gettext as _t
@@ -38,13 +49,26 @@ def _check_version(entity, obj, base_version, user):
 
 
 def field_area(user):
-    """Installations a field user may attach a new control to."""
-    queryset = Installation.objects.all()
-    if user.is_gis_admin or (user.role in scope.SPANC_ROLES and not user.commune_id):
-        return queryset
-    if user.role in scope.SPANC_ROLES:
-        return queryset.filter(commune=user.commune_id)
-    return queryset.none()
+    """Installations a field user may edit or attach a new control to (fieldsync.scope)."""
+    return scope.field_installations(user)
+
+
+def lock_installation(pk):
+    """Take the installation's row lock (first in the lock order); returns the fresh row."""
+    return Installation.objects.select_for_update().get(pk=pk)
+
+
+def lock_installations(pks):
+    """Lock several installations, in id order (two multi-row lockers never cross)."""
+    return list(Installation.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
+
+
+def _scoped_installation(user, uuid):
+    # The scope query may use DISTINCT or joins (not lockable): find the id, then lock the row.
+    pk = field_area(user).filter(uuid=uuid).values_list("pk", flat=True).first()
+    if pk is None:
+        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    return lock_installation(pk)
 
 
 # --- installations ---------------------------------------------------------------------------
@@ -96,7 +120,7 @@ def create_installation(user, uuid, data):
     if "geometry" not in data:
         raise Rejected(_t("data.geometry : L'emplacement est obligatoire pour une création."))
     point, commune = _locate(user, data["geometry"])
-    installation = Installation(uuid=uuid, location=point, commune=commune)
+    installation = Installation(uuid=uuid, location=point, commune=commune, created_by=user)
     _set_installation_fields(installation, data)
     zones.compute_zones(installation)
     installation.save()
@@ -107,9 +131,7 @@ def create_installation(user, uuid, data):
 
 
 def update_installation(user, uuid, base_version, data):
-    installation = field_area(user).filter(uuid=uuid).select_for_update().first()
-    if installation is None:
-        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    installation = _scoped_installation(user, uuid)
     _check_version("installation", installation, base_version, user)
     if "owner" in data and not scope.sees_owner(user, installation):
         raise Rejected(_t("Vous n'avez pas accès aux données du propriétaire."))
@@ -212,9 +234,7 @@ def create_control(user, uuid, data):
                % {"field": f} for f in ("installation", "kind") if f not in data]
     if reasons:
         raise Rejected(*reasons)
-    installation = field_area(user).filter(uuid=data["installation"]).first()
-    if installation is None:
-        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    installation = _scoped_installation(user, data["installation"])
     kind = ControlKind.objects.filter(code=data["kind"], active=True).first()
     if kind is None:
         raise Rejected(_t("Nature de contrôle inconnue : « %(code)s ».") % {"code": data["kind"]})
@@ -224,9 +244,11 @@ def create_control(user, uuid, data):
 
 
 def _locked_control(user, uuid):
-    pk = scope.controls(user).filter(uuid=uuid).values_list("pk", flat=True).first()
-    if pk is None:
+    found = scope.controls(user).filter(uuid=uuid).values_list("pk", "installation_id").first()
+    if found is None:
         raise Rejected(_t("Contrôle inconnu ou hors de vos attributions."))
+    pk, installation_id = found
+    lock_installation(installation_id)  # the lock order: installation, then control
     # Lock without joins: after waiting for a concurrent writer, PostgreSQL re-checks the locked
     # row only, so joined columns could be stale; relations are read fresh after the lock.
     return Control.objects.select_for_update().get(pk=pk)
