@@ -46,6 +46,16 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class WireInteger(serializers.IntegerField):
+    """A JSON integer, bounded: neither a string ("3"), nor a boolean, nor a number with a
+    fraction (3.0 included), which DRF's IntegerField would coerce."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise serializers.ValidationError(_t("Un nombre entier est attendu."), code="invalid")
+        return super().to_internal_value(data)
+
+
 class PointSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=["Point"])
     coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2,
@@ -80,9 +90,8 @@ class InstallationDataSerializer(StrictSerializer):
     parcels = serializers.ListField(child=serializers.CharField(max_length=20), max_length=50,
                                     required=False)
     owner = OwnerSerializer(required=False)
-    capacity_eh = serializers.IntegerField(min_value=1, max_value=20000, required=False,
-                                           allow_null=True)
-    year_built = serializers.IntegerField(min_value=1900, required=False, allow_null=True)
+    capacity_eh = WireInteger(min_value=1, max_value=20000, required=False, allow_null=True)
+    year_built = WireInteger(min_value=1900, required=False, allow_null=True)
     components = ComponentSerializer(many=True, required=False, max_length=MAX_COMPONENTS)
 
     def validate_year_built(self, value):
@@ -99,7 +108,7 @@ class FindingSerializer(StrictSerializer):
 
 class PhotoRefSerializer(StrictSerializer):
     sha256 = serializers.CharField(max_length=64)
-    size = serializers.IntegerField(min_value=1, max_value=2 ** 63 - 1)
+    size = WireInteger(min_value=1, max_value=2 ** 63 - 1)
     content_type = serializers.ChoiceField(choices=PHOTO_TYPES, required=False)
     caption = serializers.CharField(max_length=300, allow_blank=True, required=False)
     taken_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -176,7 +185,7 @@ class ChangeSerializer(StrictSerializer):
     op = serializers.ChoiceField(choices=["create", "update", "supersede"])
     id = serializers.UUIDField(help_text=_("Identifiant de l'objet, créé par le terminal pour "
                                            "une création."))
-    base_version = serializers.IntegerField(
+    base_version = WireInteger(
         min_value=1, max_value=MAX_VERSION, required=False, allow_null=True,
         help_text=_("Version du serveur sur laquelle la modification a été faite."))
     resubmits = serializers.UUIDField(
