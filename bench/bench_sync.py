@@ -87,7 +87,7 @@ def main():
     client.post("/api/sync/devices/", {"id": device, "name": "Tablette de banc"},
                 content_type="application/json")
     started = time.perf_counter()
-    package = client.get("/api/sync/package/")
+    package = client.get(f"/api/sync/package/?device={device}")
     pull_seconds = time.perf_counter() - started
     controls = json.loads(package.content)["controls"]
 

@@ -501,7 +501,8 @@ class ConflictListView(BaseSyncView):
             {"change_id": str(c.id), "entity": c.entity, "id": str(c.entity_uuid),
              "user": c.batch.user.username, "device": c.batch.device.name,
              "received_at": c.created_at.isoformat(), "client": c.data,
-             "server_version": c.answer.get("server_version")}
+             # The object's version now, not the one stored when the conflict arose.
+             "server_version": management_actions.current_server_state(request.user, c)[0]}
             for c in management_actions.open_conflicts(request.user)]})
 
 

@@ -171,9 +171,9 @@ def _set_photos(control, photos):
             defaults={"size": photo["size"],
                       "content_type": photo.get("content_type", "image/jpeg")})
         if blob.size != photo["size"]:
-            raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre taille "
-                              "(%(size)d octets).") % {"sha": photo["sha256"][:12],
-                                                       "size": blob.size})
+            # The size announced by someone else is theirs: not given back.
+            raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre taille.")
+                           % {"sha": photo["sha256"][:12]})
         links.append(ControlPhoto(control=control, blob=blob, caption=photo.get("caption", ""),
                                   taken_at=photo.get("taken_at")))
     control.photos.all().delete()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _t
 
 from capgeo.accounts.models import Role, User
 
-from . import editing, planning, publication, scope
+from . import editing, planning, publication, scope, wire
 from .changes import ChangeSerializer
 from .journal import record
 from .models import Campaign, Control, ControlStatus, Installation, SyncChange
@@ -127,6 +127,19 @@ def visible_conflicts(manager):
     installations = scope.installations(manager).values("uuid")
     return SyncChange.objects.filter(status="conflict").filter(
         Q(entity_uuid__in=visible) | Q(entity_uuid__in=installations))
+
+
+def current_server_state(manager, change):
+    """(version, record) of a conflict's object as it is now (the answer stored with the conflict
+    is the state of then), or (None, None) when it is gone from the manager's scope."""
+    if change.entity == "installation":
+        obj = (scope.installations(manager).filter(uuid=change.entity_uuid)
+               .prefetch_related("components__type").first())
+        return (obj.version, wire.installation_out(obj, manager)) if obj else (None, None)
+    obj = (scope.controls(manager).filter(uuid=change.entity_uuid)
+           .select_related(*wire.CONTROL_RELATED).prefetch_related(*wire.CONTROL_PREFETCH)
+           .first())
+    return (obj.version, wire.control_out(obj, manager)) if obj else (None, None)
 
 
 def open_conflicts(manager):

@@ -144,7 +144,7 @@ def process(user, batch_id, device_id, changes, payload):
     Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
     if summary[ChangeStatus.APPLIED]:
         publication.refresh_metadata()
-    return response
+    return refreshed(response)  # a resumed batch holds stored answers of before the crash
 
 
 def refreshed(response):

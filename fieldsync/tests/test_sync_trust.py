@@ -304,3 +304,44 @@ def test_replaying_a_batch_recomputes_missing_photos(tablet, campaign):
     assert again.json()["results"][0]["missing_photos"] == []
     assert PhotoBlob.objects.get(sha256=sha256(PHOTO)).verified
     assert SyncChange.objects.count() == 1
+
+
+# --- the same families elsewhere -------------------------------------------------------------
+def test_the_manager_sees_the_current_server_version_of_a_conflict(campaign):
+    """A stored answer replayed elsewhere: the conflict list and screen showed the server's
+    record of when the conflict arose, not the one "keep the server's version" keeps."""
+    first, second = Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")
+    control = first.package()["controls"][0]
+    applied = first.push([control_change(control, status="in_progress")])[0].json()
+    second.push([control_change(control, status="in_progress", comments="B")])
+    first.push([control_change(applied["results"][0]["record"], status="in_progress",
+                               comments="encore A")])
+    manager = logged("responsable.spanc")
+    listing = manager.get("/api/sync/conflicts/").json()["conflicts"]
+    assert [c["server_version"] for c in listing] == [control["version"] + 2]
+    page = manager.get(f"/spanc/conflits/{listing[0]['change_id']}/").content.decode()
+    assert "encore A" in page
+
+
+def test_a_campaign_of_another_commune_is_not_shown(campaign, installations):
+    from capgeo.accounts.models import Role, User
+    from capgeo.territory.models import Commune
+    local = User.objects.create_user("responsable.labaule", password="x",
+                                     role=Role.SPANC_MANAGER,
+                                     commune=Commune.objects.get(insee="44055"))
+    client = Client()
+    client.force_login(local)
+    assert client.get(f"/spanc/campagnes/{campaign.pk}/").status_code == 200  # has La Baule
+    only_guerande, _count = management_actions.plan_campaign(
+        user("responsable.spanc"), "Secteur Guérande", ControlKind.objects.get(code="vente"),
+        [Commune.objects.get(insee=GUERANDE)])
+    assert client.get(f"/spanc/campagnes/{only_guerande.pk}/").status_code == 404
+
+
+def test_a_photo_size_announced_by_someone_else_is_not_disclosed(tablet, foreign):
+    control = tablet.package()["controls"][0]
+    change = control_change(control, status="in_progress")
+    change["data"]["photos"] = [{"sha256": sha256(PHOTO), "size": len(PHOTO) + 1}]
+    result = tablet.push([change])[0].json()["results"][0]
+    assert result["status"] == "rejected"
+    assert str(len(PHOTO)) not in " ".join(result["reasons"])
