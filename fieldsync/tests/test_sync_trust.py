@@ -289,6 +289,9 @@ def test_a_cursor_ahead_of_the_server_is_refused_clearly(tablet, campaign):
     assert ahead.json()["code"] == "cursor_ahead" and ahead.json()["cursor"] == cursor
     assert "paquet complet" in ahead.json()["detail"]
     assert tablet.changes(2 ** 80).status_code == 409
+    english = tablet.client.get(f"/api/sync/changes/?since={cursor + 1000}&device="
+                                f"{tablet.device_id}", HTTP_ACCEPT_LANGUAGE="en")
+    assert "ahead of the server" in english.json()["detail"]
 
 
 def test_replaying_a_batch_recomputes_missing_photos(tablet, campaign):
