@@ -111,11 +111,11 @@ def parse_uuid(text):
         return None
 
 
+# Every error of the sync API in the protocol's JSON shape, with a machine-readable code: DRF's
+# refusals (not_authenticated, permission_denied, method_not_allowed, not_found…) gain `reasons`,
+# and an unexpected fault answers a JSON 500 (the client retries later) instead of an HTML page.
+# (Comments, not a docstring: inspect.getdoc() would copy it into every operation of the schema.)
 class SyncExceptionMixin:
-    """Every error of the sync API in the protocol's JSON shape, with a machine-readable code:
-    DRF's refusals (not_authenticated, permission_denied, method_not_allowed, not_found…) gain
-    `reasons`, and an unexpected fault answers a JSON 500 (the client retries later) instead of
-    an HTML page."""
 
     def handle_exception(self, exc):
         try:
