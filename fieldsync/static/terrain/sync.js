@@ -77,6 +77,22 @@
     throw new api.Failure("http", t("deviceFailed"));
   }
 
+  /* A call naming the device; if the server no longer knows it (a restored server), register
+   * again once and retry. A deactivated device is never registered again. */
+  async function withDevice(session, device, call) {
+    try {
+      return await call(device);
+    } catch (failure) {
+      const code = failure.body && failure.body.code;
+      if (failure.kind !== "http" || failure.status !== 403 ||
+          !["device_unknown", "device_other_user"].includes(code)) {
+        throw failure;
+      }
+      await store.deleteMeta("device");
+      return call(await ensureDevice(session));
+    }
+  }
+
   /* The tablet's data belongs to one inspector. Another one may take the tablet over (for a
    * new package) only once nothing of the first one's work is left unconfirmed. */
   async function checkOwner(session, takeOver) {
@@ -133,7 +149,7 @@
     await checkOwner(session, true);
     const device = await ensureDevice(session);
     onProgress(t("downloadingAssignments"), 15);
-    const pkg = await api.package(device.id);
+    const pkg = await withDevice(session, device, (d) => api.package(d.id));
     await applyPackage(pkg);
     let tiles = null;
     if (pkg.map) {
@@ -392,7 +408,7 @@
       onProgress(t("photosUploaded", {count: sent}), Math.min(85, 55 + sent * 5));
     });
     onProgress(t("receivingChanges"), 90);
-    await pull(device);
+    await withDevice(session, device, pull);
     await store.setMeta("last_sync", new Date().toISOString());
     onProgress(t("syncDone"), 100);
     return {report, problems, photos: sent};
