@@ -34,9 +34,10 @@ from .models import ControlKind, Device
 logger = logging.getLogger(__name__)
 
 TAG = "Synchronisation SPANC"
-ERROR = inline_serializer("SyncError", {"detail": serializers.CharField(),
-                                        "reasons": serializers.ListField(child=serializers.CharField()),
-                                        "code": serializers.CharField(required=False)})
+ERROR = inline_serializer("SyncError", {
+    "detail": serializers.CharField(),
+    "reasons": serializers.ListField(child=serializers.CharField()),
+    "code": serializers.CharField(required=False)})
 MAX_JSON_DEPTH = 32
 INSEE_RE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 SHA256_PATH_RE = re.compile(r"^[0-9a-fA-F]{64}$")

@@ -93,7 +93,8 @@ def without_nul(value):
 
 def device_for(user, device_id):
     """The user's active device, or BatchRefused(403) with a code the client acts on:
-    device_unknown (register it), device_other_user, device_deactivated (stop: never re-register)."""
+    device_unknown (register it), device_other_user, device_deactivated (stop: never register
+    again)."""
     device = Device.objects.filter(id=device_id).first()
     if device is None:
         raise BatchRefused(403, _t("Appareil inconnu : enregistrez-le d'abord "

@@ -73,7 +73,8 @@ def differences(documented, actual, path="$"):
     if isinstance(documented, dict):
         missing, extra = set(documented) - set(actual), set(actual) - set(documented)
         if missing or extra:
-            found.append(f"{path} : champs absents {sorted(missing)}, non documentés {sorted(extra)}")
+            found.append(f"{path} : champs absents {sorted(missing)}, "
+                         f"non documentés {sorted(extra)}")
         for key in set(documented) & set(actual):
             if key in EXACT and documented[key] != actual[key]:
                 found.append(f"{path}.{key} : {actual[key]!r} au lieu de {documented[key]!r}")

@@ -74,7 +74,8 @@ def test_inspector_cannot_reach_an_installation_outside_his_assignments(tablet, 
     assert [r["reasons"] for r in results] == [[UNKNOWN]] * 4  # exactly like an unknown one
     assert not any("server_record" in r for r in results)
     installation.refresh_from_db()
-    assert installation.address == "7 impasse des Salines" and installation.owner_name == SECRET_OWNER
+    assert installation.address == "7 impasse des Salines"
+    assert installation.owner_name == SECRET_OWNER
     assert not Control.objects.filter(uuid=new_control["id"]).exists()
 
     # Photos, the photo list of the control, its report: all like unknown.
@@ -84,7 +85,8 @@ def test_inspector_cannot_reach_an_installation_outside_his_assignments(tablet, 
     assert tablet.put_photo(PHOTO).status_code == 404
     listing = tablet.client.get(f"/api/sync/controls/{control.uuid}/photos/")
     assert listing.status_code == 404 and listing.json()["reasons"]
-    assert tablet.client.get(f"/spanc/controles/{control.uuid}/rapport.pdf").status_code in (403, 404)
+    report = tablet.client.get(f"/spanc/controles/{control.uuid}/rapport.pdf")
+    assert report.status_code in (403, 404)
 
     # Pulls: neither the package nor the changes carry it, even once it changed.
     package = tablet.package()
