@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _t
 from . import editing, publication, scope, wire
 from .changes import ChangeSerializer, flatten_errors
 from .journal import record
-from .models import ChangeStatus, Control, Device, SyncBatch, SyncChange
+from .models import ChangeStatus, Device, SyncBatch, SyncChange
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def process(user, batch_id, device_id, changes, payload):
     device = device_for(user, device_id)
     batch = _store_batch(user, device, batch_id, payload)
     if batch.response is not None:
-        return refreshed(batch.response)  # a replay: the same answers, nothing applied again
+        return refreshed(user, batch.response)  # a replay: the same answers, nothing applied again
     results = [_process_change(batch, position, change) for position, change in enumerate(changes)]
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
     response = without_nul({"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
@@ -145,10 +145,10 @@ def process(user, batch_id, device_id, changes, payload):
     Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
     if summary[ChangeStatus.APPLIED]:
         publication.refresh_metadata()
-    return refreshed(response)  # a resumed batch holds stored answers of before the crash
+    return refreshed(user, response)  # a resumed batch holds stored answers of before the crash
 
 
-def refreshed(response):
+def refreshed(user, response):
     """A stored answer replayed: the same, except `missing_photos`, recomputed (photos uploaded
     since are no longer listed, so a client never re-sends or keeps what the server holds)."""
     wanted = {r["id"] for r in response["results"]
@@ -156,7 +156,7 @@ def refreshed(response):
     if not wanted:
         return response
     missing = {}
-    for control in Control.objects.filter(uuid__in=wanted):
+    for control in scope.controls(user).filter(uuid__in=wanted):  # gone out of scope: as stored
         missing[str(control.uuid)] = editing.missing_photos(control)
     results = [{**r, "missing_photos": missing[r["id"]]} if "missing_photos" in r
                and r.get("id") in missing else r for r in response["results"]]
