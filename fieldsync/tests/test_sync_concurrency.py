@@ -12,6 +12,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from capgeo.territory.demo import load_demo
+from fieldsync import push
 from fieldsync.models import AuditEntry, ChangeLog, Control, Installation, SyncChange
 
 from .conftest import Tablet, control_change
@@ -169,12 +170,9 @@ def test_a_control_update_and_its_installation_update_at_once_do_not_deadlock(
     assert "40P01" not in caplog.text  # no retry needed: the lock order prevents the cycle
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, campaign, caplog):
-    """The retry of a change's transaction on deadlock (40P01): a real deadlock, built with two
-    blocking transactions around one push, where PostgreSQL aborts the push's transaction."""
-    tablet = Tablet("controleur.spanc", "A")
-    control = tablet.package()["controls"][0]
+def _push_into_a_deadlock(tablet, control, batch_id):
+    """Push one change into a real deadlock where PostgreSQL aborts the push's transaction,
+    built with two blocking transactions around it; returns the HTTP response."""
     stored = Control.objects.get(uuid=control["id"])
     with connection.cursor() as cursor:
         cursor.execute("SHOW deadlock_timeout")
@@ -188,8 +186,9 @@ def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, camp
                                      stored.installation_id, release)
     _wait_until_row_locked("spanc_installations")
     answer = {}
-    push, push_errors = _in_thread(lambda: answer.__setitem__("response", tablet.push(
-        [control_change(control, status="in_progress", comments="après un interblocage")])[0]))
+    change = control_change(control, status="in_progress", comments="après un interblocage")
+    pusher, push_errors = _in_thread(lambda: answer.__setitem__(
+        "response", tablet.push([change], batch_id=batch_id)[0]))
     _wait_until_waiting(1)
     # B2 holds the control's published row and asks for the control's row (held by the push).
     second, second_errors = _in_thread(
@@ -200,12 +199,39 @@ def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, camp
     # PostgreSQL aborts.
     time.sleep(2 * timeout_s)
     release.set()
-    for thread in (first, push, second):
+    for thread in (first, pusher, second):
         thread.join(120)
     assert not (first_errors or push_errors or second_errors)
-    response = answer["response"]
+    return answer["response"], change
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, campaign, caplog):
+    """The retry of a change's transaction on deadlock (40P01)."""
+    tablet = Tablet("controleur.spanc", "A")
+    control = tablet.package()["controls"][0]
+    response, _change = _push_into_a_deadlock(tablet, control, str(uuid.uuid4()))
     assert response.status_code == 200, response.content
     assert response.json()["results"][0]["status"] == "applied"
     assert "40P01" in caplog.text
     assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1
     assert AuditEntry.objects.filter(action="control.update").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_change_that_keeps_losing_deadlocks_answers_busy_and_the_batch_resumes(
+        restore_shared_data, campaign, monkeypatch):
+    """Retries exhausted: a JSON 503 `busy` with Retry-After, nothing of the change written, and
+    the same batch sent again completes."""
+    monkeypatch.setattr(push, "MAX_ATTEMPTS", 1)
+    tablet = Tablet("controleur.spanc", "A")
+    control = tablet.package()["controls"][0]
+    batch_id = str(uuid.uuid4())
+    response, change = _push_into_a_deadlock(tablet, control, batch_id)
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] and response.json()["code"] == "busy"
+    assert Control.objects.get(uuid=control["id"]).version == control["version"]
+    assert not SyncChange.objects.filter(pk=change["change_id"]).exists()
+    again = tablet.push([change], batch_id=batch_id)[0]
+    assert again.status_code == 200 and again.json()["results"][0]["status"] == "applied"
+    assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1
