@@ -255,6 +255,9 @@ def test_every_error_under_api_sync_is_json_with_reasons(tablet, campaign):
     anonymous = Client().get("/api/sync/package/")
     assert anonymous.status_code in (401, 403)
     assert anonymous.json()["code"] == "not_authenticated" and anonymous.json()["reasons"]
+    revoked = Client().get("/api/sync/package/", HTTP_AUTHORIZATION="Bearer cg_faux")
+    assert revoked.status_code == 401 and revoked.json()["code"] == "authentication_failed"
+    assert revoked.json()["reasons"]
 
 
 def test_a_deactivated_device_is_told_so_and_gets_nothing(tablet, campaign):
