@@ -113,7 +113,6 @@ def deactivated_message():
               "votre responsable SPANC.")
 
 
-
 def _store_batch(user, device, batch_id, payload):
     digest = payload_digest(payload)
     stored = without_nul(payload) if nul_paths(payload) else payload
@@ -134,7 +133,7 @@ def process(user, batch_id, device_id, changes, payload):
     device = device_for(user, device_id)
     batch = _store_batch(user, device, batch_id, payload)
     if batch.response is not None:
-        return refreshed(user, batch.response)  # a replay: the same answers, nothing applied again
+        return refreshed(user, batch.response)  # a replay: nothing applied again
     results = [_process_change(batch, position, change) for position, change in enumerate(changes)]
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
     response = without_nul({"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
@@ -189,6 +188,15 @@ def _process_change(batch, position, raw):
         try:
             return _apply_once(batch, position, raw, change)
         except DatabaseError as error:
+            if (sqlstate(error) or "")[:2] in ("22", "23"):
+                # A value the database refuses (data exception, integrity) that the validation
+                # let through: deterministic, so reject this change rather than fail the batch
+                # on every retry and block every change after it.
+                logger.exception("Modification %s refusée par la base de données", change_id)
+                return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED, {
+                    "reasons": [_t("Valeur refusée par la base de données (%(code)s) : rien n'a "
+                                   "été écrit ; corrigez la saisie, ou signalez-le si elle est "
+                                   "correcte.") % {"code": sqlstate(error)}]}, change)
             if not retryable(error):
                 raise
             if attempt == MAX_ATTEMPTS:

@@ -353,3 +353,27 @@ def test_a_photo_size_announced_by_someone_else_is_not_disclosed(tablet, foreign
     result = tablet.push([change])[0].json()["results"][0]
     assert result["status"] == "rejected"
     assert str(len(PHOTO)) not in " ".join(result["reasons"])
+
+
+def test_a_value_the_database_refuses_rejects_that_change_and_the_batch_goes_on(
+        tablet, campaign, monkeypatch):
+    """The family of items 2 and 3: whatever value slips past the validation and is refused by
+    PostgreSQL (here an address longer than its column, injected past the serializer) rejects
+    that change with a reason; the batch is answered and the changes after it apply."""
+    package = tablet.package()
+    installation = package["installations"][0]
+    original = editing._set_installation_fields
+
+    def too_long(target, data):
+        original(target, data)
+        target.address = "x" * 400  # the column is varchar(300)
+
+    monkeypatch.setattr(editing, "_set_installation_fields", too_long)
+    control = next(c for c in package["controls"] if c["installation"] == installation["id"])
+    response, _ = tablet.push([install_update(installation["id"], installation["version"]),
+                               control_change(control, status="in_progress")])
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "applied"]
+    assert "22001" in results[0]["reasons"][0]
+    assert Installation.objects.get(uuid=installation["id"]).version == installation["version"]
