@@ -26,12 +26,46 @@ def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def profiled(function):
+    """Run function under cProfile and count the SQL statements it sends (by shape), then print
+    where the time went."""
+    import cProfile
+    import collections
+    import pstats
+    import re as regex
+
+    from django.db import connection
+
+    counts, times = collections.Counter(), collections.Counter()
+
+    def wrapper(execute, sql, params, many, context):
+        shape = regex.sub(r"\s+", " ", regex.sub(r"%s(, %s)*", "?", sql))[:150]
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            counts[shape] += 1
+            times[shape] += time.perf_counter() - t0
+
+    profile = cProfile.Profile()
+    with connection.execute_wrapper(wrapper):
+        result = profile.runcall(function)
+    print(f"SQL statements: {sum(counts.values())}, {sum(times.values()):.2f} s in execute")
+    for shape, seconds in times.most_common(25):
+        print(f"{counts[shape]:6d} {seconds:7.2f} s  {shape}")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(
+        "fieldsync|layers/|wms/", 40)
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--controls", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=250, help="changes per pushed batch")
     parser.add_argument("--photo-kb", type=int, default=30)
     parser.add_argument("--database", default="capgeo_bench_sync")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the first push: SQL statements by count and time, cProfile")
     args = parser.parse_args()
 
     from django.conf import settings
@@ -148,7 +182,10 @@ def main():
         return time.perf_counter() - t0, 0
 
     rss_before = rss_mb()
-    first = push_all()
+    if args.profile:
+        first = profiled(push_all)
+    else:
+        first = push_all()
     rss_after_push = rss_mb()
     first_photos = upload_all()
     rss_after_photos = rss_mb()

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from . import editing, publication, wire
+from . import batching, editing, publication, wire
 from .changes import ChangeSerializer, flatten_errors
 from .journal import record
 from .models import ChangeStatus, Device, SyncBatch, SyncChange
@@ -64,7 +64,10 @@ def process(user, batch_id, device_id, changes, payload):
     batch = _store_batch(user, device, batch_id, payload)
     if batch.response is not None:
         return batch.response  # a replay: the same answers, nothing applied again
-    results = [_process_change(batch, position, change) for position, change in enumerate(changes)]
+    # In chunks of one transaction each, bookkeeping set-based per chunk (fieldsync.batching).
+    results = batching.apply_changes(
+        changes, lambda position, change: _process_change(batch, position, change),
+        applied_status=ChangeStatus.APPLIED)
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
     response = {"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
                 "summary": summary, "results": results}
