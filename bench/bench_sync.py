@@ -71,6 +71,7 @@ def profiled(function):
     for shape, seconds in times.most_common(25):
         print(f"{counts[shape]:6d} {seconds:7.2f} s  {shape}")
     pstats.Stats(profile).sort_stats("cumulative").print_stats("fieldsync|layers/|wms/", 40)
+    pstats.Stats(profile).sort_stats("tottime").print_stats(25)
     return result
 
 

@@ -26,6 +26,7 @@ import contextlib
 import contextvars
 import logging
 import time
+import uuid
 
 from django.db import OperationalError, transaction
 
@@ -62,6 +63,7 @@ class Unit:
         self.kept = _Pending()
         self.change = _Pending()
         self.cache = {}
+        self.unknown_change_ids = set()  # change ids no SyncChange had when the chunk began
 
     def publish(self, installation_ids, control_ids):
         self.change.installation_ids.update(installation_ids)
@@ -94,6 +96,29 @@ class Unit:
 def current():
     """The chunk being applied, or None outside a push (management actions, admin, …)."""
     return _current.get()
+
+
+def stored_change(change_id):
+    """The SyncChange of this change id, or None. Within a chunk, the ids are looked up once for
+    the whole chunk; an id met a second time (the same change twice in a batch) is read again. A
+    concurrent batch storing the same id meanwhile is caught by the unique key, as before."""
+    from .models import SyncChange
+
+    unit = _current.get()
+    if unit is not None and change_id in unit.unknown_change_ids:
+        unit.unknown_change_ids.discard(change_id)
+        return None
+    return SyncChange.objects.filter(id=change_id).first()
+
+
+def _change_ids(chunk):
+    ids = set()
+    for _position, change in chunk:
+        try:
+            ids.add(uuid.UUID(str(change["change_id"])))
+        except (TypeError, KeyError, ValueError, AttributeError):
+            continue
+    return ids
 
 
 def cached(key, compute):
@@ -141,8 +166,13 @@ def apply_changes(changes, process, applied_status="applied"):
 
 
 def _apply_chunk(chunk, process, applied_status):
+    from .models import SyncChange
+
     answers = []
     with transaction.atomic(), _unit() as unit:
+        ids = _change_ids(chunk)
+        unit.unknown_change_ids = ids - set(
+            SyncChange.objects.filter(id__in=ids).values_list("id", flat=True))
         for position, change in chunk:
             answer = process(position, change)
             unit.end_change(answer.get("status") == applied_status)

@@ -162,28 +162,24 @@ def _set_findings(control, findings):
 
 
 def _blobs(photos):
-    """{sha256: PhotoBlob} of the announced photos, creating those never announced (two queries
-    and one INSERT … ON CONFLICT DO NOTHING, whatever the number of photos)."""
-    shas = {photo["sha256"] for photo in photos}
-    blobs = {b.sha256: b for b in PhotoBlob.objects.filter(sha256__in=shas)}
+    """{sha256: PhotoBlob} of the announced photos, creating those never announced: one
+    INSERT … ON CONFLICT DO NOTHING RETURNING, and a SELECT of those that already existed."""
     new = {}
     for photo in photos:
-        if photo["sha256"] not in blobs:
-            new.setdefault(photo["sha256"], PhotoBlob(
-                sha256=photo["sha256"], size=photo["size"],
-                content_type=photo.get("content_type", "image/jpeg")))
-    if new:
-        _insert_new_blobs(list(new.values()))
-        blobs.update((sha, b) for sha, b in new.items() if b.pk is not None)
-        raced = [sha for sha, b in new.items() if b.pk is None]  # announced meanwhile
-        if raced:
-            blobs.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=raced))
+        new.setdefault(photo["sha256"], PhotoBlob(
+            sha256=photo["sha256"], size=photo["size"],
+            content_type=photo.get("content_type", "image/jpeg")))
+    _insert_new_blobs(list(new.values()))
+    blobs = {sha: blob for sha, blob in new.items() if blob.pk is not None}
+    known = [sha for sha in new if sha not in blobs]
+    if known:
+        blobs.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=known))
     return blobs
 
 
 def _insert_new_blobs(blobs):
     """INSERT … ON CONFLICT DO NOTHING RETURNING: sets id and created_at of the blobs inserted,
-    leaves those another transaction announced first without an id."""
+    leaves without an id those already announced (before, or by a concurrent transaction)."""
     now = timezone.now()
     table = PhotoBlob._meta.db_table
     with connection.cursor() as cursor:

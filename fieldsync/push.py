@@ -87,7 +87,7 @@ def _process_change(batch, position, raw):
     if change_id is None:
         return {"position": position, "change_id": None, "status": ChangeStatus.REJECTED,
                 "reasons": flatten_errors(serializer.errors)}
-    existing = SyncChange.objects.filter(id=change_id).first()
+    existing = batching.stored_change(change_id)  # looked up once per chunk
     if existing is not None:
         return _known_change(batch, existing, position)
     if not valid:

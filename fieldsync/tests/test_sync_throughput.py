@@ -156,3 +156,16 @@ def test_an_async_push_is_stored_answered_202_and_applied_by_the_worker(restore_
     direct = tablet.client.post("/api/sync/push/", body, content_type="application/json")
     assert direct.status_code == 200 and direct.json() == answer
     assert AuditEntry.objects.filter(action="control.update").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_same_change_twice_in_one_chunk_is_applied_once():
+    """Change ids are looked up once per chunk: the second copy must still be a duplicate."""
+    assigned_controls(1)
+    tablet = Tablet("controleur.spanc")
+    change = control_change(tablet.package()["controls"][0])
+    response, _batch = tablet.push([change, dict(change)])
+    statuses = [r["status"] for r in response.json()["results"]]
+    assert statuses == ["applied", "duplicate"]
+    assert SyncChange.objects.filter(id=change["change_id"]).count() == 1
+    assert AuditEntry.objects.filter(action="control.update").count() == 1
