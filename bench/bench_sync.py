@@ -64,7 +64,7 @@ def profiled(function):
             counts[shape] += 1
             times[shape] += time.perf_counter() - t0
 
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.process_time)  # CPU of this process, not waits
     with connection.execute_wrapper(wrapper):
         result = profile.runcall(function)
     print(f"SQL statements: {sum(counts.values())}, {sum(times.values()):.2f} s in execute")
@@ -342,7 +342,9 @@ def main():
 
     load_before = load()
     rss_before = rss_mb()
+    cpu = time.process_time()
     first = profiled(push_all) if args.profile else push_all()
+    first_cpu = time.process_time() - cpu
     load_after = load()
     rss_after_push = rss_mb()
     first_photos = upload_all()
@@ -376,7 +378,7 @@ def main():
         "findings": len(items), "photos": len(photos), "photo_kb": args.photo_kb,
         "pull_seconds": pull_seconds, "package_mb": len(package.content) / 1e6,
         "load_before": load_before, "load_after": load_after,
-        "first": first[:3], "first_statuses": first[3],
+        "first": first[:3], "first_statuses": first[3], "first_cpu": first_cpu,
         "photo_upload": first_photos, "replay": replay[:3], "missing_check": replay_photos,
         "rss": [rss_before, rss_after_push, rss_after_photos, rss_end],
         "concurrent": concurrent,
@@ -406,6 +408,8 @@ def print_run(run):
     print(line("replay of the same batches", run["replay"][0], run["controls"],
                *run["replay"][1:]))
     print(line("missing-photo check per control", run["missing_check"][0], run["controls"], 0))
+    print(f"First push: {run['first_cpu']:.2f} s of this process's CPU "
+          f"({1000 * run['first_cpu'] / run['controls']:.1f} ms per change, PostgreSQL's apart)")
     print(f"Replay / first push: {100 * run['replay'][0] / run['first'][0]:.1f} % of the time; "
           f"peak RSS {' → '.join(f'{v:.0f}' for v in run['rss'])} MB")
     c = run["concurrent"]
@@ -442,6 +446,9 @@ def report(runs):
     row(f"**premier envoi** ({first['controls']} contrôles, lots de {first['batch']})",
         [f"{fr(r['first'][0], 2)} s, **{rate(r['controls'], r['first'][0])} modifications/s**"
          for r in runs])
+    row("temps processeur du processus pendant le premier envoi (PostgreSQL à part)",
+        [f"{fr(r['first_cpu'], 2)} s ({fr(1000 * r['first_cpu'] / r['controls'], 1)} ms par "
+         "modification)" for r in runs])
     row("envoi des photos (une requête par photo)",
         [f"{fr(r['photo_upload'][0], 2)} s, {rate(r['photos'], r['photo_upload'][0])} photos/s"
          for r in runs])
