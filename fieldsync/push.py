@@ -1,13 +1,15 @@
 """Processing of a pushed batch: store it raw, apply each change on its own, answer per change.
 
 Atomicity is per change (the issue asks that one invalid change spares the others): each change
-runs in its own transaction with its SyncChange row, audit entry, change-log entry and published
-layer rows, so it is applied entirely or not at all. Changes are applied in batch order, so a
+runs in its own savepoint with its SyncChange row, inside the transaction of its chunk of the
+batch (fieldsync.batching); its audit entry, change-log entry and published layer rows are
+written at the end of the chunk if it was applied, so it is applied entirely or not at all. Changes are applied in batch order, so a
 control may refer to an installation created earlier in the same batch.
 
 Idempotency: the batch is keyed by its UUID and its answer kept; each change by its UUID
 (a unique key). Replaying a batch returns the stored answer; a change already applied through
-another batch answers "duplicate". A batch interrupted by a crash is resumed where it stopped.
+another batch answers "duplicate". A batch interrupted by a crash is resumed after its last
+committed chunk.
 """
 import hashlib
 import json
