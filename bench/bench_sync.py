@@ -199,11 +199,13 @@ def main():
     parser.add_argument("--label", default="", help="name of this run in the report")
     parser.add_argument("--report", nargs="+", metavar="JSON",
                         help="write docs/benchmarks.md's section from runs kept with --json")
+    parser.add_argument("--notes", help="Markdown file appended to the section (the analysis)")
     args = parser.parse_args()
     if args.report:
         common.setup_django()
         runs = [json.loads(Path(name).read_text()) for name in args.report]
-        print(f"written: {common.write_section(SECTION, report(runs))}")
+        notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+        print(f"written: {common.write_section(SECTION, report(runs) + notes)}")
         return
 
     from django.conf import settings
@@ -480,7 +482,8 @@ def report(runs):
                                                 / r['concurrent']['idle']['p95']) + "**")
                  for r in runs])
             row(f"{first['pushers']} lots de {first['pusher_controls']} contrôles "
-                f"({names[mode]}) : tous appliqués en ; réponse reçue après ; charge",
+                f"({names[mode]}) : tous appliqués en (débit) ; réponse à chaque tablette "
+                "après ; charge",
                 [cell(r, lambda g, r: f"{fr(g['wall'], 1)} s ({fr(g['rate'], 0)} "
                                       f"modifications/s) ; "
                       + ", ".join(f"{fr(p['answered'], 1)} s" for p in g["pushes"])

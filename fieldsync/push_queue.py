@@ -28,7 +28,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from . import push
-from .api import ERROR, TAG, SyncView, error
+from .api import ERROR, TAG, SpancStaff, SyncView, error
 from .models import SyncBatch
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,24 @@ def state(user, batch_id):
     return pending(batch)
 
 
+class _AsUser:
+    """What a permission class reads of a request: its user."""
+
+    def __init__(self, user):
+        self.user = user
+
+
 @task()
 def apply_batch(batch_id):
     """The worker's side: apply a stored batch (nothing if it was applied meanwhile)."""
     batch = SyncBatch.objects.select_related("user").filter(id=batch_id).first()
     if batch is None or batch.response is not None:
         return {"batch": batch_id, "state": "done"}
+    if not SpancStaff().has_permission(_AsUser(batch.user), None):
+        # The account was deactivated (or left the SPANC) after sending: as its request would now
+        # be refused, its batch is not applied.
+        log.warning("sync batch %s not applied: %s may no longer push", batch_id, batch.user)
+        return {"batch": batch_id, "state": "refused", "status": 403}
     payload = batch.payload
     try:
         answer = process(batch.user, batch.id, batch.device_id, payload["changes"], payload)
