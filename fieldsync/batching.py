@@ -28,7 +28,7 @@ import logging
 import time
 import uuid
 
-from django.db import OperationalError, transaction
+from django.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def stored_change(change_id):
     if unit is not None and change_id in unit.unknown_change_ids:
         unit.unknown_change_ids.discard(change_id)
         return None
-    return SyncChange.objects.filter(id=change_id).first()
+    return SyncChange.objects.filter(id=change_id).select_related("batch").first()
 
 
 def _change_ids(chunk):
@@ -142,8 +142,14 @@ def _unit():
 
 
 def _retryable(error):
-    cause = getattr(error, "__cause__", None)
-    return getattr(cause, "pgcode", None) in RETRYABLE
+    """Whether a deadlock or a serialization failure is behind this error (its causes are
+    followed: a caller may have wrapped the database error in its own)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if getattr(error, "pgcode", None) in RETRYABLE:
+            return True
+        error, seen = error.__cause__, seen + 1
+    return False
 
 
 def apply_changes(changes, process, applied_status="applied"):
@@ -156,7 +162,7 @@ def apply_changes(changes, process, applied_status="applied"):
             try:
                 results += _apply_chunk(chunk, process, applied_status)
                 break
-            except OperationalError as error:
+            except Exception as error:  # noqa: BLE001 - re-raised unless retryable
                 if attempt == RETRIES or not _retryable(error):
                     raise
                 log.warning("sync chunk %d-%d rolled back (%s), applying it again",

@@ -169,3 +169,29 @@ def test_the_same_change_twice_in_one_chunk_is_applied_once():
     assert statuses == ["applied", "duplicate"]
     assert SyncChange.objects.filter(id=change["change_id"]).count() == 1
     assert AuditEntry.objects.filter(action="control.update").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_chunk_that_loses_a_serialization_failure_is_rolled_back_and_applied_again():
+    """The chunk's transaction is retried as a whole: what its first attempt wrote is gone, the
+    answers are those of the attempt that committed. PostgreSQL raises a real 40001 here."""
+    from fieldsync.models import ChangeLog as Log
+    from fieldsync.journal import log as write_log
+
+    attempts = []
+
+    def process(position, change):
+        write_log("control", change["id"], position + 1)
+        attempts.append(position)
+        if len(attempts) == 2:  # the second change of the first attempt
+            with connection.cursor() as cursor:
+                cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'conflit simulé' "
+                               "USING ERRCODE = 'serialization_failure'; END $$")
+        return {"status": "applied", "position": position}
+
+    ids = ["8d1f9a52-4a57-4c7a-9a3b-0c4d8f0e1a2b", "2b7e5c1d-9f3a-4e8b-8c6d-1a2b3c4d5e6f"]
+    before = Log.objects.count()
+    answers = batching.apply_changes([{"id": i} for i in ids], process)
+    assert attempts == [0, 1, 0, 1]
+    assert answers == [{"status": "applied", "position": 0}, {"status": "applied", "position": 1}]
+    assert Log.objects.count() == before + 2  # the first attempt's rows were rolled back
