@@ -358,6 +358,9 @@ def main():
     assert first[3] == {"applied": len(changes)}, first[3]
     assert SyncChange.objects.count() == len(changes)
 
+    print(f"First push: {first[0]:.2f} s for {len(changes)} changes "
+          f"({len(changes) / first[0]:.0f}/s), {first_cpu:.2f} s of CPU; part 2 follows",
+          flush=True)
     concurrent = None
     if modes:
         connection.close()
