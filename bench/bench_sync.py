@@ -167,14 +167,13 @@ def pushes_under_wms(port, path, mode, tablets, manager_token, inspector_token):
     started = time.perf_counter()
     for thread in threads:
         thread.start()
-    busy = []
+    busy = []  # every map asked while a push runs, however long it waits for its answer
     while any(thread.is_alive() for thread in threads):
         status, seconds, _data = request(port, "GET", path, manager_token)
-        if any(thread.is_alive() for thread in threads):  # answered during the pushes
-            busy.append(seconds if status == 200 else float("inf"))
-    wall = time.perf_counter() - started
+        busy.append(seconds if status == 200 else float("inf"))
     for thread in threads:
         thread.join()
+    wall = max(p["seconds"] for p in pushes)
     return {"busy": common.median_p95_ms(busy or [0]), "busy_count": len(busy),
             "pushes": pushes, "wall": wall, "load": load()}
 
