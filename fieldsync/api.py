@@ -261,11 +261,17 @@ class PushView(SyncView):
         description="Chaque modification porte un UUID créé par l'appareil et la version du "
                     "serveur sur laquelle elle a été faite. Réponse : un état par modification "
                     "(applied, duplicate, conflict, rejected). Renvoyer le même lot renvoie la "
-                    "même réponse sans rien réappliquer.",
+                    "même réponse sans rien réappliquer. Avec l'en-tête « Prefer: "
+                    "respond-async », le lot est enregistré et la réponse est 202 tout de "
+                    "suite ; il est appliqué en arrière-plan et sa réponse se lit à l'adresse "
+                    "Location (GET /api/sync/push/<batch_id>/).",
         request=inline_serializer("PushBatch", {
             "batch_id": serializers.UUIDField(), "device_id": serializers.UUIDField(),
             "changes": ChangeSerializer(many=True)}),
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 403: ERROR, 409: ERROR, 413: ERROR})
+        parameters=[OpenApiParameter("Prefer", str, OpenApiParameter.HEADER,
+                                     description="respond-async : appliquer en arrière-plan")],
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: ERROR, 403: ERROR,
+                   409: ERROR, 413: ERROR})
     def post(self, request):
         payload, failure = read_json(request, max_batch_bytes())
         if failure:
@@ -277,9 +283,12 @@ class PushView(SyncView):
                          flatten_errors(envelope.errors),
                          code="batch_too_large" if too_big else "invalid_batch")
         data = envelope.validated_data
+        from . import push_queue  # Prefer: respond-async → stored now, applied in the background
         try:
-            answer = push.process(request.user, data["batch_id"], data["device_id"],
-                                  data["changes"], payload)
+            if push_queue.wants_async(request):
+                return push_queue.accept(request.user, data, payload)
+            answer = push_queue.process(request.user, data["batch_id"], data["device_id"],
+                                        data["changes"], payload)
         except push.BatchRefused as refused:
             return error(refused.status, refused.reasons[0], refused.reasons,
                          **({"code": refused.code} if refused.code else {}))

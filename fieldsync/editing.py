@@ -15,15 +15,17 @@ takes a KEY SHARE lock on the installation at COMMIT, and the published installa
 rewritten with the control's verdict; taking the installation first makes two writers of the
 same installation queue instead of deadlocking.
 """
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
+from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 
-from . import publication, rules, scope, wire, zones
+from . import batching, publication, rules, scope, wire, zones
 from .models import (
-    ChecklistItem, Component, ComponentType, Control, ControlKind, ControlPhoto, ControlStatus,
-    Finding, Installation, PhotoBlob,
+    Campaign, ChecklistItem, Component, ComponentType, Control, ControlKind, ControlPhoto,
+    ControlStatus, Finding, Installation, PhotoBlob,
 )
 
 
@@ -149,47 +151,100 @@ def update_installation(user, uuid, base_version, data):
 
 
 # --- controls --------------------------------------------------------------------------------
+def _checklist(kind):
+    """{code: ChecklistItem} of a control kind (read once per chunk of a push)."""
+    return batching.cached(("checklist", kind.pk), lambda: {
+        i.code: i for i in ChecklistItem.objects.filter(active=True, control_kinds=kind)})
+
+
+def _keep_written(control, name, rows):
+    """Remember the rows just written as the control's `name` relation, so that the verdict and
+    the answer read them without querying them back (Django's prefetch cache)."""
+    if not hasattr(control, "_prefetched_objects_cache"):
+        control._prefetched_objects_cache = {}
+    control._prefetched_objects_cache.pop(name, None)
+    queryset = getattr(control, name).all()  # the relation's queryset, its result given
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    control._prefetched_objects_cache[name] = queryset
+
+
 def _set_findings(control, findings):
-    items = {i.code: i for i in ChecklistItem.objects.filter(active=True, control_kinds=control.kind)}
+    items = _checklist(control.kind)
     unknown = [f["item"] for f in findings if f["item"] not in items]
     if unknown:
         raise Rejected(*[_t("Point de contrôle inconnu pour un « %(kind)s » : « %(code)s ».")
                          % {"kind": control.kind.label, "code": code} for code in unknown])
-    control.findings.all().delete()
-    Finding.objects.bulk_create([
+    Finding.objects.filter(control=control).delete()
+    _keep_written(control, "findings", Finding.objects.bulk_create([
         Finding(control=control, item=items[f["item"]], result=f["result"],
                 comment=f.get("comment", ""))
         for f in findings
-    ])
+    ]))
+
+
+def _blobs(photos):
+    """{sha256: PhotoBlob} of the announced photos, creating those never announced: one
+    INSERT … ON CONFLICT DO NOTHING RETURNING, and a SELECT of those that already existed."""
+    new = {}
+    for photo in photos:
+        new.setdefault(photo["sha256"], PhotoBlob(
+            sha256=photo["sha256"], size=photo["size"],
+            content_type=photo.get("content_type", "image/jpeg")))
+    _insert_new_blobs(list(new.values()))
+    blobs = {sha: blob for sha, blob in new.items() if blob.pk is not None}
+    known = [sha for sha in new if sha not in blobs]
+    if known:
+        blobs.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=known))
+    return blobs
+
+
+def _insert_new_blobs(blobs):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: sets id and created_at of the blobs inserted,
+    leaves without an id those already announced (before, or by a concurrent transaction)."""
+    now = timezone.now()
+    table = PhotoBlob._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (sha256, size, content_type, received, verified, created_at) "
+            "SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::bigint[], "
+            "%s::boolean[], %s::timestamptz[]) ON CONFLICT (sha256) DO NOTHING "
+            "RETURNING id, sha256",
+            [[b.sha256 for b in blobs], [b.size for b in blobs], [b.content_type for b in blobs],
+             [b.received for b in blobs], [b.verified for b in blobs], [now] * len(blobs)])
+        ids = dict((sha, pk) for pk, sha in cursor.fetchall())
+    for blob in blobs:
+        if blob.sha256 in ids:
+            blob.pk, blob.created_at = ids[blob.sha256], now
+            blob._state.adding, blob._state.db = False, connection.alias
 
 
 def _set_photos(control, photos):
     links = []
+    blobs = _blobs(photos) if photos else {}
     for photo in photos:
-        blob, _created = PhotoBlob.objects.get_or_create(
-            sha256=photo["sha256"],
-            defaults={"size": photo["size"],
-                      "content_type": photo.get("content_type", "image/jpeg")})
+        blob = blobs[photo["sha256"]]
         if blob.size != photo["size"]:
             # The size announced by someone else is theirs: not given back.
             raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre taille.")
                            % {"sha": photo["sha256"][:12]})
         links.append(ControlPhoto(control=control, blob=blob, caption=photo.get("caption", ""),
                                   taken_at=photo.get("taken_at")))
-    control.photos.all().delete()
-    ControlPhoto.objects.bulk_create(links)
+    ControlPhoto.objects.filter(control=control).delete()
+    _keep_written(control, "photos", ControlPhoto.objects.bulk_create(links))
 
 
 def _evaluate_and_transition(control, target_status):
-    findings = [(f.item, f.result) for f in control.findings.select_related("item")]
+    written = getattr(control, "_prefetched_objects_cache", {}).get("findings")
+    findings = [(f.item, f.result) for f in (
+        written if written is not None else control.findings.select_related("item"))]
     if control.visit_date and findings:
         rules.evaluate(control, findings)
     if target_status == ControlStatus.SUBMITTED:
         reasons = []
         if not control.visit_date:
             reasons.append(_t("Date de visite manquante : un contrôle transmis doit en avoir une."))
-        expected = set(ChecklistItem.objects.filter(active=True, control_kinds=control.kind)
-                       .values_list("code", flat=True))
+        expected = set(_checklist(control.kind))
         missing = sorted(expected - {item.code for item, _ in findings})
         if missing:
             reasons.append(_t("Points de contrôle sans réponse : %(codes)s.")
@@ -205,13 +260,30 @@ def _evaluate_and_transition(control, target_status):
         control.status = ControlStatus.IN_PROGRESS
 
 
+def _shared_relations(control):
+    """Kind, campaign and inspector of the control, read once per chunk of a push (the controls
+    of a batch share a few of each) instead of once per control."""
+    if batching.current() is None:
+        return
+    for field, model in (("kind", ControlKind), ("campaign", Campaign), ("inspector", User)):
+        pk = getattr(control, f"{field}_id")
+        if pk is not None and not Control._meta.get_field(field).is_cached(control):
+            setattr(control, field, batching.cached(
+                (field, pk), lambda model=model, pk=pk: model.objects.get(pk=pk)))
+
+
 def _apply_control_data(control, data):
+    _shared_relations(control)
+    # No control supersedes this one (every caller checked it, or it is new): the answer's
+    # "superseded_by" needs no query.
+    Control._meta.get_field("superseded_by").set_cached_value(control, None)
     for field in ("visit_date", "sale_date"):
         if field in data:
             setattr(control, field, data[field])
     if "comments" in data:
         control.comments = data["comments"]
-    control.save()
+    if control.pk is None:  # findings and photos need its id; saved again below anyway
+        control.save()
     if "findings" in data:
         _set_findings(control, data["findings"])
     if "photos" in data:
@@ -315,6 +387,9 @@ def supersede_control(user, uuid, base_version, data):
 
 
 def missing_photos(control):
+    written = getattr(control, "_prefetched_objects_cache", {}).get("photos")
+    if written is not None:
+        return sorted(p.blob.sha256 for p in written if not p.blob.verified)
     return list(control.photos.filter(blob__verified=False)
                 .values_list("blob__sha256", flat=True).order_by("blob__sha256"))
 

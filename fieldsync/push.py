@@ -1,20 +1,23 @@
 """Processing of a pushed batch: store it raw, apply each change on its own, answer per change.
 
 Atomicity is per change (the issue asks that one invalid change spares the others): each change
-runs in its own transaction with its SyncChange row, audit entry, change-log entry and published
-layer rows, so it is applied entirely or not at all. Changes are applied in batch order, so a
-control may refer to an installation created earlier in the same batch.
+runs in its own savepoint with its SyncChange row, inside the transaction of its chunk of the
+batch (fieldsync.batching); its audit entry, change-log entry and published layer rows are
+written at the end of the chunk if it was applied, so it is applied entirely or not at all.
+Changes are applied in batch order, so a control may refer to an installation created earlier in
+the same batch.
 
 Idempotency: the batch is keyed by its UUID and its answer kept; each change by its UUID
 (a unique key). Replaying a batch returns the stored answer; a change already received through
 another batch, from the same user with the same content, answers "duplicate" with its
 `original_status` and the record's *current* state; a change id reused by another user or with
 other content is rejected (the new edit is never silently dropped). A batch interrupted by a
-crash is resumed where it stopped.
+crash is resumed after its last committed chunk.
 
-Concurrency: a change's transaction that loses a deadlock or a serialization failure
-(SQLSTATE 40P01, 40001) is rolled back and run again, a bounded number of times; the lock order
-of fieldsync.editing keeps that rare.
+Concurrency: a chunk that loses a deadlock or a serialization failure (SQLSTATE 40P01, 40001) is
+rolled back and applied again, a bounded number of times (fieldsync.batching); the lock order of
+fieldsync.editing keeps that rare. Past the last try the request answers 503 `busy` (the chunks
+before are committed; resend the same batch).
 
 PostgreSQL refuses the NUL character in text and jsonb: a change holding one is rejected with its
 path, and the stored copy of the batch has it replaced by U+FFFD (its digest is the one of the
@@ -23,22 +26,18 @@ bytes received).
 import hashlib
 import json
 import logging
-import random
-import time
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from . import editing, publication, scope, wire
+from . import batching, editing, publication, scope, wire
 from .changes import ChangeSerializer, flatten_errors
 from .journal import record
 from .models import ChangeStatus, Device, SyncBatch, SyncChange
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
-MAX_ATTEMPTS = 5
 NUL = "\x00"
 REPLACEMENT = "\ufffd"
 
@@ -54,7 +53,7 @@ class BatchRefused(Exception):
 
 
 class Busy(Exception):
-    """A change kept losing deadlocks: nothing of it was written; resend the same batch."""
+    """A chunk kept losing deadlocks: nothing of it was written; resend the same batch."""
 
 
 def payload_digest(payload):
@@ -134,7 +133,15 @@ def process(user, batch_id, device_id, changes, payload):
     batch = _store_batch(user, device, batch_id, payload)
     if batch.response is not None:
         return refreshed(user, batch.response)  # a replay: nothing applied again
-    results = [_process_change(batch, position, change) for position, change in enumerate(changes)]
+    # In chunks of one transaction each, bookkeeping set-based per chunk (fieldsync.batching).
+    try:
+        results = batching.apply_changes(
+            changes, lambda position, change: _process_change(batch, position, change),
+            applied_status=ChangeStatus.APPLIED)
+    except DatabaseError as error:
+        if batching.retryable(error):
+            raise Busy() from error
+        raise
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
     response = without_nul({"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
                             "summary": summary, "results": results})
@@ -177,42 +184,31 @@ def _process_change(batch, position, raw):
     if change_id is None:
         return {"position": position, "change_id": None, "status": ChangeStatus.REJECTED,
                 "reasons": reasons}
-    existing = SyncChange.objects.filter(id=change_id).select_related("batch").first()
+    existing = batching.stored_change(change_id)  # looked up once per chunk
     if existing is not None:
         return _known_change(batch, existing, position, raw)
     if not valid:
         return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED,
                               {"reasons": reasons})
     change = serializer.validated_data
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return _apply_once(batch, position, raw, change)
-        except DatabaseError as error:
-            if (sqlstate(error) or "")[:2] in ("22", "23"):
-                # A value the database refuses (data exception, integrity) that the validation
-                # let through: deterministic, so reject this change rather than fail the batch
-                # on every retry and block every change after it.
-                logger.exception("Modification %s refusée par la base de données", change_id)
-                return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED, {
-                    "reasons": [_t("Valeur refusée par la base de données (%(code)s) : rien n'a "
-                                   "été écrit ; corrigez la saisie, ou signalez-le si elle est "
-                                   "correcte.") % {"code": sqlstate(error)}]}, change)
-            if not retryable(error):
-                raise
-            if attempt == MAX_ATTEMPTS:
-                raise Busy() from error
-            logger.warning("Modification %s : %s, nouvel essai (%d/%d).", change_id,
-                           sqlstate(error), attempt + 1, MAX_ATTEMPTS)
-            time.sleep(random.uniform(0.01, 0.05) * attempt)  # let the winner commit
+    try:
+        return _apply_once(batch, position, raw, change)
+    except DatabaseError as error:
+        if (sqlstate(error) or "")[:2] not in ("22", "23"):
+            raise  # a deadlock or serialization failure: the whole chunk is applied again
+        # A value the database refuses (data exception, integrity) that the validation let
+        # through: deterministic, so reject this change (its savepoint is rolled back) rather
+        # than fail the batch on every retry and block every change after it.
+        logger.exception("Modification %s refusée par la base de données", change_id)
+        return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED, {
+            "reasons": [_t("Valeur refusée par la base de données (%(code)s) : rien n'a "
+                           "été écrit ; corrigez la saisie, ou signalez-le si elle est "
+                           "correcte.") % {"code": sqlstate(error)}]}, change)
 
 
 def sqlstate(error):
     cause = error.__cause__
     return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
-
-
-def retryable(error):
-    return sqlstate(error) in RETRYABLE_SQLSTATES
 
 
 def _apply_once(batch, position, raw, change):

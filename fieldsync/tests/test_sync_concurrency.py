@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from capgeo.territory.demo import load_demo
-from fieldsync import push
+from fieldsync import batching, push
 from fieldsync.models import AuditEntry, ChangeLog, Control, Installation, SyncChange
 
 from .conftest import Tablet, control_change
@@ -207,7 +207,7 @@ def _push_into_a_deadlock(tablet, control, batch_id):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, campaign, caplog):
-    """The retry of a change's transaction on deadlock (40P01)."""
+    """The retry of the chunk's transaction on deadlock (40P01)."""
     tablet = Tablet("controleur.spanc", "A")
     control = tablet.package()["controls"][0]
     response, _change = _push_into_a_deadlock(tablet, control, str(uuid.uuid4()))
@@ -223,7 +223,7 @@ def test_a_change_that_keeps_losing_deadlocks_answers_busy_and_the_batch_resumes
         restore_shared_data, campaign, monkeypatch):
     """Retries exhausted: a JSON 503 `busy` with Retry-After, nothing of the change written, and
     the same batch sent again completes."""
-    monkeypatch.setattr(push, "MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(batching, "RETRIES", 0)
     tablet = Tablet("controleur.spanc", "A")
     control = tablet.package()["controls"][0]
     batch_id = str(uuid.uuid4())
