@@ -47,8 +47,15 @@ def max_batch_bytes():
     return getattr(settings, "FIELDSYNC_MAX_BATCH_BYTES", 20 * 1024 * 1024)
 
 
+# The code of an error that has no more precise one.
+DEFAULT_CODES = {400: "invalid_request", 403: "permission_denied", 404: "not_found",
+                 409: "conflict", 411: "length_required", 413: "too_large", 500: "server_error",
+                 503: "busy"}
+
+
 def error(status_code, detail, reasons=(), **extra):
     reasons = [str(r) for r in reasons] or [str(detail)]
+    extra.setdefault("code", DEFAULT_CODES.get(status_code, "error"))
     return Response({"detail": str(detail), "reasons": reasons, **extra}, status=status_code)
 
 
