@@ -219,3 +219,25 @@ def test_the_worker_does_not_apply_the_batch_of_an_account_deactivated_since():
     inspector.save(update_fields=["is_active"])
     assert push_queue.apply_batch.call(body["batch_id"])["state"] == "done"
     assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1
+
+
+@pytest.mark.django_db
+def test_a_chunk_that_keeps_losing_raises_busy_with_nothing_written(monkeypatch):
+    from fieldsync.models import ChangeLog as Log
+    from fieldsync.journal import log as write_log
+
+    monkeypatch.setattr(batching, "RETRIES", 1)
+    calls = []
+
+    def process(position, change):
+        calls.append(position)
+        write_log("control", change["id"], 1)
+        with connection.cursor() as cursor:
+            cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'conflit simulé' "
+                           "USING ERRCODE = 'deadlock_detected'; END $$")
+
+    before = Log.objects.count()
+    with pytest.raises(batching.Busy):
+        batching.apply_changes([{"id": "8d1f9a52-4a57-4c7a-9a3b-0c4d8f0e1a2b"}], process)
+    assert calls == [0, 0]
+    assert Log.objects.count() == before
