@@ -448,9 +448,10 @@ def report(runs):
     def row(label, cells):
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    row("date, charge (load average 1/5/15 min) avant l'envoi",
+    row("fin du passage ; charge (load average 1/5/15 min) avant le premier envoi",
         [f"{r['date']}, {r['load_before']}" for r in runs])
-    row(f"**premier envoi** ({first['controls']} contrôles, lots de {first['batch']})",
+    row(f"**premier envoi** ({fr(first['controls'], 0)} contrôles, lots de "
+        f"{fr(first['batch'], 0)})",
         [f"{fr(r['first'][0], 2)} s, **{rate(r['controls'], r['first'][0])} modifications/s**"
          for r in runs])
     row("temps processeur du processus pendant le premier envoi (PostgreSQL à part)",
@@ -501,9 +502,10 @@ def report(runs):
     table = (f"| | {heads} |\n|---|" + "---|" * len(runs) + "\n" + "\n".join(rows))
     return f"""{SECTION}
 
-Scénario (issues 6 et 11) : une tablette simulée envoie {first['controls']} contrôles de bon
+Scénario (issues 6 et 11) : une tablette simulée envoie {fr(first['controls'], 0)} contrôles de bon
 fonctionnement transmis ({first['findings']} constats et 2 photos annoncées chacun) en lots de
-{first['batch']} modifications, envoie les {first['photos']} photos ({first['photo_kb']} Ko),
+{fr(first['batch'], 0)} modifications, envoie les {fr(first['photos'], 0)} photos
+({first['photo_kb']} Ko),
 puis **renvoie les mêmes lots** et demande les photos manquantes. Cette première partie tourne
 dans le processus, à travers toute la pile HTTP (client de test Django : intergiciels, DRF,
 analyse JSON), sur une base PostGIS qui lui est propre, refaite à chaque passage. Seconde partie :
@@ -523,6 +525,7 @@ PostGIS {m['postgis']}, Python {m['python']}. La machine est partagée avec d'au
 la charge est notée à chaque passage ; les deux colonnes sont mesurées l'une après l'autre.
 
 {table}
+
 """
 
 

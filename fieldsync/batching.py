@@ -16,8 +16,9 @@ How (the answers and the committed data are the same as change by change):
   caches purged once per layer over the chunk's area, the audit entries and the change-log rows
   inserted in one statement each, the change-log lock (journal) taken only then, for the commit;
 - vocabularies (checklist items, grid, periods) are read once per chunk (`cached`).
-- a deadlock or serialization failure of a chunk rolls it back and applies it again (a few
-  times), since nothing of it was committed.
+- a deadlock or serialization failure of a chunk rolls it back and applies it again (RETRIES
+  times), since nothing of it was committed; then Busy is raised (nothing of the chunk written;
+  the same batch sent again resumes after the chunks committed before it).
 
 A batch interrupted by a crash keeps its committed chunks; its replay resumes after them
 (push._known_change answers the changes already stored).
@@ -141,24 +142,20 @@ def _unit():
         _current.reset(token)
 
 
+class Busy(Exception):
+    """A chunk kept losing deadlocks or serialization failures: nothing of it was committed; the
+    same batch sent again resumes after the chunks committed before it."""
+
+
 def _sqlstate(error):
-    seen = 0
-    while error is not None and seen < 10:
-        if getattr(error, "pgcode", None):
-            return error.pgcode
-        error, seen = error.__cause__, seen + 1
-    return None
-
-
-def retryable(error):
-    """Whether a deadlock or a serialization failure is behind this error (its causes are
-    followed: a caller may have wrapped the database error in its own)."""
+    """The SQLSTATE of a deadlock or a serialization failure behind this error, else None (its
+    causes are followed: a caller may have wrapped the database error in its own)."""
     seen = 0
     while error is not None and seen < 10:
         if getattr(error, "pgcode", None) in RETRYABLE:
-            return True
+            return error.pgcode
         error, seen = error.__cause__, seen + 1
-    return False
+    return None
 
 
 def apply_changes(changes, process, applied_status="applied"):
@@ -172,10 +169,13 @@ def apply_changes(changes, process, applied_status="applied"):
                 results += _apply_chunk(chunk, process, applied_status)
                 break
             except Exception as error:  # noqa: BLE001 - re-raised unless retryable
-                if attempt == RETRIES or not retryable(error):
+                sqlstate = _sqlstate(error)
+                if sqlstate is None:
                     raise
+                if attempt == RETRIES:
+                    raise Busy() from error
                 log.warning("sync chunk %d-%d rolled back (%s: %s), applying it again",
-                            chunk[0][0], chunk[-1][0], _sqlstate(error), error)
+                            chunk[0][0], chunk[-1][0], sqlstate, error)
                 time.sleep(0.05 * (attempt + 1))
     return results
 

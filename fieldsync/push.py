@@ -52,8 +52,8 @@ class BatchRefused(Exception):
         self.code = code
 
 
-class Busy(Exception):
-    """A chunk kept losing deadlocks: nothing of it was written; resend the same batch."""
+# A chunk kept losing deadlocks: nothing of it was written; resend the same batch.
+Busy = batching.Busy
 
 
 def payload_digest(payload):
@@ -134,14 +134,9 @@ def process(user, batch_id, device_id, changes, payload):
     if batch.response is not None:
         return refreshed(user, batch.response)  # a replay: nothing applied again
     # In chunks of one transaction each, bookkeeping set-based per chunk (fieldsync.batching).
-    try:
-        results = batching.apply_changes(
-            changes, lambda position, change: _process_change(batch, position, change),
-            applied_status=ChangeStatus.APPLIED)
-    except DatabaseError as error:
-        if batching.retryable(error):
-            raise Busy() from error
-        raise
+    results = batching.apply_changes(  # raises Busy past the last retry
+        changes, lambda position, change: _process_change(batch, position, change),
+        applied_status=ChangeStatus.APPLIED)
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
     response = without_nul({"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
                             "summary": summary, "results": results})

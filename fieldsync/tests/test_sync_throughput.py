@@ -195,3 +195,49 @@ def test_a_chunk_that_loses_a_serialization_failure_is_rolled_back_and_applied_a
     assert attempts == [0, 1, 0, 1]
     assert answers == [{"status": "applied", "position": 0}, {"status": "applied", "position": 1}]
     assert Log.objects.count() == before + 2  # the first attempt's rows were rolled back
+
+
+@pytest.mark.django_db
+def test_the_worker_does_not_apply_the_batch_of_an_account_deactivated_since():
+    from fieldsync import push_queue
+
+    assigned_controls(1)
+    tablet = Tablet("controleur.spanc")
+    control = tablet.package()["controls"][0]
+    body = {"batch_id": "0a4c2e8f-3b1d-4f6a-8e2c-9d7b5a3c1e0f", "device_id": tablet.device_id,
+            "changes": [control_change(control)]}
+    accepted = tablet.client.post("/api/sync/push/", body, content_type="application/json",
+                                  HTTP_PREFER="respond-async")
+    assert accepted.status_code == 202
+    inspector = user("controleur.spanc")
+    inspector.is_active = False
+    inspector.save(update_fields=["is_active"])
+    assert push_queue.apply_batch.call(body["batch_id"])["state"] == "refused"
+    assert Control.objects.get(uuid=control["id"]).version == control["version"]
+    assert SyncBatch.objects.get(id=body["batch_id"]).response is None
+    inspector.is_active = True
+    inspector.save(update_fields=["is_active"])
+    assert push_queue.apply_batch.call(body["batch_id"])["state"] == "done"
+    assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1
+
+
+@pytest.mark.django_db
+def test_a_chunk_that_keeps_losing_raises_busy_with_nothing_written(monkeypatch):
+    from fieldsync.models import ChangeLog as Log
+    from fieldsync.journal import log as write_log
+
+    monkeypatch.setattr(batching, "RETRIES", 1)
+    calls = []
+
+    def process(position, change):
+        calls.append(position)
+        write_log("control", change["id"], 1)
+        with connection.cursor() as cursor:
+            cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'conflit simulé' "
+                           "USING ERRCODE = 'deadlock_detected'; END $$")
+
+    before = Log.objects.count()
+    with pytest.raises(batching.Busy):
+        batching.apply_changes([{"id": "8d1f9a52-4a57-4c7a-9a3b-0c4d8f0e1a2b"}], process)
+    assert calls == [0, 0]
+    assert Log.objects.count() == before
