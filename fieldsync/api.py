@@ -1,21 +1,26 @@
 """The sync API (/api/sync/), described in docs/sync-protocol.md and in the OpenAPI schema.
 
-Errors are JSON: {"detail": "<message en français>", "reasons": [...]} with a 4xx status; bodies
-are read and parsed here (not by DRF's parsers) so that size limits and malformed JSON get the
-protocol's own answers.
+Errors are JSON: {"detail": "<message en français>", "reasons": [...], "code": "..."} with a 4xx
+status, or 5xx for a fault of the server (then retry later); this holds for DRF's own refusals
+(401, 403, 404, 405) and for unknown paths under /api/sync/ (not_found below). Bodies are read and
+parsed here (not by DRF's parsers) so that size limits and malformed JSON get the protocol's own
+answers.
 """
 import json
+import logging
+import re
+import uuid as uuid_module
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import FileResponse, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,20 +29,52 @@ from capgeo.territory.models import Commune
 
 from . import editing, management_actions, photos, planning, pull, push, scope, wire
 from .changes import BatchSerializer, ChangeSerializer, StrictSerializer, flatten_errors
-from .models import ControlKind, Device, SyncChange
+from .models import ControlKind, Device
+
+logger = logging.getLogger(__name__)
 
 TAG = "Synchronisation SPANC"
-ERROR = inline_serializer("SyncError", {"detail": serializers.CharField(),
-                                        "reasons": serializers.ListField(child=serializers.CharField())})
+ERROR = inline_serializer("SyncError", {
+    "detail": serializers.CharField(),
+    "reasons": serializers.ListField(child=serializers.CharField()),
+    "code": serializers.CharField(required=False)})
+MAX_JSON_DEPTH = 32
+INSEE_RE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
+SHA256_PATH_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 def max_batch_bytes():
     return getattr(settings, "FIELDSYNC_MAX_BATCH_BYTES", 20 * 1024 * 1024)
 
 
+# The code of an error that has no more precise one.
+DEFAULT_CODES = {400: "invalid_request", 403: "permission_denied", 404: "not_found",
+                 409: "conflict", 411: "length_required", 413: "too_large", 500: "server_error",
+                 503: "busy"}
+
+
 def error(status_code, detail, reasons=(), **extra):
-    return Response({"detail": str(detail), "reasons": [str(r) for r in reasons], **extra},
-                    status=status_code)
+    reasons = [str(r) for r in reasons] or [str(detail)]
+    extra.setdefault("code", DEFAULT_CODES.get(status_code, "error"))
+    return Response({"detail": str(detail), "reasons": reasons, **extra}, status=status_code)
+
+
+def _json_depth(value):
+    """Nesting depth of parsed JSON, iteratively (a deep document never exhausts the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            stack.extend((child, depth + 1) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _no_constant(name):
+    raise ValueError(_t("%(name)s n'est pas du JSON (RFC 8259).") % {"name": name})
 
 
 def _content_length(request):
@@ -49,6 +86,9 @@ def _content_length(request):
 
 def read_json(request, limit):
     """(payload, None) or (None, error Response)."""
+    if not request.META.get("CONTENT_LENGTH"):
+        return None, error(411, _t("En-tête Content-Length obligatoire (le corps n'est pas lu "
+                                   "sans lui)."), code="length_required")
     length = _content_length(request)
     if length > limit:
         return None, error(413, _t("Requête trop volumineuse : %(size)d octets, %(max)d au plus.")
@@ -58,9 +98,51 @@ def read_json(request, limit):
         return None, error(413, _t("Requête trop volumineuse : %(max)d octets au plus.")
                            % {"max": limit})
     try:
-        return json.loads(raw.decode("utf-8")), None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, error(400, _t("JSON invalide : %(error)s.") % {"error": exc})
+        payload = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        return None, error(400, _t("JSON invalide : %(error)s.") % {"error": exc},
+                           code="invalid_json")
+    except RecursionError:
+        depth = MAX_JSON_DEPTH + 1
+    else:
+        depth = _json_depth(payload)
+    if depth > MAX_JSON_DEPTH:
+        return None, error(400, _t("JSON invalide : imbriqué sur plus de %(max)d niveaux.")
+                           % {"max": MAX_JSON_DEPTH}, code="invalid_json")
+    return payload, None
+
+
+def parse_uuid(text):
+    try:
+        return uuid_module.UUID(str(text))
+    except ValueError:
+        return None
+
+
+# Every error of the sync API in the protocol's JSON shape, with a machine-readable code: DRF's
+# refusals (not_authenticated, permission_denied, method_not_allowed, not_found…) gain `reasons`,
+# and an unexpected fault answers a JSON 500 (the client retries later) instead of an HTML page.
+# (Comments, not a docstring: inspect.getdoc() would copy it into every operation of the schema.)
+class SyncExceptionMixin:
+
+    def handle_exception(self, exc):
+        try:
+            response = super().handle_exception(exc)
+        except Exception:  # noqa: BLE001 - logged with its traceback, answered in JSON
+            logger.exception("Erreur interne de l'API de synchronisation (%s)", self.request.path)
+            return error(500, _t("Erreur interne du serveur : rien n'a été perdu de ce qui a "
+                                 "été confirmé ; réessayez plus tard, avec le même lot."),
+                         code="server_error")
+        if isinstance(response.data, dict) and "reasons" not in response.data:
+            detail = response.data.get("detail", "")
+            codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+            response.data = {"detail": str(detail), "reasons": [str(detail)],
+                             **({"code": codes} if isinstance(codes, str) else {})}
+        return response
+
+
+class BaseSyncView(SyncExceptionMixin, APIView):
+    pass
 
 
 class SpancStaff(permissions.BasePermission):
@@ -79,7 +161,7 @@ class Managers(permissions.BasePermission):
         return scope.is_manager(request.user)
 
 
-class SyncView(APIView):
+class SyncView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, SpancStaff]
 
 
@@ -104,7 +186,9 @@ class DeviceView(SyncView):
         if existing is not None:
             if existing.user_id != request.user.pk:
                 return error(409, _t("Cet identifiant d'appareil appartient à un autre "
-                                     "utilisateur."))
+                                     "utilisateur."), code="device_other_user")
+            if not existing.active:  # registering again never re-enables it: no loop
+                return error(403, push.deactivated_message(), code="device_deactivated")
             return Response({"id": str(existing.id), "name": existing.name})
         try:
             with transaction.atomic():
@@ -116,21 +200,44 @@ class DeviceView(SyncView):
 
 
 # --- pull ------------------------------------------------------------------------------------
+DEVICE_PARAMETER = OpenApiParameter(
+    "device", str, required=True,
+    description="UUID de l'appareil enregistré (POST /api/sync/devices/) : un appareil désactivé "
+                "ne télécharge plus rien.")
+
+
+def pulling_device(request):
+    """(device, None) or (None, error Response): pulls name their device, like pushes."""
+    device_id = parse_uuid(request.query_params.get("device", ""))
+    if device_id is None:
+        return None, error(400, _t("Paramètre « device » manquant ou invalide : l'UUID de "
+                                   "l'appareil enregistré est attendu."), code="device_missing")
+    try:
+        return push.device_for(request.user, device_id), None
+    except push.BatchRefused as refused:
+        return None, error(refused.status, refused.reasons[0], refused.reasons, code=refused.code)
+
+
 class PackageView(SyncView):
     @extend_schema(tags=[TAG], summary="Paquet hors ligne des attributions",
                    description="Installations, contrôles attribués et précédents, vocabulaires et "
                                "grille de l'annexe II, zones à enjeu, emprise de la carte, "
                                "curseur de synchronisation.",
-                   responses={200: OpenApiTypes.OBJECT})
+                   parameters=[DEVICE_PARAMETER],
+                   responses={200: OpenApiTypes.OBJECT, 400: ERROR, 403: ERROR})
     def get(self, request):
+        device, failure = pulling_device(request)
+        if failure:
+            return failure
         return HttpResponse(pull.package(request.user), content_type="application/json")
 
 
 class ChangesView(SyncView):
     @extend_schema(tags=[TAG], summary="Modifications depuis un curseur",
                    parameters=[OpenApiParameter("since", int, required=True,
-                                                description="Curseur reçu au dernier tirage.")],
-                   responses={200: OpenApiTypes.OBJECT, 400: ERROR})
+                                                description="Curseur reçu au dernier tirage."),
+                               DEVICE_PARAMETER],
+                   responses={200: OpenApiTypes.OBJECT, 400: ERROR, 403: ERROR, 409: ERROR})
     def get(self, request):
         try:
             since = int(request.query_params.get("since", ""))
@@ -138,7 +245,19 @@ class ChangesView(SyncView):
                 raise ValueError
         except ValueError:
             return error(400, _t("Paramètre « since » invalide : un entier positif (le curseur "
-                                 "reçu) est attendu."))
+                                 "reçu) est attendu."), code="invalid_cursor")
+        device, failure = pulling_device(request)
+        if failure:
+            return failure
+        current = pull.current_cursor()
+        if since > current:
+            # After a restore of the server, or a cursor from another server: never silent.
+            return error(409, _t("Curseur %(since)d en avance sur le serveur (dernier : "
+                                 "%(current)d), par exemple après une restauration : "
+                                 "téléchargez à nouveau le paquet complet "
+                                 "(GET /api/sync/package/) après avoir envoyé vos modifications.")
+                         % {"since": since, "current": current}, code="cursor_ahead",
+                         cursor=current)
         return Response(pull.changes(request.user, since))
 
 
@@ -149,11 +268,17 @@ class PushView(SyncView):
         description="Chaque modification porte un UUID créé par l'appareil et la version du "
                     "serveur sur laquelle elle a été faite. Réponse : un état par modification "
                     "(applied, duplicate, conflict, rejected). Renvoyer le même lot renvoie la "
-                    "même réponse sans rien réappliquer.",
+                    "même réponse sans rien réappliquer. Avec l'en-tête « Prefer: "
+                    "respond-async », le lot est enregistré et la réponse est 202 tout de "
+                    "suite ; il est appliqué en arrière-plan et sa réponse se lit à l'adresse "
+                    "Location (GET /api/sync/push/<batch_id>/).",
         request=inline_serializer("PushBatch", {
             "batch_id": serializers.UUIDField(), "device_id": serializers.UUIDField(),
             "changes": ChangeSerializer(many=True)}),
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR, 403: ERROR, 409: ERROR, 413: ERROR})
+        parameters=[OpenApiParameter("Prefer", str, OpenApiParameter.HEADER,
+                                     description="respond-async : appliquer en arrière-plan")],
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 400: ERROR, 403: ERROR,
+                   409: ERROR, 413: ERROR})
     def post(self, request):
         payload, failure = read_json(request, max_batch_bytes())
         if failure:
@@ -162,13 +287,24 @@ class PushView(SyncView):
         if not envelope.is_valid():
             too_big = any("trop gros" in r for r in flatten_errors(envelope.errors))
             return error(413 if too_big else 400, _t("Lot refusé : rien n'a été enregistré."),
-                         flatten_errors(envelope.errors))
+                         flatten_errors(envelope.errors),
+                         code="batch_too_large" if too_big else "invalid_batch")
         data = envelope.validated_data
+        from . import push_queue  # Prefer: respond-async → stored now, applied in the background
         try:
-            answer = push.process(request.user, data["batch_id"], data["device_id"],
-                                  data["changes"], payload)
+            if push_queue.wants_async(request):
+                return push_queue.accept(request.user, data, payload)
+            answer = push_queue.process(request.user, data["batch_id"], data["device_id"],
+                                        data["changes"], payload)
         except push.BatchRefused as refused:
-            return error(refused.status, refused.reasons[0], refused.reasons)
+            return error(refused.status, refused.reasons[0], refused.reasons,
+                         **({"code": refused.code} if refused.code else {}))
+        except push.Busy:
+            response = error(503, _t("Serveur trop sollicité : le lot n'a été appliqué qu'en "
+                                     "partie ; renvoyez le même lot (même batch_id) dans un "
+                                     "instant, il reprendra où il s'est arrêté."), code="busy")
+            response["Retry-After"] = "5"
+            return response
         return Response(answer)
 
 
@@ -179,13 +315,19 @@ PHOTO_STATUS = inline_serializer("PhotoStatus", {
     "verified": serializers.BooleanField()})
 
 
+def visible_blob(request, sha256):
+    if not SHA256_PATH_RE.match(sha256):
+        return None  # like an unknown photo (and never a NUL or a garbage string in SQL)
+    return photos.visible_blob(request.user, sha256.lower())
+
+
 class PhotoView(SyncView):
     @extend_schema(tags=[TAG], summary="État d'une photo (octets reçus, vérifiée)",
                    responses={200: PHOTO_STATUS, 404: ERROR})
     def get(self, request, sha256):
-        blob = photos.visible_blob(request.user, sha256.lower())
+        blob = visible_blob(request, sha256)
         if blob is None:
-            return error(404, _t("Photo inconnue."))
+            return error(404, _t("Photo inconnue."), code="not_found")
         return Response(photos.status(blob))
 
     @extend_schema(
@@ -197,6 +339,9 @@ class PhotoView(SyncView):
         parameters=[OpenApiParameter("Content-Range", str, OpenApiParameter.HEADER)],
         responses={200: PHOTO_STATUS, 400: ERROR, 404: ERROR, 409: ERROR, 413: ERROR})
     def put(self, request, sha256):
+        if not SHA256_PATH_RE.match(sha256):
+            return error(404, _t("Photo inconnue : elle doit d'abord être annoncée par un "
+                                 "contrôle synchronisé."), code="not_found")
         sha256 = sha256.lower()
         try:
             return Response(photos.receive_chunk(
@@ -213,7 +358,7 @@ class PhotoContentView(SyncView):
     @extend_schema(tags=[TAG], summary="Télécharger une photo vérifiée",
                    responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: ERROR})
     def get(self, request, sha256):
-        blob = photos.visible_blob(request.user, sha256.lower())
+        blob = visible_blob(request, sha256)
         if blob is None or not blob.verified:
             return error(404, _t("Photo inconnue ou pas encore reçue."))
         return FileResponse(open(photos.final_path(blob.sha256), "rb"),
@@ -224,16 +369,18 @@ class ControlPhotosView(SyncView):
     @extend_schema(tags=[TAG], summary="Photos d'un contrôle et celles qui manquent encore",
                    responses={200: OpenApiTypes.OBJECT, 404: ERROR})
     def get(self, request, uuid):
-        control = scope.controls(request.user).filter(uuid=uuid).first()
+        uuid = parse_uuid(uuid)
+        control = uuid and scope.controls(request.user).filter(uuid=uuid).first()
         if control is None:
-            return error(404, _t("Contrôle inconnu."))
+            return error(404, _t("Contrôle inconnu ou hors de vos attributions."),
+                         code="not_found")
         statuses = photos.control_photo_status(control)
         return Response({"control": str(control.uuid), "photos": statuses,
                          "missing": [p["sha256"] for p in statuses if not p["verified"]]})
 
 
 # --- reading installations (also for municipal agents, without owners) ------------------------
-class InstallationListView(APIView):
+class InstallationListView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(tags=[TAG], summary="Installations visibles (sans propriétaire hors SPANC)",
@@ -242,6 +389,9 @@ class InstallationListView(APIView):
     def get(self, request):
         queryset = scope.installations(request.user).prefetch_related("components__type")
         insee = request.query_params.get("commune")
+        if insee and not INSEE_RE.match(insee):
+            return error(400, _t("Paramètre « commune » invalide : un code INSEE de 5 caractères "
+                                 "est attendu."), code="invalid_parameter")
         if insee:
             queryset = queryset.filter(commune__insee=insee)
         return Response({"installations": [wire.installation_out(i, request.user)
@@ -261,7 +411,7 @@ class CampaignSerializer(StrictSerializer):
     ends_on = serializers.DateField(required=False)
 
 
-class CampaignView(APIView):
+class CampaignView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Planifier une campagne (communes ou zone dessinée)",
@@ -304,7 +454,7 @@ class AssignSerializer(StrictSerializer):
     inspector = serializers.CharField()
 
 
-class AssignView(APIView):
+class AssignView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Attribuer des contrôles à un contrôleur",
@@ -333,7 +483,7 @@ class DecisionSerializer(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class DecisionView(APIView):
+class DecisionView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Valider ou refuser un contrôle transmis",
@@ -345,9 +495,11 @@ class DecisionView(APIView):
         serializer = DecisionSerializer(data=payload)
         if not serializer.is_valid():
             return error(400, _t("Décision invalide."), flatten_errors(serializer.errors))
-        control = scope.controls(request.user).filter(uuid=uuid).first()
+        uuid = parse_uuid(uuid)
+        control = uuid and scope.controls(request.user).filter(uuid=uuid).first()
         if control is None:
-            return error(404, _t("Contrôle inconnu."))
+            return error(404, _t("Contrôle inconnu ou hors de vos attributions."),
+                         code="not_found")
         try:
             control = management_actions.decide(
                 request.user, control, serializer.validated_data["decision"] == "validate",
@@ -357,7 +509,7 @@ class DecisionView(APIView):
         return Response(wire.control_out(control, request.user))
 
 
-class ConflictListView(APIView):
+class ConflictListView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Conflits à arbitrer", responses={200: OpenApiTypes.OBJECT})
@@ -366,7 +518,8 @@ class ConflictListView(APIView):
             {"change_id": str(c.id), "entity": c.entity, "id": str(c.entity_uuid),
              "user": c.batch.user.username, "device": c.batch.device.name,
              "received_at": c.created_at.isoformat(), "client": c.data,
-             "server_version": c.answer.get("server_version")}
+             # The object's version now, not the one stored when the conflict arose.
+             "server_version": management_actions.current_server_state(request.user, c)[0]}
             for c in management_actions.open_conflicts(request.user)]})
 
 
@@ -374,7 +527,7 @@ class ResolutionSerializer(StrictSerializer):
     keep = serializers.ChoiceField(choices=["server", "client"])
 
 
-class ConflictResolutionView(APIView):
+class ConflictResolutionView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Arbitrer un conflit", request=ResolutionSerializer,
@@ -386,7 +539,11 @@ class ConflictResolutionView(APIView):
         serializer = ResolutionSerializer(data=payload)
         if not serializer.is_valid():
             return error(400, _t("Arbitrage invalide."), flatten_errors(serializer.errors))
-        change = get_object_or_404(SyncChange, pk=change_id, status="conflict")
+        change_id = parse_uuid(change_id)
+        change = change_id and management_actions.visible_conflicts(request.user).filter(
+            pk=change_id).first()
+        if change is None:
+            return error(404, _t("Conflit inconnu ou hors de votre ressort."), code="not_found")
         try:
             change = management_actions.resolve_conflict(
                 request.user, change, serializer.validated_data["keep"] == "client")
@@ -394,3 +551,14 @@ class ConflictResolutionView(APIView):
             return error(400, refused)
         return Response({"change_id": str(change.id), "resolution": change.resolution})
 
+
+
+# --- anything else under /api/sync/ ----------------------------------------------------------
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([permissions.AllowAny])
+def not_found(request, path=""):
+    """Unknown paths (and malformed identifiers in paths) answer the protocol's JSON 404."""
+    return error(404, _t("Adresse inconnue de l'API de synchronisation : %(path)s")
+                 % {"path": request.path.replace("\x00", "\ufffd")}, code="not_found")

@@ -13,9 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .models import FindingResult
+from .rules import add_years
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+# Versions are PostgreSQL integers: every integer of the wire is bounded before it reaches SQL.
+MAX_VERSION = 2 ** 31 - 1
+EARLIEST_DATE = datetime.date(1990, 1, 1)
+SALE_DATE_MAX_YEARS_AHEAD = 3   # a sale diagnosis is valid three years (CSP L1331-11-1)
+MAX_COMPONENTS = 50
+MAX_FINDINGS = 200
+MAX_PHOTOS = 100
 
 
 def max_batch_changes():
@@ -38,6 +46,16 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class WireInteger(serializers.IntegerField):
+    """A JSON integer, bounded: neither a string ("3"), nor a boolean, nor a number with a
+    fraction (3.0 included), which DRF's IntegerField would coerce."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise serializers.ValidationError(_t("Un nombre entier est attendu."), code="invalid")
+        return super().to_internal_value(data)
+
+
 class PointSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=["Point"])
     coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2,
@@ -55,7 +73,7 @@ class OwnerSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, allow_blank=True, required=False)
     address = serializers.CharField(max_length=300, allow_blank=True, required=False)
     phone = serializers.CharField(max_length=30, allow_blank=True, required=False)
-    email = serializers.EmailField(allow_blank=True, required=False)
+    email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
 
 
 class ComponentSerializer(StrictSerializer):
@@ -72,10 +90,9 @@ class InstallationDataSerializer(StrictSerializer):
     parcels = serializers.ListField(child=serializers.CharField(max_length=20), max_length=50,
                                     required=False)
     owner = OwnerSerializer(required=False)
-    capacity_eh = serializers.IntegerField(min_value=1, max_value=20000, required=False,
-                                           allow_null=True)
-    year_built = serializers.IntegerField(min_value=1900, required=False, allow_null=True)
-    components = ComponentSerializer(many=True, required=False)
+    capacity_eh = WireInteger(min_value=1, max_value=20000, required=False, allow_null=True)
+    year_built = WireInteger(min_value=1900, required=False, allow_null=True)
+    components = ComponentSerializer(many=True, required=False, max_length=MAX_COMPONENTS)
 
     def validate_year_built(self, value):
         if value is not None and value > timezone.localdate().year:
@@ -91,7 +108,7 @@ class FindingSerializer(StrictSerializer):
 
 class PhotoRefSerializer(StrictSerializer):
     sha256 = serializers.CharField(max_length=64)
-    size = serializers.IntegerField(min_value=1)
+    size = WireInteger(min_value=1, max_value=2 ** 63 - 1)
     content_type = serializers.ChoiceField(choices=PHOTO_TYPES, required=False)
     caption = serializers.CharField(max_length=300, allow_blank=True, required=False)
     taken_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -118,16 +135,35 @@ class ControlDataSerializer(StrictSerializer):
                                               ("submitted", _("transmis"))], required=False)
     visit_date = serializers.DateField(required=False, allow_null=True)
     sale_date = serializers.DateField(required=False, allow_null=True)
-    findings = FindingSerializer(many=True, required=False, max_length=200)
+    findings = FindingSerializer(many=True, required=False, max_length=MAX_FINDINGS)
     comments = serializers.CharField(max_length=10000, allow_blank=True, required=False)
-    photos = PhotoRefSerializer(many=True, required=False, max_length=100)
+    photos = PhotoRefSerializer(many=True, required=False, max_length=MAX_PHOTOS)
     supersedes = serializers.UUIDField(required=False)
 
     def validate_visit_date(self, value):
         if value and value > timezone.localdate():
             raise serializers.ValidationError(_t("La date de visite est dans le futur."))
-        if value and value < datetime.date(1990, 1, 1):
+        if value and value < EARLIEST_DATE:
             raise serializers.ValidationError(_t("La date de visite est trop ancienne."))
+        return value
+
+    def validate_sale_date(self, value):
+        if value and value < EARLIEST_DATE:
+            raise serializers.ValidationError(_t("La date de la vente est trop ancienne."))
+        if value and value > add_years(timezone.localdate(), SALE_DATE_MAX_YEARS_AHEAD):
+            raise serializers.ValidationError(
+                _t("La date de la vente est à plus de %(years)d ans.")
+                % {"years": SALE_DATE_MAX_YEARS_AHEAD})
+        return value
+
+    def validate_photos(self, value):
+        seen = set()
+        for photo in value:
+            if photo["sha256"] in seen:
+                raise serializers.ValidationError(
+                    _t("La photo %(sha)s… figure deux fois dans le contrôle.")
+                    % {"sha": photo["sha256"][:12]})
+            seen.add(photo["sha256"])
         return value
 
     def validate_findings(self, value):
@@ -149,9 +185,12 @@ class ChangeSerializer(StrictSerializer):
     op = serializers.ChoiceField(choices=["create", "update", "supersede"])
     id = serializers.UUIDField(help_text=_("Identifiant de l'objet, créé par le terminal pour "
                                            "une création."))
-    base_version = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True,
+    base_version = WireInteger(
+        min_value=1, max_value=MAX_VERSION, required=False, allow_null=True,
         help_text=_("Version du serveur sur laquelle la modification a été faite."))
+    resubmits = serializers.UUIDField(
+        required=False, help_text=_("change_id du conflit que cette modification renvoie sur la "
+                                    "version du serveur : ce conflit, et lui seul, est clos."))
     data = serializers.DictField(help_text=_("Champs de l'objet (voir docs/sync-protocol.md)."))
 
     def validate(self, attrs):
@@ -162,6 +201,8 @@ class ChangeSerializer(StrictSerializer):
         if attrs["op"] in ("update", "supersede") and not attrs.get("base_version"):
             errors["base_version"] = [
                 _t("La version de base est obligatoire pour une modification.")]
+        if attrs.get("resubmits") and attrs["op"] == "create":
+            errors["resubmits"] = [_t("Une création ne renvoie aucun conflit.")]
         data_serializer = (InstallationDataSerializer if attrs["entity"] == "installation"
                            else ControlDataSerializer)(data=attrs["data"])
         if not data_serializer.is_valid():

@@ -3,16 +3,29 @@
 Shared by the sync push (a tablet's change) and the manager's conflict resolution. Each function
 runs inside the caller's transaction and raises Rejected (reasons in French) or Conflict (the
 server's current record) instead of writing anything partial.
+
+Scope: every lookup goes through fieldsync.scope, and a record outside the user's scope answers
+exactly like an unknown one (no conflict record, no owner, no write).
+
+Lock order, the same everywhere (here, in management_actions and in the conflict resolution):
+the installation row first, then its control rows (by id), then the sync bookkeeping rows
+(SyncChange), and the change-log advisory lock last (fieldsync.journal). A control's writer needs
+its installation anyway: the deferred foreign key of a control updated twice in one transaction
+takes a KEY SHARE lock on the installation at COMMIT, and the published installation row is
+rewritten with the control's verdict; taking the installation first makes two writers of the
+same installation queue instead of deadlocking.
 """
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
+from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 
-from . import publication, rules, scope, wire, zones
+from . import batching, publication, rules, scope, wire, zones
 from .models import (
-    ChecklistItem, Component, ComponentType, Control, ControlKind, ControlPhoto, ControlStatus,
-    Finding, Installation, PhotoBlob,
+    Campaign, ChecklistItem, Component, ComponentType, Control, ControlKind, ControlPhoto,
+    ControlStatus, Finding, Installation, PhotoBlob,
 )
 
 
@@ -38,13 +51,26 @@ def _check_version(entity, obj, base_version, user):
 
 
 def field_area(user):
-    """Installations a field user may attach a new control to."""
-    queryset = Installation.objects.all()
-    if user.is_gis_admin or (user.role in scope.SPANC_ROLES and not user.commune_id):
-        return queryset
-    if user.role in scope.SPANC_ROLES:
-        return queryset.filter(commune=user.commune_id)
-    return queryset.none()
+    """Installations a field user may edit or attach a new control to (fieldsync.scope)."""
+    return scope.field_installations(user)
+
+
+def lock_installation(pk):
+    """Take the installation's row lock (first in the lock order); returns the fresh row."""
+    return Installation.objects.select_for_update().get(pk=pk)
+
+
+def lock_installations(pks):
+    """Lock several installations, in id order (two multi-row lockers never cross)."""
+    return list(Installation.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
+
+
+def _scoped_installation(user, uuid):
+    # The scope query may use DISTINCT or joins (not lockable): find the id, then lock the row.
+    pk = field_area(user).filter(uuid=uuid).values_list("pk", flat=True).first()
+    if pk is None:
+        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    return lock_installation(pk)
 
 
 # --- installations ---------------------------------------------------------------------------
@@ -96,7 +122,7 @@ def create_installation(user, uuid, data):
     if "geometry" not in data:
         raise Rejected(_t("data.geometry : L'emplacement est obligatoire pour une création."))
     point, commune = _locate(user, data["geometry"])
-    installation = Installation(uuid=uuid, location=point, commune=commune)
+    installation = Installation(uuid=uuid, location=point, commune=commune, created_by=user)
     _set_installation_fields(installation, data)
     zones.compute_zones(installation)
     installation.save()
@@ -107,9 +133,7 @@ def create_installation(user, uuid, data):
 
 
 def update_installation(user, uuid, base_version, data):
-    installation = field_area(user).filter(uuid=uuid).select_for_update().first()
-    if installation is None:
-        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    installation = _scoped_installation(user, uuid)
     _check_version("installation", installation, base_version, user)
     if "owner" in data and not scope.sees_owner(user, installation):
         raise Rejected(_t("Vous n'avez pas accès aux données du propriétaire."))
@@ -127,47 +151,100 @@ def update_installation(user, uuid, base_version, data):
 
 
 # --- controls --------------------------------------------------------------------------------
+def _checklist(kind):
+    """{code: ChecklistItem} of a control kind (read once per chunk of a push)."""
+    return batching.cached(("checklist", kind.pk), lambda: {
+        i.code: i for i in ChecklistItem.objects.filter(active=True, control_kinds=kind)})
+
+
+def _keep_written(control, name, rows):
+    """Remember the rows just written as the control's `name` relation, so that the verdict and
+    the answer read them without querying them back (Django's prefetch cache)."""
+    if not hasattr(control, "_prefetched_objects_cache"):
+        control._prefetched_objects_cache = {}
+    control._prefetched_objects_cache.pop(name, None)
+    queryset = getattr(control, name).all()  # the relation's queryset, its result given
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    control._prefetched_objects_cache[name] = queryset
+
+
 def _set_findings(control, findings):
-    items = {i.code: i for i in ChecklistItem.objects.filter(active=True, control_kinds=control.kind)}
+    items = _checklist(control.kind)
     unknown = [f["item"] for f in findings if f["item"] not in items]
     if unknown:
         raise Rejected(*[_t("Point de contrôle inconnu pour un « %(kind)s » : « %(code)s ».")
                          % {"kind": control.kind.label, "code": code} for code in unknown])
-    control.findings.all().delete()
-    Finding.objects.bulk_create([
+    Finding.objects.filter(control=control).delete()
+    _keep_written(control, "findings", Finding.objects.bulk_create([
         Finding(control=control, item=items[f["item"]], result=f["result"],
                 comment=f.get("comment", ""))
         for f in findings
-    ])
+    ]))
+
+
+def _blobs(photos):
+    """{sha256: PhotoBlob} of the announced photos, creating those never announced: one
+    INSERT … ON CONFLICT DO NOTHING RETURNING, and a SELECT of those that already existed."""
+    new = {}
+    for photo in photos:
+        new.setdefault(photo["sha256"], PhotoBlob(
+            sha256=photo["sha256"], size=photo["size"],
+            content_type=photo.get("content_type", "image/jpeg")))
+    _insert_new_blobs(list(new.values()))
+    blobs = {sha: blob for sha, blob in new.items() if blob.pk is not None}
+    known = [sha for sha in new if sha not in blobs]
+    if known:
+        blobs.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=known))
+    return blobs
+
+
+def _insert_new_blobs(blobs):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: sets id and created_at of the blobs inserted,
+    leaves without an id those already announced (before, or by a concurrent transaction)."""
+    now = timezone.now()
+    table = PhotoBlob._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (sha256, size, content_type, received, verified, created_at) "
+            "SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::bigint[], "
+            "%s::boolean[], %s::timestamptz[]) ON CONFLICT (sha256) DO NOTHING "
+            "RETURNING id, sha256",
+            [[b.sha256 for b in blobs], [b.size for b in blobs], [b.content_type for b in blobs],
+             [b.received for b in blobs], [b.verified for b in blobs], [now] * len(blobs)])
+        ids = dict((sha, pk) for pk, sha in cursor.fetchall())
+    for blob in blobs:
+        if blob.sha256 in ids:
+            blob.pk, blob.created_at = ids[blob.sha256], now
+            blob._state.adding, blob._state.db = False, connection.alias
 
 
 def _set_photos(control, photos):
     links = []
+    blobs = _blobs(photos) if photos else {}
     for photo in photos:
-        blob, _created = PhotoBlob.objects.get_or_create(
-            sha256=photo["sha256"],
-            defaults={"size": photo["size"],
-                      "content_type": photo.get("content_type", "image/jpeg")})
+        blob = blobs[photo["sha256"]]
         if blob.size != photo["size"]:
-            raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre taille "
-                              "(%(size)d octets).") % {"sha": photo["sha256"][:12],
-                                                       "size": blob.size})
+            # The size announced by someone else is theirs: not given back.
+            raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre taille.")
+                           % {"sha": photo["sha256"][:12]})
         links.append(ControlPhoto(control=control, blob=blob, caption=photo.get("caption", ""),
                                   taken_at=photo.get("taken_at")))
-    control.photos.all().delete()
-    ControlPhoto.objects.bulk_create(links)
+    ControlPhoto.objects.filter(control=control).delete()
+    _keep_written(control, "photos", ControlPhoto.objects.bulk_create(links))
 
 
 def _evaluate_and_transition(control, target_status):
-    findings = [(f.item, f.result) for f in control.findings.select_related("item")]
+    written = getattr(control, "_prefetched_objects_cache", {}).get("findings")
+    findings = [(f.item, f.result) for f in (
+        written if written is not None else control.findings.select_related("item"))]
     if control.visit_date and findings:
         rules.evaluate(control, findings)
     if target_status == ControlStatus.SUBMITTED:
         reasons = []
         if not control.visit_date:
             reasons.append(_t("Date de visite manquante : un contrôle transmis doit en avoir une."))
-        expected = set(ChecklistItem.objects.filter(active=True, control_kinds=control.kind)
-                       .values_list("code", flat=True))
+        expected = set(_checklist(control.kind))
         missing = sorted(expected - {item.code for item, _ in findings})
         if missing:
             reasons.append(_t("Points de contrôle sans réponse : %(codes)s.")
@@ -183,13 +260,30 @@ def _evaluate_and_transition(control, target_status):
         control.status = ControlStatus.IN_PROGRESS
 
 
+def _shared_relations(control):
+    """Kind, campaign and inspector of the control, read once per chunk of a push (the controls
+    of a batch share a few of each) instead of once per control."""
+    if batching.current() is None:
+        return
+    for field, model in (("kind", ControlKind), ("campaign", Campaign), ("inspector", User)):
+        pk = getattr(control, f"{field}_id")
+        if pk is not None and not Control._meta.get_field(field).is_cached(control):
+            setattr(control, field, batching.cached(
+                (field, pk), lambda model=model, pk=pk: model.objects.get(pk=pk)))
+
+
 def _apply_control_data(control, data):
+    _shared_relations(control)
+    # No control supersedes this one (every caller checked it, or it is new): the answer's
+    # "superseded_by" needs no query.
+    Control._meta.get_field("superseded_by").set_cached_value(control, None)
     for field in ("visit_date", "sale_date"):
         if field in data:
             setattr(control, field, data[field])
     if "comments" in data:
         control.comments = data["comments"]
-    control.save()
+    if control.pk is None:  # findings and photos need its id; saved again below anyway
+        control.save()
     if "findings" in data:
         _set_findings(control, data["findings"])
     if "photos" in data:
@@ -212,9 +306,7 @@ def create_control(user, uuid, data):
                % {"field": f} for f in ("installation", "kind") if f not in data]
     if reasons:
         raise Rejected(*reasons)
-    installation = field_area(user).filter(uuid=data["installation"]).first()
-    if installation is None:
-        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
+    installation = _scoped_installation(user, data["installation"])
     kind = ControlKind.objects.filter(code=data["kind"], active=True).first()
     if kind is None:
         raise Rejected(_t("Nature de contrôle inconnue : « %(code)s ».") % {"code": data["kind"]})
@@ -224,9 +316,11 @@ def create_control(user, uuid, data):
 
 
 def _locked_control(user, uuid):
-    pk = scope.controls(user).filter(uuid=uuid).values_list("pk", flat=True).first()
-    if pk is None:
+    found = scope.controls(user).filter(uuid=uuid).values_list("pk", "installation_id").first()
+    if found is None:
         raise Rejected(_t("Contrôle inconnu ou hors de vos attributions."))
+    pk, installation_id = found
+    lock_installation(installation_id)  # the lock order: installation, then control
     # Lock without joins: after waiting for a concurrent writer, PostgreSQL re-checks the locked
     # row only, so joined columns could be stale; relations are read fresh after the lock.
     return Control.objects.select_for_update().get(pk=pk)
@@ -293,6 +387,9 @@ def supersede_control(user, uuid, base_version, data):
 
 
 def missing_photos(control):
+    written = getattr(control, "_prefetched_objects_cache", {}).get("photos")
+    if written is not None:
+        return sorted(p.blob.sha256 for p in written if not p.blob.verified)
     return list(control.photos.filter(blob__verified=False)
                 .values_list("blob__sha256", flat=True).order_by("blob__sha256"))
 

@@ -1,10 +1,13 @@
 """The audit trail and the change log that pull cursors read.
 
 Both are written inside the transaction of the change they record, so neither can mention a
-change that was rolled back, nor miss one that was committed.
+change that was rolled back, nor miss one that was committed. During a sync push they are
+collected per change and written once per chunk of the batch, in the chunk's transaction
+(fieldsync.batching): one INSERT for the audit entries, one for the change-log rows.
 """
 from django.db import connection
 
+from . import batching
 from .models import AuditEntry, ChangeLog
 
 # Any constant: serialises change-log writers so ids commit in increasing order.
@@ -12,9 +15,14 @@ _CHANGELOG_LOCK = 0x5350414E43  # "SPANC"
 
 
 def record(user, action, entity, entity_uuid, version, device=None, change=None, details=None):
-    AuditEntry.objects.create(user=user, device=device, action=action, entity=entity,
-                              entity_uuid=entity_uuid, version=version, change=change,
-                              details=details or {})
+    entry = AuditEntry(user=user, device=device, action=action, entity=entity,
+                       entity_uuid=entity_uuid, version=version, change=change,
+                       details=details or {})
+    unit = batching.current()
+    if unit is not None:
+        unit.journal(entry, ChangeLog(entity=entity, entity_uuid=entity_uuid, version=version))
+        return
+    entry.save()
     log(entity, entity_uuid, version)
 
 
@@ -25,3 +33,13 @@ def log(entity, entity_uuid, version):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHANGELOG_LOCK])
     ChangeLog.objects.create(entity=entity, entity_uuid=entity_uuid, version=version)
+
+
+def write(audit_entries, changelog_entries):
+    """Insert entries collected by a chunk of a push (in order, changelog under the lock)."""
+    if audit_entries:
+        AuditEntry.objects.bulk_create(audit_entries)
+    if changelog_entries:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHANGELOG_LOCK])
+        ChangeLog.objects.bulk_create(changelog_entries)

@@ -1,15 +1,17 @@
 """What a SPANC manager does: plan campaigns, assign controls, validate, settle conflicts.
 
 Used by the manager screens (/spanc/) and the API alike; every accepted action is audited and
-logged for pull cursors, like a tablet's change.
+logged for pull cursors, like a tablet's change. Rows are locked in the order of
+fieldsync.editing: installations, then controls, then SyncChange rows.
 """
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
 from capgeo.accounts.models import Role, User
 
-from . import editing, planning, publication, scope
+from . import editing, planning, publication, scope, wire
 from .changes import ChangeSerializer
 from .journal import record
 from .models import Campaign, Control, ControlStatus, Installation, SyncChange
@@ -36,7 +38,10 @@ def plan_campaign(manager, name, kind, communes=(), area=None, due_before=None,
         if not scope.manages_commune(manager, commune.pk):
             raise ActionRefused(_t("La commune %(name)s n'est pas de votre ressort.")
                                 % {"name": commune.name})
-    installations = planning.select_installations(manager, communes, area, due_before)
+    installations = list(planning.select_installations(manager, communes, area, due_before))
+    # New controls take a KEY SHARE lock on their installation at COMMIT (deferred foreign key)
+    # after the published installation rows were rewritten: lock the installations first.
+    editing.lock_installations(i.pk for i in installations)
     campaign = Campaign.objects.create(name=name, kind=kind, area=area, starts_on=starts_on,
                                        ends_on=ends_on, created_by=manager)
     campaign.communes.set(communes)
@@ -62,8 +67,9 @@ def assign(manager, controls, inspector):
     if inspector.role != Role.SPANC_INSPECTOR or not inspector.is_active:
         raise ActionRefused(_t("%(name)s n'est pas contrôleur SPANC.") % {"name": inspector})
     changed = []
-    for control in Control.objects.select_for_update().filter(
-            pk__in=[c.pk for c in controls]).select_related("installation"):
+    editing.lock_installations({c.installation_id for c in controls})
+    for control in Control.objects.select_for_update(of=("self",)).filter(
+            pk__in=[c.pk for c in controls]).select_related("installation").order_by("pk"):
         if not scope.manages_commune(manager, control.installation.commune_id):
             raise ActionRefused(_t("Un contrôle n'est pas de votre ressort."))
         if control.status not in (ControlStatus.PLANNED, ControlStatus.ASSIGNED):
@@ -85,6 +91,7 @@ def assign(manager, controls, inspector):
 @transaction.atomic
 def decide(manager, control, validate, reason=""):
     """Validate or reject a transmitted control; validation needs every photo verified."""
+    editing.lock_installation(control.installation_id)
     control = Control.objects.select_for_update().get(pk=control.pk)
     if not scope.manages_commune(manager, control.installation.commune_id):
         raise ActionRefused(_t("Ce contrôle n'est pas de votre ressort."))
@@ -112,19 +119,48 @@ def decide(manager, control, validate, reason=""):
     return control
 
 
-def open_conflicts(manager):
+def visible_conflicts(manager):
+    """Conflicts on records of the manager's scope, whatever their resolution."""
+    if not scope.is_manager(manager):
+        return SyncChange.objects.none()
     visible = scope.controls(manager).values("uuid")
     installations = scope.installations(manager).values("uuid")
-    return (SyncChange.objects.filter(status="conflict", resolution=SyncChange.Resolution.OPEN)
-            .filter(entity_uuid__in=visible) | SyncChange.objects.filter(
-                status="conflict", resolution=SyncChange.Resolution.OPEN,
-                entity_uuid__in=installations)).select_related("batch__user", "batch__device") \
-        .order_by("created_at")
+    return SyncChange.objects.filter(status="conflict").filter(
+        Q(entity_uuid__in=visible) | Q(entity_uuid__in=installations))
+
+
+def current_server_state(manager, change):
+    """(version, record) of a conflict's object as it is now (the answer stored with the conflict
+    is the state of then), or (None, None) when it is gone from the manager's scope."""
+    if change.entity == "installation":
+        obj = (scope.installations(manager).filter(uuid=change.entity_uuid)
+               .prefetch_related("components__type").first())
+        return (obj.version, wire.installation_out(obj, manager)) if obj else (None, None)
+    obj = (scope.controls(manager).filter(uuid=change.entity_uuid)
+           .select_related(*wire.CONTROL_RELATED).prefetch_related(*wire.CONTROL_PREFETCH)
+           .first())
+    return (obj.version, wire.control_out(obj, manager)) if obj else (None, None)
+
+
+def open_conflicts(manager):
+    return (visible_conflicts(manager).filter(resolution=SyncChange.Resolution.OPEN)
+            .select_related("batch__user", "batch__device").order_by("created_at"))
 
 
 @transaction.atomic
 def resolve_conflict(manager, change, take_client):
     """Settle a conflict: keep the server's record, or apply the field version on top of it."""
+    # The lock order: the record (installation, then control) before the SyncChange row.
+    if change.entity == "installation":
+        target = Installation.objects.filter(uuid=change.entity_uuid).values_list("pk").first()
+        if target:
+            editing.lock_installation(target[0])
+    else:
+        target = Control.objects.filter(uuid=change.entity_uuid).values_list(
+            "pk", "installation_id").first()
+        if target:
+            editing.lock_installation(target[1])
+            Control.objects.select_for_update().filter(pk=target[0]).first()
     change = SyncChange.objects.select_for_update().get(pk=change.pk)
     if change.resolution != SyncChange.Resolution.OPEN:
         raise ActionRefused(_t("Ce conflit est déjà réglé."))

@@ -194,6 +194,10 @@ class Installation(models.Model):
     sanitary_zone = models.BooleanField(_("en zone à enjeu sanitaire"), default=False)
     environmental_zone = models.BooleanField(_("en zone à enjeu environnemental"), default=False)
     zones_computed_at = models.DateTimeField(_("zones calculées le"), null=True, blank=True)
+    # Who created it from the field: an inspector's scope holds the installations he created.
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("créée par"))
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 

@@ -27,11 +27,14 @@ RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
 class UploadError(Exception):
-    def __init__(self, status, message, **extra):
+    """A refused upload; `code` (in the JSON answer) tells the client what to do."""
+    CODES = {400: "invalid_upload", 404: "not_found", 409: "wrong_offset", 413: "too_large"}
+
+    def __init__(self, status, message, code=None, **extra):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.extra = extra
+        self.extra = {"code": code or self.CODES.get(status, "invalid_upload"), **extra}
 
 
 def photo_root():
@@ -153,7 +156,7 @@ class ChecksumMismatch(UploadError):
     def __init__(self, blob):
         super().__init__(400, _t("Empreinte incorrecte : le fichier reçu ne correspond pas à "
                                  "l'empreinte SHA-256 annoncée ; il a été écarté, renvoyez la "
-                                 "photo depuis le début."), received=0)
+                                 "photo depuis le début."), code="checksum_mismatch", received=0)
         self.blob = blob
 
 

@@ -12,6 +12,7 @@ owners' personal data, since municipal agents may read their commune's rows.
 from django.db import connection, transaction
 
 from capgeo.accounts.models import Role
+from fieldsync import batching
 from fieldsync.models import Control
 from layers.access import quote_ident
 from layers.events import layer_data_changed
@@ -140,7 +141,14 @@ def publish(installation_ids=(), control_ids=()):
     """Refresh the published rows of these installations and controls (call inside the change's
     transaction, so the layers never show a change that was rolled back). Tile caches are purged
     over the touched area once committed; the caller refreshes the catalogue metadata
-    (refresh_metadata) once its batch or action is done."""
+    (refresh_metadata) once its batch or action is done.
+
+    During a sync push, the ids are collected and the rows of the whole chunk refreshed at its
+    end, in its transaction, by the same statements (fieldsync.batching)."""
+    unit = batching.current()
+    if unit is not None:
+        unit.publish(list(installation_ids), list(control_ids))
+        return
     ensure_layers()
     control_ids = list(set(control_ids))
     if control_ids:  # a control's verdict shows on its installation's row

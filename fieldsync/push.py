@@ -1,34 +1,59 @@
 """Processing of a pushed batch: store it raw, apply each change on its own, answer per change.
 
 Atomicity is per change (the issue asks that one invalid change spares the others): each change
-runs in its own transaction with its SyncChange row, audit entry, change-log entry and published
-layer rows, so it is applied entirely or not at all. Changes are applied in batch order, so a
-control may refer to an installation created earlier in the same batch.
+runs in its own savepoint with its SyncChange row, inside the transaction of its chunk of the
+batch (fieldsync.batching); its audit entry, change-log entry and published layer rows are
+written at the end of the chunk if it was applied, so it is applied entirely or not at all.
+Changes are applied in batch order, so a control may refer to an installation created earlier in
+the same batch.
 
 Idempotency: the batch is keyed by its UUID and its answer kept; each change by its UUID
-(a unique key). Replaying a batch returns the stored answer; a change already applied through
-another batch answers "duplicate". A batch interrupted by a crash is resumed where it stopped.
+(a unique key). Replaying a batch returns the stored answer; a change already received through
+another batch, from the same user with the same content, answers "duplicate" with its
+`original_status` and the record's *current* state; a change id reused by another user or with
+other content is rejected (the new edit is never silently dropped). A batch interrupted by a
+crash is resumed after its last committed chunk.
+
+Concurrency: a chunk that loses a deadlock or a serialization failure (SQLSTATE 40P01, 40001) is
+rolled back and applied again, a bounded number of times (fieldsync.batching); the lock order of
+fieldsync.editing keeps that rare. Past the last try the request answers 503 `busy` (the chunks
+before are committed; resend the same batch).
+
+PostgreSQL refuses the NUL character in text and jsonb: a change holding one is rejected with its
+path, and the stored copy of the batch has it replaced by U+FFFD (its digest is the one of the
+bytes received).
 """
 import hashlib
 import json
+import logging
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from . import editing, publication, wire
+from . import batching, editing, publication, scope, wire
 from .changes import ChangeSerializer, flatten_errors
 from .journal import record
 from .models import ChangeStatus, Device, SyncBatch, SyncChange
+
+logger = logging.getLogger(__name__)
+
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
 
 
 class BatchRefused(Exception):
     """The whole request is refused (nothing stored): an HTTP status and French reasons."""
 
-    def __init__(self, status, *reasons):
+    def __init__(self, status, *reasons, code=None):
         super().__init__("; ".join(reasons))
         self.status = status
         self.reasons = list(reasons)
+        self.code = code
+
+
+# A chunk kept losing deadlocks: nothing of it was written; resend the same batch.
+Busy = batching.Busy
 
 
 def payload_digest(payload):
@@ -36,20 +61,64 @@ def payload_digest(payload):
                           .encode()).hexdigest()
 
 
-def _device(user, device_id):
+def nul_paths(value, path=""):
+    """Paths ("data.comments", "changes.3.id", …) of the strings and keys holding a NUL."""
+    found = []
+    if isinstance(value, str):
+        if NUL in value:
+            found.append(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}".strip(".")
+            if NUL in str(key):
+                found.append(child.replace(NUL, REPLACEMENT))
+            found += nul_paths(item, child.replace(NUL, REPLACEMENT))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_paths(item, f"{path}.{index}".strip("."))
+    return found
+
+
+def without_nul(value):
+    """A copy PostgreSQL can store: NUL replaced by U+FFFD in every string and key."""
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT)
+    if isinstance(value, dict):
+        return {str(k).replace(NUL, REPLACEMENT): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value
+
+
+def device_for(user, device_id):
+    """The user's active device, or BatchRefused(403) with a code the client acts on:
+    device_unknown (register it), device_other_user, device_deactivated (stop: never register
+    again)."""
     device = Device.objects.filter(id=device_id).first()
-    if device is None or device.user_id != user.pk or not device.active:
-        raise BatchRefused(403, _t("Appareil inconnu, désactivé ou enregistré pour un autre "
-                                   "utilisateur : enregistrez-le d'abord (POST /api/sync/devices/)."))
+    if device is None:
+        raise BatchRefused(403, _t("Appareil inconnu : enregistrez-le d'abord "
+                                   "(POST /api/sync/devices/)."), code="device_unknown")
+    if device.user_id != user.pk:
+        raise BatchRefused(403, _t("Cet appareil est enregistré pour un autre utilisateur."),
+                           code="device_other_user")
+    if not device.active:
+        raise BatchRefused(403, deactivated_message(), code="device_deactivated")
     return device
+
+
+def deactivated_message():
+    return _t("Cet appareil a été désactivé par un administrateur (perte, vol…) : il ne peut plus "
+              "synchroniser ni télécharger de données. Ne le réenregistrez pas : adressez-vous à "
+              "votre responsable SPANC.")
 
 
 def _store_batch(user, device, batch_id, payload):
     digest = payload_digest(payload)
+    stored = without_nul(payload) if nul_paths(payload) else payload
     try:
         with transaction.atomic():
             return SyncBatch.objects.create(id=batch_id, user=user, device=device,
-                                            payload=payload, payload_sha256=digest)
+                                            payload=stored, payload_sha256=digest)
     except IntegrityError:
         batch = SyncBatch.objects.get(id=batch_id)
     if batch.user_id != user.pk or batch.payload_sha256 != digest:
@@ -60,37 +129,85 @@ def _store_batch(user, device, batch_id, payload):
 
 def process(user, batch_id, device_id, changes, payload):
     """Answer for a batch whose envelope is valid. Returns the answer dict."""
-    device = _device(user, device_id)
+    device = device_for(user, device_id)
     batch = _store_batch(user, device, batch_id, payload)
     if batch.response is not None:
-        return batch.response  # a replay: the same answers, nothing applied again
-    results = [_process_change(batch, position, change) for position, change in enumerate(changes)]
+        return refreshed(user, batch.response)  # a replay: nothing applied again
+    # In chunks of one transaction each, bookkeeping set-based per chunk (fieldsync.batching).
+    results = batching.apply_changes(  # raises Busy past the last retry
+        changes, lambda position, change: _process_change(batch, position, change),
+        applied_status=ChangeStatus.APPLIED)
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
-    response = {"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
-                "summary": summary, "results": results}
+    response = without_nul({"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
+                            "summary": summary, "results": results})
     batch.response = response
     batch.processed_at = timezone.now()
     batch.save(update_fields=["response", "processed_at"])
     Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
     if summary[ChangeStatus.APPLIED]:
         publication.refresh_metadata()
-    return response
+    return refreshed(user, response)  # a resumed batch holds stored answers of before the crash
+
+
+def refreshed(user, response):
+    """A stored answer replayed: the same, except `missing_photos`, recomputed (photos uploaded
+    since are no longer listed, so a client never re-sends or keeps what the server holds)."""
+    wanted = {r["id"] for r in response["results"]
+              if r.get("entity") == "control" and "missing_photos" in r and r.get("id")}
+    if not wanted:
+        return response
+    missing = {}
+    for control in scope.controls(user).filter(uuid__in=wanted):  # gone out of scope: as stored
+        missing[str(control.uuid)] = editing.missing_photos(control)
+    results = [{**r, "missing_photos": missing[r["id"]]} if "missing_photos" in r
+               and r.get("id") in missing else r for r in response["results"]]
+    return {**response, "results": results}
 
 
 def _process_change(batch, position, raw):
+    nul = nul_paths(raw)
+    if nul:
+        raw = without_nul(raw)
+        reasons = [_t("%(path)s : le caractère NUL (U+0000) est interdit.")
+                   % {"path": path or "modification"} for path in nul[:20]]
+        valid = False
     serializer = ChangeSerializer(data=raw)
-    valid = serializer.is_valid()
+    if not nul:
+        valid = serializer.is_valid()
+        reasons = [] if valid else flatten_errors(serializer.errors)
     change_id = serializer.validated_data["change_id"] if valid else _change_id_of(raw)
     if change_id is None:
         return {"position": position, "change_id": None, "status": ChangeStatus.REJECTED,
-                "reasons": flatten_errors(serializer.errors)}
-    existing = SyncChange.objects.filter(id=change_id).first()
+                "reasons": reasons}
+    existing = batching.stored_change(change_id)  # looked up once per chunk
     if existing is not None:
-        return _known_change(batch, existing, position)
+        return _known_change(batch, existing, position, raw)
     if not valid:
         return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED,
-                              {"reasons": flatten_errors(serializer.errors)})
+                              {"reasons": reasons})
     change = serializer.validated_data
+    try:
+        return _apply_once(batch, position, raw, change)
+    except DatabaseError as error:
+        if (sqlstate(error) or "")[:2] not in ("22", "23"):
+            raise  # a deadlock or serialization failure: the whole chunk is applied again
+        # A value the database refuses (data exception, integrity) that the validation let
+        # through: deterministic, so reject this change (its savepoint is rolled back) rather
+        # than fail the batch on every retry and block every change after it.
+        logger.exception("Modification %s refusée par la base de données", change_id)
+        return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED, {
+            "reasons": [_t("Valeur refusée par la base de données (%(code)s) : rien n'a "
+                           "été écrit ; corrigez la saisie, ou signalez-le si elle est "
+                           "correcte.") % {"code": sqlstate(error)}]}, change)
+
+
+def sqlstate(error):
+    cause = error.__cause__
+    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+
+
+def _apply_once(batch, position, raw, change):
+    change_id = change["change_id"]
     try:
         with transaction.atomic():
             return _apply(batch, position, raw, change)
@@ -108,10 +225,10 @@ def _process_change(batch, position, raw):
         }, change)
     except IntegrityError:
         # The same change id arrived concurrently through another batch, which won.
-        existing = SyncChange.objects.filter(id=change_id).first()
+        existing = SyncChange.objects.filter(id=change_id).select_related("batch").first()
         if existing is None:
             raise
-        return _known_change(batch, existing, position)
+        return _known_change(batch, existing, position, raw)
 
 
 def _change_id_of(raw):
@@ -121,13 +238,47 @@ def _change_id_of(raw):
         return None
 
 
-def _known_change(batch, existing, position):
+def _known_change(batch, existing, position, raw):
     if existing.batch_id == batch.id and existing.position == position:
         return existing.answer  # a resumed batch: the answer given the first time
-    return {**existing.answer, "status": ChangeStatus.DUPLICATE,
-            "original_status": existing.status,
+    answer = _base_answer(position, existing.id, raw)
+    if existing.batch.user_id != batch.user_id or payload_digest(existing.data) != \
+            payload_digest(raw if isinstance(raw, dict) else {"raw": raw}):
+        return {**answer, "status": ChangeStatus.REJECTED, "reasons": [
+            _t("Cet identifiant de modification (change_id) a déjà servi à une autre "
+               "modification : rien n'a été appliqué. Renvoyez-la avec un nouvel identifiant.")]}
+    return {**answer, **current_state(batch.user, existing), "status": ChangeStatus.DUPLICATE,
+            "original_status": existing.status, "original_batch": str(existing.batch_id),
             "reasons": [_t("Modification déjà reçue (lot %(batch)s) : rien n'a été refait.")
-                        % {"batch": existing.batch_id}]}
+                        % {"batch": existing.batch_id}] + existing.answer.get("reasons", [])}
+
+
+def current_state(user, change):
+    """What a duplicate answers besides its original status: the record as it is *now* (photos
+    verified since are no longer missing), and for a conflict its resolution."""
+    state = {}
+    if change.status == ChangeStatus.CONFLICT:
+        state["resolution"] = change.resolution or SyncChange.Resolution.OPEN
+    if change.status not in (ChangeStatus.APPLIED, ChangeStatus.CONFLICT) or not change.entity_uuid:
+        return state
+    if change.entity == "installation":
+        obj = (scope.installations(user).filter(uuid=change.entity_uuid)
+               .prefetch_related("components__type").first())
+        out = obj and wire.installation_out(obj, user)
+    else:
+        obj = (scope.controls(user).filter(uuid=change.entity_uuid)
+               .select_related(*wire.CONTROL_RELATED).prefetch_related(*wire.CONTROL_PREFETCH)
+               .first())
+        out = obj and wire.control_out(obj, user)
+    if obj is None:
+        return state  # gone out of the user's scope since: nothing to show
+    if change.status == ChangeStatus.APPLIED:
+        state.update({"version": obj.version, "record": out})
+        if change.entity == "control":
+            state["missing_photos"] = editing.missing_photos(obj)
+    else:
+        state.update({"server_version": obj.version, "server_record": out})
+    return state
 
 
 def _base_answer(position, change_id, raw):
@@ -138,7 +289,7 @@ def _base_answer(position, change_id, raw):
 
 
 def _store_outcome(batch, position, raw, change_id, status, extra, change=None):
-    answer = {**_base_answer(position, change_id, raw), "status": status, **extra}
+    answer = without_nul({**_base_answer(position, change_id, raw), "status": status, **extra})
     try:
         with transaction.atomic():
             SyncChange.objects.create(
@@ -149,8 +300,8 @@ def _store_outcome(batch, position, raw, change_id, status, extra, change=None):
                 resolution=SyncChange.Resolution.OPEN if status == ChangeStatus.CONFLICT else "",
             )
     except IntegrityError:
-        existing = SyncChange.objects.get(id=change_id)
-        return _known_change(batch, existing, position)
+        existing = SyncChange.objects.select_related("batch").get(id=change_id)
+        return _known_change(batch, existing, position, raw)
     return answer
 
 
@@ -175,6 +326,10 @@ def _apply(batch, position, raw, change):
         out = wire.control_out(obj, user)
         answer["missing_photos"] = editing.missing_photos(obj)
     answer.update({"status": ChangeStatus.APPLIED, "version": obj.version, "record": out})
+    # The lock order: records (above), then SyncChange rows, then the change log (record()).
+    resubmitted = _close_resubmitted(user, change)
+    if resubmitted:
+        answer["resubmits"] = resubmitted
     sync_change = SyncChange.objects.create(
         id=change["change_id"], batch=batch, position=position, entity=entity, op=op,
         entity_uuid=uuid, base_version=base, data=raw, status=ChangeStatus.APPLIED, answer=answer)
@@ -182,9 +337,24 @@ def _apply(batch, position, raw, change):
     for old in extra_logs:
         record(user, "control.superseded", "control", old.uuid, old.version, device=device,
                change=sync_change, details={"superseded_by": str(uuid)})
-    # The inspector re-sent the record on the server's version: earlier conflicts are settled.
-    SyncChange.objects.filter(
-        entity_uuid=uuid, status=ChangeStatus.CONFLICT, resolution=SyncChange.Resolution.OPEN,
-        batch__user=user,
-    ).update(resolution=SyncChange.Resolution.RESUBMITTED, resolved_at=timezone.now())
     return answer
+
+
+def _close_resubmitted(user, change):
+    """The conflict this change resends on the server's version (`resubmits`), and only that one,
+    leaves the manager's list. Another change to the same record closes nothing."""
+    conflict_id = change.get("resubmits")
+    if not conflict_id:
+        return None
+    targets = [change["id"]] + ([change["data"]["supersedes"]] if "supersedes" in change["data"]
+                                else [])
+    conflict = (SyncChange.objects.select_for_update(of=("self",))
+                .filter(id=conflict_id, status=ChangeStatus.CONFLICT, batch__user=user,
+                        entity_uuid__in=targets).first())
+    if conflict is None:
+        raise editing.Rejected(_t("resubmits : ce n'est pas l'un de vos conflits sur cet objet."))
+    if conflict.resolution == SyncChange.Resolution.OPEN:
+        conflict.resolution = SyncChange.Resolution.RESUBMITTED
+        conflict.resolved_at = timezone.now()
+        conflict.save(update_fields=["resolution", "resolved_at"])
+    return str(conflict.id)

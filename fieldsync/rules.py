@@ -5,6 +5,7 @@ Pure functions over the vocabulary rows, so the tablet can mirror them from the 
 import datetime
 from dataclasses import dataclass
 
+from . import batching
 from .models import SEVERITY, CommunePeriod, FindingCategory, FindingResult, GridRule
 
 DEFAULT_PERIOD_YEARS = 10            # CGCT L2224-8: at most ten years
@@ -28,8 +29,8 @@ def worst_category(findings):
 
 
 def conclusion_for(category, zone):
-    rule = GridRule.objects.select_related("conclusion__works_deadline").filter(
-        category=category, zone=zone).first()
+    rule = batching.cached(("grid", category, zone), lambda: GridRule.objects.select_related(
+        "conclusion__works_deadline").filter(category=category, zone=zone).first())
     return rule.conclusion if rule else None
 
 
@@ -60,7 +61,9 @@ def works_due(conclusion, visit_date, is_sale, sale_date=None):
 
 
 def period_years(commune, compliant):
-    period = CommunePeriod.objects.filter(commune=commune).first()
+    commune_id = getattr(commune, "pk", commune)
+    period = batching.cached(("period", commune_id),
+                             lambda: CommunePeriod.objects.filter(commune=commune_id).first())
     if period is None:
         years = DEFAULT_PERIOD_YEARS if compliant else DEFAULT_NON_COMPLIANT_YEARS
     else:
@@ -84,6 +87,6 @@ def evaluate(control, findings):
     control.works_required = due.required
     control.works_deadline = due.deadline
     control.works_due_on = due.due_on
-    control.next_control_on = next_control_on(control.kind, installation.commune, conclusion,
+    control.next_control_on = next_control_on(control.kind, installation.commune_id, conclusion,
                                               control.visit_date)
     return control

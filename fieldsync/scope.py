@@ -5,11 +5,14 @@ decides for the domain API and the manager screens:
 - administrators: everything;
 - SPANC managers: the installations of their commune, or of the whole intercommunality when they
   belong to it; they see owners;
-- SPANC inspectors: the controls assigned to them, the installations of those controls and their
-  earlier controls; they see owners of those installations;
+- SPANC inspectors: the controls assigned to them, the installations of those controls (and the
+  ones they created in the field) and their earlier controls; they see owners of those
+  installations only;
 - municipal agents: the installations and controls of their own commune, never owners;
 - anybody else (viewers, anonymous): nothing.
 """
+from django.db.models import Q
+
 from capgeo.accounts.models import Role
 
 from .models import Control, Installation
@@ -42,7 +45,8 @@ def installations(user):
     if user.role == Role.SPANC_MANAGER:
         return queryset.filter(commune=user.commune_id) if user.commune_id else queryset
     if user.role == Role.SPANC_INSPECTOR:
-        return queryset.filter(controls__inspector=user).distinct()
+        mine = Installation.objects.filter(Q(controls__inspector=user) | Q(created_by=user))
+        return queryset.filter(pk__in=mine.values("pk"))
     if user.role == Role.MUNICIPAL_AGENT and user.commune_id:
         return queryset.filter(commune=user.commune_id)
     return queryset.none()
@@ -54,6 +58,15 @@ def controls(user):
     if not _active(user):
         return queryset.none()
     return queryset.filter(installation__in=installations(user).values("pk"))
+
+
+def field_installations(user):
+    """Installations a field user may edit or attach a new control to: their read scope, for
+    SPANC staff and administrators only (a municipal agent reads, never writes). Everything
+    outside answers like an unknown installation."""
+    if not (_active(user) and (user.is_gis_admin or user.role in SPANC_ROLES)):
+        return Installation.objects.none()
+    return installations(user)
 
 
 def sees_owner(user, installation):

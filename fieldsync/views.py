@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
@@ -82,7 +82,11 @@ def campaign_new(request):
 
 @manager_required
 def campaign_detail(request, pk):
-    campaign = get_object_or_404(Campaign, pk=pk)
+    visible = scope.controls(request.user).filter(campaign=pk)
+    campaign = Campaign.objects.filter(pk=pk).filter(
+        Q(pk__in=visible.values("campaign")) | Q(created_by=request.user)).first()
+    if campaign is None:  # another commune's campaign: like an unknown one
+        raise Http404
     controls = scope.controls(request.user).filter(campaign=campaign).select_related(
         "installation__commune", "inspector", "conclusion").order_by(
         "installation__commune__name", "installation__address")
@@ -147,7 +151,9 @@ def conflict_detail(request, change_id):
             return redirect("spanc:conflicts")
         except management_actions.ActionRefused as refused:
             messages.error(request, str(refused))
-    server = change.answer.get("server_record", {})
+    # The server's record as it is now: "keep the server's version" keeps this one, not the
+    # one stored when the conflict arose.
+    server = management_actions.current_server_state(request.user, change)[1] or {}
     client = change.data.get("data", {})
     keys = sorted(set(client) | (set(server) & set(client)))
     rows = [{"field": key, "client": client.get(key), "server": server.get(key)} for key in keys]

@@ -5,9 +5,10 @@ Lambert-93 coordinates alongside; the server stores Lambert-93.
 """
 from django.contrib.gis.geos import Point
 
-from . import scope
+from . import rules, scope
 from .models import (
-    ChecklistItem, ComponentType, Conclusion, ControlKind, FindingResult, GridRule, WorksDeadline,
+    SEVERITY, ChecklistItem, CommunePeriod, ComponentType, Conclusion, ControlKind,
+    FindingResult, GridRule, WorksDeadline,
 )
 
 
@@ -120,5 +121,24 @@ def vocabularies():
         "grid": [
             {"category": r.category, "zone": r.zone, "conclusion": r.conclusion.code}
             for r in GridRule.objects.select_related("conclusion")
+        ],
+        # The rows of the grid from the most severe down: the verdict is the worst category
+        # among the findings answered "defect" ("none" without any).
+        "finding_categories": [{"code": c.value, "label": str(c.label)} for c in SEVERITY],
+        "periodicity": periodicity(),
+    }
+
+
+def periodicity():
+    """What next_control_on is computed from: visit date + years (compliant conclusion or not),
+    the commune's setting or the defaults, never more than max_years."""
+    return {
+        "max_years": rules.DEFAULT_PERIOD_YEARS,
+        "default_years": rules.DEFAULT_PERIOD_YEARS,
+        "default_years_non_compliant": rules.DEFAULT_NON_COMPLIANT_YEARS,
+        "communes": [
+            {"commune": p.commune.insee, "years": p.years,
+             "years_non_compliant": p.years_non_compliant}
+            for p in CommunePeriod.objects.select_related("commune").order_by("commune__insee")
         ],
     }

@@ -77,12 +77,12 @@ class Tablet:
         return self.client.post(url, payload, content_type="application/json")
 
     def package(self):
-        response = self.client.get("/api/sync/package/")
+        response = self.client.get(f"/api/sync/package/?device={self.device_id}")
         assert response.status_code == 200, response.content
         return response.json()
 
     def changes(self, since):
-        return self.client.get(f"/api/sync/changes/?since={since}")
+        return self.client.get(f"/api/sync/changes/?since={since}&device={self.device_id}")
 
     def push(self, changes, batch_id=None):
         batch_id = batch_id or str(uuid.uuid4())

@@ -22,7 +22,7 @@ from conftest import log_in
 from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 from fieldsync import management_actions
-from fieldsync.models import Control, ControlKind, ControlStatus, PhotoBlob
+from fieldsync.models import Control, ControlKind, ControlStatus, Device, PhotoBlob, SyncChange
 
 from .conftest import GUERANDE, LA_BAULE, Tablet, control_change, make_installation
 
@@ -234,6 +234,8 @@ def test_conflict_shown_and_rebased_on_the_server_version(
     expect(page.locator("#sync-results")).to_contain_text("appliquée")
     expect(pending(page)).to_have_text("Aucune modification en attente")
     assert Control.objects.get(uuid=control["id"]).comments == "Saisie de la tablette"
+    # The re-based change named the conflict it resends: that one, and only it, is closed.
+    assert SyncChange.objects.get(status="conflict").resolution == "resubmitted"
 
     # Nothing left unconfirmed: another SPANC agent may take the tablet over; the first
     # inspector's data (owners' names…) is wiped before the new package comes in.
@@ -248,6 +250,26 @@ def test_conflict_shown_and_rebased_on_the_server_version(
     assert page.evaluate("Terrain.store.all('installations').then(r => r.length)") == 0
     assert page.console_errors == []
 
+
+
+def test_a_deactivated_tablet_says_so_and_does_not_register_again(
+        field_campaign, live_server, browser_page):
+    page = browser_page
+    open_app_and_download(page, live_server.url)
+    page.locator("#assignments li", has_text="3 allée des Pins").locator("button").click()
+    page.fill("textarea[name=comments]", "Saisie avant la perte")
+    page.click("button[value=in_progress]")
+    device_id = page.evaluate("Terrain.store.meta('device').then(d => d.id)")
+    Device.objects.filter(pk=device_id).update(active=False)
+    for _attempt in range(2):
+        page.click("#sync-button")
+        expect(page.locator("#banner")).to_contain_text("désactivé")
+    assert page.evaluate("Terrain.store.meta('device').then(d => d.id)") == device_id
+    assert Device.objects.count() == 1  # no new registration, no loop
+    expect(pending(page)).to_have_text("1 modification en attente")  # kept on the tablet
+    page.click("nav.tabs button[data-view=list]")
+    page.click("#download-button")
+    expect(page.locator("#banner")).to_contain_text("désactivé")
 
 
 def test_photo_upload_cut_off_resumes_at_the_bytes_the_server_holds(

@@ -5,13 +5,15 @@ Runs on committed data (transactional test); the database is restored afterwards
 that follow (see restore_shared_data).
 """
 import threading
+import time
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from capgeo.territory.demo import load_demo
-from fieldsync.models import AuditEntry, ChangeLog, Control, SyncChange
+from fieldsync import batching, push
+from fieldsync.models import AuditEntry, ChangeLog, Control, Installation, SyncChange
 
 from .conftest import Tablet, control_change
 
@@ -68,3 +70,168 @@ def test_two_tablets_pushing_at_once_lose_nothing(restore_shared_data, campaign)
     # Every accepted change is in the log, after the cursor the package gave.
     logged = set(ChangeLog.objects.values_list("entity_uuid", flat=True))
     assert {uuid.UUID(c["id"]) for c in controls} <= logged
+
+
+# --- deadlocks: one lock order, and a retry when PostgreSQL picks a change as the victim ------
+def _waiting_on_locks():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0]
+
+
+def _wait_until_waiting(count):
+    """Until `count` backends wait on a row lock (a bounded poll, not a timing assertion)."""
+    for _attempt in range(3000):
+        if _waiting_on_locks() >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{count} transactions never waited on a lock")
+
+
+def _wait_until_row_locked(table):
+    """Until a blocker's SELECT … FOR UPDATE on that published table has run."""
+    for _attempt in range(3000):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                           "WHERE c.relname = %s AND l.granted AND l.mode = 'RowShareLock'",
+                           [table])
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"{table} was never locked")
+
+
+def _in_thread(target, *args):
+    errors = []
+
+    def run():
+        try:
+            target(*args)
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def _hold_row(table, fid, release, then=None):
+    """A blocker: lock one row of a table, optionally ask for another lock, then roll back."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE fid = %s FOR UPDATE", [fid])
+            if then:
+                cursor.execute(*then)
+            else:
+                release.wait(120)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_control_update_and_its_installation_update_at_once_do_not_deadlock(
+        restore_shared_data, campaign, caplog):
+    """Item 1: update_control rewrote the published installation row and then needed the
+    installation's lock at COMMIT (deferred FK), update_installation took them in the opposite
+    order: a deadlock, answered by an HTML 500. The interleaving is forced: a third transaction
+    holds the control's published row, so the control's writer stops right after rewriting the
+    installation's published row, and the installation's writer starts then."""
+    inspector_a, inspector_b = Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")
+    package = inspector_a.package()
+    control = package["controls"][0]
+    installation = next(i for i in package["installations"] if i["id"] == control["installation"])
+    control_pk = Control.objects.get(uuid=control["id"]).pk
+    release = threading.Event()
+    blocker, blocker_errors = _in_thread(_hold_row, "layers_data.spanc_controles", control_pk,
+                                         release)
+    answers = {}
+    _wait_until_row_locked("spanc_controles")
+    control_push, control_errors = _in_thread(
+        lambda: answers.__setitem__("control", inspector_a.push(
+            [control_change(control, status="in_progress", comments="A")])[0]))
+    _wait_until_waiting(1)
+    installation_push, installation_errors = _in_thread(
+        lambda: answers.__setitem__("installation", inspector_b.push([{
+            "change_id": str(uuid.uuid4()), "entity": "installation", "op": "update",
+            "id": installation["id"], "base_version": installation["version"],
+            "data": {"address": "12 route de Saillé (bis)"}}])[0]))
+    _wait_until_waiting(2)
+    release.set()
+    for thread in (blocker, control_push, installation_push):
+        thread.join(120)
+    assert not (blocker_errors or control_errors or installation_errors)
+    for name in ("control", "installation"):
+        assert answers[name].status_code == 200, answers[name].content
+        assert answers[name].json()["results"][0]["status"] == "applied"
+    assert Control.objects.get(uuid=control["id"]).comments == "A"
+    assert Installation.objects.get(uuid=installation["id"]).address == "12 route de Saillé (bis)"
+    assert "40P01" not in caplog.text  # no retry needed: the lock order prevents the cycle
+
+
+def _push_into_a_deadlock(tablet, control, batch_id):
+    """Push one change into a real deadlock where PostgreSQL aborts the push's transaction,
+    built with two blocking transactions around it; returns the HTTP response."""
+    stored = Control.objects.get(uuid=control["id"])
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW deadlock_timeout")
+        deadlock_timeout = cursor.fetchone()[0]
+    timeout_s = float(deadlock_timeout[:-2]) / 1000 if deadlock_timeout.endswith("ms") else \
+        float(deadlock_timeout.rstrip("s"))
+    release = threading.Event()
+    # B1 holds the installation's published row: the push stops there, holding the
+    # installation's and the control's rows.
+    first, first_errors = _in_thread(_hold_row, "layers_data.spanc_installations",
+                                     stored.installation_id, release)
+    _wait_until_row_locked("spanc_installations")
+    answer = {}
+    change = control_change(control, status="in_progress", comments="après un interblocage")
+    pusher, push_errors = _in_thread(lambda: answer.__setitem__(
+        "response", tablet.push([change], batch_id=batch_id)[0]))
+    _wait_until_waiting(1)
+    # B2 holds the control's published row and asks for the control's row (held by the push).
+    second, second_errors = _in_thread(
+        _hold_row, "layers_data.spanc_controles", stored.pk, None,
+        ("SELECT 1 FROM fieldsync_control WHERE id = %s FOR UPDATE", [stored.pk]))
+    _wait_until_waiting(2)
+    # Past B2's own deadlock check (no cycle yet): the push, which closes the cycle, is the one
+    # PostgreSQL aborts.
+    time.sleep(2 * timeout_s)
+    release.set()
+    for thread in (first, pusher, second):
+        thread.join(120)
+    assert not (first_errors or push_errors or second_errors)
+    return answer["response"], change
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, campaign, caplog):
+    """The retry of the chunk's transaction on deadlock (40P01)."""
+    tablet = Tablet("controleur.spanc", "A")
+    control = tablet.package()["controls"][0]
+    response, _change = _push_into_a_deadlock(tablet, control, str(uuid.uuid4()))
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["status"] == "applied"
+    assert "40P01" in caplog.text
+    assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1
+    assert AuditEntry.objects.filter(action="control.update").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_change_that_keeps_losing_deadlocks_answers_busy_and_the_batch_resumes(
+        restore_shared_data, campaign, monkeypatch):
+    """Retries exhausted: a JSON 503 `busy` with Retry-After, nothing of the change written, and
+    the same batch sent again completes."""
+    monkeypatch.setattr(batching, "RETRIES", 0)
+    tablet = Tablet("controleur.spanc", "A")
+    control = tablet.package()["controls"][0]
+    batch_id = str(uuid.uuid4())
+    response, change = _push_into_a_deadlock(tablet, control, batch_id)
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] and response.json()["code"] == "busy"
+    assert Control.objects.get(uuid=control["id"]).version == control["version"]
+    assert not SyncChange.objects.filter(pk=change["change_id"]).exists()
+    again = tablet.push([change], batch_id=batch_id)[0]
+    assert again.status_code == 200 and again.json()["results"][0]["status"] == "applied"
+    assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1

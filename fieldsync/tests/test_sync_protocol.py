@@ -132,10 +132,37 @@ def test_inspector_resubmitting_on_the_new_version_settles_the_conflict(campaign
     control = next(iter(assigned(first.package()).values()))
     first.push([control_change(control, status="in_progress")])
     conflict, _ = second.push([control_change(control, status="in_progress", comments="B")])
-    server = conflict.json()["results"][0]["server_record"]
-    resubmitted, _ = second.push([control_change(server, status="in_progress", comments="B")])
-    assert resubmitted.json()["results"][0]["status"] == "applied"
+    conflicted = conflict.json()["results"][0]
+    server = conflicted["server_record"]
+    resend = control_change(server, status="in_progress", comments="B")
+    resend["resubmits"] = conflicted["change_id"]
+    resubmitted, _ = second.push([resend])
+    result = resubmitted.json()["results"][0]
+    assert result["status"] == "applied" and result["resubmits"] == conflicted["change_id"]
     assert SyncChange.objects.get(status="conflict").resolution == "resubmitted"
+
+
+def test_an_unrelated_change_to_the_record_does_not_close_a_conflict(campaign):
+    """Device A gets a conflict; device B of the same inspector later pushes another change to
+    the record: A's conflict stays open (it was closed without A's edit ever applied)."""
+    first, second = Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")
+    control = next(iter(assigned(first.package()).values()))
+    applied = second.push([control_change(control, status="in_progress")])[0].json()
+    conflict = first.push([control_change(control, status="in_progress", comments="A")])[0]
+    conflict_id = conflict.json()["results"][0]["change_id"]
+    later = second.push([control_change(applied["results"][0]["record"], status="in_progress",
+                                        comments="B, autre chose")])[0].json()["results"][0]
+    assert later["status"] == "applied" and "resubmits" not in later
+    assert SyncChange.objects.get(pk=conflict_id).resolution == "open"
+    listing = manager_client().get("/api/sync/conflicts/").json()["conflicts"]
+    assert [c["change_id"] for c in listing] == [conflict_id]
+    # Naming a conflict that is not one's own, or of another record, is refused.
+    other = next(c for c in assigned(first.package()).values() if c["id"] != control["id"])
+    wrong = control_change(other, status="in_progress")
+    wrong["resubmits"] = conflict_id
+    refused = first.push([wrong])[0].json()["results"][0]
+    assert refused["status"] == "rejected" and "resubmits" in refused["reasons"][0]
+    assert SyncChange.objects.get(pk=conflict_id).resolution == "open"
 
 
 def test_one_invalid_change_is_rejected_with_reasons_the_others_apply(tablet, campaign):

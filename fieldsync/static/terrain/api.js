@@ -34,12 +34,14 @@
     return response;
   }
 
-  // The API answers 403 "not authenticated" when the session cookie is gone; its own refusals
-  // (device disabled…) come as {"detail", "reasons"}.
+  // The API answers 403 "not_authenticated" when the session cookie is gone; its own refusals
+  // (device disabled…) come as {"detail", "reasons", "code"}.
+  const SESSION_CODES = ["not_authenticated", "authentication_failed"];
+
   async function isApiRefusal(response) {
     try {
       const body = await response.json();
-      return Array.isArray(body.reasons);
+      return Array.isArray(body.reasons) && !SESSION_CODES.includes(body.code);
     } catch (error) {
       return false;
     }
@@ -89,11 +91,12 @@
         body: JSON.stringify({id, name}),
       });
     },
-    package() {
-      return json(config().urls.package);
+    package(deviceId) {
+      return json(config().urls.package + "?device=" + encodeURIComponent(deviceId));
     },
-    changes(since) {
-      return json(config().urls.changes + "?since=" + encodeURIComponent(since));
+    changes(since, deviceId) {
+      return json(config().urls.changes + "?since=" + encodeURIComponent(since) +
+                  "&device=" + encodeURIComponent(deviceId));
     },
     push(bodyText) {
       return json(config().urls.push, {

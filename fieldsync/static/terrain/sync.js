@@ -43,7 +43,8 @@
     record.draft = {change_id: uuid(), op: draft.op || "update", new_id: draft.new_id || null,
                     base_version: previous && !previous.sent ? previous.base_version
                       : record.server.version,
-                    data: draft.data, saved_at: new Date().toISOString(), sent: false};
+                    data: draft.data, saved_at: new Date().toISOString(), sent: false,
+                    resubmits: previous && !previous.sent ? previous.resubmits || null : null};
     if (record.outcome && record.outcome.status === "rejected") {
       record.outcome = null;  // corrected: sent again with a new change id
     }
@@ -74,6 +75,22 @@
       }
     }
     throw new api.Failure("http", t("deviceFailed"));
+  }
+
+  /* A call naming the device; if the server no longer knows it (a restored server), register
+   * again once and retry. A deactivated device is never registered again. */
+  async function withDevice(session, device, call) {
+    try {
+      return await call(device);
+    } catch (failure) {
+      const code = failure.body && failure.body.code;
+      if (failure.kind !== "http" || failure.status !== 403 ||
+          !["device_unknown", "device_other_user"].includes(code)) {
+        throw failure;
+      }
+      await store.deleteMeta("device");
+      return call(await ensureDevice(session));
+    }
   }
 
   /* The tablet's data belongs to one inspector. Another one may take the tablet over (for a
@@ -114,13 +131,7 @@
     }
   }
 
-  async function downloadPackage(onProgress) {
-    onProgress(t("checkingSession"), 5);
-    const session = await api.session();
-    await checkOwner(session, true);
-    await ensureDevice(session);
-    onProgress(t("downloadingAssignments"), 15);
-    const pkg = await api.package();
+  async function applyPackage(pkg) {
     await mergeServer("installations", pkg.installations);
     await mergeServer("controls", pkg.controls);
     await store.putMany("previous", pkg.previous_controls);
@@ -130,6 +141,16 @@
     }
     await store.setMeta("cursor", pkg.cursor);
     await store.setMeta("package_at", pkg.generated_at);
+  }
+
+  async function downloadPackage(onProgress) {
+    onProgress(t("checkingSession"), 5);
+    const session = await api.session();
+    await checkOwner(session, true);
+    const device = await ensureDevice(session);
+    onProgress(t("downloadingAssignments"), 15);
+    const pkg = await withDevice(session, device, (d) => api.package(d.id));
+    await applyPackage(pkg);
     let tiles = null;
     if (pkg.map) {
       onProgress(t("cachingBasemap"), 30);
@@ -149,6 +170,9 @@
                     id: draft.op === "supersede" ? draft.new_id : record.id, data: draft.data};
     if (draft.op !== "create") {
       change.base_version = draft.base_version;
+    }
+    if (draft.resubmits) {
+      change.resubmits = draft.resubmits;
     }
     return change;
   }
@@ -240,7 +264,10 @@
         // The whole batch was refused and nothing stored: the changes go back to the inspector.
         await store.deleteMeta("inflight");
         if (failure.status === 403) {
-          await store.deleteMeta("device");
+          // Unknown device: register again. A deactivated one must not (it stays refused).
+          if (!failure.body || failure.body.code !== "device_deactivated") {
+            await store.deleteMeta("device");
+          }
         } else {
           for (const target of batch.targets) {
             await applyResult(target, {status: "rejected", change_id: target.change_id,
@@ -330,11 +357,21 @@
     }
   }
 
-  async function pull() {
+  async function pull(device) {
     let since = await store.meta("cursor", 0);
     let page;
     do {
-      page = await api.changes(since);
+      try {
+        page = await api.changes(since, device.id);
+      } catch (failure) {
+        if (failure.kind === "http" && failure.status === 409 && failure.body &&
+            failure.body.code === "cursor_ahead") {
+          // The server was restored behind our cursor: take its whole state again.
+          await applyPackage(await api.package(device.id));
+          return;
+        }
+        throw failure;
+      }
       const assigned = new Set(page.assignments);
       await mergeServer("installations", page.installations);
       await mergeServer("controls", page.controls.filter((c) => assigned.has(c.id)));
@@ -371,7 +408,7 @@
       onProgress(t("photosUploaded", {count: sent}), Math.min(85, 55 + sent * 5));
     });
     onProgress(t("receivingChanges"), 90);
-    await pull();
+    await withDevice(session, device, pull);
     await store.setMeta("last_sync", new Date().toISOString());
     onProgress(t("syncDone"), 100);
     return {report, problems, photos: sent};
@@ -385,7 +422,8 @@
       throw new Error(t("rebaseFrozen"));
     }
     record.server = outcome.server_record || record.server;
-    record.draft = {...record.draft, change_id: uuid(), sent: false,
+    // `resubmits` names the conflict this new change resends: it closes that one only.
+    record.draft = {...record.draft, change_id: uuid(), sent: false, resubmits: outcome.change_id,
                     base_version: outcome.server_version || record.server.version};
     record.outcome = null;
     record.note = "";

@@ -1,0 +1,158 @@
+"""Pushed batches accepted at once and applied in the background (`Prefer: respond-async`).
+
+Why: a batch is applied inside the request that brings it, and gunicorn serves the whole site
+with three synchronous workers. Three tablets pushing large batches at the same moment held the
+three workers: maps, WFS and pages waited for the pushes to end. A tablet may now ask
+(RFC 7240) `Prefer: respond-async`: the batch is checked and stored as before (nothing is lost once
+acknowledged), the answer is `202 Accepted` at once, and the batch is applied by the platform's
+background worker (`manage.py import_worker`, the django-tasks database queue that already runs
+layer imports) one batch at a time, so that pushes use one core and never a web worker. The tablet
+then reads `GET /api/sync/push/<batch_id>/` (`Location`) until it answers 200 with the usual
+answer; re-sending the same batch is still safe and answers the same way.
+
+Without the header nothing changes: the batch is applied in the request and answered with 200.
+
+A batch is applied under a PostgreSQL session advisory lock on its id, by the request or by the
+worker: never both at once, never twice (push.process answers a stored answer). A batch whose
+application stopped half-way (a worker killed) is finished by the next POST of it or by its task.
+"""
+import logging
+import zlib
+from contextlib import contextmanager
+
+from django.db import connection, transaction
+from django.utils.translation import gettext as _t
+from django_tasks import task
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from . import push
+from .api import ERROR, TAG, SpancStaff, SyncView, error
+from .models import SyncBatch
+
+log = logging.getLogger(__name__)
+
+_LOCK_NAMESPACE = 0x5359  # "SY": the first key of the batches' advisory locks
+
+
+def wants_async(request):
+    """Whether the client asked for an asynchronous answer (RFC 7240 `Prefer: respond-async`)."""
+    preferences = request.META.get("HTTP_PREFER", "")
+    return any(p.strip().split("=")[0].strip().lower() == "respond-async"
+               for p in preferences.split(","))
+
+
+def _lock_key(batch_id):
+    return zlib.crc32(str(batch_id).encode()) - 2 ** 31  # an int4
+
+
+@contextmanager
+def exclusive(batch_id):
+    """Hold the batch's session advisory lock (wait for whoever applies it now)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, _lock_key(batch_id)])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)",
+                           [_LOCK_NAMESPACE, _lock_key(batch_id)])
+
+
+def process(user, batch_id, device_id, changes, payload):
+    """push.process under the batch's lock: the request's way and the worker's way."""
+    with exclusive(batch_id):
+        return push.process(user, batch_id, device_id, changes, payload)
+
+
+def location(batch_id):
+    return f"/api/sync/push/{batch_id}/"
+
+
+def pending(batch, status=202):
+    response = Response({
+        "batch_id": str(batch.id), "state": "queued",
+        "received_at": batch.received_at.isoformat(),
+        "detail": _t("Lot reçu et enregistré : il sera appliqué sous peu. Lisez son état à "
+                     "l'adresse donnée (Location) jusqu'à la réponse complète."),
+    }, status=status)
+    response["Location"] = location(batch.id)
+    response["Retry-After"] = "1"
+    return response
+
+
+def accept(user, data, payload):
+    """Answer of an asynchronous push: the stored answer if the batch was already applied, else
+    202 once the batch is stored and its task queued."""
+    device = push.device_for(user, data["device_id"])
+    batch = push._store_batch(user, device, data["batch_id"], payload)
+    if batch.response is not None:
+        response = Response(push.refreshed(user, batch.response))
+    else:
+        transaction.on_commit(lambda: apply_batch.enqueue(str(batch.id)))
+        response = pending(batch)
+    response["Preference-Applied"] = "respond-async"
+    return response
+
+
+def state(user, batch_id):
+    """Answer of GET /api/sync/push/<batch_id>/ (None: unknown to this user)."""
+    batch = SyncBatch.objects.filter(id=batch_id, user=user).select_related("device").first()
+    if batch is None:
+        return None
+    if batch.response is not None:
+        return Response(push.refreshed(user, batch.response))
+    try:
+        push.device_for(user, batch.device_id)
+    except push.BatchRefused as refused:
+        return Response({"detail": refused.reasons[0], "reasons": refused.reasons},
+                        status=refused.status)
+    return pending(batch)
+
+
+class _AsUser:
+    """What a permission class reads of a request: its user."""
+
+    def __init__(self, user):
+        self.user = user
+
+
+@task()
+def apply_batch(batch_id):
+    """The worker's side: apply a stored batch (nothing if it was applied meanwhile)."""
+    batch = SyncBatch.objects.select_related("user").filter(id=batch_id).first()
+    if batch is None or batch.response is not None:
+        return {"batch": batch_id, "state": "done"}
+    if not SpancStaff().has_permission(_AsUser(batch.user), None):
+        # The account was deactivated (or left the SPANC) after sending: as its request would now
+        # be refused, its batch is not applied.
+        log.warning("sync batch %s not applied: %s may no longer push", batch_id, batch.user)
+        return {"batch": batch_id, "state": "refused", "status": 403}
+    payload = batch.payload
+    try:
+        answer = process(batch.user, batch.id, batch.device_id, payload["changes"], payload)
+    except push.BatchRefused as refused:
+        log.warning("sync batch %s not applied: %s", batch_id, refused)
+        return {"batch": batch_id, "state": "refused", "status": refused.status}
+    except push.Busy:
+        # Deadlocks lost past the last try: the committed chunks stay, the rest is applied by a
+        # new task (the batch is stored; its state stays 202 until then).
+        log.warning("sync batch %s: deadlocks lost, queued again", batch_id)
+        transaction.on_commit(lambda: apply_batch.enqueue(str(batch_id)))
+        return {"batch": batch_id, "state": "busy"}
+    return {"batch": batch_id, "state": "done", "summary": answer["summary"]}
+
+
+class BatchStateView(SyncView):
+    @extend_schema(
+        tags=[TAG], summary="État d'un lot envoyé avec « Prefer: respond-async »",
+        description="200 : la réponse du lot, comme celle d'un envoi direct. 202 : le lot est "
+                    "enregistré mais pas encore appliqué ; relire après Retry-After secondes. "
+                    "404 : lot inconnu (ou d'un autre utilisateur).",
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR})
+    def get(self, request, batch_id):
+        answer = state(request.user, batch_id)
+        if answer is None:
+            return error(404, _t("Lot inconnu."))
+        return answer
