@@ -9,15 +9,17 @@ from django.utils.translation import gettext as _
 KVP_PATHS = {"service", "wmts", "wmts/"}
 # wmts/<layer>[/<style>]/<matrix set>/<matrix>/<col>/<row>.<format> (no style: the default)
 REST_TILE = re.compile(r"^wmts/(?P<layer>[^/]+)(?:/(?P<style>[^/]+))?"
-                       r"(?P<rest>/[^/]+/\d{1,9}/\d{1,9}/\d{1,9}\.[a-z]{3,4})$")
+                       r"(?P<rest>/[^/]+/\d{1,9}/\d{1,9}/\d{1,9}\.[a-z]{3,4})$", re.ASCII)
 REST_CAPABILITIES = "wmts/1.0.0/WMTSCapabilities.xml"
 REQUESTS = {"getcapabilities", "gettile", "getfeatureinfo"}
 GETTILE_PARAMETERS = ("LAYER", "STYLE", "TILEMATRIXSET", "TILEMATRIX", "TILEROW", "TILECOL",
                       "FORMAT")
-INTEGER_PARAMETERS = ("TILEROW", "TILECOL")
+# MapProxy converts these with int() (a 500 on anything else): ASCII digits, 9 at most.
+INTEGER_PARAMETERS = ("TILEMATRIX", "TILEROW", "TILECOL")
+_INTEGER = re.compile(r"[0-9]{1,9}", re.ASCII)
 
 
-def exception_report(code, locator, text):
+def exception_report(code, locator, text, status=400):
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.0.0" '
@@ -26,7 +28,7 @@ def exception_report(code, locator, text):
         f"<ows:ExceptionText>{escape(text)}</ows:ExceptionText></ows:Exception>"
         "</ows:ExceptionReport>"
     )
-    return HttpResponse(body, status=400, content_type="application/xml; charset=utf-8")
+    return HttpResponse(body, status=status, content_type="application/xml; charset=utf-8")
 
 
 def refuse_bad_request(path, query):
@@ -55,7 +57,7 @@ def refuse_bad_request(path, query):
             return exception_report("MissingParameterValue", name.lower(),
                                     _("Le paramètre %(name)s est obligatoire.") % {"name": name})
     for name in INTEGER_PARAMETERS:
-        if not params[name].isdigit():
+        if not _INTEGER.fullmatch(params[name]):
             return exception_report("InvalidParameterValue", name.lower(),
                                     _("%(name)s doit être un entier positif.") % {"name": name})
     return None

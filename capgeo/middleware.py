@@ -1,0 +1,167 @@
+"""Guards applied to every request before any view reads it (see capgeo.errors for the formats).
+
+InputGuardMiddleware refuses, with a 400 in the format of the URL space:
+- a NUL character (``%00``, ``\\u0000``) in the path, in a query parameter (name or value), in a
+  JSON body (raw byte or ``\\u0000`` escape) or in a form body: PostgreSQL refuses NUL in text
+  and jsonb, so such a value would otherwise fail deep inside a query;
+- a JSON body nested deeper than CAPGEO_MAX_JSON_DEPTH (Python's json module recurses: a
+  document of 100,000 ``[`` raises RecursionError).
+and turns a RecursionError raised by a view (a parser recursing on a deeply nested document the
+checks above did not see) into that 400 as well, with the traceback logged.
+
+On the way out, an error answer (4xx/5xx) that is not in its URL space's format — Django's
+405 of require_GET, a plain-text 401 of the desktop authentication, the HTML page of a CSRF
+failure, a plain-text message of a view — is rewritten in that format (its text kept as the
+message when it is plain text), so that /api/ only ever answers JSON and /ows and /mapproxy/
+only OGC exception reports. Uncaught exceptions are answered by capgeo.errors.server_error
+(handler500), after Django has logged the traceback.
+
+Bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE are not read here (Django refuses to hold them in
+memory); the views that accept them (the sync push) call json_problem() on what they read.
+"""
+import logging
+import re
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from .errors import HTML, JSON, OGC, error_response, url_space
+
+logger = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json", "text/json")
+FORM_TYPE = "application/x-www-form-urlencoded"
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+# A \u0000 escape not itself escaped (\\u0000 is the six characters "\u0000", not NUL).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# A JSON string (linear: no nested quantifier over the same characters).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def max_json_depth():
+    return int(getattr(settings, "CAPGEO_MAX_JSON_DEPTH", 64))
+
+
+def json_too_deep(raw, limit):
+    """True when the JSON text nests arrays/objects deeper than limit (malformed text: False,
+    its parser reports it)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    skeleton = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _level in range(limit):
+        shorter = _INNERMOST_PAIR.sub(b"", skeleton)  # one nesting level less
+        if not shorter or len(shorter) == len(skeleton):
+            return False
+        skeleton = shorter
+    return True
+
+
+def json_problem(raw):
+    """A French message if the raw JSON body holds a NUL or nests too deep, else None."""
+    if b"\x00" in raw or _JSON_NUL.search(raw):
+        return nul_message()
+    if json_too_deep(raw, max_json_depth()):
+        return depth_message()
+    return None
+
+
+def nul_message():
+    return _("Caractère nul (U+0000, %00) refusé : il n'est admis dans aucune adresse, aucun "
+             "paramètre ni aucun texte envoyé à la plateforme.")
+
+
+def depth_message():
+    return _("Document trop imbriqué : %(max)d niveaux au plus.") % {"max": max_json_depth()}
+
+
+def _readable_body(request):
+    """The body if this guard may read it (a JSON or form body Django keeps in memory)."""
+    if request.method not in BODY_METHODS:
+        return None
+    content_type = (request.content_type or "").lower()
+    if not (content_type in JSON_TYPES or content_type.endswith("+json")
+            or content_type == FORM_TYPE):
+        return None
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if length <= 0 or (limit is not None and length > limit):
+        return None
+    return content_type, request.body
+
+
+def request_problem(request):
+    """(message, locator) of the first problem of the request, or None."""
+    if "\x00" in request.path_info:
+        return nul_message(), "path"
+    for key, values in request.GET.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            return nul_message(), key.replace("\x00", "")[:40] or "query"
+    readable = _readable_body(request)
+    if readable is not None:
+        content_type, raw = readable
+        if content_type == FORM_TYPE:
+            if b"\x00" in raw or b"%00" in raw:
+                return nul_message(), "body"
+        else:
+            problem = json_problem(raw)
+            if problem:
+                return problem, "body"
+    return None
+
+
+class InputGuardMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = request_problem(request)
+        if problem is not None:
+            message, locator = problem
+            logger.info("Requête refusée (%s) : %s %s", locator, request.method,
+                        request.path_info.replace("\x00", "\\x00")[:200])
+            code = "OperationParsingFailed" if locator == "body" else "InvalidParameterValue"
+            return error_response(request, 400, message, code=code, locator=locator)
+        return conform(request, self.get_response(request))
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RecursionError):
+            logger.warning("Document trop imbriqué : %s %s", request.method, request.path_info,
+                           exc_info=exception)
+            return error_response(request, 400, _("Document trop imbriqué pour être lu."),
+                                  code="OperationParsingFailed", locator="request")
+        return None
+
+
+KEPT_HEADERS = ("WWW-Authenticate", "Allow", "Retry-After", "Vary")
+
+
+def in_format(space, content_type):
+    if space == JSON:
+        return content_type == "application/json" or content_type.endswith("+json")
+    if space == OGC:
+        return "xml" in content_type or content_type.startswith("image/")
+    return True
+
+
+def conform(request, response):
+    """The error response rewritten in the URL space's format if it is not already."""
+    if response.status_code < 400 or response.streaming:
+        return response
+    space = url_space(request.path_info)
+    content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    if space == HTML or in_format(space, content_type):
+        return response
+    message = None
+    if content_type == "text/plain":
+        message = response.content.decode("utf-8", "replace").strip()[:500] or None
+    rewritten = error_response(request, response.status_code, message)
+    for header in KEPT_HEADERS:
+        if header in response:
+            rewritten[header] = response[header]
+    return rewritten
