@@ -102,8 +102,9 @@ def html_response(request, status, message):
     return HttpResponse(body, status=status)
 
 
-def error_response(request, status, message=None, code=None, locator=None):
-    """An error answered in the format of the request's URL space."""
+def error_response(request, status, message=None, code=None, locator=None, parameter=None):
+    """An error answered in the format of the request's URL space (parameter: the query
+    parameter in cause, named in JSON answers as the REST API does)."""
     message = str(message) if message else default_message(status)
     space = url_space(request.path_info)
     if space == OGC:
@@ -111,6 +112,8 @@ def error_response(request, status, message=None, code=None, locator=None):
     elif space == JSON:
         # The viewer's scripts read "error" (capgeo.webmap, wms.printing); API clients "detail".
         extra = {"error": message} if request.path_info.startswith("/carte/") else {}
+        if parameter:
+            extra["parameter"] = parameter
         response = json_response(status, message, **extra)
     else:
         response = html_response(request, status, message)

@@ -69,8 +69,8 @@ def json_problem(raw):
 
 
 def nul_message():
-    return _("Caractère nul (U+0000, %00) refusé : il n'est admis dans aucune adresse, aucun "
-             "paramètre ni aucun texte envoyé à la plateforme.")
+    return _("Valeur invalide : caractère nul (U+0000, %00) refusé ; il n'est admis dans aucune "
+             "adresse, aucun paramètre ni aucun texte envoyé à la plateforme.")
 
 
 def depth_message():
@@ -126,7 +126,9 @@ class InputGuardMiddleware:
             logger.info("Requête refusée (%s) : %s %s", locator, request.method,
                         request.path_info.replace("\x00", "\\x00")[:200])
             code = "OperationParsingFailed" if locator == "body" else "InvalidParameterValue"
-            return error_response(request, 400, message, code=code, locator=locator)
+            parameter = locator if locator not in ("path", "body", "query") else None
+            return error_response(request, 400, message, code=code, locator=locator,
+                                  parameter=parameter)
         return conform(request, self.get_response(request))
 
     def process_exception(self, request, exception):

@@ -509,4 +509,36 @@ def test_error_messages_follow_the_language(client):
     response = client.get("/carte/recherche/?q=a%00", HTTP_ACCEPT_LANGUAGE="en")
     assert "NUL character" in response.json()["detail"]
     response = client.get("/carte/recherche/?q=a%00", HTTP_ACCEPT_LANGUAGE="fr")
-    assert "Caractère nul" in response.json()["detail"]
+    assert "caractère nul" in response.json()["detail"]
+    assert response.json()["parameter"] == "q"
+
+
+def test_large_sync_batches_are_checked_too(client, settings):
+    """A batch larger than what Django keeps in memory (read by the sync view itself)."""
+    login(client, "controleur.spanc")
+    batch = sync_push_with("x\x00")
+    batch["changes"][0]["data"]["comments"] = "a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1000)
+    before = writes()
+    response = client.post("/api/sync/push/", json.dumps(batch), content_type="application/json")
+    assert "U+0000" in assert_error(response, JSON)
+    deep = "[" * 100_000 + "]" * 100_000 + " " * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.post("/api/sync/push/", deep, content_type="application/json")
+    assert "trop imbriqué" in assert_error(response, JSON)
+    assert writes() == before
+
+
+@pytest.mark.parametrize("query", [
+    "I=" + "1" * 5000 + "&J=1", "I=1&J=-" + "9" * 5000, "I=1&J=1&FEATURE_COUNT=1e400",
+    "I=1&J=1&FEATURE_COUNT=" + "9" * 5000,
+])
+def test_wms_featureinfo_numbers(client, query):
+    response = client.get(GFI + query)
+    assert_error(response, OGC)
+
+
+@pytest.mark.parametrize("size", ["²", "1e400", HUGE_INT, "-1"])
+def test_wms_legend_sizes_are_ignored_when_not_integers(client, size):
+    response = client.get("/ows?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER=communes"
+                          f"&FORMAT=image/png&WIDTH={size}&HEIGHT={size}")
+    assert response.status_code == 200, body_of(response)[:300]
+    assert response["Content-Type"] == "image/png"
