@@ -157,6 +157,11 @@ def conform(request, response):
         return response
     space = url_space(request.path_info)
     content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    if space == HTML and response.status_code == 405 and not response.content:
+        # require_POST/require_GET answer an empty page: say it in French.
+        rewritten = error_response(request, 405)
+        rewritten["Allow"] = response.get("Allow", "")
+        return rewritten
     if space == HTML or in_format(space, content_type):
         return response
     message = None

@@ -542,3 +542,45 @@ def test_wms_legend_sizes_are_ignored_when_not_integers(client, size):
                           f"&FORMAT=image/png&WIDTH={size}&HEIGHT={size}")
     assert response.status_code == 200, body_of(response)[:300]
     assert response["Content-Type"] == "image/png"
+
+
+@pytest.mark.parametrize("method, url, space, statuses", [
+    ("post", f"/api/remote-services/{HUGE_INT}/publish", JSON, (404,)),
+    ("get", f"/catalogue/publier/imports/{HUGE_INT}.json", JSON, (404,)),
+    ("get", f"/catalogue/publier/imports/{HUGE_INT}/", HTML, (404,)),
+    ("get", f"/spanc/campagnes/{HUGE_INT}/", HTML, (404,)),
+    ("post", f"/compte/jetons/{HUGE_INT}/revoquer/", HTML, (404,)),
+    ("post", f"/catalogue/publier/publications/{HUGE_INT}/restaurer/", HTML, (404,)),
+    ("get", f"/admin/layers/style/{HUGE_INT}/sld/", HTML, (404,)),
+    ("get", f"/compte/jetons/{HUGE_INT}/revoquer/", HTML, (405,)),
+])
+def test_huge_identifiers_in_paths(client, method, url, space, statuses):
+    login(client)
+    before = writes()
+    message = assert_error(getattr(client, method)(url), space, statuses=statuses)
+    if space == JSON:
+        assert "matches the given query" not in message  # Django's English default
+    assert writes() == before
+
+
+@pytest.mark.parametrize("value", [HUGE_INT, "NaN", "1e400", "-" + HUGE_INT])
+@pytest.mark.parametrize("kind", ["update", "insert"])
+def test_wfs_transaction_values_out_of_the_column_type(client, kind, value):
+    namespaces = ('xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:fes="http://www.opengis.net/fes/2.0" '
+                  'xmlns:gml="http://www.opengis.net/gml/3.2" '
+                  'xmlns:capgeo="https://capgeo.cap-atlantique.fr/wfs"')
+    if kind == "update":
+        action = ('<wfs:Update typeName="capgeo:communes"><wfs:Property><wfs:ValueReference>population'
+                  f'</wfs:ValueReference><wfs:Value>{value}</wfs:Value></wfs:Property><fes:Filter>'
+                  '<fes:ResourceId rid="communes.1"/></fes:Filter></wfs:Update>')
+    else:
+        action = ('<wfs:Insert><capgeo:communes><capgeo:insee>99999</capgeo:insee>'
+                  f'<capgeo:population>{value}</capgeo:population><capgeo:geom>'
+                  '<gml:Point srsName="urn:ogc:def:crs:EPSG::2154"><gml:pos>300000 6700000</gml:pos>'
+                  '</gml:Point></capgeo:geom></capgeo:communes></wfs:Insert>')
+    login(client)
+    before = writes()
+    response = client.post("/ows", f'<wfs:Transaction service="WFS" version="2.0.0" {namespaces}>'
+                           f"{action}</wfs:Transaction>", content_type="text/xml")
+    assert_error(response, OGC)
+    assert writes() == before
