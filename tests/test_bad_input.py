@@ -584,3 +584,46 @@ def test_wfs_transaction_values_out_of_the_column_type(client, kind, value):
                            f"{action}</wfs:Transaction>", content_type="text/xml")
     assert_error(response, OGC)
     assert writes() == before
+
+
+# --- control characters quoted in the error reports ----------------------------------------------
+
+@pytest.mark.parametrize("url, statuses", [
+    ("/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES={v}", (400,)),
+    ("/ows?SERVICE=WFS&VERSION=1.1.0&REQUEST=GetFeature&TYPENAME={v}", (400,)),
+    ("/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST={v}", (400,)),
+    ("/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=communes&SRSNAME={v}", (400,)),
+    ("/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=communes&OUTPUTFORMAT={v}",
+     (400,)),
+    (WMS_GETMAP, (400,)),
+    ("/mapproxy/service?SERVICE=WMTS&REQUEST={v}", (400,)),
+    (WMTS_KVP, (400,)),
+    ("/mapproxy/wmts/{v}/GoogleMapsCompatible/3/0/0.png", (400,)),
+    ("/mapproxy/wmts/communes/{v}/GoogleMapsCompatible/3/0/0.png", (400,)),
+    ("/mapproxy/tms/1.0.0/{v}/GoogleMapsCompatible/3/0/0.png", (404,)),
+    ("/mapproxy/tms/1.0.0/communes/GoogleMapsCompatible/3/0/0.{v}", (404,)),
+    ("/mapproxy/tms/1.0.0/communes/{v}/", (404,)),
+])
+@pytest.mark.parametrize("value", ["%01", "a%1Fb", "%FF", "%EF%BF%BE", "%C3%A9t%C3%A9"])
+def test_reports_stay_well_formed_whatever_they_quote(client, url, statuses, value):
+    response = client.get(url.format(v=value))
+    body = body_of(response)
+    assert response.status_code in statuses, (response.status_code, body[:300])
+    if b"TileMapServerError" in body:
+        ElementTree.fromstring(body)
+    else:
+        assert_error(response, OGC, statuses=statuses)
+
+
+def wmts_gfi(**overrides):
+    return wmts_kvp(**{"REQUEST": "GetFeatureInfo", "INFOFORMAT": "text/html", "I": "1", "J": "1",
+                       **overrides})
+
+
+@pytest.mark.parametrize("url", [
+    wmts_gfi(I="x"), wmts_gfi(J="1e400"), wmts_gfi(TILEMATRIX="x"), wmts_gfi(TILECOL="-1"),
+    wmts_gfi(I=HUGE_INT),
+    wmts_kvp(REQUEST="GetFeatureInfo", INFOFORMAT="text/html"),  # no I, J
+])
+def test_wmts_getfeatureinfo_numbers(client, url):
+    assert_error(client.get(url), OGC)

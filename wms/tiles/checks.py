@@ -1,10 +1,14 @@
 """Requests MapProxy would answer with a 500 (it has no exception code for them), refused first
-with a WMTS 1.0 exception report (HTTP 400) and a French message."""
+with a WMTS 1.0 exception report (HTTP 400) and a French message: REST tile paths whose names
+are not plain ASCII names, non-integer tile matrix, row, column or pixel (I, J), missing
+parameters of GetTile and GetFeatureInfo."""
 import re
 from xml.sax.saxutils import escape, quoteattr
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+
+from ..wms.errors import xml_text
 
 KVP_PATHS = {"service", "wmts", "wmts/"}
 # wmts/<layer>[/<style>]/<matrix set>/<matrix>/<col>/<row>.<format> (no style: the default)
@@ -16,7 +20,18 @@ GETTILE_PARAMETERS = ("LAYER", "STYLE", "TILEMATRIXSET", "TILEMATRIX", "TILEROW"
                       "FORMAT")
 # MapProxy converts these with int() (a 500 on anything else): ASCII digits, 9 at most.
 INTEGER_PARAMETERS = ("TILEMATRIX", "TILEROW", "TILECOL")
+GETFEATUREINFO_PARAMETERS = GETTILE_PARAMETERS + ("INFOFORMAT", "I", "J")
 _INTEGER = re.compile(r"[0-9]{1,9}", re.ASCII)
+# Names of layers, styles and matrix sets (the catalogue's are [a-z0-9_], styles' tile layers
+# "<layer>.<style>"): anything else (%FF, control characters) made MapProxy answer 500.
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
+
+
+def xml_safe_body(body):
+    """An XML error document of MapProxy (which quotes the request) made well-formed."""
+    text = body.decode("utf-8", "replace")
+    cleaned = xml_text(text)
+    return body if cleaned == text else cleaned.encode("utf-8")
 
 
 def exception_report(code, locator, text, status=400):
@@ -24,8 +39,8 @@ def exception_report(code, locator, text, status=400):
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.0.0" '
         'xml:lang="fr">'
-        f"<ows:Exception exceptionCode={quoteattr(code)} locator={quoteattr(locator)}>"
-        f"<ows:ExceptionText>{escape(text)}</ows:ExceptionText></ows:Exception>"
+        f"<ows:Exception exceptionCode={quoteattr(code)} locator={quoteattr(xml_text(locator))}>"
+        f"<ows:ExceptionText>{escape(xml_text(text))}</ows:ExceptionText></ows:Exception>"
         "</ows:ExceptionReport>"
     )
     return HttpResponse(body, status=status, content_type="application/xml; charset=utf-8")
@@ -33,7 +48,10 @@ def exception_report(code, locator, text, status=400):
 
 def refuse_bad_request(path, query):
     """An exception report for a malformed WMTS request, or None to let MapProxy answer."""
-    if path.startswith("wmts/") and path != REST_CAPABILITIES and not REST_TILE.match(path):
+    tile = REST_TILE.match(path) if path.startswith("wmts/") else None
+    if path.startswith("wmts/") and path != REST_CAPABILITIES and (
+            tile is None or not all(_NAME.fullmatch(name) for name in (
+                tile["layer"], tile["style"] or "default", tile["rest"].split("/")[1]))):
         return exception_report(
             "InvalidParameterValue", "path",
             _("Adresse de tuile invalide : attendu /mapproxy/wmts/<couche>/<style>/<grille>/"
@@ -50,13 +68,14 @@ def refuse_bad_request(path, query):
     if request.lower() not in REQUESTS:
         return exception_report("InvalidParameterValue", "request",
                                 _("Opération inconnue : %(request)s.") % {"request": request})
-    if request.lower() != "gettile":
+    if request.lower() == "getcapabilities":
         return None
-    for name in GETTILE_PARAMETERS:
+    gettile = request.lower() == "gettile"
+    for name in GETTILE_PARAMETERS if gettile else GETFEATUREINFO_PARAMETERS:
         if not params.get(name):
             return exception_report("MissingParameterValue", name.lower(),
                                     _("Le paramètre %(name)s est obligatoire.") % {"name": name})
-    for name in INTEGER_PARAMETERS:
+    for name in INTEGER_PARAMETERS if gettile else INTEGER_PARAMETERS + ("I", "J"):
         if not _INTEGER.fullmatch(params[name]):
             return exception_report("InvalidParameterValue", name.lower(),
                                     _("%(name)s doit être un entier positif.") % {"name": name})
