@@ -407,6 +407,11 @@ def test_json_depth_check_ignores_brackets_inside_strings():
     from capgeo.middleware import json_too_deep
 
     assert not json_too_deep(json.dumps({"text": "[" * 500}).encode(), 64)
+    assert not json_too_deep(json.dumps({"a": 'x"[{' * 300, "b": "\\", "c": '\\"[' * 99,
+                                         "d": "é[" * 99}).encode(), 64)
+    # Brackets, escaped quotes and backslashes inside strings do not hide a deep document.
+    for text in ('"]]]}', "\\", '\\"]]', "é]"):
+        assert json_too_deep(("[" * 70 + json.dumps(text) + "]" * 70).encode(), 64), text
     assert not json_too_deep(json.dumps([[[[1]]]] * 1000).encode(), 64)
     assert json_too_deep(("[" * 65 + "]" * 65).encode(), 64)
     assert not json_too_deep(("[" * 64 + "]" * 64).encode(), 64)
