@@ -632,3 +632,21 @@ def wmts_gfi(**overrides):
 ])
 def test_wmts_getfeatureinfo_numbers(client, url):
     assert_error(client.get(url), OGC)
+
+
+def test_wfs_body_over_the_memory_limit_gets_a_report_saying_so(client, settings):
+    padding = "<!--" + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + "-->"
+    document = ('<?xml version="1.0"?><wfs:GetFeature service="WFS" version="2.0.0" '
+                'xmlns:wfs="http://www.opengis.net/wfs/2.0">' + padding
+                + '<wfs:Query typeNames="communes"/></wfs:GetFeature>')
+    response = client.post("/ows", document, content_type="text/xml")
+    assert "trop volumineux" in assert_error(response, OGC)
+
+
+def test_api_errors_are_json_even_for_a_browser(client):
+    """DRF's browsable API would answer its HTML page to a browser: errors stay JSON."""
+    response = client.get("/api/layers/nexiste-pas/", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    assert_error(response, JSON, statuses=(404,))
+    response = client.get("/api/layers/communes/features?limit=x", HTTP_ACCEPT="text/html")
+    assert_error(response, JSON)
+    assert client.get("/api/docs/", HTTP_ACCEPT="text/html").status_code == 200  # Swagger UI

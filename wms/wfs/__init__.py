@@ -24,7 +24,7 @@ def handle(request, params):
     version = "2.0.0"
     try:
         if request.method == "POST":
-            root = xml.parse(request.body, check=False)
+            root = xml.parse(xml.request_body(request), check=False)
             namespace, local = xml.split(root.tag)
             if namespace == xml.WFS11 and local != "Transaction":
                 version = v110.VERSION  # (Transaction reports keep their own versions)

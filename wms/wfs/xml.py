@@ -16,6 +16,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
 
 from .exceptions import WFSError
@@ -29,7 +30,22 @@ GML32 = "http://www.opengis.net/gml/3.2"
 
 
 def max_body_bytes():
-    return int(getattr(settings, "CAPGEO_WFS_MAX_BODY_BYTES", 50 * 1024 * 1024))
+    """The largest body the WFS reads: CAPGEO_WFS_MAX_BODY_BYTES, within what Django keeps in
+    memory (DATA_UPLOAD_MAX_MEMORY_SIZE: request.body refuses more)."""
+    limit = int(getattr(settings, "CAPGEO_WFS_MAX_BODY_BYTES", 50 * 1024 * 1024))
+    in_memory = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return limit if in_memory is None else min(limit, in_memory)
+
+
+def request_body(request):
+    """The POSTed body, or WFSError(OperationParsingFailed) when it is larger than the WFS reads
+    (an XML report, not Django's 400 page)."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise WFSError("OperationParsingFailed", "request",
+                       _("Document XML trop volumineux (%(max)d octets au plus).")
+                       % {"max": max_body_bytes()}) from None
 
 
 def parse(body, check=True):
