@@ -12,14 +12,10 @@ is answered in the format the client of that address reads:
 Messages are French first (gettext, English available). ``handler400/403/404/500`` in
 capgeo/urls.py point here; the guards of capgeo/middleware.py answer through error_response().
 """
-import logging
-
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
 from django.views import defaults
-
-logger = logging.getLogger(__name__)
 
 OGC, JSON, HTML = "ogc", "json", "html"
 JSON_PREFIXES = ("/api/", "/tiles/")

@@ -148,7 +148,8 @@ def sync_push_with(text):
 
 JSON_BODIES = [
     ("/api/sync/push/", "controleur.spanc", sync_push_with),
-    ("/api/sync/devices/", "controleur.spanc", lambda text: {"id": str(uuid.uuid4()), "name": text}),
+    ("/api/sync/devices/", "controleur.spanc",
+     lambda text: {"id": str(uuid.uuid4()), "name": text}),
     ("/api/sync/assignments/", "responsable.spanc", lambda text: {"controls": [text]}),
     ("/carte/impression/", None, lambda text: {"title": text, "bbox": [0, 0, 1000, 1000],
                                                 "crs": "EPSG:3857", "layers": []}),
@@ -224,9 +225,11 @@ BAD_NUMBER_URLS = [
     ("/api/layers/communes/features?limit={v}", JSON),
     ("/api/layers/communes/features?offset={v}", JSON),
     ("/mapproxy/service?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=communes&STYLE=default"
-     "&TILEMATRIXSET=GoogleMapsCompatible&TILEMATRIX={v}&TILEROW=0&TILECOL=0&FORMAT=image/png", OGC),
+     "&TILEMATRIXSET=GoogleMapsCompatible&TILEMATRIX={v}&TILEROW=0&TILECOL=0&FORMAT=image/png",
+     OGC),
     ("/mapproxy/service?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=communes&STYLE=default"
-     "&TILEMATRIXSET=GoogleMapsCompatible&TILEMATRIX=3&TILEROW={v}&TILECOL=0&FORMAT=image/png", OGC),
+     "&TILEMATRIXSET=GoogleMapsCompatible&TILEMATRIX=3&TILEROW={v}&TILECOL=0&FORMAT=image/png",
+     OGC),
 ]
 
 
@@ -281,14 +284,16 @@ def test_duplicate_query_parameters(client, query):
 ENVELOPE = """<?xml version="1.0" encoding="UTF-8"?>
 <wfs:GetFeature service="WFS" version="2.0.0" xmlns:wfs="http://www.opengis.net/wfs/2.0"
   xmlns:fes="http://www.opengis.net/fes/2.0" xmlns:gml="{gml}">
-  <wfs:Query typeNames="communes"><fes:Filter><fes:BBOX><fes:ValueReference>geom</fes:ValueReference>
+  <wfs:Query typeNames="communes"><fes:Filter><fes:BBOX>
+  <fes:ValueReference>geom</fes:ValueReference>
   <gml:Envelope srsName="urn:ogc:def:crs:EPSG::2154"><gml:lowerCorner>{v} {v}</gml:lowerCorner>
   <gml:upperCorner>300000 6800000</gml:upperCorner></gml:Envelope></fes:BBOX></fes:Filter>
   </wfs:Query></wfs:GetFeature>"""
 POLYGON_110 = """<?xml version="1.0" encoding="UTF-8"?>
 <wfs:GetFeature service="WFS" version="1.1.0" xmlns:wfs="http://www.opengis.net/wfs"
   xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml">
-  <wfs:Query typeName="communes"><ogc:Filter><ogc:Intersects><ogc:PropertyName>geom</ogc:PropertyName>
+  <wfs:Query typeName="communes"><ogc:Filter><ogc:Intersects>
+  <ogc:PropertyName>geom</ogc:PropertyName>
   <gml:Polygon srsName="EPSG:2154"><gml:exterior><gml:LinearRing><gml:posList>
   0 0 {v} 0 1 1 0 0</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>
   </ogc:Intersects></ogc:Filter></wfs:Query></wfs:GetFeature>"""
@@ -351,7 +356,8 @@ DEEP_20 = ('<?xml version="1.0"?><wfs:GetFeature service="WFS" version="2.0.0" '
            + nested_not(1000) + "</wfs:Query></wfs:GetFeature>")
 DEEP_110 = ('<?xml version="1.0"?><wfs:GetFeature service="WFS" version="1.1.0" '
             'xmlns:wfs="http://www.opengis.net/wfs"><wfs:Query typeName="communes">'
-            + nested_not(1000, "ogc", "http://www.opengis.net/ogc") + "</wfs:Query></wfs:GetFeature>")
+            + nested_not(1000, "ogc", "http://www.opengis.net/ogc")
+            + "</wfs:Query></wfs:GetFeature>")
 DEEP_TRANSACTION = ('<?xml version="1.0"?><wfs:Transaction service="WFS" version="2.0.0" '
                     'xmlns:wfs="http://www.opengis.net/wfs/2.0"><wfs:Delete typeName="mairies">'
                     + nested_not(1000) + "</wfs:Delete></wfs:Transaction>")
@@ -442,7 +448,8 @@ def wmts_kvp(**overrides):
     "/mapproxy/tms/1.0.0/communes/GoogleMapsCompatible/3/99999999999999999999/0.png",
     "/mapproxy/tms/1.0.0/communes/Inconnue/3/0/0.png",
     "/mapproxy/tms/1.0.0/inconnue/GoogleMapsCompatible/3/0/0.png",
-    "/mapproxy/demo/", "/mapproxy/wms?SERVICE=WMS&REQUEST=GetMap", "/mapproxy/kml/communes/0/0/0.kml",
+    "/mapproxy/demo/", "/mapproxy/wms?SERVICE=WMS&REQUEST=GetMap",
+    "/mapproxy/kml/communes/0/0/0.kml",
 ])
 def test_malformed_tile_requests(client, url):
     before = writes()
@@ -571,17 +578,20 @@ def test_huge_identifiers_in_paths(client, method, url, space, statuses):
 @pytest.mark.parametrize("value", [HUGE_INT, "NaN", "1e400", "-" + HUGE_INT])
 @pytest.mark.parametrize("kind", ["update", "insert"])
 def test_wfs_transaction_values_out_of_the_column_type(client, kind, value):
-    namespaces = ('xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:fes="http://www.opengis.net/fes/2.0" '
+    namespaces = ('xmlns:wfs="http://www.opengis.net/wfs/2.0" '
+                  'xmlns:fes="http://www.opengis.net/fes/2.0" '
                   'xmlns:gml="http://www.opengis.net/gml/3.2" '
                   'xmlns:capgeo="https://capgeo.cap-atlantique.fr/wfs"')
     if kind == "update":
-        action = ('<wfs:Update typeName="capgeo:communes"><wfs:Property><wfs:ValueReference>population'
+        action = ('<wfs:Update typeName="capgeo:communes"><wfs:Property>'
+                  '<wfs:ValueReference>population'
                   f'</wfs:ValueReference><wfs:Value>{value}</wfs:Value></wfs:Property><fes:Filter>'
                   '<fes:ResourceId rid="communes.1"/></fes:Filter></wfs:Update>')
     else:
         action = ('<wfs:Insert><capgeo:communes><capgeo:insee>99999</capgeo:insee>'
                   f'<capgeo:population>{value}</capgeo:population><capgeo:geom>'
-                  '<gml:Point srsName="urn:ogc:def:crs:EPSG::2154"><gml:pos>300000 6700000</gml:pos>'
+                  '<gml:Point srsName="urn:ogc:def:crs:EPSG::2154">'
+                  '<gml:pos>300000 6700000</gml:pos>'
                   '</gml:Point></capgeo:geom></capgeo:communes></wfs:Insert>')
     login(client)
     before = writes()
@@ -650,3 +660,13 @@ def test_api_errors_are_json_even_for_a_browser(client):
     response = client.get("/api/layers/communes/features?limit=x", HTTP_ACCEPT="text/html")
     assert_error(response, JSON)
     assert client.get("/api/docs/", HTTP_ACCEPT="text/html").status_code == 200  # Swagger UI
+
+
+@pytest.mark.parametrize("path, space", [("/ows", OGC), ("/mapproxy/service", OGC),
+                                         ("/api/layers/", JSON), ("/carte/recherche/", JSON),
+                                         ("/catalogue/", HTML)])
+def test_too_many_parameters(client, path, space):
+    """Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS parameters (SuspiciousOperation):
+    handler400 answers in the URL space's format."""
+    query = "&".join(f"p{n}=1" for n in range(1100))
+    assert_error(client.get(f"{path}?{query}"), space)
