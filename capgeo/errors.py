@@ -98,16 +98,26 @@ def html_response(request, status, message):
     return HttpResponse(body, status=status)
 
 
+def wants_json(request):
+    """A page's script posting JSON (or asking for it) reads a JSON error."""
+    accept = request.headers.get("Accept", "")
+    return ((request.content_type or "").endswith("json")
+            or accept.startswith("application/json"))
+
+
 def error_response(request, status, message=None, code=None, locator=None, parameter=None):
     """An error answered in the format of the request's URL space (parameter: the query
     parameter in cause, named in JSON answers as the REST API does)."""
     message = str(message) if message else default_message(status)
     space = url_space(request.path_info)
+    if space == HTML and wants_json(request):
+        space = JSON
     if space == OGC:
         response = ogc_response(request, status, message, code=code, locator=locator)
     elif space == JSON:
-        # The viewer's scripts read "error" (capgeo.webmap, wms.printing); API clients "detail".
-        extra = {"error": message} if request.path_info.startswith("/carte/") else {}
+        # Pages' scripts read "error" (capgeo.webmap, wms.printing, the SPANC planning); API
+        # clients "detail".
+        extra = {} if request.path_info.startswith(JSON_PREFIXES) else {"error": message}
         if parameter:
             extra["parameter"] = parameter
         response = json_response(status, message, **extra)

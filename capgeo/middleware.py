@@ -89,8 +89,11 @@ def _readable_body(request):
     if request.method not in BODY_METHODS:
         return None
     content_type = (request.content_type or "").lower()
+    # JSON sent as text/plain or without a type (a "simple" fetch) is read as JSON by the views
+    # that parse request.body themselves (print, SPANC planning): checked as JSON too.
+    maybe_json = content_type in ("", "text/plain")
     if not (content_type in JSON_TYPES or content_type.endswith("+json")
-            or content_type == FORM_TYPE):
+            or content_type == FORM_TYPE or maybe_json):
         return None
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -99,7 +102,12 @@ def _readable_body(request):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if length <= 0 or (limit is not None and length > limit):
         return None
-    return content_type, request.body
+    raw = request.body
+    if maybe_json:
+        if raw.lstrip()[:1] not in (b"{", b"["):
+            return None
+        content_type = "application/json"
+    return content_type, raw
 
 
 def request_problem(request):

@@ -670,3 +670,28 @@ def test_too_many_parameters(client, path, space):
     handler400 answers in the URL space's format."""
     query = "&".join(f"p{n}=1" for n in range(1100))
     assert_error(client.get(f"{path}?{query}"), space)
+
+
+def test_json_sent_as_text_plain_is_checked_too(client):
+    """The print service parses request.body whatever its type (a "simple" fetch)."""
+    body = print_body(layers=[{"name": "comm\x00unes"}])
+    response = client.post("/carte/impression/", body, content_type="text/plain")
+    assert "U+0000" in assert_error(response, JSON)
+    response = client.post("/carte/impression/", "[" * 50_000 + "]" * 50_000,
+                           content_type="text/plain")
+    assert "trop imbriqué" in assert_error(response, JSON)
+
+
+def test_page_scripts_posting_json_get_json_errors(client):
+    """SPANC planning: a page's script posts JSON under an HTML address and reads {"error"}."""
+    login(client, "responsable.spanc")
+    before = writes()
+    response = client.post("/spanc/campagnes/selection/", json.dumps({"communes": ["44\x00069"]}),
+                           content_type="application/json")
+    assert "U+0000" in assert_error(response, JSON)
+    assert "U+0000" in response.json()["error"]
+    deep_area = "[" * 5_000 + "]" * 5_000
+    response = client.post("/spanc/campagnes/selection/", json.dumps({"area": deep_area}),
+                           content_type="application/json")
+    assert "GeoJSON" in assert_error(response, JSON)
+    assert writes() == before
