@@ -2,8 +2,9 @@
 
 InputGuardMiddleware refuses, with a 400 in the format of the URL space:
 - a NUL character (``%00``, ``\\u0000``) in the path, in a query parameter (name or value), in a
-  JSON body (raw byte or ``\\u0000`` escape) or in a form body: PostgreSQL refuses NUL in text
-  and jsonb, so such a value would otherwise fail deep inside a query;
+  header (a cookie, Basic credentials once decoded), in a JSON body (raw byte or ``\\u0000``
+  escape) or in a form body: PostgreSQL refuses NUL in text and jsonb, so such a value would
+  otherwise fail deep inside a query (the session's lookup, the user's, a layer's…);
 - a JSON body nested deeper than CAPGEO_MAX_JSON_DEPTH (Python's json module recurses: a
   document of 100,000 ``[`` raises RecursionError).
 and turns a RecursionError raised by a view (a parser recursing on a deeply nested document the
@@ -20,6 +21,8 @@ Bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE are not read here (Django refuses
 memory); the views that accept them (the sync push) call json_problem() on what they read,
 unless request.json_body_checked says this guard did.
 """
+import base64
+import binascii
 import logging
 import re
 
@@ -110,10 +113,30 @@ def _readable_body(request):
     return content_type, raw
 
 
+def header_with_nul(request):
+    """The name of a header holding NUL (a cookie, the credentials of Basic authentication once
+    decoded), or None: the session and the user are looked up in the database with them."""
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            return key[5:].lower().replace("_", "-")
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    if authorization[:6].lower() == "basic ":
+        try:
+            credentials = base64.b64decode(authorization[6:].strip())
+        except (binascii.Error, ValueError):
+            return None  # the authentication answers 401
+        if b"\x00" in credentials:
+            return "authorization"
+    return None
+
+
 def request_problem(request):
     """(message, locator) of the first problem of the request, or None."""
     if "\x00" in request.path_info:
         return nul_message(), "path"
+    header = header_with_nul(request)
+    if header:
+        return nul_message(), header
     for key, values in request.GET.lists():
         if "\x00" in key or any("\x00" in value for value in values):
             return nul_message(), key.replace("\x00", "")[:40] or "query"
@@ -142,7 +165,7 @@ class InputGuardMiddleware:
             logger.info("Requête refusée (%s) : %s %s", locator, request.method,
                         request.path_info.replace("\x00", "\\x00")[:200])
             code = "OperationParsingFailed" if locator == "body" else "InvalidParameterValue"
-            parameter = locator if locator not in ("path", "body", "query") else None
+            parameter = locator if locator in request.GET else None
             return error_response(request, 400, message, code=code, locator=locator,
                                   parameter=parameter)
         return conform(request, self.get_response(request))

@@ -13,6 +13,7 @@ The families enumerated here (endpoints × bad values):
 Formats: an OGC exception report parsable as XML on /ows and /mapproxy/, JSON with a "detail"
 message under /api/ and /tiles/ (and the viewer's JSON endpoints), the French HTML page elsewhere.
 """
+import base64
 import json
 import uuid
 
@@ -694,4 +695,23 @@ def test_page_scripts_posting_json_get_json_errors(client):
     response = client.post("/spanc/campagnes/selection/", json.dumps({"area": deep_area}),
                            content_type="application/json")
     assert "GeoJSON" in assert_error(response, JSON)
+    assert writes() == before
+
+
+BASIC_NUL_USER = "Basic " + base64.b64encode(b"admin\x00.sig:demo-capgeo").decode()
+
+
+@pytest.mark.parametrize("headers", [
+    {"HTTP_AUTHORIZATION": BASIC_NUL_USER},
+    {"HTTP_COOKIE": "sessionid=abcdefgh\x00ijklmnop"},
+    {"HTTP_X_API_KEY": "jeton\x00"},
+], ids=["basic-user", "session-cookie", "api-key"])
+@pytest.mark.parametrize("url, space", [
+    ("/api/layers/", JSON), ("/ows?SERVICE=WMS&REQUEST=GetCapabilities", OGC),
+    ("/mapproxy/wmts/1.0.0/WMTSCapabilities.xml", OGC), ("/catalogue/", HTML), ("/", HTML),
+])
+def test_nul_in_headers(client, url, space, headers):
+    """The session and the user are looked up in the database with these values."""
+    before = writes()
+    assert_error(client.get(url, **headers), space)
     assert writes() == before
