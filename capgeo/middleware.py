@@ -18,8 +18,9 @@ only OGC exception reports. Uncaught exceptions are answered by capgeo.errors.se
 (handler500), after Django has logged the traceback.
 
 Bodies larger than DATA_UPLOAD_MAX_MEMORY_SIZE are not read here (Django refuses to hold them in
-memory); the views that accept them (the sync push) call json_problem() on what they read,
-unless request.json_body_checked says this guard did.
+memory): the only view that accepts them, the sync push, bounds its own JSON parsing, and a
+RecursionError would still be answered 400 by process_exception. The sync push's strings are
+checked for NUL change by change by the sync protocol (NUL_CHECKED_PER_ITEM).
 """
 import base64
 import binascii
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 JSON_TYPES = ("application/json", "text/json")
 FORM_TYPE = "application/x-www-form-urlencoded"
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Bodies whose strings the view checks item by item: the sync push rejects the one change
+# holding a NUL (docs/sync-protocol.md) rather than the whole batch, which the tablet could never
+# send again.
+NUL_CHECKED_PER_ITEM = {"/api/sync/push/"}
 
 # A \u0000 escape not itself escaped (\\u0000 is the six characters "\u0000", not NUL).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -69,9 +74,10 @@ def json_too_deep(raw, limit):
     return True
 
 
-def json_problem(raw):
-    """A French message if the raw JSON body holds a NUL or nests too deep, else None."""
-    if b"\x00" in raw or (b"\\u0000" in raw and _JSON_NUL.search(raw)):
+def json_problem(raw, nul=True):
+    """A French message if the raw JSON body holds a NUL (nul=True) or nests too deep, else
+    None."""
+    if nul and (b"\x00" in raw or (b"\\u0000" in raw and _JSON_NUL.search(raw))):
         return nul_message()
     if json_too_deep(raw, max_json_depth()):
         return depth_message()
@@ -147,10 +153,9 @@ def request_problem(request):
             if b"\x00" in raw or b"%00" in raw:
                 return nul_message(), "body"
         else:
-            problem = json_problem(raw)
+            problem = json_problem(raw, nul=request.path_info not in NUL_CHECKED_PER_ITEM)
             if problem:
                 return problem, "body"
-            request.json_body_checked = True  # views reading the body need not check again
     return None
 
 

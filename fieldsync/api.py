@@ -20,7 +20,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from capgeo.accounts.models import User
-from capgeo.middleware import json_problem
 from capgeo.territory.models import Commune
 
 from . import editing, management_actions, photos, planning, pull, push, scope, wire
@@ -58,11 +57,6 @@ def read_json(request, limit):
     if len(raw) > limit:
         return None, error(413, _t("Requête trop volumineuse : %(max)d octets au plus.")
                            % {"max": limit})
-    # NUL and nesting depth: capgeo.middleware checks bodies Django keeps in memory; a larger
-    # batch is only read here.
-    problem = None if getattr(request, "json_body_checked", False) else json_problem(raw)
-    if problem:
-        return None, error(400, problem)
     try:
         return json.loads(raw.decode("utf-8")), None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
