@@ -707,3 +707,22 @@ def test_nul_in_headers(client, url, space, headers):
     before = writes()
     assert_error(client.get(url, **headers), space)
     assert writes() == before
+
+
+@pytest.mark.parametrize("url, words", [
+    (wmts_kvp(TILEMATRIX="99"), "hors de la grille"),
+    (wmts_kvp(TILEMATRIXSET="Inconnue"), "Grille de tuiles (TileMatrixSet) inconnue"),
+    (wmts_kvp(FORMAT="image/gif"), "non proposé"),
+    (wmts_kvp(LAYER="inconnue"), "Couche ou grille inconnue"),
+    (wmts_gfi(INFOFORMAT="text/x-inconnu"), "INFOFORMAT"),
+    ("/mapproxy/wmts/communes/GoogleMapsCompatible/25/0/0.png", "hors de la grille"),
+    ("/mapproxy/tms/1.0.0/communes/GoogleMapsCompatible/x/0/0.png", "Requête de tuile invalide"),
+    ("/mapproxy/tms/1.0.0/inconnue/GoogleMapsCompatible/3/0/0.png", "Couche ou grille inconnue"),
+    ("/mapproxy/tms/1.0.0/communes/GoogleMapsCompatible/30/0/0.png", "hors de la grille"),
+])
+def test_mapproxy_errors_in_french(client, url, words):
+    response = client.get(url)
+    body = body_of(response)
+    assert 400 <= response.status_code < 500
+    ElementTree.fromstring(body)
+    assert words in body.decode(), body.decode()[:400]

@@ -27,11 +27,41 @@ _INTEGER = re.compile(r"[0-9]{1,9}", re.ASCII)
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
 
 
-def xml_safe_body(body):
-    """An XML error document of MapProxy (which quotes the request) made well-formed."""
-    text = body.decode("utf-8", "replace")
-    cleaned = xml_text(text)
-    return body if cleaned == text else cleaned.encode("utf-8")
+# MapProxy's messages (WMTS ExceptionText, TMS Message), already XML-escaped: French versions.
+TRANSLATIONS = [
+    (re.compile(r"^The requested tile is outside the bounding box of the tile map\.$"),
+     lambda: _("La tuile demandée est hors de la grille de tuiles.")),
+    (re.compile(r"^unknown tilematrixset: (?P<v>.*)$", re.S),
+     lambda: _("Grille de tuiles (TileMatrixSet) inconnue : %(v)s.")),
+    (re.compile(r"^invalid format \((?P<v>.*)\)\. this tile set only supports \((?P<w>.*)\)$",
+                re.S),
+     lambda: _("Format « %(v)s » non proposé : ces tuiles sont servies en %(w)s.")),
+    (re.compile(r"^unknown layer: (?P<v>.*)$", re.S),
+     lambda: _("Couche ou grille inconnue, ou qui ne vous est pas accessible : %(v)s.")),
+    (re.compile(r"^invalid request \((?P<v>.*)\)$", re.S),
+     lambda: _("Requête de tuile invalide : %(v)s.")),
+    (re.compile(r"^unknown infoformat: (?P<v>.*)$", re.S),
+     lambda: _("Format d'information (INFOFORMAT) non proposé : %(v)s.")),
+]
+_MESSAGE = re.compile(r"(<ows:ExceptionText>|<Message>)(.*?)(</ows:ExceptionText>|</Message>)",
+                      re.S)
+
+
+def _french(match):
+    text = match.group(2).strip()
+    for pattern, template in TRANSLATIONS:
+        found = pattern.match(text)
+        if found:
+            return match.group(1) + template() % found.groupdict() + match.group(3)
+    return match.group(0)
+
+
+def error_body(body):
+    """An XML error document of MapProxy made well-formed (it quotes the request, control
+    characters included) and in French."""
+    text = xml_text(body.decode("utf-8", "replace"))
+    text = _MESSAGE.sub(_french, text).replace('xml:lang="en"', 'xml:lang="fr"')
+    return text.encode("utf-8")
 
 
 def exception_report(code, locator, text, status=400):

@@ -18,8 +18,8 @@ from layers.models import Permission
 
 from .app import configuration_for
 from .audience import Audience
-from .checks import (KVP_PATHS, REST_CAPABILITIES, exception_report, refuse_bad_request,
-                     xml_safe_body)
+from .checks import (KVP_PATHS, REST_CAPABILITIES, error_body, exception_report,
+                     refuse_bad_request)
 from .styles import catalogue_layer_name, fold_capabilities, route
 
 TILE_SERVICES = {"tms", "wmts"}
@@ -120,7 +120,7 @@ def mapproxy(request, path=""):
         response = _plain_error(status, path, body)
     else:
         if status >= 400:
-            body = xml_safe_body(body)  # MapProxy quotes the request, control characters too
+            body = error_body(body)  # well-formed (it quotes the request) and in French
         response = HttpResponse(body, status=status)
         for name, value in started["headers"]:
             if name.lower() not in HOP_BY_HOP:
