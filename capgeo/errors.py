@@ -32,7 +32,7 @@ def url_space(path):
     """OGC, JSON or HTML: the error format of a request path (without the script prefix)."""
     if path == "/ows" or path.startswith(("/ows/", "/mapproxy/")) or path == "/mapproxy":
         return OGC
-    if path.startswith(JSON_PREFIXES) or path in JSON_PATHS or path.endswith(".json"):
+    if path.startswith(JSON_PREFIXES) or path in JSON_PATHS or path.endswith((".json", ".geojson")):
         return JSON
     return HTML
 

@@ -260,6 +260,8 @@ def test_vector_tile_indices_out_of_the_grid(client, path):
     f"page={HUGE_INT}", "page=1e400", "page=-1", "page=abc", "page=1&page=2",
 ])
 def test_rest_catalogue_paging(client, query):
+    for page in ("/catalogue/", "/donnees/"):  # the HTML catalogues' pagers: the last page
+        assert client.get(f"{page}?{query}").status_code == 200
     response = client.get("/api/layers/?" + query)
     if response.status_code == 200:  # a page beyond the end is empty, not an error
         assert isinstance(response.json()["results"], list)
@@ -475,6 +477,7 @@ def test_malformed_tile_requests(client, url):
     ("get", "/tiles/communes/0/0/0.png", JSON, (404,)),
     ("get", "/carte/config.json?carte=nexiste-pas", JSON, (404,)),
     ("get", "/nexiste-pas/", HTML, (404,)),
+    ("post", "/territoire/communes.geojson", JSON, (405,)),
 ])
 def test_framework_errors_in_the_url_space_format(client, method, url, space, statuses):
     response = getattr(client, method)(url)
