@@ -6,6 +6,12 @@ from django.urls import include, path
 from capgeo import health, views
 from wms.printing.views import print_map
 
+# Errors in the format of each URL space: OGC reports on /ows and /mapproxy/, JSON under /api/.
+handler400 = "capgeo.errors.bad_request"
+handler403 = "capgeo.errors.permission_denied"
+handler404 = "capgeo.errors.page_not_found"
+handler500 = "capgeo.errors.server_error"
+
 admin.site.site_header = "C@p Géo — administration"
 admin.site.site_title = "C@p Géo"
 

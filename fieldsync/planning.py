@@ -59,7 +59,7 @@ def parse_area(text):
         raise ValidationError(_t("Zone trop détaillée : simplifiez le dessin."))
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
         raise ValidationError(_t("La zone n'est pas un polygone GeoJSON lisible.")) from None
     if not isinstance(document, dict):
         raise ValidationError(_t("La zone n'est pas un polygone GeoJSON lisible."))

@@ -4,10 +4,10 @@ POST a URL and a protocol: the capabilities are read (400 with the French reason
 is unusable, and nothing saved); POST …/<id>/publish with identifiers to put layers into the
 catalogue. The admin pages and `manage.py register_remote_service` do the same (layers.remote).
 """
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -91,7 +91,9 @@ class RemoteServicePublishView(APIView):
     @extend_schema(tags=[TAG], summary="Publier des couches d'un service distant au catalogue",
                    request=PublishSerializer, responses={201: SERVICE})
     def post(self, request, pk):
-        service = get_object_or_404(RemoteService, pk=pk)
+        service = RemoteService.objects.filter(pk=pk).first()
+        if service is None:  # (get_object_or_404's message is English)
+            raise NotFound(_("Service distant introuvable."))
         params = PublishSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         remote_layers = {layer.identifier: layer for layer in service.layers.all()}

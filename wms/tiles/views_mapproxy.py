@@ -6,6 +6,8 @@ the audience's configuration, so it is reported exactly like an unknown layer. T
 document (and refuses any other service). Named styles are routed and folded into the WMTS
 capabilities by wms.tiles.styles.
 """
+import logging
+
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,11 +19,13 @@ from layers.models import Permission
 from .. import conditional
 from .app import configuration_for
 from .audience import Audience
-from .checks import KVP_PATHS, REST_CAPABILITIES, refuse_bad_request
+from .checks import (KVP_PATHS, REST_CAPABILITIES, error_body, exception_report,
+                     refuse_bad_request)
 from .styles import catalogue_layer_name, fold_capabilities, route
 
 TILE_SERVICES = {"tms", "wmts"}
 PUBLIC_MAX_AGE = 300
+logger = logging.getLogger(__name__)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -73,11 +77,26 @@ def _is_wmts_capabilities(path, query):
             and params.get("SERVICE", "wmts") == "wmts")
 
 
+def _plain_error(status, path, body):
+    if status == 404:
+        return exception_report("NotFound", "path", _(
+            "Adresse inconnue : /mapproxy/%(path)s (services proposés : WMTS et TMS).")
+            % {"path": path[:200]}, status=404)
+    if status < 500:
+        return exception_report("InvalidParameterValue", "request", _("Requête de tuile invalide."),
+                                status=status)
+    logger.error("MapProxy answered %s for /mapproxy/%s: %s", status, path[:200], body[:500])
+    return exception_report("NoApplicableCode", "server", _(
+        "Erreur interne du service de tuiles ; l'incident est enregistré."), status=status)
+
+
 @csrf_exempt
 def mapproxy(request, path=""):
     if request.method not in ("GET", "HEAD"):
-        return HttpResponse(_("Seules les requêtes GET sont acceptées ici."), status=405,
-                            content_type="text/plain; charset=utf-8")
+        response = exception_report("OperationNotSupported", "request",
+                                    _("Seules les requêtes GET sont acceptées ici."), status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
     refused = refuse_bad_request(path, request.GET)
     if refused is not None:
         return refused
@@ -108,10 +127,19 @@ def _serve(request, path):
             body_iter.close()
     if _is_wmts_capabilities(path, request.GET) and started["status"].startswith("200"):
         body = fold_capabilities(body, styles, request.build_absolute_uri(reverse("ows:ows")))
-    response = HttpResponse(body, status=int(started["status"].split()[0]))
-    for name, value in started["headers"]:
-        if name.lower() not in HOP_BY_HOP:
-            response[name] = value
+    status = int(started["status"].split()[0])
+    headers = dict((name.lower(), value) for name, value in started["headers"])
+    if status >= 400 and not headers.get("content-type", "").startswith(("text/xml",
+                                                                          "application/")):
+        # MapProxy's plain-text errors ("not found", "internal error: …"): an OWS report.
+        response = _plain_error(status, path, body)
+    else:
+        if status >= 400:
+            body = error_body(body)  # well-formed (it quotes the request) and in French
+        response = HttpResponse(body, status=status)
+        for name, value in started["headers"]:
+            if name.lower() not in HOP_BY_HOP:
+                response[name] = value
     # Whatever MapProxy says: anonymous answers are public; anyone else's depend on who asks.
     if audience.authenticated:
         response["Cache-Control"] = "private, no-cache"

@@ -9,8 +9,10 @@ Every POST body is parsed safely first (wms.wfs.xml): DOCTYPE/entities are refus
 gisserver sees the body. Every error is an OGC exception report in French (wms.wfs.exceptions).
 """
 import logging
+import math
 
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
 
 from .exceptions import WFSError
 
@@ -37,18 +39,22 @@ def _handle(request, params):
     version = "2.0.0"
     try:
         if request.method == "POST":
-            root = xml.parse(request.body)
+            root = xml.parse(xml.request_body(request), check=False)
             namespace, local = xml.split(root.tag)
+            if namespace == xml.WFS11 and local != "Transaction":
+                version = v110.VERSION  # (Transaction reports keep their own versions)
+            xml.check_tree(root)
             if local == "Transaction":
                 return transaction.execute(request, root)
             if namespace == xml.WFS11:
-                version = v110.VERSION
                 return v110.handle_post(request)
         elif request.method not in ("GET", "HEAD"):
             raise WFSError("OperationNotSupported", "request",
                            "Seules les méthodes GET et POST sont acceptées.", status=405)
         if request.method != "POST" and v110.negotiated(params) == v110.VERSION:
             version = v110.VERSION
+        if request.method != "POST":
+            check_kvp(params)
         if params.get("REQUEST", "").lower() == "transaction":
             raise WFSError("OperationNotSupported", "request",
                            "Transaction s'envoie en POST, dans un document XML.")
@@ -57,3 +63,21 @@ def _handle(request, params):
         return view.CapGeoWFSView.as_view()(request)
     except WFSError as error:
         return error.response(version=version)
+
+
+def check_kvp(params):
+    """BBOX numbers finite, FILTER bounded (wms.wfs.xml), before gisserver reads them."""
+    from . import xml
+
+    if params.get("BBOX"):
+        for token in params["BBOX"].split(",")[:4]:
+            try:
+                value = float(token)
+            except ValueError:
+                continue  # not a number: gisserver's own message
+            if not math.isfinite(value):
+                raise WFSError("InvalidParameterValue", "bbox", _(
+                    "BBOX invalide : « %(value)s » n'est pas un nombre fini (attendu : "
+                    "minx,miny,maxx,maxy[,crs]).") % {"value": token[:40]})
+    if params.get("FILTER"):
+        xml.check_filter_text(params["FILTER"])

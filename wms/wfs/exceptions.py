@@ -11,6 +11,8 @@ from xml.sax.saxutils import escape, quoteattr
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
+from ..wms.errors import xml_text
+
 STATUS = {
     "OperationNotSupported": 400,
     "OperationParsingFailed": 400,
@@ -40,6 +42,8 @@ class WFSError(Exception):
 
 
 def exception_report(code, locator, text, version="2.0.0"):
+    # Messages quote what the client sent: U+0001 would make the report unreadable.
+    code, locator, text = xml_text(code), xml_text(locator or code), xml_text(text)
     if version == "1.1.0":
         # WFS 1.1.0 answers with an OWS 1.0.0 report (namespace without version).
         return (

@@ -587,7 +587,7 @@ def legend_response(request, served):
 def pixels(value, default=20):
     try:
         return max(1, int(float(value)))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf", "1e400"
         return default
 
 

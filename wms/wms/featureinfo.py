@@ -40,7 +40,7 @@ def pixel(params, version, query):
         if not value:
             raise WmsError("MissingParameterValue",
                            _("Le paramètre %(name)s est obligatoire.") % {"name": name}, name)
-        if not re.fullmatch(r"-?\d+", value):
+        if not re.fullmatch(r"-?\d{1,9}", value):  # (int() refuses 4,300 digits and more)
             raise WmsError("InvalidPoint", _("%(name)s doit être un entier.") % {"name": name}, name)
         values.append(int(value))
     i, j = values

@@ -4,6 +4,7 @@ Legends depend only on the style (never on rows), and are cached per process and
 """
 import io
 import json
+import re
 import threading
 from collections import OrderedDict
 from types import SimpleNamespace
@@ -154,7 +155,8 @@ def get_legend_graphic(request, params, version):
         raise WmsError("InvalidFormat", _("Les légendes sont proposées en image/png seulement."),
                        "FORMAT")
     size = SWATCH
-    if params.get("WIDTH", "").isdigit() and params.get("HEIGHT", "").isdigit():
+    # isdigit() is true for "²", which int() refuses: ASCII digits only.
+    if all(re.fullmatch(r"[0-9]{1,9}", params.get(name, "")) for name in ("WIDTH", "HEIGHT")):
         size = max(8, min(64, min(int(params["WIDTH"]), int(params["HEIGHT"]))))
     served = decisions.resolve(request.user, [name], [params.get("STYLE", "").strip()],
                                locator="LAYER", style_locator="STYLE")[0]
