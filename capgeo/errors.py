@@ -5,7 +5,7 @@ is answered in the format the client of that address reads:
 
 - ``/ows`` (WMS and WFS) and ``/mapproxy/`` (WMTS, TMS): an OGC exception report (WMS
   ServiceExceptionReport, WFS OWS ExceptionReport in the requested version, WMTS OWS 1.1 report);
-- ``/api/``, ``/tiles/`` and the viewer's JSON endpoints: ``{"detail": "…", "reasons": []}``
+- ``/api/``, ``/tiles/`` and the viewer's JSON endpoints: ``{"detail": "…", "reasons": ["…"]}``
   (the shape of DRF's and of the sync protocol's errors);
 - anywhere else: the platform's HTML page for that status.
 
@@ -88,7 +88,7 @@ def ogc_response(request, status, message, code=None, locator=None):
 
 
 def json_response(status, message, **extra):
-    return JsonResponse({"detail": str(message), "reasons": [], **extra}, status=status)
+    return JsonResponse({"detail": str(message), "reasons": [str(message)], **extra}, status=status)
 
 
 def html_response(request, status, message):

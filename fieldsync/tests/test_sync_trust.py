@@ -231,13 +231,18 @@ def test_a_duplicate_answers_the_current_state(tablet, campaign):
 def test_every_error_under_api_sync_is_json_with_reasons(tablet, campaign):
     """Item 7: 404 on a non-UUID path was Django's HTML page; 403/405 had no reasons."""
     client = tablet.client
-    for url in ("/api/sync/controls/pas-un-uuid/photos/", "/api/sync/controls/%00/photos/",
-                "/api/sync/nexiste/pas/", "/api/sync/photos/zz/", "/api/sync/photos/%00/",
-                "/api/sync/push"):
+    for url in ("/api/sync/controls/pas-un-uuid/photos/", "/api/sync/nexiste/pas/",
+                "/api/sync/photos/zz/", "/api/sync/push"):
         response = client.get(url)
         assert response.status_code == 404, url
         assert response["Content-Type"] == "application/json", url
         assert response.json()["reasons"] and response.json()["code"] == "not_found", url
+    # A NUL in the path is refused before any view by the platform's input guard, in JSON too.
+    for url in ("/api/sync/controls/%00/photos/", "/api/sync/photos/%00/"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert response["Content-Type"] == "application/json", url
+        assert "U+0000" in response.json()["detail"] and response.json()["reasons"], url
     manager = logged("responsable.spanc")
     for url, method in (("/api/sync/conflicts/pas-un-uuid/resolution/", "post"),
                         (f"/api/sync/conflicts/{uuid.uuid4()}/resolution/", "post"),
