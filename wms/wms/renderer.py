@@ -73,13 +73,40 @@ def datasource_extent(layer, srid):
     return box.extent
 
 
+# Geometries are generalised to this share of the requested pixel before being drawn (and before
+# PostGIS reprojects them): a vertex-dense layer seen at a small scale (hundreds of vertices per
+# polygon, several per pixel) is read, transformed and rasterised ten times faster, while no line
+# moves by more than 1/8 of a pixel, which anti-aliasing renders alike (docs/benchmarks.md).
+SIMPLIFY_PIXELS = 1 / 8
+# Ground metres (Lambert-93 metres) in one unit of the CRS at the box's edge farthest from the
+# equator, where they are fewest: Web Mercator stretches by 1/cos(latitude), degrees of longitude
+# shrink by cos(latitude). Inline SQL over Mapnik's !bbox! tokens (a constant, folded by the
+# planner); clamped, as Mapnik first asks with a box of ±3.4e38.
+METRES_PER_UNIT = {
+    2154: "1",
+    3857: ("cos(2 * atan(exp(least(greatest(abs(ST_YMin(!bbox!)), abs(ST_YMax(!bbox!))), "
+           "20037508.34) / 6378137)) - pi() / 2)"),
+    4326: ("111319.49 * cos(radians(least(greatest(abs(ST_YMin(!bbox!)), abs(ST_YMax(!bbox!))), "
+           "89)))"),
+}
+
+
+def tolerance(srid):
+    """SQL for the generalisation tolerance in Lambert-93 metres: SIMPLIFY_PIXELS of the smaller
+    side of a pixel, measured where the CRS's units are shortest on the ground."""
+    return (f"least(!pixel_width!, !pixel_height!) * {SIMPLIFY_PIXELS!r} * "
+            f"{METRES_PER_UNIT[srid]}")
+
+
 def subquery(layer, attributes, row_filter, srid):
     columns = "".join(f", t.{quote_ident(name)}" for name in attributes)
+    # Collapsed polygons and lines are kept (as a point-sized shape), so nothing disappears.
+    geometry = f"ST_Simplify(t.geom, {tolerance(srid)}, true)"
     if srid == 2154:
-        geometry, in_box = "t.geom", "t.geom && !bbox!"
+        in_box = "t.geom && !bbox!"
     else:
         domain = ",".join(repr(v) for v in DOMAIN[srid])
-        geometry = f"ST_Transform(t.geom, {srid})"
+        geometry = f"ST_Transform({geometry}, {srid})"
         in_box = (f"t.geom && ST_Transform(ST_ClipByBox2D(!bbox!, "
                   f"ST_MakeEnvelope({domain}, {srid})), 2154)")
     return (f"(SELECT t.fid, {geometry} AS geom{columns} FROM {layer.qualified_table} t "
