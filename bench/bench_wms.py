@@ -307,12 +307,61 @@ def client(port, paths, durations, errors):
         body = response.read()
         durations.append(time.perf_counter() - started)
         if response.status != 200 or not body.startswith(b"\x89PNG"):
-            errors.append((response.status, body[:300]))
+            errors.append((response.status, body[:1000]))
     conn.close()
 
 
-def run(port, paths_per_client):
+# --- processor time -------------------------------------------------------------------------------
+def descendants(pid):
+    """pid and its children's ids (gunicorn's workers, nginx's worker)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def database_backends(pids):
+    """Ids of the PostgreSQL backends serving these processes: their sockets' local ports, read
+    from /proc, matched with pg_stat_activity.client_port."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL")
+        return [pid for pid, port in cursor.fetchall() if port in ports]
+
+
+def cpu_seconds(pids):
+    """User + system processor time used so far by these processes (seconds)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def run(port, paths_per_client, server_pids=()):
+    """Requests/s, median and p95 of the paths asked by parallel clients; with server_pids, the
+    processor time per request of those processes and of their PostgreSQL backends."""
     durations, errors, threads = [], [], []
+    pids = [*server_pids, *database_backends(server_pids)] if server_pids else []
+    cpu_before = cpu_seconds(pids)
     started = time.perf_counter()
     for paths in paths_per_client:
         thread = threading.Thread(target=client, args=(port, paths, durations, errors))
@@ -323,7 +372,9 @@ def run(port, paths_per_client):
     elapsed = time.perf_counter() - started
     if errors:
         raise SystemExit(f"erreurs : {errors[:3]}")
-    return {"rps": len(durations) / elapsed, **median_p95_ms(durations), "count": len(durations)}
+    cpu = (cpu_seconds(pids) - cpu_before) / len(durations) * 1000 if pids else None
+    return {"rps": len(durations) / elapsed, **median_p95_ms(durations), "count": len(durations),
+            "cpu": cpu}
 
 
 def machine():
@@ -506,6 +557,8 @@ def main():
     parser.add_argument("--keep", action="store_true",
                         help="garder les couches après la mesure et les reprendre si elles "
                              "existent (mise au point)")
+    parser.add_argument("--case", help="seulement les cas dont le libellé contient ce texte "
+                                       "(pas d'écriture dans docs/benchmarks.md)")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
     datasets = [args.only] if args.only else ["communes", "petits"]
@@ -530,11 +583,15 @@ def main():
                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         processes += start_mapserver(theirs, workdir, extent, [layer.name for layer in layers.values()])
         prefixes = {"capgeo": (ours, "/ows?"), "mapserver": (theirs, "/?")}
+        server_pids = {"capgeo": descendants(processes[0].pid),
+                       "mapserver": [*descendants(processes[1].pid),
+                                     *(process.pid for process in processes[2:])]}
         cases = []
         if "communes" in layers:
             cases += commune_cases(args.z8_runs, args.z12_runs)
         if "petits" in layers:
             cases += small_cases(layers["petits"].extent.extent, args.dense_runs, args.sparse_runs)
+        cases = [case for case in cases if not args.case or args.case in case[1]]
         results, loads = [], [os.getloadavg()[0]]
         for dataset, label, name, srid, boxes, runs in cases:
             case = {"dataset": dataset, "label": label,
@@ -544,16 +601,17 @@ def main():
                 run(port, [warm[:5], warm[5:]])
                 per_client = [[getmap_path(prefix, name, srid, boxes[(c * 7919 + i) % len(boxes)])
                                for i in range(runs)] for c in range(CLIENTS)]
-                result = run(port, per_client)
+                result = run(port, per_client, server_pids[server])
                 case[server] = result
                 loads.append(os.getloadavg()[0])
                 print(f"{dataset} {label:30} {server:9} {result['count']} requêtes : "
                       f"{result['rps']:.1f} req/s, médiane {result['median']:.1f} ms, "
-                      f"p95 {result['p95']:.1f} ms (charge {loads[-1]:.1f})")
+                      f"p95 {result['p95']:.1f} ms, processeur {result['cpu']:.2f} ms/requête "
+                      f"(charge {loads[-1]:.1f})")
             ratio = case["capgeo"]["rps"] / case["mapserver"]["rps"]
             print(f"{dataset} {label:30} débit C@p Géo / MapServer : {ratio:.2f}")
             results.append(case)
-        if not args.no_doc and not args.only:
+        if not args.no_doc and not args.only and not args.case:
             write_doc(args.polygons, args.communes, results,
                       {**machine(), "load": (min(loads), max(loads))})
             print("docs/benchmarks.md mis à jour.")
