@@ -104,6 +104,38 @@ def test_generalised_picture_is_the_full_geometries_picture(dense_layer, srid):
     assert (difference.max(axis=2) > 48).sum() <= 20
 
 
+@pytest.fixture
+def tiny_layer(wms_world):
+    """2,000 buildings-sized polygons (8 to 24 vertices, 15 to 60 m), a fraction of a pixel each
+    in the box of BOX_2154."""
+    rows = sql("SELECT ST_AsText(ST_Buffer(ST_MakePoint(276000 + random() * 21000, "
+               "6696000 + random() * 21000), 7.5 + random() * 22.5, 2 + mod(i, 5))) "
+               "FROM generate_series(1, 2000) i")
+    return make_vector_layer("wms_menus", "POLYGON", [], [{"geom": wkt} for (wkt,) in rows],
+                             PUBLIC_VIEW, title="Petits polygones")
+
+
+@pytest.mark.parametrize("srid", [2154, 3857])
+def test_polygons_smaller_than_a_pixel_are_drawn_unchanged(tiny_layer, srid):
+    # Generalised, they would collapse into flat rings, stroked as darker dots.
+    box = transform_box(BOX_2154, 2154, srid)
+    response = Client().get("/ows", {
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "wms_menus",
+        "STYLES": "", "CRS": f"EPSG:{srid}", "BBOX": ",".join(map(str, box)), "WIDTH": 256,
+        "HEIGHT": 256, "FORMAT": "image/png"})
+    assert response.status_code == 200, response.content[:300]
+    served = numpy.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"), dtype=int)
+    reference_map = datasource_map(tiny_layer, srid, full_geometries(tiny_layer, srid))
+    reference_map.zoom_to_box(mapnik.Box2d(*box))
+    image = mapnik.Image(256, 256)
+    image.fill(mapnik.Color(255, 255, 255, 255))
+    image.premultiply()
+    mapnik.render(reference_map, image)
+    reference = numpy.frombuffer(image.to_string(), numpy.uint8).reshape(256, 256, 4)[:, :, :3]
+    assert (reference != 255).any(axis=2).sum() > 2000
+    assert numpy.abs(served - reference).max() <= 4
+
+
 @pytest.mark.parametrize("code", ["EPSG:2154", "EPSG:3857", "EPSG:4326"])
 def test_scale_range_in_every_crs(dense_layer, code):
     make_style(Layer.objects.get(name="wms_dense"), {

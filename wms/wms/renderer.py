@@ -78,6 +78,7 @@ def datasource_extent(layer, srid):
 # polygon, several per pixel) is read, transformed and rasterised ten times faster, while no line
 # moves by more than 1/8 of a pixel, which anti-aliasing renders alike (docs/benchmarks.md).
 SIMPLIFY_PIXELS = 1 / 8
+SIMPLIFY_MIN_PIXELS = 4
 # Ground metres (Lambert-93 metres) in one unit of the CRS at the box's edge farthest from the
 # equator, where they are fewest: Web Mercator stretches by 1/cos(latitude), degrees of longitude
 # shrink by cos(latitude). Inline SQL over Mapnik's !bbox! tokens (a constant, folded by the
@@ -100,8 +101,13 @@ def tolerance(srid):
 
 def subquery(layer, attributes, row_filter, srid):
     columns = "".join(f", t.{quote_ident(name)}" for name in attributes)
-    # Collapsed polygons and lines are kept (as a point-sized shape), so nothing disappears.
-    geometry = f"ST_Simplify(t.geom, {tolerance(srid)}, true)"
+    # Only geometries spanning SIMPLIFY_MIN_PIXELS or more are generalised: a smaller one would
+    # collapse into a flat ring whose outline Mapnik strokes differently (darker dots). Those
+    # that are generalised keep their collapsed parts (preserveCollapsed), nothing disappears.
+    tol = tolerance(srid)
+    span = "greatest(ST_XMax(t.geom) - ST_XMin(t.geom), ST_YMax(t.geom) - ST_YMin(t.geom))"
+    geometry = (f"CASE WHEN {span} < {tol} * {SIMPLIFY_MIN_PIXELS / SIMPLIFY_PIXELS!r} "
+                f"THEN t.geom ELSE ST_Simplify(t.geom, {tol}, true) END")
     if srid == 2154:
         in_box = "t.geom && !bbox!"
     else:
