@@ -1,23 +1,34 @@
-"""Benchmark: WMS GetMap 256×256 PNG of a 100,000-polygon layer, C@p Géo (Mapnik) vs MapServer.
+"""Benchmark: WMS GetMap 256×256 PNG, C@p Géo (Mapnik) vs MapServer 8, on two layers.
 
-    .venv/bin/python bench/bench_wms.py [--polygons 100000] [--dense-runs 60] [--sparse-runs 400]
-                                        [--no-doc]
+    .venv/bin/python bench/bench_wms.py [--polygons 100000] [--communes 35000]
+        [--dense-runs 60] [--sparse-runs 400] [--z8-runs 100] [--z12-runs 400]
+        [--only petits|communes] [--case TEXT] [--keep] [--no-doc]
 
-Needs the Debian packages of the MapServer side (the C@p Géo side needs nothing more):
+Needs the Debian packages of the MapServer side (the C@p Géo side needs nothing more; nothing of
+this is needed by the tests or CI):
 
     apt-get install -y --no-install-recommends mapserver-bin cgi-mapserver spawn-fcgi nginx
 
-Creates a public catalogue layer of N small polygons (generated in SQL, random in Cap Atlantique's
-extent), then serves it, in the same run, from:
+Creates two public catalogue layers:
+  - 35,000 commune-like polygons of real shape tiling metropolitan France (Voronoi cells of random
+    points, a vertex every 60 m along their boundaries then moved by a smooth displacement field:
+    ~265 vertices and ~15 km² each, boundaries shared between neighbours), generated with shapely;
+  - 100,000 small polygons (8 to 24 vertices, 15 to 60 m) in Cap Atlantique's extent, generated
+    in SQL;
+then serves them, in the same run, from:
   (a) C@p Géo: gunicorn, 2 sync workers, /ows?SERVICE=WMS (its built-in default style);
   (b) MapServer 8 (`mapserv` as FastCGI: 2 processes started by spawn-fcgi behind nginx, PostGIS
-      connection kept open with CLOSE_CONNECTION=DEFER), same table, same colours (fill
-      #3a87c8 at 80 % opacity, 1 px #1d4f7a outline), AGG PNG 32 bits.
-Two client threads, each on its own kept-alive HTTP connection, ask for 256×256 PNGs in EPSG:2154:
-the dense zoom is the whole extent (every polygon), the sparse zoom small boxes (~600 m) at fixed
-random places (the same list for both servers). Prints requests/s, median and p95, writes them with
-the machine into docs/benchmarks.md (section "WMS GetMap 256×256 sur 100 000 polygones") and removes
-the layer. Not a test: run it on a quiet machine.
+      connection kept open with CLOSE_CONNECTION=DEFER), same tables (Lambert-93 `geom`,
+      reprojected by MapServer), same colours (fill #3a87c8 at 80 % opacity, 1 px #1d4f7a
+      outline), AGG PNG 32 bits.
+Two client threads, each on its own kept-alive HTTP connection, ask for 256×256 PNGs:
+  - communes in EPSG:3857: XYZ tiles lying wholly in France at z8 (~110 km, ~700 polygons a tile)
+    and z12 (~7 km); in EPSG:2154: square boxes of the same ground area at the same places;
+  - small polygons in EPSG:2154: the whole extent (dense) and ~600 m boxes (sparse).
+The same box lists for both servers. Prints requests/s, median, p95 and the processor time per
+request of each server's processes and of their PostgreSQL backends (read from /proc), writes
+them with the machine and its load into docs/benchmarks.md (unless --only/--case/--no-doc) and
+removes the layers (unless --keep, which also reuses them). Not a test: run it on a quiet machine.
 """
 import argparse
 import datetime
@@ -479,13 +490,14 @@ def table(results, dataset):
         label = f"{case['label']} (~{fr(case['polygons'], 0)} polygones par image)"
         for name, result in (("C@p Géo (Mapnik)", ours), ("MapServer", theirs)):
             rows.append(f"| {label} | {name} | {result['count']} | **{fr(result['rps'])}** | "
-                        f"{fr(result['median'])} ms | {fr(result['p95'])} ms |")
+                        f"{fr(result['median'])} ms | {fr(result['p95'])} ms | "
+                        f"{fr(result['cpu'], 2)} ms |")
         ratio = ours["rps"] / theirs["rps"]
         mark = "atteint" if ratio >= AIMS[dataset] else "manqué"
-        rows.append(f"| {label} | rapport C@p Géo / MapServer (débit) | | "
-                    f"**{fr(ratio, 2)}** ({mark}) | | |")
-    return ("| Cas | Serveur | requêtes | requêtes/s | médiane | p95 |\n"
-            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        rows.append(f"| {label} | rapport C@p Géo / MapServer | | "
+                    f"**{fr(ratio, 2)}** ({mark}) | | | {fr(ours['cpu'] / theirs['cpu'], 2)} |")
+    return ("| Cas | Serveur | requêtes | requêtes/s | médiane | p95 | processeur par requête |\n"
+            "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 def write_doc(polygons, communes, results, info):
@@ -510,7 +522,10 @@ def write_doc(polygons, communes, results, info):
         f"couleurs, AGG, PNG 32 bits.\n"
         f"- 2 clients simultanés, chacun sur sa connexion HTTP gardée ouverte ; GetMap WMS 1.3.0 "
         f"256×256 `image/png`, la même liste de cases pour les deux serveurs, après 10 requêtes "
-        f"de mise en route.\n\n"
+        f"de mise en route. « Processeur par requête » : temps processeur (utilisateur + "
+        f"système, lu dans /proc) des processus de chaque serveur (maître et workers gunicorn ; "
+        f"nginx et `mapserv`) et de leurs connexions PostgreSQL, divisé par le nombre de "
+        f"requêtes : moins sensible que le débit à la charge des autres travaux.\n\n"
         f"### {fr(communes, 0)} communes de forme réelle, EPSG:3857 et EPSG:2154\n\n"
         f"Couche publique de {fr(communes, 0)} polygones qui pavent la France métropolitaine "
         f"comme des communes (~15 km², ~265 sommets chacun, limites sinueuses partagées entre "
