@@ -545,7 +545,12 @@ def write_doc(polygons, communes, results, info):
 
 
 READING = (
-    "Lecture : au zoom dense des petits polygones, le coût est le dessin de chaque polygone ; deux "
+    "Lecture : les communes (des centaines de sommets chacune) sont lues par Mapnik généralisées "
+    "au huitième du pixel demandé, avant leur reprojection par PostGIS (section suivante : coût "
+    "avant et après, écarts de pixels) ; MapServer lit et reprojette tous les sommets. Aux grandes "
+    "échelles (z12), une image ne tient que quelques polygones et le coût fixe d'une requête "
+    "domine : pile Python et Django, deux allers-retours PostgreSQL (compteur du catalogue, puis "
+    "requête de Mapnik) contre un pour MapServer. Au zoom dense des petits polygones, le coût est le dessin de chaque polygone ; deux "
     "réglages du style l'ont divisé par trois : pas de `gamma` sur les polygones (AGG recalcule sa "
     "table pour chaque objet) et des jointures `miter` plutôt que `round`. Aux petites échelles, "
     "la requête PostGIS ne dure que quelques millisecondes et le surcoût fixe de la pile Python "
