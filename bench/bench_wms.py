@@ -552,7 +552,7 @@ READING = (
     "domine : pile Python et Django, deux allers-retours PostgreSQL (compteur du catalogue, puis "
     "requête de Mapnik) contre un pour MapServer. Au zoom dense des petits polygones, le coût est le dessin de chaque polygone ; deux "
     "réglages du style l'ont divisé par trois : pas de `gamma` sur les polygones (AGG recalcule sa "
-    "table pour chaque objet) et des jointures `miter` plutôt que `round`. Aux petites échelles, "
+    "table pour chaque objet) et des jointures `miter` plutôt que `round`. Au zoom clairsemé, "
     "la requête PostGIS ne dure que quelques millisecondes et le surcoût fixe de la pile Python "
     "domine. Chaque processus garde en cache ce que la politique d'accès a décidé pour une couche "
     "(la couche, ses styles, le filtre de lignes du droit, par public) : un GetMap ne fait plus "
