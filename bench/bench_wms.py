@@ -111,7 +111,8 @@ def commune_cells(count, seed=2154):
     found, total = [], 0
     while total < count:
         xy = generator.uniform((minx, miny), (maxx, maxy), (20000, 2))
-        density = 0.35 + 0.325 * ((xy[:, 0] - minx) / (maxx - minx) + (xy[:, 1] - miny) / (maxy - miny))
+        density = 0.35 + 0.325 * ((xy[:, 0] - minx) / (maxx - minx)
+                                  + (xy[:, 1] - miny) / (maxy - miny))
         xy = xy[(generator.uniform(size=len(xy)) < density)
                 & shapely.contains_xy(outline, xy[:, 0], xy[:, 1])]
         found.append(xy)
@@ -350,7 +351,8 @@ def database_backends(pids):
             if fields[9] in inodes:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL")
+        cursor.execute("SELECT pid, client_port FROM pg_stat_activity "
+                       "WHERE client_port IS NOT NULL")
         return [pid for pid, port in cursor.fetchall() if port in ports]
 
 
@@ -396,7 +398,7 @@ def machine():
             "mapserver": mapserver[2] if len(mapserver) > 2 else "?"}
 
 
-# --- the boxes asked for ---------------------------------------------------------------------------
+# --- the boxes asked for --------------------------------------------------------------------------
 WORLD = 2 * 20037508.342789244  # width of the Web Mercator square
 
 
@@ -477,7 +479,7 @@ def polygons_per_box(name, srid, boxes):
     return sum(counts) / len(counts)
 
 
-# --- docs/benchmarks.md ----------------------------------------------------------------------------
+# --- docs/benchmarks.md ---------------------------------------------------------------------------
 AIMS = {"petits": 1.0, "communes": 1.2}
 
 
@@ -550,7 +552,8 @@ READING = (
     "avant et après, écarts de pixels) ; MapServer lit et reprojette tous les sommets. Aux grandes "
     "échelles (z12), une image ne tient que quelques polygones et le coût fixe d'une requête "
     "domine : pile Python et Django, deux allers-retours PostgreSQL (compteur du catalogue, puis "
-    "requête de Mapnik) contre un pour MapServer. Au zoom dense des petits polygones, le coût est le dessin de chaque polygone ; deux "
+    "requête de Mapnik) contre un pour MapServer. Au zoom dense des petits polygones, le coût "
+    "est le dessin de chaque polygone ; deux "
     "réglages du style l'ont divisé par trois : pas de `gamma` sur les polygones (AGG recalcule sa "
     "table pour chaque objet) et des jointures `miter` plutôt que `round`. Au zoom clairsemé, "
     "la requête PostGIS ne dure que quelques millisecondes et le surcoût fixe de la pile Python "
@@ -601,7 +604,8 @@ def main():
         ours, theirs = free_port(), free_port()
         processes.append(common.start_gunicorn(ours, "--workers", "2",
                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        processes += start_mapserver(theirs, workdir, extent, [layer.name for layer in layers.values()])
+        processes += start_mapserver(theirs, workdir, extent,
+                                     [layer.name for layer in layers.values()])
         prefixes = {"capgeo": (ours, "/ows?"), "mapserver": (theirs, "/?")}
         server_pids = {"capgeo": descendants(processes[0].pid),
                        "mapserver": [*descendants(processes[1].pid),

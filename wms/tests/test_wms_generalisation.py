@@ -1,6 +1,7 @@
 """Vertex-dense layers seen at small scales: the WMS reads their geometries generalised to 1/8 of
 the requested pixel (wms.renderer.SIMPLIFY_PIXELS) in every CRS, and draws the same picture as
-from the full geometries; scale ranges hold in every CRS (the Maps declare Mapnik's built-in srs)."""
+from the full geometries; polygons smaller than a few pixels are drawn unchanged; scale ranges
+hold in every CRS (the Maps declare Mapnik's built-in srs)."""
 import io
 import math
 
@@ -30,7 +31,8 @@ VERTICES = 3000
 def wiggly_ring(cx, cy, radius=3000):
     angles = numpy.linspace(0, 2 * math.pi, VERTICES, endpoint=False)
     r = radius + 60 * numpy.sin(17 * angles) + 8 * numpy.sin(233 * angles)
-    points = [f"{cx + ri * math.cos(a):.2f} {cy + ri * math.sin(a):.2f}" for a, ri in zip(angles, r)]
+    points = [f"{cx + ri * math.cos(a):.2f} {cy + ri * math.sin(a):.2f}"
+              for a, ri in zip(angles, r)]
     return f"POLYGON(({', '.join(points + points[:1])}))"
 
 
@@ -56,7 +58,8 @@ def full_geometries(layer, srid):
     domain = ",".join(map(str, DOMAIN[srid]))
     box = ("!bbox!" if srid == 2154 else
            f"ST_Transform(ST_ClipByBox2D(!bbox!, ST_MakeEnvelope({domain}, {srid})), 2154)")
-    return f"(SELECT t.fid, {geometry} AS geom FROM {layer.qualified_table} t WHERE t.geom && {box}) AS data"
+    return (f"(SELECT t.fid, {geometry} AS geom FROM {layer.qualified_table} t "
+            f"WHERE t.geom && {box}) AS data")
 
 
 @pytest.mark.parametrize("srid", [2154, 3857, 4326])
@@ -71,7 +74,8 @@ def test_small_scale_reads_geometries_generalised_to_an_eighth_of_a_pixel(dense_
     for fid, wkb in read.items():
         vertices, deviation = sql(
             f"SELECT ST_NPoints(g), ST_HausdorffDistance(ST_Transform(t.geom, %s), g) FROM "
-            f"{dense_layer.qualified_table} t, ST_SetSRID(ST_GeomFromWKB(%s), %s) g WHERE t.fid = %s",
+            f"{dense_layer.qualified_table} t, ST_SetSRID(ST_GeomFromWKB(%s), %s) g "
+            f"WHERE t.fid = %s",
             [srid, wkb, srid, fid])[0]
         # A vertex every ~6 m where a pixel is ~100 m: most are dropped…
         assert vertices < VERTICES / 5
