@@ -1,8 +1,10 @@
 """The coordinate reference systems the WMS serves, their axis order and their PROJ strings.
 
-Mapnik never reprojects here: PostGIS transforms the geometries to the requested CRS (the mapnik
-wheel's PROJ cannot read Debian's proj.db), and the Map and its layer share the PROJ string below,
-which Mapnik only uses to know the units (degrees or metres) for scale denominators.
+Mapnik never reprojects catalogue layers: PostGIS transforms the geometries to the requested CRS
+(the mapnik wheel's PROJ cannot read Debian's proj.db). Their Map and its layer share one srs that
+Mapnik only uses to know the units (degrees or metres) for scale denominators: one of Mapnik's
+built-in CRSs (wms.renderer.MAPNIK_SRS), which cost no PROJ object per render. The PROJ strings
+below serve the Maps drawing legends and remote WFS layers.
 """
 from dataclasses import dataclass
 

