@@ -10,7 +10,8 @@ territory's centre at z10, z12, z14 and z16 (a light tile: the fixed cost):
       one open connection;
   (b) GET /tiles/<layer>/<z>/<x>/<y>.mvt over HTTP (one kept-alive connection: Django
       middlewares, access policy, the same query, headers).
-Prints medians, p95, the overhead (b) − (a) and the ratio (b)/(a), writes them with the machine into docs/benchmarks.md
+Prints medians, p95, the overhead (b) − (a) and the ratio (b)/(a), writes them with the machine
+into docs/benchmarks.md
 (section "Tuiles vectorielles MVT") and removes the layer. --json keeps the figures in a file;
 --before adds the overhead of an earlier run (e.g. the previous code, run from another worktree)
 to the table for comparison. Not a test: run it on a quiet machine.
@@ -123,7 +124,8 @@ def write_doc(polygons, results, info, runs, load, before=None):
             + (f" {fr(earlier['overhead'], 2)} ms |" if earlier else (" – |" if before else "")))
     before_head = " surcoût avant |" if before else ""
     before_note = (
-        f" La dernière colonne est le surcoût (b) − (a) mesuré juste avant, sur la même machine "
+        f" La dernière colonne est le surcoût (b) − (a) mesuré juste avant, sur la même "
+        f"machine "
         f"(charge {before['load'][0]} puis {before['load'][1]}), avec {before['label']}."
         if before else "")
     section = (

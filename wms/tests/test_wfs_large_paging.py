@@ -4,7 +4,8 @@ layer is edited between pages (attributes changed, features added).
 
 Pages are cut by django-gisserver with LIMIT/OFFSET over the fid order (wms/wfs/features.py): a
 feature deleted from an already-read page shifts the later pages by one (documented in
-docs/benchmarks.md, "Pagination WFS d'une grande couche"); the test below shows which edits are safe.
+docs/benchmarks.md, "Pagination WFS d'une grande couche"); the tests below show which edits are
+safe.
 """
 import json
 import re
@@ -133,12 +134,13 @@ def test_pages_are_cut_by_fid_order_with_limit_and_offset(client):
     STARTINDEX: measured in docs/benchmarks.md)."""
     with CaptureQueriesContext(connection) as queries:
         ids, _root = gml_page(client, f"/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature"
-                                      f"&TYPENAMES={TYPE}&COUNT={PAGE}&STARTINDEX={FEATURES - PAGE}")
+                                      f"&TYPENAMES={TYPE}&COUNT={PAGE}"
+                                      f"&STARTINDEX={FEATURES - PAGE}")
     assert ids == sorted(table_fids())[-PAGE:]
     page_queries = [q["sql"] for q in queries.captured_queries if PARCELS in q["sql"]
                     and "LIMIT" in q["sql"]]
     assert page_queries, [q["sql"][:200] for q in queries.captured_queries]
     # ORDER BY 1: the inner query's first column, "fid".
-    assert all(re.search(r'SELECT "layers_data"\."wfs_parcelles"\."fid" AS "fid", .* ORDER BY 1 ASC '
-                         rf'LIMIT {PAGE} OFFSET {FEATURES - PAGE}\)', sql)
+    assert all(re.search(r'SELECT "layers_data"\."wfs_parcelles"\."fid" AS "fid", .* '
+                         rf'ORDER BY 1 ASC LIMIT {PAGE} OFFSET {FEATURES - PAGE}\)', sql)
                for sql in page_queries), page_queries
