@@ -127,9 +127,11 @@ def write_doc(polygons, results, info, runs, load):
         f"({fr(last['offset'] - first['offset'], 1)} ms en SQL), le temps de parcourir les "
         f"{fr(last['start'], 0)} objets qui la précèdent, et un objet supprimé dans une page "
         f"déjà lue décale les suivantes d'un objet (le premier de la page suivante est sauté). "
-        f"La page par clé (b) resterait plate et insensible aux suppressions, mais "
-        f"django-gisserver construit lui-même ses liens `next` avec STARTINDEX : pas encore fait "
-        f"(issue 12, point 5).\n"
+        f"La page par clé (b) resterait plate et insensible aux suppressions, mais QGIS "
+        f"demande lui-même ses pages par STARTINDEX (il ne suit pas les liens `next`) et "
+        f"django-gisserver écrit ses liens `next` avec STARTINDEX : une page par clé demanderait "
+        f"un paramètre propre au serveur, que QGIS n'enverrait pas ; pas fait (issue 12, "
+        f"point 5).\n"
     )
     write_section(SECTION, section)
 
