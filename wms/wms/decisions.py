@@ -1,6 +1,7 @@
-"""Per-worker cache of what the access policy decided for a WMS layer: the layer, its styles and
-the Grant's row filter, so that a GetMap, GetFeatureInfo or GetLegendGraphic costs one tiny query
-instead of two catalogue queries.
+"""Per-worker cache of what the access policy decided for a layer, so that a frequent request
+costs one tiny query instead of two or three catalogue queries: for WMS (GetMap, GetFeatureInfo,
+GetLegendGraphic) the layer, its styles and the Grant's row filter (resolve); for vector tiles the
+Grant alone (grant). Both go through one lookup (cached), keyed by the user's audience.
 
 Freshness is never guessed: triggers bump wms_catalogue_version in the same transaction as any
 change to layers, access rules (and their communes), styles (migration wms 0001) or remote
@@ -19,6 +20,7 @@ import threading
 from django.db import connection
 
 from layers.access import AccessPolicy
+from layers.models import Permission
 
 from . import catalogue
 
@@ -49,25 +51,52 @@ def audience_key(policy):
     return (policy.authenticated, policy.is_admin, policy.commune_id, policy.role)
 
 
-def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
-    """catalogue.resolve, answered from this worker's cache when the catalogue has not changed."""
+def _fresh():
+    """True when decisions may be cached: the counter exists, and entries made under an older
+    value are dropped before anything is read."""
     version = catalogue_version()
     if version is None:
-        return catalogue.resolve(user, names, style_names, locator, style_locator)
+        return False
     if version != _cache.version:
         _cache.version, _cache.entries = version, {}
+    return True
+
+
+def cached(fresh, key, load):
+    """load(), or what it answered for the same key under the current catalogue version.
+
+    key must hold the audience_key of the user the decision is for. Exceptions raised by load
+    (refusals, unknown layers) are not cached: their message is in the request's language."""
+    if not fresh:
+        return load()
+    decision = _cache.entries.get(key)
+    if decision is None:
+        decision = load()
+        if len(_cache.entries) >= MAX_ENTRIES:
+            _cache.entries = {}
+        _cache.entries[key] = decision
+    return decision
+
+
+def grant(user, layer_name, permission=Permission.VIEW):
+    """AccessPolicy.for_user(user).grant(layer_name, permission), answered from this worker's cache
+    when the catalogue has not changed. The Grant returned is the request's own (its user)."""
     policy = AccessPolicy.for_user(user)
-    audience = audience_key(policy)
+    permission = Permission(permission)
+    decision = cached(_fresh(), ("grant", audience_key(policy), layer_name, permission),
+                      lambda: policy.grant(layer_name, permission))
+    return dataclasses.replace(decision, user=user)
+
+
+def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
+    """catalogue.resolve, answered from this worker's cache when the catalogue has not changed."""
+    fresh = _fresh()
+    audience = audience_key(AccessPolicy.for_user(user))
     served = []
     for name, style_name in zip(names, style_names):
-        key = (audience, name, style_name, locator, style_locator)
-        decision = _cache.entries.get(key)
-        if decision is None:
-            # Refusals (WmsError) are not cached: their message is in the request's language.
-            decision = catalogue.resolve(user, [name], [style_name], locator, style_locator)[0]
-            if len(_cache.entries) >= MAX_ENTRIES:
-                _cache.entries = {}
-            _cache.entries[key] = decision
+        decision = cached(
+            fresh, ("wms", audience, name, style_name, locator, style_locator),
+            lambda: catalogue.resolve(user, [name], [style_name], locator, style_locator)[0])
         # The Grant is this request's: same layer and rows, its own user.
         served.append(dataclasses.replace(decision, grant=dataclasses.replace(decision.grant,
                                                                               user=user)))
