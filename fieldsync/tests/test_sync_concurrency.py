@@ -2,34 +2,21 @@
 change is applied twice, and the change log commits in cursor order.
 
 Runs on committed data (transactional test); the database is restored afterwards for the tests
-that follow (see restore_shared_data).
+that follow (the snapshot restore, conftest.py).
 """
 import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
-from capgeo.territory.demo import load_demo
 from fieldsync.models import AuditEntry, ChangeLog, Control, SyncChange
 
 from .conftest import Tablet, control_change
 
 
-@pytest.fixture
-def restore_shared_data(django_db_blocker):
-    """Set up before the transactional database fixture, so torn down after its flush: put back
-    the data every other test expects (migrations' seeds, demo territory and accounts)."""
-    yield
-    with django_db_blocker.unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
-            connection.creation.deserialize_db_from_string(serialized)
-        load_demo()
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_tablets_pushing_at_once_lose_nothing(restore_shared_data, campaign):
+@pytest.mark.django_db(transaction=True)
+def test_two_tablets_pushing_at_once_lose_nothing(campaign):
     tablets = [Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")]
     controls = tablets[0].package()["controls"]
     assert len(controls) == 2
