@@ -18,8 +18,19 @@ from capgeo.territory.demo import load_demo
 SNAPSHOT = pytest.StashKey()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Django's advice for test suites: a fast password hasher. The production one (PBKDF2, a
+    million rounds) costs ~0.4 s a hash here, paid by every demo account at set-up and every
+    password login of a test; no test is about the hashing itself."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(request, django_db_setup, django_db_blocker):
+def django_db_setup(request, django_db_setup, django_db_blocker, fast_password_hashing):
     from django.db import connections
     from django.test import TransactionTestCase
 
