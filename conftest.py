@@ -16,6 +16,7 @@ from capgeo.territory.demo import load_demo
 # from the demo (territory, accounts, catalogue, layer tables and their rows).
 
 SNAPSHOT = pytest.StashKey()
+RESTORES = pytest.StashKey()  # [(seconds, what)] of the session's restores, for its summary
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,7 +39,9 @@ def django_db_setup(request, django_db_setup, django_db_blocker, fast_password_h
 
     with django_db_blocker.unblock():
         load_demo()
-        request.config.stash[SNAPSHOT] = Snapshot.take(connections["default"])
+        snapshot = Snapshot.take(connections["default"])
+    request.config.stash[SNAPSHOT] = snapshot
+    request.config.stash[RESTORES] = snapshot.restores
     # The snapshot restore does the flush's and the serialized rollback's work, exactly and
     # faster: no flush (TRUNCATE of every table) after a transactional test, no re-loading of
     # the migrations' data before one.
@@ -87,6 +90,15 @@ def close_mapnik_connections(django_db_setup, django_db_blocker):
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
                        "AND usename = current_user AND backend_type = 'client backend'")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    restores = config.stash.get(RESTORES, None)
+    if restores:
+        total = sum(seconds for seconds, _what in restores)
+        terminalreporter.write_line(
+            f"test database restored from its snapshot {len(restores)} times: {total:.1f} s in "
+            f"all, {total / len(restores):.2f} s on average, {max(restores)[0]:.2f} s at most")
 
 
 def _is_transactional(item):
