@@ -12,8 +12,9 @@ Each snapshot table gets a statement-level trigger that records its oid in
 transaction rolls its marks back with it; a test that commits (transactional tests, live server,
 other connections) leaves them. ``Snapshot.restore`` then puts back, in one transaction:
 
-- the rows of the marked tables (TRUNCATE, then INSERT … SELECT from the copy, parents first;
-  the tables that reference them by a foreign key are restored with them);
+- the rows of the marked tables: emptied (TRUNCATE, with the tables referencing them by a foreign
+  key; or DELETE, when only Django's deferred keys from tables left alone reference them), then
+  filled again (INSERT … SELECT from the copy, parents first);
 - the tables a test dropped, replaced or altered (re-created from the description, then filled);
 - the views that changed; and drops the tables, views and sequences that the snapshot lacks.
 
@@ -93,7 +94,7 @@ class State:
     sequences: dict             # (schema, name) -> last value (None: never used)
     others: dict                # (schema, name) -> relkind: anything else (foreign tables…)
     dirty: set                  # oids of tables written since the last restore
-    missing_triggers: set       # oids of tables without the dirty trigger
+    missing_triggers: set       # oids of tables without the dirty trigger (or with it disabled)
 
 
 def read_state(cursor):
@@ -155,7 +156,8 @@ def read_state(cursor):
     """, [oids])
     for relid, name, definition, enabled in cursor.fetchall():
         if name == DIRTY_TRIGGER:
-            has_dirty_trigger.add(relid)
+            if enabled != "D":
+                has_dirty_trigger.add(relid)
         else:
             triggers.setdefault(relid, []).append(f"{definition} [{enabled}]")
 
@@ -233,9 +235,15 @@ def read_state(cursor):
     return State(tables, views, sequences, others, dirty, missing)
 
 
-def schema_exists(cursor):
-    cursor.execute("SELECT to_regnamespace(%s) IS NOT NULL", [SCHEMA])
-    return cursor.fetchone()[0]
+def relations_signature(cursor):
+    """Which tables and views exist (their number and oids): a relation added, dropped or
+    replaced changes it."""
+    cursor.execute(f"""
+        SELECT count(*), coalesce(sum(c.oid::int8), 0) FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {SCOPE}
+    """)
+    return cursor.fetchone()
 
 
 class Snapshot:
@@ -273,6 +281,7 @@ class Snapshot:
             cursor.execute("SELECT current_database()")
             snapshot = cls(state, cursor.fetchone()[0])
             snapshot.order = snapshot._parents_first(state.tables.values())
+            snapshot.signature = relations_signature(cursor)
         return snapshot
 
     @staticmethod
@@ -315,17 +324,7 @@ class Snapshot:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.dirty)")
         if cursor.fetchone()[0]:
             return True
-        cursor.execute(f"""
-            SELECT count(*), coalesce(sum(c.oid::int8), 0) FROM pg_class c
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {SCOPE}
-        """)
-        count, total = cursor.fetchone()
-        expected = (len(self.tables) + len(self.state.views) + len(self.state.others),
-                    sum(t.oid for t in self.tables.values()))
-        if (count, total) != expected:
-            return True
-        return False
+        return relations_signature(cursor) != self.signature
 
     def differences(self, cursor, state=None):
         """What differs from the snapshot, as sentences (empty when identical): relations,
@@ -378,6 +377,7 @@ class Snapshot:
                 if value is not None and (self.high_water.get(key) or 0) < value:
                     self.high_water[key] = value
             summary = self._restore(cursor, state)
+            self.signature = relations_signature(cursor)
         if summary:
             self.restores.append((time.perf_counter() - started, summary))
         return summary
@@ -408,6 +408,10 @@ class Snapshot:
         by_oid = {t.oid: key for key, t in state.tables.items()}
         refill = {by_oid[oid] for oid in state.dirty if oid in by_oid and by_oid[oid] in snap}
         refill |= rebuild
+        # A table whose dirty trigger went (or was disabled) may have been written unseen.
+        blind = {key for key in snap if key not in rebuild
+                 and state.tables[key].oid in state.missing_triggers}
+        refill |= blind
         if not refill and not extra and not summary:
             self._settle_sequences(cursor)
             cursor.execute(f"DELETE FROM {SCHEMA}.dirty")
@@ -469,6 +473,9 @@ class Snapshot:
                 overriding = " OVERRIDING SYSTEM VALUE" if table.has_identity else ""
                 cursor.execute(f"INSERT INTO {table.qualified} ({listed}){overriding} "
                                f"SELECT {listed} FROM {table.copy}")
+        for key in blind:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {DIRTY_TRIGGER} ON {snap[key].qualified}")
+            self._add_dirty_trigger(cursor, snap[key])
         for key in rebuild:
             table = snap[key]
             for constraint in table.constraints:
