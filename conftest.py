@@ -108,26 +108,29 @@ def _is_transactional(item):
             or bool(marker and marker.kwargs.get("transaction")))
 
 
-def _uses_database(item):
-    names = getattr(item, "fixturenames", ())
-    return (_is_transactional(item) or bool(item.get_closest_marker("django_db"))
-            or "db" in names or "_django_db_helper" in names)
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    """Once every fixture of the test is torn down: the database back to the snapshot, if the
-    test committed anything (or, after a rolled-back test, if another connection did)."""
+    """Once every fixture of the test is torn down: the database back to the snapshot.
+
+    After a transactional test, always (only what it wrote is put back). After any other test,
+    the rolled-back transaction left nothing, but data committed by a class- or module-scoped
+    fixture (the export tests commit layers for ogr2ogr) must outlive it: the database is only
+    checked, and put back if anything was left, when the test's class or module ends.
+    """
     yield
     snapshot = item.config.stash.get(SNAPSHOT, None)
-    if snapshot is None or not _uses_database(item):
+    if snapshot is None:
+        return
+    transactional = _is_transactional(item)
+    group_goes_on = nextitem is not None and item.parent in nextitem.listchain()
+    if not transactional and group_goes_on:
         return
     from django.db import connections
     from pytest_django.plugin import blocking_manager_key
 
     connection = connections["default"]
     with item.config.stash[blocking_manager_key].unblock():
-        if not _is_transactional(item):
+        if not transactional:
             with connection.cursor() as cursor:
                 if not snapshot.is_dirty(cursor):
                     return

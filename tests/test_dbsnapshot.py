@@ -88,3 +88,25 @@ def test_the_next_test_starts_from_the_snapshot(request):
         cursor.execute('SELECT count(*) FROM layers_data."communes"')
         assert cursor.fetchone()[0] == 15
         assert snapshot(request).differences(cursor) == []
+
+
+@pytest.fixture(scope="class")
+def committed_for_the_class(django_db_setup, django_db_blocker):
+    """Committed once for a class of rolled-back tests (as the export tests do for ogr2ogr), and
+    deliberately not cleaned up: the end of the class puts the database back."""
+    with django_db_blocker.unblock():
+        User.objects.create_user("zz.classe", password="x")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("committed_for_the_class")
+class TestDataCommittedForAClass:
+    """Runs before the transactional tests above (pytest-django's order), which then find the
+    database identical to the snapshot again."""
+
+    def test_first_test_sees_it(self):
+        assert User.objects.filter(username="zz.classe").exists()
+
+    def test_second_test_still_sees_it(self):
+        assert User.objects.filter(username="zz.classe").exists()
+
