@@ -8,16 +8,59 @@ from django.conf import settings
 from capgeo.territory.demo import load_demo
 
 
+# --- The test database ---------------------------------------------------------------------------
+# Migrated, loaded with the demo, then photographed (tests/dbsnapshot.py). Tests in a rolled-back
+# transaction leave it as it was; after a test that commits (transactional_db, live_server, other
+# connections), pytest_runtest_teardown below puts back exactly what the snapshot holds, table by
+# table, only what changed. That replaces Django's flush and serialized rollback: every test starts
+# from the demo (territory, accounts, catalogue, layer tables and their rows).
+
+SNAPSHOT = pytest.StashKey()
+RESTORES = pytest.StashKey()  # [(seconds, what)] of the session's restores, for its summary
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Django's advice for test suites: a fast password hasher. The production one (PBKDF2, a
+    million rounds) costs ~0.4 s a hash here, paid by every demo account at set-up and every
+    password login of a test; no test is about the hashing itself."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_db_setup, django_db_blocker, fast_password_hashing):
+    from django.db import connections
+    from django.test import TransactionTestCase
+
+    from tests.dbsnapshot import Snapshot
+
     with django_db_blocker.unblock():
         load_demo()
+        snapshot = Snapshot.take(connections["default"])
+    request.config.stash[SNAPSHOT] = snapshot
+    request.config.stash[RESTORES] = snapshot.restores
+    # The snapshot restore does the flush's and the serialized rollback's work, exactly and
+    # faster: no flush (TRUNCATE of every table) after a transactional test, no re-loading of
+    # the migrations' data before one.
+    for alias in connections:
+        if hasattr(connections[alias], "_test_serialized_contents"):
+            del connections[alias]._test_serialized_contents
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", lambda self: None)
+        yield
+    # The test database is about to go (this runs within the last test's teardown, before the
+    # hook below): nothing to restore any more, and the connection settings will point to the
+    # real database again.
+    request.config.stash[SNAPSHOT] = None
 
 
 # --- Browser tests ------------------------------------------------------------------------------
 # Playwright drives Debian's Chromium (installed by `./run.sh test`), never a downloaded browser.
 # Pages run against pytest-django's live_server, so the data they see must be committed: use
-# `committed_demo` (demo territory, accounts and catalogue, put back for later tests afterwards).
+# `committed_demo` (a transactional test over the demo, put back for later tests afterwards).
 
 CHROMIUM = os.environ.get("CAPGEO_CHROMIUM", "/usr/bin/chromium")
 ARTEFACTS_DIR = Path(__file__).resolve().parent / "var" / "test-artefacts"
@@ -49,6 +92,15 @@ def close_mapnik_connections(django_db_setup, django_db_blocker):
                        "AND usename = current_user AND backend_type = 'client backend'")
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    restores = config.stash.get(RESTORES, None)
+    if restores:
+        total = sum(seconds for seconds, _what in restores)
+        terminalreporter.write_line(
+            f"test database restored from its snapshot {len(restores)} times: {total:.1f} s in "
+            f"all, {total / len(restores):.2f} s on average, {max(restores)[0]:.2f} s at most")
+
+
 def _is_transactional(item):
     names = getattr(item, "fixturenames", ())
     marker = item.get_closest_marker("django_db")
@@ -58,39 +110,37 @@ def _is_transactional(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    """After a transactional test, once every fixture is torn down (so after its flush — fixture
-    order cannot be relied on: live_server's helper is autouse), put back the migrations' data,
-    the demo, and no leftover layer table for the tests that follow."""
+    """Once every fixture of the test is torn down: the database back to the snapshot.
+
+    After a transactional test, always (only what it wrote is put back). After any other test,
+    the rolled-back transaction left nothing, but data committed by a class- or module-scoped
+    fixture (the export tests commit layers for ogr2ogr) must outlive it: the database is only
+    checked, and put back if anything was left, when the test's class or module ends.
+    """
     yield
-    if not _is_transactional(item):
+    snapshot = item.config.stash.get(SNAPSHOT, None)
+    if snapshot is None:
         return
-    from django.contrib.auth.models import Permission
-    from django.contrib.contenttypes.models import ContentType
-    from django.db import connection
+    transactional = _is_transactional(item)
+    group_goes_on = nextitem is not None and item.parent in nextitem.listchain()
+    if not transactional and group_goes_on:
+        return
+    from django.db import connections
     from pytest_django.plugin import blocking_manager_key
 
-    from layers.models import Theme
-    from layers.tables import drop_orphan_layer_tables
-
+    connection = connections["default"]
     with item.config.stash[blocking_manager_key].unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        # The migrations' data (themes…) is gone unless a fixture of the test put it back already.
-        if serialized and not Theme.objects.exists():
-            # A flush that ran post_migrate re-created content types and permissions under new
-            # keys: make room for the serialized ones, with their original keys.
-            Permission.objects.all().delete()
-            ContentType.objects.all().delete()
-            ContentType.objects.clear_cache()
-            connection.creation.deserialize_db_from_string(serialized)
-        drop_orphan_layer_tables()
-        load_demo(thumbnails=False)
+        if not transactional:
+            with connection.cursor() as cursor:
+                if not snapshot.is_dirty(cursor):
+                    return
+        snapshot.restore(connection)
 
 
 @pytest.fixture
-def committed_demo(transactional_db, django_db_serialized_rollback):
-    """The demo (territory, accounts, catalogue layers) committed, for live_server and browsers;
-    put back for later tests by pytest_runtest_teardown above."""
-    load_demo(thumbnails=False)
+def committed_demo(transactional_db):
+    """The demo (territory, accounts, catalogue layers), committed since the session's set-up,
+    for live_server and browsers; what the test commits is undone by pytest_runtest_teardown."""
 
 
 @pytest.fixture(scope="session")
@@ -100,18 +150,9 @@ def chromium():
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
     # between two browser steps are still plain synchronous code.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from django.db import connections
     from playwright.sync_api import sync_playwright
 
-    serialized = {alias: getattr(connections[alias], "_test_serialized_contents", None)
-                  for alias in connections}
     with sync_playwright() as playwright:
-        # Playwright's greenlet gives this thread a new context, where Django's connections
-        # (an asgiref Local) are new objects: hand them the migrations' data serialized at set-up,
-        # or serialized rollbacks and the teardown hook above silently restore nothing.
-        for alias, contents in serialized.items():
-            if contents is not None:
-                connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-dev-shm-usage"] if os.geteuid() == 0 else [])

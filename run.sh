@@ -224,7 +224,28 @@ setup() {
         step compilemessages manage compilemessages --ignore=.venv --ignore=node_modules --ignore=var
     fi
     step migrate manage migrate --noinput
+    ensure_static
+}
+
+# collectstatic re-hashes and re-compresses every file each time (~10 s): only when its inputs
+# changed (the project's static files, npm's and the virtualenv's packages, the settings).
+static_fingerprint() {
+    {
+        cat "$VENV/.capgeo-stamp" "$ROOT/node_modules/.capgeo-stamp" "$ROOT/capgeo/settings.py"
+        echo "${STATIC_ROOT:-}|${CAPGEO_VAR_DIR:-}"
+        (cd "$ROOT" && find capgeo layers wms fieldsync -path '*/static/*' -type f -printf '%p %s %T@\n' | sort)
+    } 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+ensure_static() {
+    local stamp=$VAR/static.stamp static_root=${STATIC_ROOT:-${CAPGEO_VAR_DIR:-$VAR}/static}
+    local wanted
+    wanted=$(static_fingerprint)
+    if [ -f "$static_root/staticfiles.json" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+        return 0
+    fi
     step collectstatic manage collectstatic --noinput
+    echo "$wanted" >"$stamp"
 }
 
 load_demo() {

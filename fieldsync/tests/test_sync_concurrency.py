@@ -2,7 +2,7 @@
 change is applied twice, and the change log commits in cursor order.
 
 Runs on committed data (transactional test); the database is restored afterwards for the tests
-that follow (see restore_shared_data).
+that follow (the snapshot restore, conftest.py).
 """
 import threading
 import time
@@ -11,27 +11,14 @@ import uuid
 import pytest
 from django.db import connection, connections, transaction
 
-from capgeo.territory.demo import load_demo
 from fieldsync import batching, push
 from fieldsync.models import AuditEntry, ChangeLog, Control, Installation, SyncChange
 
 from .conftest import Tablet, control_change
 
 
-@pytest.fixture
-def restore_shared_data(django_db_blocker):
-    """Set up before the transactional database fixture, so torn down after its flush: put back
-    the data every other test expects (migrations' seeds, demo territory and accounts)."""
-    yield
-    with django_db_blocker.unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
-            connection.creation.deserialize_db_from_string(serialized)
-        load_demo()
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_tablets_pushing_at_once_lose_nothing(restore_shared_data, campaign):
+@pytest.mark.django_db(transaction=True)
+def test_two_tablets_pushing_at_once_lose_nothing(campaign):
     tablets = [Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")]
     controls = tablets[0].package()["controls"]
     assert len(controls) == 2
@@ -130,9 +117,9 @@ def _hold_row(table, fid, release, then=None):
         transaction.set_rollback(True)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_control_update_and_its_installation_update_at_once_do_not_deadlock(
-        restore_shared_data, campaign, caplog):
+        campaign, caplog):
     """Item 1: update_control rewrote the published installation row and then needed the
     installation's lock at COMMIT (deferred FK), update_installation took them in the opposite
     order: a deadlock, answered by an HTML 500. The interleaving is forced: a third transaction
@@ -205,8 +192,8 @@ def _push_into_a_deadlock(tablet, control, batch_id):
     return answer["response"], change
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, campaign, caplog):
+@pytest.mark.django_db(transaction=True)
+def test_a_change_chosen_as_deadlock_victim_is_retried(campaign, caplog):
     """The retry of the chunk's transaction on deadlock (40P01)."""
     tablet = Tablet("controleur.spanc", "A")
     control = tablet.package()["controls"][0]
@@ -218,9 +205,9 @@ def test_a_change_chosen_as_deadlock_victim_is_retried(restore_shared_data, camp
     assert AuditEntry.objects.filter(action="control.update").count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_change_that_keeps_losing_deadlocks_answers_busy_and_the_batch_resumes(
-        restore_shared_data, campaign, monkeypatch):
+        campaign, monkeypatch):
     """Retries exhausted: a JSON 503 `busy` with Retry-After, nothing of the change written, and
     the same batch sent again completes."""
     monkeypatch.setattr(batching, "RETRIES", 0)

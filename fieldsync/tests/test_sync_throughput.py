@@ -7,7 +7,6 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from capgeo.territory.demo import load_demo
 from fieldsync import batching, management_actions
 from fieldsync.models import (
     AuditEntry, ChangeLog, Control, ControlKind, Finding, SyncBatch, SyncChange,
@@ -101,20 +100,8 @@ def test_chunks_keep_each_change_atomic_and_the_bookkeeping_exact(monkeypatch):
         changes[i]["change_id"] for i in (0, 3, 4))
 
 
-@pytest.fixture
-def restore_shared_data(django_db_blocker):
-    """Set up before the transactional database fixture, so torn down after its flush: put back
-    the data every other test expects (as in test_sync_concurrency)."""
-    yield
-    with django_db_blocker.unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
-            connection.creation.deserialize_db_from_string(serialized)
-        load_demo()
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_async_push_is_stored_answered_202_and_applied_by_the_worker(restore_shared_data):
+@pytest.mark.django_db(transaction=True)
+def test_an_async_push_is_stored_answered_202_and_applied_by_the_worker():
     assigned_controls(2)
     tablet = Tablet("controleur.spanc")
     controls = tablet.package()["controls"]

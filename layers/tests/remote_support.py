@@ -1,37 +1,18 @@
 """Fixtures of the remote-service tests: the platform itself is the remote server (live_server).
 
-``live_demo`` commits the demo for the live server. It does not rely on ``committed_demo``'s
-teardown: with live_server, pytest-django's autouse helper sets transactional_db up first, so
-its flush runs after that teardown and leaves the demo's layer tables without their catalogue
-rows. Each test therefore starts by dropping such orphan tables, and ``demo_back_afterwards``
-(module scope, torn down after the last flush) puts the demo back for the modules that follow.
+``live_demo``: the demo, committed for the live server (a transactional test; what it commits is
+undone afterwards by the snapshot restore, conftest.py).
 """
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import connection
-
-from capgeo.territory.demo import load_demo
-from layers.tables import drop_orphan_layer_tables
-
-
-@pytest.fixture(scope="module")
-def demo_back_afterwards(django_db_setup, django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
-            connection.creation.deserialize_db_from_string(serialized)
-        drop_orphan_layer_tables()
-        load_demo(thumbnails=False)
 
 
 @pytest.fixture
-def live_demo(demo_back_afterwards, transactional_db, django_db_serialized_rollback):
-    drop_orphan_layer_tables()
-    load_demo(thumbnails=False)
+def live_demo(transactional_db):
+    """The demo territory, accounts and catalogue, committed (since the session's set-up)."""
 
 
 @pytest.fixture

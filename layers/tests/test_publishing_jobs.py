@@ -1,8 +1,7 @@
 """Imports through the real queue: submit_import, then the import worker in a subprocess.
 
-The worker is another process, so it only sees committed data: this test is transactional. Its
-flush at the end empties every Django table, so the module puts the demo database back
-afterwards (themes, territory, accounts, demo catalogue) for the tests that follow.
+The worker is another process, so it only sees committed data: this test is transactional; what
+it commits is undone afterwards by the snapshot restore (conftest.py).
 """
 import os
 import subprocess
@@ -16,44 +15,12 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from capgeo.territory.demo import load_demo
 from layers.models import ImportJob, Layer
 from layers.publishing import submit_import
 
 from .test_publishing_support import TEST_PREFIX, admin_user, query, town_halls_geojson
 
 WORKER_TIMEOUT = 180
-
-
-def _orphan_tables():
-    """Layer tables (live or archived) whose catalogue entry is gone."""
-    names = set(Layer.objects.values_list("name", flat=True))
-    rows = query("SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN "
-                 "('layers_data', 'layers_history', 'layers_staging')")
-    return [(schema, table) for schema, table in rows
-            if table.split("__")[0] not in names or schema == "layers_staging"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def demo_database_back_afterwards(django_db_setup, django_db_blocker):
-    """After the flush: the migrations' data (as serialized when the test database was made, so
-    with the same keys), no orphan layer table, then the demo territory, accounts and catalogue."""
-    yield
-    with django_db_blocker.unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
-            connection.creation.deserialize_db_from_string(serialized)
-        for schema, table in _orphan_tables():
-            query(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
-        load_demo()
-
-
-@pytest.fixture
-def demo_data(transactional_db):
-    """An earlier transactional test may have left the database flushed: the demo data first."""
-    for schema, table in _orphan_tables():
-        query(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
-    load_demo()
 
 
 def worker_environment():
@@ -67,10 +34,8 @@ def worker_environment():
     return env
 
 
-# serialized_rollback: the flush then leaves the migrations' data to be put back with its
-# original keys (no post_migrate re-creation that other transactional tests would clash with).
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_worker_runs_queued_imports_and_fails_those_left_running(demo_data, tmp_path, settings):
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_queued_imports_and_fails_those_left_running(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     name = f"{TEST_PREFIX}file"
     old = timezone.now() - timedelta(hours=2)

@@ -2,8 +2,7 @@
 from capgeo.accounts.models import User
 from layers.models import Layer, RemoteService
 
-from .remote_support import (allow_local, closed_port, demo_back_afterwards,  # noqa: F401
-                             live_demo, remote)
+from .remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
 
 
 def test_administrator_registers_and_publishes(client, remote):

@@ -6,8 +6,7 @@ from layers.models import Layer, RemoteService
 from layers.remote.capabilities import normalise_crs, read_capabilities, service_url
 from layers.remote.fetch import RemoteError, check_url
 
-from .remote_support import (allow_local, canned, closed_port, demo_back_afterwards,  # noqa: F401
-                             live_demo, remote)
+from .remote_support import allow_local, canned, closed_port, live_demo, remote  # noqa: F401
 
 
 def test_wms_capabilities_of_the_platform(remote):

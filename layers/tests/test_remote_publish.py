@@ -8,8 +8,7 @@ from capgeo.territory.models import Commune
 from layers.models import AccessRule, Audience, Layer, RemoteLayer, RemoteService, Theme
 from layers.remote.publish import publish, refresh_service, register_service, suggested_name
 
-from .remote_support import (allow_local, closed_port, demo_back_afterwards,  # noqa: F401
-                             live_demo, remote)
+from .remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
 
 
 def territory_extent():

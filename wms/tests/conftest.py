@@ -1,10 +1,9 @@
 """Fixtures of the WMS tests.
 
 Mapnik reads PostGIS through its own connections, so it only sees committed rows: the tests that
-render use a transactional database (``wms_world``), which is flushed after each test; the
-fixture puts back the migrations' data (serialized rollback), the demo territory and accounts,
-and drops the layer tables it leaves behind. Mapnik's pooled connections are closed at the end
-of the session so that the test database can be dropped.
+render use a transactional database (``wms_world``); what they commit (layers, tables, styles) is
+undone after each test by the snapshot restore (conftest.py). Mapnik's pooled connections are
+closed at the end of the session so that the test database can be dropped.
 """
 import io
 
@@ -13,10 +12,8 @@ from django.db import connection
 from PIL import Image
 
 from capgeo.accounts.models import User
-from capgeo.territory.demo import load_demo
 from capgeo.territory.models import Commune
-from layers.models import Audience, Layer, Permission, Style
-from layers.tables import drop_layer_tables
+from layers.models import Audience, Permission, Style
 from layers.testing import build_access_scenario, make_vector_layer
 
 PUBLIC_VIEW = [{"audience": Audience.PUBLIC, "permission": Permission.VIEW}]
@@ -29,39 +26,13 @@ def sql(statement, params=()):
         return cursor.fetchall() if cursor.description else None
 
 
-def drop_orphan_tables():
-    names = set(Layer.objects.values_list("name", flat=True))
-    for schema, table in sql("SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN "
-                             "('layers_data', 'layers_history', 'layers_staging')"):
-        if table.split("__")[0] not in names or schema == "layers_staging":
-            sql(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
-
-
-@pytest.fixture(scope="module")
-def demo_back_afterwards(django_db_setup, django_db_blocker):
-    """After a module of transactional tests: the migrations' data and the demo back, for the
-    modules that run later in the session."""
-    yield
-    with django_db_blocker.unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
-            connection.creation.deserialize_db_from_string(serialized)
-        drop_orphan_tables()
-        load_demo()
-
-
 @pytest.fixture
-def wms_world(request, transactional_db, django_db_serialized_rollback):
-    """A committed database with the demo territory and accounts, and fresh WMS caches."""
+def wms_world(transactional_db):
+    """A committed database (the demo territory, accounts and catalogue) and fresh WMS caches."""
     from wms.wms import legend, renderer
 
-    drop_orphan_tables()
-    load_demo(with_catalogue=False)
     renderer.clear_cache()
     legend.clear_cache()
-    yield
-    for name in Layer.objects.values_list("name", flat=True):
-        drop_layer_tables(name)
 
 
 def make_style(layer, definition, name="test", title="Style de test", default=True, **fields):

@@ -18,10 +18,9 @@ from layers.models import Audience, Permission
 from layers.testing import make_vector_layer
 
 from .test_wfs_110_qgis import SYSTEM_PYTHON, pyqgis_available
-from .wfs_support import restore_shared_data  # noqa: F401
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not pyqgis_available(),
                        reason="PyQGIS absent (apt-get install python3-qgis): QGIS is not a "
                               "dependency of C@p Géo, this check runs where it is installed"),
@@ -72,8 +71,7 @@ def publish(name):
                              [{"audience": Audience.PUBLIC, "permission": Permission.DOWNLOAD}])
 
 
-def test_qgis_sees_a_layer_published_after_it_connected(restore_shared_data, live_server,
-                                                        tmp_path):
+def test_qgis_sees_a_layer_published_after_it_connected(live_server, tmp_path):
     publish("qgis_avant")
     first = qgis(tmp_path, live_server.url, "qgis_avant", "qgis_apres")
     assert first["qgis_avant"]["wfs"] and first["qgis_avant"]["features"] == 1

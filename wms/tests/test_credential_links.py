@@ -13,7 +13,6 @@ from layers.models import AccessRule, Audience, Permission
 
 from .wfs_support import PARCELS, make_parcels
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 
 WFS = "/ows?SERVICE=WFS&REQUEST="
 URLS = [

@@ -16,8 +16,6 @@ from wms.wms import decisions
 
 from .test_mvt import common_tile, town_hall
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
-
 NAME = "decisions_mvt"
 BOTH = sorted([GUERANDE, LA_BAULE])
 

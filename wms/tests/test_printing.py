@@ -51,7 +51,6 @@ def non_white_share(picture):
 
 
 # --- drawing ------------------------------------------------------------------------------------
-@pytest.mark.usefixtures("demo_back_afterwards")
 class TestDrawing:
     @pytest.mark.parametrize("paper,orientation,size_mm", [
         ("A4", "landscape", (297, 210)), ("A4", "portrait", (210, 297)),

@@ -11,8 +11,7 @@ from pypdf import PdfReader
 
 from layers.models import Layer
 from layers.remote.publish import publish, register_service
-from layers.tests.remote_support import (allow_local, closed_port,  # noqa: F401
-                                         demo_back_afterwards, live_demo, remote)
+from layers.tests.remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
 from wms.printing import compose
 from wms.printing.params import parse
 from wms.wms import cascade, legend, renderer

@@ -16,7 +16,6 @@ from .conftest import fill_style, make_style
 
 # Tiles are drawn by the WMS renderer, which reads committed rows (its own PostGIS connections):
 # the layers are committed (wms_world) and the demo put back after the module.
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 POLYGON_FILL = "#2ca25f"  # the squares' default style
 POINT_FILL = DEFAULT_POINT_FILL  # the scenario's layers have no style: the built-in one
 

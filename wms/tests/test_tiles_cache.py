@@ -15,7 +15,6 @@ from wms.tests.test_tiles import (POLYGON_FILL, png, rest_tile, squares, tiles_d
 from wms.tiles.purge import purge_layer
 
 GRID = "GoogleMapsCompatible"
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")  # squares are committed (wms_world)
 
 
 def cached_tiles(tiles_dir, layer="carres_tuiles", grid=GRID):

@@ -13,7 +13,6 @@ from .conftest import fill_style, make_style
 from .test_tiles import (POLYGON_FILL, close, login, png, rest_tile, scenario,  # noqa: F401
                          squares, tiles_dir, town_hall, webmercator_tile)
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 RED = "#d7301f"
 BLUE = "#2b5cbe"
 CAPABILITIES = "/mapproxy/wmts/1.0.0/WMTSCapabilities.xml"

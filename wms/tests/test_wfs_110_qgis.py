@@ -13,7 +13,7 @@ import pytest
 
 from layers.models import FeatureChange, Layer
 
-from .wfs_support import PARCEL_COUNT, PARCELS, make_parcels, query, restore_shared_data  # noqa: F401
+from .wfs_support import PARCEL_COUNT, PARCELS, make_parcels, query
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "tools" / "qgis_screenshots.py"
@@ -28,14 +28,14 @@ def pyqgis_available():
 
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not pyqgis_available(),
                        reason="PyQGIS absent (apt-get install qgis python3-qgis): QGIS is not a "
                               "dependency of C@p Géo, this check runs where it is installed"),
 ]
 
 
-def test_qgis_edits_over_wfs_t_in_both_versions(restore_shared_data, live_server, tmp_path):
+def test_qgis_edits_over_wfs_t_in_both_versions(live_server, tmp_path):
     layer = make_parcels()
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
            "XDG_RUNTIME_DIR": str(tmp_path)}

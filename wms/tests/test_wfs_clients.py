@@ -15,10 +15,10 @@ from owslib.wfs import WebFeatureService
 from pyproj import Transformer
 
 from .wfs_support import (  # noqa: F401  (fixtures)
-    PARCEL_COUNT, PARCELS, make_parcels, query, restore_shared_data, server, table_fids,
+    PARCEL_COUNT, PARCELS, make_parcels, query, server, table_fids,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TYPE = f"capgeo:{PARCELS}"
 GML = "{http://www.opengis.net/gml/3.2}"

@@ -16,7 +16,6 @@ from layers.testing import GUERANDE, LA_BAULE, SCENARIO_EXPECTED_ROWS, SCENARIO_
 
 from .conftest import RED, image_of, make_style, near, pixel_of
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 WMS_NS = {"wms": "http://www.opengis.net/wms"}
 OGC = "{http://www.opengis.net/ogc}"
 SIZE = (300, 300)

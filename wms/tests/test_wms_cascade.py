@@ -10,8 +10,7 @@ from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 from layers.models import AccessRule, Audience, Layer, Permission, RemoteLayer
 from layers.remote.publish import publish, register_service
-from layers.tests.remote_support import (allow_local, closed_port,  # noqa: F401
-                                         demo_back_afterwards, live_demo, remote)
+from layers.tests.remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
 from wms.wms import cascade, legend, renderer
 
 from .conftest import transform_box, transform_point

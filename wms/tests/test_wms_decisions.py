@@ -14,7 +14,6 @@ from wms.wms import decisions
 
 from .conftest import GREEN, RED, fill_style, image_of, make_style, near, pixel_of
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 
 
 def hall(insee):

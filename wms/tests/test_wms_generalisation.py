@@ -19,8 +19,6 @@ from wms.wms.mapnik_env import mapnik
 
 from .conftest import PUBLIC_VIEW, RED, make_style, near, sql, transform_box
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
-
 # Four wiggly "communes" (3 km across, 3,000 vertices each: a vertex every ~6 m, as in IGN's
 # boundaries) in Cap Atlantique, and a box of ~26 km around them: ~100 m a pixel at 256 px.
 CENTRES = [(283000, 6703000), (290000, 6703000), (283000, 6710000), (290000, 6710000)]

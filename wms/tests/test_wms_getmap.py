@@ -13,7 +13,6 @@ from wms.wms import catalogue, renderer
 from .conftest import (BLUE, GREEN, LONLAT_BOX, RED, image_of, make_style, near, pixel_of,
                        transform_box)
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 
 
 def hall(insee):

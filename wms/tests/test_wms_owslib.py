@@ -13,7 +13,6 @@ from capgeo.territory.models import TownHall
 from .conftest import (LONLAT_BOX, RED, image_of, near, pixel_of, transform_box,
                        transform_point)
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 WMS_NS = {"wms": "http://www.opengis.net/wms"}
 VERSIONS = ("1.1.1", "1.3.0")
 

@@ -1,11 +1,10 @@
 """Helpers of the WFS tests: a polygon layer big enough to page through, the scenario users,
-Basic credentials, and the clean-up around transactional (live server) tests."""
+Basic credentials, and the live server holding it."""
 import base64
 
 import pytest
 from django.db import connection
 
-from capgeo.territory.demo import load_demo
 from layers.models import Audience, Layer, Permission
 from layers.tables import DATA_SCHEMA, create_table, qualified, refresh_layer_metadata
 
@@ -50,39 +49,10 @@ def make_parcels(name=PARCELS, count=PARCEL_COUNT, rules=PUBLIC_DOWNLOAD):
     return layer
 
 
-def orphan_tables():
-    names = set(Layer.objects.values_list("name", flat=True))
-    rows = query("SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN "
-                 "('layers_data', 'layers_history', 'layers_staging')")
-    return [(schema, table) for schema, table in rows
-            if table.split("__")[0] not in names or schema == "layers_staging"]
-
-
-def drop_orphan_tables():
-    for schema, table in orphan_tables():
-        query(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
-
-
 @pytest.fixture
-def restore_shared_data(django_db_blocker):
-    """Requested before the transactional fixtures, so torn down after their flush: drop the
-    layer tables the test made, put back the migrations' data and the demo territory."""
-    with django_db_blocker.unblock():
-        # An earlier transactional test may have left the database flushed.
-        drop_orphan_tables()
-        load_demo(thumbnails=False)
-    yield
-    with django_db_blocker.unblock():
-        serialized = getattr(connection, "_test_serialized_contents", None)
-        if serialized:
-            connection.creation.deserialize_db_from_string(serialized)
-        drop_orphan_tables()
-        load_demo(thumbnails=False)
-
-
-@pytest.fixture
-def server(restore_shared_data, live_server):
-    """The /ows address of a live server holding the parcels layer (OWSLib and GDAL tests)."""
+def server(live_server):
+    """The /ows address of a live server holding the parcels layer (OWSLib and GDAL tests); the
+    snapshot restore (conftest.py) takes it away afterwards."""
     make_parcels()
     return live_server.url + "/ows"
 
