@@ -65,7 +65,8 @@ class Tablet:
         assert response.status_code == 201, response.text
 
     def package(self):
-        response = self.session.get(self.platform.url("/api/sync/package/"), timeout=120)
+        response = self.session.get(
+            self.platform.url(f"/api/sync/package/?device={self.device}"), timeout=120)
         assert response.status_code == 200, response.text
         return response.json()
 

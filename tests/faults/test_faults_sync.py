@@ -6,7 +6,9 @@ exactly once. And the disk full while a photo arrives: a clear error, the bytes 
 acknowledged kept, the upload resumed once there is room.
 
 The push is stopped at a known point by a row lock the test holds on the second control of the
-batch: the first change is then committed, the second waits inside its own transaction.
+batch: the first change is then applied in the transaction of its chunk (fieldsync.batching,
+100 changes a chunk), the second waits inside that same transaction; nothing of the chunk is
+committed until its end.
 """
 import hashlib
 import os
@@ -95,8 +97,9 @@ def test_worker_killed_in_the_middle_of_a_push(served, tablet):
     killed = {}
 
     def kill(backend, port):
-        # The first change is committed before the worker dies…
-        assert state(cluster, [first])[first["id"]][0] == before[first["id"]][0] + 1
+        # The first change is applied but not committed (its chunk is not over) when the worker
+        # dies…
+        assert state(cluster, [first])[first["id"]][0] == before[first["id"]][0]
         killed["pid"] = served.kill_worker_serving(port)
         killed["backend"] = backend
 
@@ -104,14 +107,13 @@ def test_worker_killed_in_the_middle_of_a_push(served, tablet):
     assert isinstance(outcome, requests.ConnectionError), outcome  # no answer: the worker died
     served.backend_gone(killed["backend"])  # its transaction ended with it (rolled back)
 
-    # Nothing half-written: the batch is stored unanswered, the first change applied (with its
-    # audit and change-log entries), the second and third untouched.
+    # Nothing half-written: the batch is stored unanswered, and its chunk rolled back whole (no
+    # change recorded, no audit or change-log entry, the three controls untouched).
     assert cluster.value("SELECT response IS NULL FROM fieldsync_syncbatch WHERE id = %s",
                          (body["batch_id"],))
-    assert batch_changes(cluster, body["batch_id"]) == {body["changes"][0]["change_id"]: "applied"}
+    assert batch_changes(cluster, body["batch_id"]) == {}
     now = state(cluster, controls)
-    assert now[first["id"]][0] == before[first["id"]][0] + 1
-    assert now[first["id"]][2:] == (before[first["id"]][2] + 1, before[first["id"]][3] + 1)
+    assert now[first["id"]] == before[first["id"]]
     assert now[second["id"]] == before[second["id"]]
     assert now[third["id"]] == before[third["id"]]
     # gunicorn replaced the worker; the retry resumes the batch where it stopped.
@@ -135,17 +137,18 @@ def test_postgresql_restarted_in_the_middle_of_a_push(served, tablet):
     assert isinstance(outcome, requests.Response), outcome
     if outcome.status_code == 200:  # the server went on after reconnecting: all of it applied
         assert {r["status"] for r in outcome.json()["results"]} == {"applied"}, outcome.text
-    else:  # or an error answer, never a half-done 200; the committed first change stays
+    else:  # or an error answer, never a half-done 200; the chunk was rolled back whole
         assert outcome.status_code >= 500, outcome.text[:300]
-        assert batch_changes(cluster, body["batch_id"]) == {
-            body["changes"][0]["change_id"]: "applied"}
+        assert batch_changes(cluster, body["batch_id"]) == {}
         now = state(cluster, controls)
+        assert now[controls[0]["id"]] == before[controls[0]["id"]]
         assert now[controls[1]["id"]] == before[controls[1]["id"]]
         assert now[controls[2]["id"]] == before[controls[2]["id"]]
     # Every worker serves again at once (none keeps a dead connection to the old server): the
     # requests below reach all three workers.
     for _ in range(6):
-        response = tablet.session.get(served.url("/api/sync/changes/?since=0"), timeout=60)
+        response = tablet.session.get(
+            served.url(f"/api/sync/changes/?since=0&device={tablet.device}"), timeout=60)
         assert response.status_code == 200, response.text[:500]
     # Maps too (Mapnik reads PostGIS through its own pooled connections).
     for _ in range(6):

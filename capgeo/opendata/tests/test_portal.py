@@ -121,7 +121,9 @@ def test_search_and_theme_filters(db):
     response = client.get("/donnees/", {"theme": "inconnu"})
     assert "Thème inconnu" in response.content.decode()
     assert listed(response) == PUBLIC_DEMO  # an invalid filter is reported and ignored
-    assert client.get("/donnees/", {"q": "nul\x00"}).status_code == 200
+    # A NUL character is refused by the platform's input guard: a French page, not a 500.
+    refused = client.get("/donnees/", {"q": "nul\x00"})
+    assert refused.status_code == 400 and "caractère nul" in refused.content.decode()
 
 
 def test_dcat_feed_describes_public_datasets_only(scenario):
