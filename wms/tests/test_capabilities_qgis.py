@@ -71,6 +71,10 @@ def publish(name):
                              [{"audience": Audience.PUBLIC, "permission": Permission.DOWNLOAD}])
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "Not reliable yet: on a quiet machine QGIS 3.22's second run makes no request at all (its "
+    "disk cache answers, despite no-cache, max-age=0 and Expires), so the validators are never "
+    "asked; it passed only on a loaded machine. Kept to track issue 12, item 3."))
 def test_qgis_sees_a_layer_published_after_it_connected(live_server, tmp_path):
     publish("qgis_avant")
     first = qgis(tmp_path, live_server.url, "qgis_avant", "qgis_apres")
