@@ -57,28 +57,60 @@ def padded(box, srid):
     return (minx, miny, maxx, maxy)
 
 
-def measure_sql(table, where="TRUE", extra=""):
-    """SQL measuring the rows of table (aliased t) matching where: one row of
-    (count, 12 box numbers[, extra aggregates])."""
-    extra_inner = f", {extra} AS extra" if extra else ""
-    extra_outer = ", extra" if extra else ""
-    return f"""
-        SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),
-               ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g),
-               ST_XMin(m), ST_YMin(m), ST_XMax(m), ST_YMax(m){extra_outer}
-        FROM (
-            SELECT n, e, g{extra_outer},
-                   CASE WHEN g IS NOT NULL THEN ST_Transform(ST_MakeEnvelope(
+# Rows whose transformed box may hold the layer's WGS 84 bound on one side are transformed
+# exactly; the others are judged by their Lambert-93 box transformed (its corners, with MARGIN of
+# its size for the curvature of its sides). Rows wider than WIDE degrees are always transformed.
+MARGIN = 0.05
+WIDE = 10.0
+
+
+def measure_sql(table, where="TRUE", params=(), with_types=False):
+    """(sql, params) measuring the rows of table (aliased t) matching where: one row of
+    (count, 12 box numbers[, geometry types]).
+
+    ST_Extent(ST_Transform(geom, 4326)) over every row transforms every vertex (seconds on a
+    national layer, at each WFS-T edit). It is exact to transform only the rows that can hold a
+    bound: each row's Lambert-93 box (read from the geometry's header), transformed, gives a box
+    B holding its WGS 84 box (with MARGIN); the layer's west bound is at most W = min(B.xmax) over
+    the rows, so only the rows with B.xmin <= W can hold it (likewise for the other sides): a
+    few rows at each edge. Those are transformed exactly, vertex by vertex.
+    """
+    types_aggregate = (", array_agg(DISTINCT upper(GeometryType(t.geom))) "
+                       "FILTER (WHERE t.geom IS NOT NULL)" if with_types else "")
+    types_output = ", types" if with_types else ""
+    types_alias = ", types" if with_types else ""
+    gx = f"{MARGIN} * (ST_XMax(a.b) - ST_XMin(a.b)) + 1e-9"
+    gy = f"{MARGIN} * (ST_YMax(a.b) - ST_YMin(a.b)) + 1e-9"
+    sql = f"""
+        WITH measured (n, e{types_alias}) AS (
+            SELECT count(*), ST_Extent(t.geom){types_aggregate} FROM {table} t WHERE {where}
+        ), approx AS MATERIALIZED (
+            SELECT t.fid AS k, ST_Transform(ST_SetSRID(t.geom::box2d::geometry, {SRID}),
+                                            {WGS84})::box2d AS b
+            FROM {table} t WHERE ({where}) AND t.geom IS NOT NULL AND NOT ST_IsEmpty(t.geom)
+        ), bounds AS (
+            SELECT min(ST_XMax(b)) AS w, max(ST_XMin(b)) AS ea, min(ST_YMax(b)) AS so,
+                   max(ST_YMin(b)) AS no FROM approx
+        ), candidates AS (
+            SELECT a.k FROM approx a, bounds
+            WHERE ST_XMax(a.b) - ST_XMin(a.b) > {WIDE} OR ST_YMax(a.b) - ST_YMin(a.b) > {WIDE}
+               OR ST_XMin(a.b) - ({gx}) <= bounds.w OR ST_XMax(a.b) + ({gx}) >= bounds.ea
+               OR ST_YMin(a.b) - ({gy}) <= bounds.so OR ST_YMax(a.b) + ({gy}) >= bounds.no
+        ), exact AS (
+            SELECT ST_Extent(ST_Transform(t.geom, {WGS84})) AS g FROM {table} t
+            WHERE t.fid IN (SELECT k FROM candidates)
+        ), mercator AS (
+            SELECT g, CASE WHEN g IS NOT NULL THEN ST_Transform(ST_MakeEnvelope(
                        ST_XMin(g), greatest(ST_YMin(g), -{MERCATOR_MAX_LATITUDE}),
                        ST_XMax(g), least(ST_YMax(g), {MERCATOR_MAX_LATITUDE}), {WGS84}),
-                       {WEB_MERCATOR}) END AS m
-            FROM (
-                SELECT count(*) AS n, ST_Extent(t.geom) AS e,
-                       ST_Extent(ST_Transform(t.geom, {WGS84})) AS g{extra_inner}
-                FROM {table} t WHERE {where}
-            ) measured
-        ) boxed
+                       {WEB_MERCATOR}) END AS m FROM exact
+        )
+        SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),
+               ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g),
+               ST_XMin(m), ST_YMin(m), ST_XMax(m), ST_YMax(m){types_output}
+        FROM measured, mercator
     """
+    return sql, [*params, *params]
 
 
 def summary_from_row(row):
@@ -175,7 +207,7 @@ def visible_summary(grant):
     summary = _cache.get(key)
     if summary is None:
         with connection.cursor() as cursor:
-            cursor.execute(measure_sql(layer.qualified_table, f"({sql})"), list(params))
+            cursor.execute(*measure_sql(layer.qualified_table, f"({sql})", params))
             summary, _extra = summary_from_row(cursor.fetchone())
         _cache.put(key, summary)
     return summary

@@ -72,11 +72,8 @@ def describe_columns(schema, table):
 def measure(schema, table):
     """(Summary, dominant geometry type) of a table: its count and its extent in every
     advertised CRS, each measured on the rows themselves (layers.extents)."""
-    geometry = quote_ident(GEOMETRY_COLUMN)
-    types = (f"array_agg(DISTINCT upper(GeometryType(t.{geometry}))) "
-             f"FILTER (WHERE t.{geometry} IS NOT NULL)")
     with connection.cursor() as cursor:
-        cursor.execute(extents.measure_sql(qualified(schema, table), extra=types))
+        cursor.execute(*extents.measure_sql(qualified(schema, table), with_types=True))
         summary, types = extents.summary_from_row(cursor.fetchone())
     return summary, _dominant_type(types or [])
 
