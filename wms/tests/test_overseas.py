@@ -303,6 +303,18 @@ def test_wmts_webmercator_tiles_draw_the_overseas_features(client, overseas_laye
             assert near(image.getpixel((i, j)), RED), (name, z)
 
 
+def test_wmts_capabilities_advertise_the_data_box(client, overseas_layer):
+    ows = "{http://www.opengis.net/ows/1.1}"
+    caps = etree.fromstring(client.get("/mapproxy/wmts/1.0.0/WMTSCapabilities.xml").content)
+    layer = [element for element in caps.iter("{http://www.opengis.net/wmts/1.0}Layer")
+             if element.findtext(f"{ows}Identifier") == NAME][0]
+    box = layer.find(f"{ows}WGS84BoundingBox")
+    lower = [float(v) for v in box.findtext(f"{ows}LowerCorner").split()]
+    upper = [float(v) for v in box.findtext(f"{ows}UpperCorner").split()]
+    # The data's box and the symbols' margin (1 km of Web Mercator: 0.009° of longitude).
+    assert lower + upper == pytest.approx(list(data_box()), abs=0.02)
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 def test_thumbnail_frames_every_feature(overseas_layer):
