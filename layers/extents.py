@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
-from django.db import connection
+from django.db import connection, transaction
 
 SRID = settings.CAPGEO_STORAGE_SRID
 WGS84, WEB_MERCATOR = 4326, 3857
@@ -57,9 +57,11 @@ def padded(box, srid):
     return (minx, miny, maxx, maxy)
 
 
-# Rows whose transformed box may hold the layer's WGS 84 bound on one side are transformed
-# exactly; the others are judged by their Lambert-93 box transformed (its corners, with MARGIN of
-# its size for the curvature of its sides). Rows wider than WIDE degrees are always transformed.
+# The rows are grouped by the cell of a Lambert-93 grid holding their box's centre; each cell's
+# box (the union of its rows' boxes) is transformed to WGS 84 (its corners, with MARGIN of its
+# size for the curvature of its sides). Only the rows of the cells that may hold a bound of the
+# layer's WGS 84 box are transformed exactly. Cells wider than WIDE degrees always are.
+CELL = 20000.0
 MARGIN = 0.05
 WIDE = 10.0
 
@@ -68,12 +70,13 @@ def measure_sql(table, where="TRUE", params=(), with_types=False):
     """(sql, params) measuring the rows of table (aliased t) matching where: one row of
     (count, 12 box numbers[, geometry types]).
 
-    ST_Extent(ST_Transform(geom, 4326)) over every row transforms every vertex (seconds on a
-    national layer, at each WFS-T edit). It is exact to transform only the rows that can hold a
-    bound: each row's Lambert-93 box (read from the geometry's header), transformed, gives a box
-    B holding its WGS 84 box (with MARGIN); the layer's west bound is at most W = min(B.xmax) over
-    the rows, so only the rows with B.xmin <= W can hold it (likewise for the other sides): a
-    few rows at each edge. Those are transformed exactly, vertex by vertex.
+    ST_Extent(ST_Transform(geom, 4326)) over every row transforms every vertex of the layer
+    (seconds on a national layer, at each WFS-T edit). It is exact to transform only the rows
+    that can hold a bound. The rows are grouped in cells of a Lambert-93 grid (by the centre of
+    their box, read from the geometry's header); each cell's box, transformed, gives a box B
+    holding the WGS 84 boxes of its rows (with MARGIN). The layer's west bound is at most
+    W = min(B.xmax) over the cells, so only the cells with B.xmin <= W can hold it (likewise for
+    the other sides): a few cells at each edge, whose rows are transformed exactly.
     """
     types_aggregate = (", array_agg(DISTINCT upper(GeometryType(t.geom))) "
                        "FILTER (WHERE t.geom IS NOT NULL)" if with_types else "")
@@ -81,24 +84,29 @@ def measure_sql(table, where="TRUE", params=(), with_types=False):
     types_alias = ", types" if with_types else ""
     gx = f"{MARGIN} * (ST_XMax(a.b) - ST_XMin(a.b)) + 1e-9"
     gy = f"{MARGIN} * (ST_YMax(a.b) - ST_YMin(a.b)) + 1e-9"
+    cell = (f"ARRAY[floor((ST_XMin(t.geom::box2d) + ST_XMax(t.geom::box2d)) / {2 * CELL}), "
+            f"floor((ST_YMin(t.geom::box2d) + ST_YMax(t.geom::box2d)) / {2 * CELL})]")
     sql = f"""
         WITH measured (n, e{types_alias}) AS (
             SELECT count(*), ST_Extent(t.geom){types_aggregate} FROM {table} t WHERE {where}
-        ), approx AS MATERIALIZED (
-            SELECT t.fid AS k, ST_Transform(ST_SetSRID(t.geom::box2d::geometry, {SRID}),
-                                            {WGS84})::box2d AS b
+        ), cells AS MATERIALIZED (
+            SELECT {cell} AS key, ST_SetSRID(ST_Extent(t.geom)::geometry, {SRID}) AS box
             FROM {table} t WHERE ({where}) AND t.geom IS NOT NULL AND NOT ST_IsEmpty(t.geom)
+            GROUP BY 1
+        ), approx AS MATERIALIZED (
+            SELECT key, ST_Transform(box, {WGS84})::box2d AS b FROM cells
         ), bounds AS (
             SELECT min(ST_XMax(b)) AS w, max(ST_XMin(b)) AS ea, min(ST_YMax(b)) AS so,
                    max(ST_YMin(b)) AS no FROM approx
         ), candidates AS (
-            SELECT a.k FROM approx a, bounds
+            SELECT a.key FROM approx a, bounds
             WHERE ST_XMax(a.b) - ST_XMin(a.b) > {WIDE} OR ST_YMax(a.b) - ST_YMin(a.b) > {WIDE}
                OR ST_XMin(a.b) - ({gx}) <= bounds.w OR ST_XMax(a.b) + ({gx}) >= bounds.ea
                OR ST_YMin(a.b) - ({gy}) <= bounds.so OR ST_YMax(a.b) + ({gy}) >= bounds.no
         ), exact AS (
             SELECT ST_Extent(ST_Transform(t.geom, {WGS84})) AS g FROM {table} t
-            WHERE t.fid IN (SELECT k FROM candidates)
+            WHERE ({where}) AND t.geom IS NOT NULL AND NOT ST_IsEmpty(t.geom)
+              AND {cell} IN (SELECT key FROM candidates)
         ), mercator AS (
             SELECT g, CASE WHEN g IS NOT NULL THEN ST_Transform(ST_MakeEnvelope(
                        ST_XMin(g), greatest(ST_YMin(g), -{MERCATOR_MAX_LATITUDE}),
@@ -110,7 +118,17 @@ def measure_sql(table, where="TRUE", params=(), with_types=False):
                ST_XMin(m), ST_YMin(m), ST_XMax(m), ST_YMax(m){types_output}
         FROM measured, mercator
     """
-    return sql, [*params, *params]
+    return sql, [*params, *params, *params]
+
+
+def run_measure(sql, params):
+    """The row of a measure_sql query. Without JIT: the query's cost estimate (ST_Transform)
+    makes PostgreSQL compile it, which takes longer than the query (1.6 s of 2.1 s on 35,000
+    polygons, bench/bench_extents.py). SET LOCAL ends with the caller's transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def summary_from_row(row):
@@ -206,9 +224,8 @@ def visible_summary(grant):
     key = (layer.pk, layer.name, layer.data_updated_at, sql, tuple(params))
     summary = _cache.get(key)
     if summary is None:
-        with connection.cursor() as cursor:
-            cursor.execute(*measure_sql(layer.qualified_table, f"({sql})", params))
-            summary, _extra = summary_from_row(cursor.fetchone())
+        summary, _extra = summary_from_row(
+            run_measure(*measure_sql(layer.qualified_table, f"({sql})", params)))
         _cache.put(key, summary)
     return summary
 

@@ -72,9 +72,8 @@ def describe_columns(schema, table):
 def measure(schema, table):
     """(Summary, dominant geometry type) of a table: its count and its extent in every
     advertised CRS, each measured on the rows themselves (layers.extents)."""
-    with connection.cursor() as cursor:
-        cursor.execute(*extents.measure_sql(qualified(schema, table), with_types=True))
-        summary, types = extents.summary_from_row(cursor.fetchone())
+    summary, types = extents.summary_from_row(
+        extents.run_measure(*extents.measure_sql(qualified(schema, table), with_types=True)))
     return summary, _dominant_type(types or [])
 
 
