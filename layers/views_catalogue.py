@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from .access import AccessPolicy, LayerNotFound
 from .extents import summary_for
-from .models import Layer, Permission, Theme
+from .models import Permission, Theme
 from .search import search_layers
 from .thumbnails import PUBLIC, current_thumbnail
 

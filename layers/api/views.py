@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from .. import data
 from ..access import AccessDenied, AccessPolicy, LayerNotFound
-from ..models import Layer, Permission, Theme
+from ..models import Permission, Theme
 from ..search import search_layers
 from . import encoders
 from .params import FORMATS, BadParameter, default_limit, max_limit, parse_bbox, parse_feature_params
