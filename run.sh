@@ -54,7 +54,11 @@ fingerprint() { cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 # --- Debian packages -------------------------------------------------------------------------
 missing_packages() {
     local wanted=(gdal-bin libgdal32 libgeos-c1v5 libproj-dev binutils gettext)
-    [ -n "${DATABASE_URL:-}" ] || wanted+=(postgresql-15 postgresql-15-postgis-3)
+    # The tests' fault trials (tests/faults/) initdb their own throwaway cluster, even when
+    # DATABASE_URL names another server.
+    if [ -z "${DATABASE_URL:-}" ] || [ "${CAPGEO_WITH_TEST_CLUSTER:-}" = 1 ]; then
+        wanted+=(postgresql-15 postgresql-15-postgis-3)
+    fi
     # Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
     [ "${CAPGEO_WITH_BROWSER:-}" = 1 ] && wanted+=(chromium chromium-driver)
     for package in "${wanted[@]}"; do
@@ -246,7 +250,8 @@ serve() {
     local worker_pid=$!
     "$VENV/bin/gunicorn" capgeo.wsgi:application \
         --chdir "$ROOT" --bind "$HTTP_HOST:$HTTP_PORT" --workers "${CAPGEO_WORKERS:-3}" \
-        --timeout 120 --access-logfile - --error-logfile - --no-control-socket &
+        --timeout 120 --access-logfile - --error-logfile - --no-control-socket \
+        --logger-class capgeo.accounts.gunicorn_logger.RedactingLogger &
     local gunicorn_pid=$!
     # shellcheck disable=SC2064  # the ids are known now
     trap "kill -TERM $gunicorn_pid $worker_pid 2>/dev/null; wait $gunicorn_pid $worker_pid 2>/dev/null; exit 0" INT TERM
@@ -263,7 +268,7 @@ case "$command" in
     demo) check_http_port; setup; load_demo; serve ;;
     setup) setup; load_demo ;;
     test)
-        CAPGEO_WITH_BROWSER=1 setup
+        CAPGEO_WITH_BROWSER=1 CAPGEO_WITH_TEST_CLUSTER=1 setup
         load_demo
         cd "$ROOT"
         exec "$VENV/bin/pytest" "$@"

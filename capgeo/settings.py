@@ -66,6 +66,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Browser sessions need the CSRF token on every unsafe request, desktop credentials (Basic,
+# personal tokens) never do: see capgeo/accounts/csrf.py. Refusals answer in the endpoint's format.
+CSRF_FAILURE_VIEW = "capgeo.accounts.csrf.failure"
 
 # Local cluster started by run.sh; DATABASE_URL=postgis://… points elsewhere.
 _local_password_file = VAR_DIR / "pg" / "password"
@@ -74,7 +77,10 @@ LOCAL_DATABASE_URL = "postgis://capgeo:{password}@127.0.0.1:{port}/capgeo".forma
     port=os.environ.get("CAPGEO_PG_PORT", "55432"),
 )
 DATABASE_URL = os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))
+# Persistent connections are checked before each request reuses them: after a restart of
+# PostgreSQL, a worker reconnects instead of failing its next request on a dead connection.
+_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60),
+                                  conn_health_checks=True)
 # postgres:// and postgresql:// name the same server as postgis:// (scripts/dbcheck.py accepts all
 # three and checks that PostGIS is there): always use the GeoDjango backend.
 if _database["ENGINE"] == "django.db.backends.postgresql":
@@ -283,10 +289,25 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # carries other hosts that C@p Géo does not control.
 SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W005", "security.W021"]
 
+# Every handler masks credentials (tokens, passwords, Authorization, X-Api-Key: see
+# capgeo/accounts/redaction.py); gunicorn's own logs are masked by its logger class (run.sh).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "capgeo.accounts.redaction.RedactCredentials"}},
+    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter",
+                                     "format": "[{server_time}] {message}", "style": "{"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        # runserver's request lines (Django's default handler, with the filter).
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default handlers (console when DEBUG, mail to ADMINS) replaced: to the root's.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

@@ -1,16 +1,24 @@
 """SPANC demo for `manage.py load_demo`: installations taken from the demo catalogue's ANC points,
-and a campaign assigned to the demo inspector, so the manager screens, the field app and the
-dashboard show something on a fresh demo. Deterministic and idempotent: nothing is created when
-the SPANC already holds installations (a real service's data is never mixed with demo data).
+their history of validated controls (so the dashboard shows controls done, dues and the P301.3
+compliance rate), a few controls awaiting validation, and a campaign assigned to the demo
+inspector, so the manager screens, the field app and the dashboard show realistic content on a
+fresh demo. Deterministic for a given day and idempotent: nothing is created when the SPANC
+already holds installations (a real service's data is never mixed with demo data).
 """
+import datetime
+import random
+
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
+from django.utils import timezone
 
 from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 
-from . import management_actions, publication
-from .models import ControlKind, Installation
+from . import management_actions, publication, rules
+from .journal import record
+from .models import (ChecklistItem, Control, ControlKind, ControlStatus, Finding, FindingResult,
+                     Installation)
 
 # Communes of the demo campaign (Guérande, La Baule-Escoublac) and installations per commune.
 DEMO_CAMPAIGN_COMMUNES = ["44069", "44055"]
@@ -54,5 +62,88 @@ def load_spanc_demo():
             manager, "Campagne de démonstration", kind,
             [communes[insee] for insee in DEMO_CAMPAIGN_COMMUNES if insee in communes])
         management_actions.assign(manager, list(campaign.controls.all()), inspector)
+    if created and manager and inspector:
+        load_control_history(created, manager, inspector)
     publication.refresh_metadata()
     return len(created)
+
+
+# Share of installations already checked, and defects drawn per checklist category (the mix of
+# verdicts of a rural SPANC: mostly compliant or with recommendations, some non-compliant).
+CHECKED_SHARE = 0.8
+DEFECT_ODDS = {"absence": 0.01, "danger": 0.05, "incomplete": 0.07, "defects": 0.12}
+PENDING_VALIDATION = 3
+
+
+def _day_between(draw, start, end):
+    return start + datetime.timedelta(days=draw.randrange(max((end - start).days, 1)))
+
+
+def load_control_history(installations, manager, inspector, today=None):
+    """Validated periodic controls of the past years for most installations (this year's too),
+    and a few transmitted controls awaiting the manager's validation; returns their number.
+
+    The verdicts come from the regulation's own rules (fieldsync.rules.evaluate) over drawn
+    findings, so conclusions, works deadlines and next-control dates are the ones the field app
+    would have produced. The campaign's installations (Guérande, La Baule) were last checked long
+    ago: their periodic control is due, which is why the campaign plans them.
+    """
+    today = today or timezone.localdate()
+    draw = random.Random(2154)
+    kinds = {kind.code: kind for kind in ControlKind.objects.all()}
+    periodic, sale = kinds.get("bon_fonctionnement"), kinds.get("vente")
+    if periodic is None:
+        return 0
+    items = {code: list(ChecklistItem.objects.filter(control_kinds=kind, active=True))
+             for code, kind in kinds.items()}
+    in_campaign = set(Control.objects.filter(campaign__isnull=False)
+                      .values_list("installation_id", flat=True))
+    year_start = today.replace(month=1, day=1)
+    made = []
+    for number, installation in enumerate(installations):
+        if installation.pk in in_campaign:
+            visit = _day_between(draw, today.replace(year=today.year - 12),
+                                 today.replace(year=today.year - 10))
+        elif draw.random() > CHECKED_SHARE:
+            continue  # never checked yet
+        elif number % 4 == 0:
+            visit = _day_between(draw, year_start, today)  # checked this year
+        else:
+            visit = _day_between(draw, today.replace(year=today.year - 9), year_start)
+        kind = sale if (sale and number % 9 == 0) else periodic
+        made.append(_validated_control(installation, kind, visit, items[kind.code], draw,
+                                       manager, inspector))
+    # Transmitted this month and waiting for the manager (the validation screen's content).
+    waiting = [i for i in installations if i.pk not in in_campaign][-PENDING_VALIDATION:]
+    for installation in waiting:
+        visit = _day_between(draw, today - datetime.timedelta(days=20), today)
+        made.append(_validated_control(installation, periodic, visit, items[periodic.code], draw,
+                                       manager, inspector, status=ControlStatus.SUBMITTED))
+    publication.publish(installation_ids=[c.installation_id for c in made],
+                        control_ids=[c.pk for c in made])
+    return len(made)
+
+
+def _validated_control(installation, kind, visit, items, draw, manager, inspector,
+                       status=ControlStatus.VALIDATED):
+    findings = [(item, FindingResult.DEFECT if draw.random() < DEFECT_ODDS.get(item.category, 0)
+                 else FindingResult.OK) for item in items]
+    moment = timezone.make_aware(datetime.datetime.combine(visit, datetime.time(16, 30)))
+    control = Control(installation=installation, kind=kind, inspector=inspector, visit_date=visit,
+                      sale_date=visit if kind.is_sale else None, status=status,
+                      submitted_at=moment)
+    rules.evaluate(control, findings)
+    if status == ControlStatus.VALIDATED:
+        control.decided_at, control.decided_by = moment + datetime.timedelta(days=2), manager
+    control.comments = ("Installation bien entretenue." if control.conclusion
+                        and control.conclusion.compliant else
+                        "Travaux à prévoir, voir les constats.")
+    control.save()
+    Finding.objects.bulk_create([
+        Finding(control=control, item=item, result=result,
+                comment="" if result == FindingResult.OK else "Constaté lors de la visite.")
+        for item, result in findings])
+    record(inspector, "control.submit", "control", control.uuid, control.version)
+    if status == ControlStatus.VALIDATED:
+        record(manager, "control.validate", "control", control.uuid, control.version)
+    return control

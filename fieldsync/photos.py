@@ -8,6 +8,7 @@ file is hashed: a mismatch discards it, a match marks the photo verified.
 Files live in FIELDSYNC_PHOTO_ROOT (default var/fieldsync/photos), outside MEDIA_ROOT: /media/ is
 served without access control, and these photos show private homes.
 """
+import errno
 import hashlib
 import os
 import re
@@ -103,19 +104,34 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
                                   "l'en-tête Content-Range (%(want)d octets).")
                           % {"got": len(data), "want": end - start + 1})
     path = partial_path(sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "r+b" if path.exists() else "wb") as handle:
-        # Bytes past the recorded offset come from a write whose transaction did not commit.
-        handle.truncate(start)
-        handle.seek(start)
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    blob.received = end + 1
-    if blob.received == blob.size:
-        _verify(blob, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "r+b" if path.exists() else "wb") as handle:
+            # Bytes past the recorded offset come from a write whose transaction did not commit.
+            handle.truncate(start)
+            handle.seek(start)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        blob.received = end + 1
+        if blob.received == blob.size:
+            _verify(blob, path)
+    except OSError as failure:
+        if failure.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _truncate_quietly(path, start)  # give the space back; the acknowledged bytes stay
+        raise UploadError(507, _t("Espace disque du serveur insuffisant : ce morceau n'a pas été "
+                                  "enregistré. Réessayez plus tard à partir de l'octet "
+                                  "%(offset)d.") % {"offset": start}, received=start) from None
     blob.save(update_fields=["received", "verified", "verified_at"])
     return status(blob)
+
+
+def _truncate_quietly(path, size):
+    try:
+        os.truncate(path, size)
+    except OSError:
+        pass
 
 
 def _verify(blob, path):

@@ -10,10 +10,13 @@ asyncio worker and its own SQL schema, which buys nothing for a few imports a da
 The state users see lives in layers.ImportJob (status, progress, message, heartbeat), not in the
 queue's tables: the queue only says "run import N". A worker that dies mid-import leaves its job
 `running` with a heartbeat that stops moving; `manage.py import_worker` marks such jobs failed
-when it starts (fail_stale_jobs), drops their staging table and removes their files.
+(fail_stale_jobs), drops their staging table and removes their files: when it starts, and then
+every quarter of CAPGEO_IMPORT_STALE_SECONDS while it runs (StaleJobWatch) — a worker killed and
+restarted at once finds the job's heartbeat still fresh at start-up.
 """
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -44,8 +47,8 @@ def import_layer(job_id):
 
 
 def enqueue_import(job):
-    """Queue the job once the transaction that created it is committed."""
-    transaction.on_commit(lambda: import_layer.enqueue(job.pk))
+    """Queue the job in the transaction that creates it: both are committed, or neither."""
+    import_layer.enqueue(job.pk)
 
 
 class Heartbeat:
@@ -99,4 +102,57 @@ def fail_stale_jobs(now=None):
             _discard_files(job)
             failed.append(job.pk)
             logger.warning("Import %s (%s) was left running: marked failed", job.pk, job.layer_name)
+    discard_orphan_uploads()
     return failed
+
+
+def discard_orphan_uploads():
+    """Remove the stored files of submissions that never became a job (the server was killed
+    while receiving them: the job's transaction rolled back), untouched for the stale delay so
+    that a submission still in progress is left alone. Returns the removed directories."""
+    from .publishing.uploads import imports_root, remove_tree
+
+    root = imports_root()
+    if not root.is_dir():
+        return []
+    limit = time.time() - stale_after_seconds()
+    known = set(ImportJob.objects.values_list("pk", flat=True))
+    removed = []
+    for directory in root.iterdir():
+        if not directory.is_dir() or not directory.name.isdigit() or int(directory.name) in known:
+            continue
+        newest = max((path.stat().st_mtime for path in directory.rglob("*")),
+                     default=directory.stat().st_mtime)
+        if newest < limit:
+            remove_tree(directory)
+            removed.append(directory)
+            logger.warning("Files of an interrupted submission removed: %s", directory)
+    return removed
+
+
+class StaleJobWatch:
+    """While an import worker runs, a thread marks failed the imports whose heartbeat stopped
+    (fail_stale_jobs), every quarter of the stale delay: so a job left by a worker that died
+    shows its failure within about that delay, whenever the worker was restarted."""
+
+    def __init__(self, interval=None):
+        self.interval = interval or max(1.0, stale_after_seconds() / 4)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stale-import-watch", daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            try:
+                fail_stale_jobs()
+            except Exception:  # a failed check (database restarting…) is retried next time
+                logger.exception("Check of interrupted imports failed")
+            finally:
+                connection.close()  # this thread's own connection, not kept between checks
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=10)

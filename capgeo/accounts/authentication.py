@@ -6,7 +6,8 @@ Accepted credentials (the first present wins):
   ``X-Api-Key`` header, or as URL parameter ``token=`` / ``access_token=`` (for clients that can
   only set a URL, e.g. QGIS XYZ tiles).
 
-DesktopAuthMiddleware (after AuthenticationMiddleware) sets request.user from them. Invalid
+DesktopAuthMiddleware (after AuthenticationMiddleware) sets request.user from them, and checks
+CSRF for browser sessions on the views marked ``csrf_exempt`` (see capgeo.accounts.csrf). Invalid
 credentials on the OGC and tile endpoints answer 401 with ``WWW-Authenticate: Basic`` (an OGC
 exception report on /ows), never a page of anonymous content that would look like data loss.
 Elsewhere they leave the request anonymous, and DesktopTokenAuthentication refuses them for DRF
@@ -19,14 +20,16 @@ hundreds of milliseconds.
 import base64
 import binascii
 import hashlib
+from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from . import csrf
 from .tokens import user_for_token
 
 REALM = "C@p Géo"
@@ -117,33 +120,68 @@ def unauthorized_response(request):
     return response
 
 
+def desktop_outcome(request):
+    """(user or None, invalid): the desktop credentials of this request, checked once (the
+    middleware, then DRF, ask)."""
+    outcome = getattr(request, "_desktop_outcome", None)
+    if outcome is None:
+        try:
+            outcome = (user_from_credentials(request), False)
+        except InvalidCredentials:
+            outcome = (None, True)
+        request._desktop_outcome = outcome
+    return outcome
+
+
+def strip_url_credentials(request):
+    """Remove ?token= / ?access_token= from the request once read: everything built from the
+    request's URL afterwards (WFS next/previous links, REST pagination, MapProxy and gisserver
+    URLs, the WSGI environ's QUERY_STRING) never carries the credential. The other parameters
+    are kept verbatim."""
+    if not any(key.lower() in TOKEN_PARAMETERS for key in request.GET):
+        return
+    raw = request.META.get("QUERY_STRING", "")
+    kept = [pair for pair in raw.split("&")
+            if unquote_plus(pair.partition("=")[0]).lower() not in TOKEN_PARAMETERS]
+    request.META["QUERY_STRING"] = "&".join(kept)
+    request.GET = QueryDict(request.META["QUERY_STRING"], encoding=request.encoding)
+
+
 class DesktopAuthMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            user = user_from_credentials(request)
-        except InvalidCredentials:
-            if request.path.startswith(ENFORCED_PREFIXES):
-                return unauthorized_response(request)
-            user = None
+        user, invalid = desktop_outcome(request)
+        strip_url_credentials(request)
+        if invalid and request.path.startswith(ENFORCED_PREFIXES):
+            return unauthorized_response(request)
         if user is not None:
             request.user = user
             request._cached_user = user
             request.desktop_authenticated = True  # per request, no session, no CSRF cookie
         return self.get_response(request)
 
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # csrf_exempt only means "desktop clients post here without a token": a browser session
+        # still needs it. Views without the mark are Django's CsrfViewMiddleware's, DRF views
+        # are DRF's SessionAuthentication's (see capgeo.accounts.csrf).
+        if not getattr(view_func, "csrf_exempt", False) or csrf.is_drf_view(view_func):
+            return None
+        reason = csrf.refusal(request)
+        if reason is not None:
+            return csrf.refusal_response(request, reason)
+        return None
+
 
 class DesktopTokenAuthentication(authentication.BaseAuthentication):
     """DRF: the same credentials as DesktopAuthMiddleware (Basic, Bearer, X-Api-Key, ?token=)."""
 
     def authenticate(self, request):
-        try:
-            user = user_from_credentials(request._request)
-        except InvalidCredentials:
+        user, invalid = desktop_outcome(request._request)
+        if invalid:
             raise exceptions.AuthenticationFailed(_(
-                "Identifiants invalides (identifiant et mot de passe, ou jeton d'accès).")) from None
+                "Identifiants invalides (identifiant et mot de passe, ou jeton d'accès)."))
         if user is None:
             return None
         return user, None
@@ -151,8 +189,6 @@ class DesktopTokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # Challenge only clients that sent desktop credentials: a Basic challenge to a browser's
         # anonymous fetch() would pop up the browser's login dialog. Without one, DRF answers 403.
-        try:
-            sent = credentials(request._request) is not None
-        except InvalidCredentials:
-            sent = True
+        user, invalid = desktop_outcome(request._request)
+        sent = invalid or user is not None
         return f'Basic realm="{REALM}"' if sent else None

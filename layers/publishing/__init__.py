@@ -37,14 +37,20 @@ from .pipeline import prepare_import, run_import
 def submit_import(*, user, uploaded_path, source_name, layer_name, title=None, theme=None, srs=None,
                   source_layer=None, mode="create", x_field=None, y_field=None,
                   geometry_field=None):
+    from django.db import transaction
+
     from ..jobs import enqueue_import
 
-    job = prepare_import(
-        user=user, path=uploaded_path, source_name=source_name, layer_name=layer_name, title=title,
-        theme=theme, srs=srs, source_layer=source_layer, mode=mode, x_field=x_field,
-        y_field=y_field, geometry_field=geometry_field, store=True,
-    )
-    enqueue_import(job)
+    # The job is committed with its queue entry or not at all: a server killed mid-submission
+    # leaves no job waiting for ever (the stored file it may leave is removed by the import
+    # worker, layers.jobs.discard_orphan_uploads).
+    with transaction.atomic():
+        job = prepare_import(
+            user=user, path=uploaded_path, source_name=source_name, layer_name=layer_name,
+            title=title, theme=theme, srs=srs, source_layer=source_layer, mode=mode,
+            x_field=x_field, y_field=y_field, geometry_field=geometry_field, store=True,
+        )
+        enqueue_import(job)
     return job
 
 

@@ -176,3 +176,27 @@ def test_a_job_left_running_by_a_dead_worker_is_marked_failed(tmp_path):
     alive.refresh_from_db()
     queued.refresh_from_db()
     assert alive.status == ImportJob.Status.RUNNING and queued.status == ImportJob.Status.QUEUED
+
+
+def test_files_of_a_lost_submission_are_removed_once_untouched_for_the_stale_delay(settings):
+    """A server killed while storing a submission leaves its file without a job (the job's
+    transaction rolled back): removed once untouched for the stale delay; a submission still
+    being stored (recent file) and a queued job's file are left alone."""
+    import os
+    import time
+
+    from layers.jobs import discard_orphan_uploads
+    from layers.publishing.uploads import imports_root
+
+    queued = ImportJob.objects.create(layer_name=f"{TEST_PREFIX}attente")
+    lost, recent, kept = (imports_root() / str(n) / "a1b2" for n in (9_999_991, 9_999_992, queued.pk))
+    for directory in (lost, recent, kept):
+        directory.mkdir(parents=True)
+        (directory / "source.geojson").write_text("{}")
+    old = time.time() - settings.CAPGEO_IMPORT_STALE_SECONDS - 5
+    for path in (lost / "source.geojson", lost, kept / "source.geojson", kept):
+        os.utime(path, (old, old))
+
+    assert discard_orphan_uploads() == [lost.parent]
+    assert not lost.parent.exists()
+    assert (recent / "source.geojson").exists() and (kept / "source.geojson").exists()

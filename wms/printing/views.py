@@ -3,14 +3,14 @@
 Bad requests answer 400 {"error": "<French message>"}; an unknown layer and a layer the user may
 not view answer the same message (its existence does not leak).
 
-CSRF, as DRF does it: a request signed in by its session cookie (the viewer) must carry the CSRF
-token; anonymous requests and desktop credentials (Basic, personal token: sent per request, not
-by the browser on its own) have no ambient authority to abuse, so scripts may print with curl.
+CSRF (capgeo.accounts.csrf, checked by DesktopAuthMiddleware before this view runs): a request
+signed in by its session cookie (the viewer) must carry the CSRF token; anonymous requests and
+desktop credentials (Basic, personal token: sent per request, not by the browser on its own) have
+no ambient authority to abuse, so scripts may print with curl.
 """
 import logging
 
 from django.http import HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -29,30 +29,13 @@ def error(message, status=400):
     return JsonResponse({"error": str(message)}, status=status)
 
 
-class _CsrfCheck(CsrfViewMiddleware):
-    def _reject(self, request, reason):
-        return reason
-
-
-def csrf_refusal(request):
-    """The reason a session request fails the CSRF check, or None."""
-    if not request.user.is_authenticated or getattr(request, "desktop_authenticated", False):
-        return None
-    check = _CsrfCheck(lambda _request: None)
-    check.process_request(request)
-    return check.process_view(request, None, (), {})
-
-
-@csrf_exempt  # checked in the view for session requests only (see above)
+@csrf_exempt  # for desktop credentials only: sessions are checked (capgeo.accounts.csrf)
 @never_cache
 def print_map(request):
     if request.method != "POST":
         response = error(_("Envoyez la demande d'impression en POST (JSON)."), status=405)
         response["Allow"] = "POST"
         return response
-    if csrf_refusal(request):
-        return error(_("Jeton CSRF absent ou invalide : rechargez la page de la carte puis "
-                       "réessayez."), status=403)
     try:
         print_request = parse_body(request.body)
         printed = resolve(request.user, print_request.layers)

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from layers.access import AccessPolicy
 from layers.models import Permission
 
+from .. import conditional
 from .app import configuration_for
 from .audience import Audience
 from .checks import KVP_PATHS, REST_CAPABILITIES, refuse_bad_request
@@ -57,6 +58,13 @@ def _environ(request, path, query_string):
     return environ
 
 
+def _is_tms_capabilities(path):
+    """The TMS service, its listing and each layer's TileMap (not a tile: no image suffix)."""
+    parts = [part for part in path.split("/") if part]
+    return bool(parts) and parts[0] == "tms" and len(parts) <= 4 and \
+        not parts[-1].lower().endswith((".png", ".jpeg", ".jpg"))
+
+
 def _is_wmts_capabilities(path, query):
     if path == REST_CAPABILITIES:
         return True
@@ -73,6 +81,13 @@ def mapproxy(request, path=""):
     refused = refuse_bad_request(path, request.GET)
     if refused is not None:
         return refused
+    if _is_wmts_capabilities(path, request.GET) or _is_tms_capabilities(path):
+        # Validators and 304, like the WMS and WFS capabilities (wms.conditional).
+        return conditional.capabilities(request, "TILES", lambda: _serve(request, path))
+    return _serve(request, path)
+
+
+def _serve(request, path):
     audience = Audience.of(request.user)
     _proxy_conf, app, styles = configuration_for(audience)
     routed = route(path, request.GET.dict(), styles)

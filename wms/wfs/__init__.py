@@ -10,12 +10,28 @@ gisserver sees the body. Every error is an OGC exception report in French (wms.w
 """
 import logging
 
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
 from .exceptions import WFSError
 
 logger = logging.getLogger(__name__)
 
 
 def handle(request, params):
+    return cache_headers(_handle(request, params))
+
+
+def cache_headers(response):
+    """Every WFS answer depends on who asks (the layers and rows the access policy grants):
+    never kept by a shared cache, like the REST API's. Capabilities get validators on top
+    (wms.conditional, no-cache)."""
+    if "Cache-Control" not in response:
+        patch_cache_control(response, private=True)
+    patch_vary_headers(response, ("Cookie", "Authorization"))
+    return response
+
+
+def _handle(request, params):
     from . import transaction, v110, view, xml
 
     version = "2.0.0"

@@ -8,7 +8,8 @@ For the catalogue's flat feature types these renderers:
   columns with ``.values()`` and wrap its SQL so that PostgreSQL returns each feature already
   encoded (GeoJSON text, or a GML 3.2 member with xmlforest() escaping the attributes);
 - read it in batches from a server-side cursor (layers.data.stream_rows);
-- count numberMatched/numberReturned with a COUNT query instead of loading the page.
+- count numberMatched/numberReturned with a COUNT query instead of loading the page, and
+  return exactly the page (gisserver's streaming iterator adds a sentinel row otherwise).
 Headers, footers, links, chunking and error handling stay gisserver's.
 """
 import math
@@ -42,6 +43,14 @@ class CountedFeatureCollection(SimpleFeatureCollection):
             }
             self._number_matched = queryset.count()
         return self._number_matched
+
+    def _paginated_queryset(self, add_sentinel=None):
+        # gisserver's iterator() asks for its default (a sentinel row) even when it counts
+        # instead (GISSERVER_COUNT_NUMBER_MATCHED=1) and then yields it: GetPropertyValue and the
+        # generic renderers (CSV, several types) answered COUNT=n with n+1 values.
+        if add_sentinel is None:
+            add_sentinel = self._use_sentinel_record
+        return super()._paginated_queryset(add_sentinel=add_sentinel)
 
     @cached_property
     def number_returned(self):

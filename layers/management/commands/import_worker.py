@@ -1,11 +1,12 @@
 """manage.py import_worker — the background worker running layer imports.
 
 django-tasks-db's db_worker, after marking failed the imports a previous worker left running
-(server stopped or restarted mid-import): see layers.jobs.fail_stale_jobs.
+(server stopped or restarted mid-import), and checking for such imports again while it runs:
+see layers.jobs.fail_stale_jobs and StaleJobWatch.
 """
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
-from layers.jobs import fail_stale_jobs
+from layers.jobs import StaleJobWatch, fail_stale_jobs
 
 
 class Command(DatabaseWorkerCommand):
@@ -15,4 +16,8 @@ class Command(DatabaseWorkerCommand):
         failed = fail_stale_jobs()
         if failed:
             self.stderr.write(f"Imports interrompus marqués en échec : {', '.join(map(str, failed))}")
-        return super().handle(*args, **options)
+        watch = StaleJobWatch().start()
+        try:
+            return super().handle(*args, **options)
+        finally:
+            watch.stop()
