@@ -22,7 +22,6 @@ from layers.publishing import prepare_import, run_import
 
 from .conftest import RED, fill_style, image_of, make_style, near, sql
 
-pytestmark = pytest.mark.usefixtures("demo_back_afterwards")
 
 NAME = "outremer_test"
 HALF = 0.25  # degrees: each place is a square of 2 × HALF around its centre (La Réunion's size)
