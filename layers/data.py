@@ -27,9 +27,10 @@ from .tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID, qualified, table_exists
 OUTPUT_SRIDS = (2154, 4326, 3857)
 # Decimal digits of output coordinates: ~1 cm in degrees, 1 cm in metres.
 COORDINATE_DIGITS = {4326: 7, 2154: 2, 3857: 2}
-# Where Lambert-93 is defined (EPSG area of use, in degrees): a box asked in another CRS is
-# clipped to it before being projected, so a world-wide box is not a projection error.
-LAMBERT93_AREA_WGS84 = (-9.86, 41.15, 10.38, 51.56)
+# Where Lambert-93 is defined (in degrees: everywhere but near the south pole, its projection's
+# point at infinity): a box asked in another CRS is clipped to it before being projected, so a
+# world-wide box is not a projection error, and overseas boxes find their rows.
+LAMBERT93_DEFINED_WGS84 = (-180.0, -89.0, 180.0, 90.0)
 
 
 def fetch_rows():
@@ -87,9 +88,10 @@ def layer_table_exists(layer):
 def bbox_in_storage(bbox, srid):
     """The box (minx, miny, maxx, maxy) given in `srid`, as an EWKB hex polygon in EPSG:2154.
 
-    Boxes in another CRS go through WGS 84, are clipped to Lambert-93's area of use and densified
-    (edges of constant latitude are curves in Lambert-93). Raises ValueError if PostGIS cannot
-    project it. An empty result (box outside the area) selects nothing.
+    Boxes in another CRS go through WGS 84, are clipped to where Lambert-93 is defined (the whole
+    Earth but the south pole: overseas rows are stored in Lambert-93 too, layers.extents) and
+    densified (edges of constant latitude are curves in Lambert-93). Raises ValueError if PostGIS
+    cannot project it.
     """
     minx, miny, maxx, maxy = (float(v) for v in bbox)
     with connection.cursor() as cursor:
@@ -101,11 +103,15 @@ def bbox_in_storage(bbox, srid):
                 else:
                     cursor.execute(
                         """
-                        SELECT ST_AsEWKB(ST_Transform(ST_Segmentize(ST_Intersection(
-                            ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), 4326),
-                            ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 0.01), %s))
+                        SELECT ST_AsEWKB(ST_Transform(ST_Segmentize(b, greatest(least(0.01,
+                            (ST_XMax(b) - ST_XMin(b)) / 32), (ST_XMax(b) - ST_XMin(b)) / 1000,
+                            1e-9)), %s))
+                        FROM (SELECT ST_Intersection(ST_Transform(ST_Segmentize(
+                            ST_MakeEnvelope(%s, %s, %s, %s, %s), greatest(%s, %s) / 32), 4326),
+                            ST_MakeEnvelope(%s, %s, %s, %s, 4326)) AS b) s
                         """,
-                        [minx, miny, maxx, maxy, srid, *LAMBERT93_AREA_WGS84, SRID],
+                        [SRID, minx, miny, maxx, maxy, srid, maxx - minx, maxy - miny,
+                         *LAMBERT93_DEFINED_WGS84],
                     )
                 (ewkb,) = cursor.fetchone()
         except DatabaseError as error:

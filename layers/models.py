@@ -129,8 +129,14 @@ class Layer(models.Model):
     geometry_type = models.CharField(_("type de géométrie"), max_length=20,
                                      choices=GeometryType.choices, blank=True)
     feature_count = models.PositiveBigIntegerField(_("nombre d'objets"), default=0)
+    # The box of the data in each advertised CRS, each measured on the data itself in that CRS
+    # (layers.extents): overseas rows are stored in Lambert-93 too, whose box's corners do not
+    # give the WGS 84 or Web Mercator box.
     extent = models.PolygonField(_("emprise"), srid=settings.CAPGEO_STORAGE_SRID, null=True,
                                  blank=True)
+    extent_wgs84 = models.PolygonField(_("emprise (WGS 84)"), srid=4326, null=True, blank=True)
+    extent_webmercator = models.PolygonField(_("emprise (Web Mercator)"), srid=3857, null=True,
+                                             blank=True)
     attributes = models.JSONField(
         _("attributs"), default=list, blank=True,
         help_text=_("Liste des attributs : [{\"name\": …, \"type\": …}] (types PostgreSQL)."),

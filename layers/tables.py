@@ -4,10 +4,10 @@ Only this module and layers.publishing issue DDL on the layer schemas. Table and
 always quoted with quote_ident; layer names are validated by layers.models.LAYER_NAME_RE.
 """
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import extents
 from .access import quote_ident
 from .models import DATA_SCHEMA, HISTORY_SCHEMA, LAYER_NAME_RE, STAGING_SCHEMA, GeometryType, Layer
 
@@ -70,25 +70,11 @@ def describe_columns(schema, table):
 
 
 def measure(schema, table):
-    """Feature count, extent (2154 polygon or None) and dominant geometry type of a table."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT count(*), ST_AsEWKB(ST_Envelope(ST_Extent({quote_ident(GEOMETRY_COLUMN)})::geometry)),
-                   array_agg(DISTINCT upper(GeometryType({quote_ident(GEOMETRY_COLUMN)})))
-                       FILTER (WHERE {quote_ident(GEOMETRY_COLUMN)} IS NOT NULL)
-            FROM {qualified(schema, table)}
-            """
-        )
-        count, extent_wkb, types = cursor.fetchone()
-    extent = None
-    if extent_wkb is not None:
-        extent = GEOSGeometry(memoryview(extent_wkb))
-        extent.srid = SRID
-        if extent.geom_type != "Polygon":  # a single point or a flat line: pad it
-            extent = extent.buffer(1).envelope
-            extent.srid = SRID
-    return count, extent, _dominant_type(types or [])
+    """(Summary, dominant geometry type) of a table: its count and its extent in every
+    advertised CRS, each measured on the rows themselves (layers.extents)."""
+    summary, types = extents.summary_from_row(
+        extents.run_measure(*extents.measure_sql(qualified(schema, table), with_types=True)))
+    return summary, _dominant_type(types or [])
 
 
 def _dominant_type(types):
@@ -104,15 +90,16 @@ def _dominant_type(types):
 
 
 def refresh_layer_metadata(layer, save=True):
-    """Recompute the catalogue's computed fields of a vector layer from its live table."""
-    count, extent, geometry_type = measure(DATA_SCHEMA, layer.name)
-    layer.feature_count = count
-    layer.extent = extent
+    """Recompute the catalogue's computed fields of a vector layer from its live table: count,
+    extents in every advertised CRS, geometry type, attributes. Every change of a layer's rows
+    ends here (publication, restore, WFS-T, field sync publication, administration)."""
+    summary, geometry_type = measure(DATA_SCHEMA, layer.name)
+    extents.store(layer, summary)
     layer.geometry_type = geometry_type
     layer.attributes = describe_columns(DATA_SCHEMA, layer.name)
     layer.data_updated_at = timezone.now()
     if save:
-        layer.save(update_fields=["feature_count", "extent", "geometry_type", "attributes",
+        layer.save(update_fields=[*extents.EXTENT_FIELDS, "geometry_type", "attributes",
                                   "data_updated_at", "updated_at"])
     return layer
 

@@ -4,8 +4,10 @@ renderer (wms.wms.renderer) over the commune boundaries.
 A thumbnail is shown to everyone who may view the layer, so it must not reveal rows some of them
 may not see. Its features are read through the policy's Grant of an *anonymous* visitor: a layer
 whose rows are all public is drawn in full; any other layer (no public rule, or public rows
-restricted) is drawn as its extent outline only. The file name records that variant, so a
-thumbnail made while a layer was public is never served once its rules have been tightened.
+restricted) is drawn as its extent outline only, and a layer some users see restricted to their
+commune's rows shows the territory only (its whole extent would tell them where the rows they may
+not see lie). The file name records that variant, so a thumbnail made while a layer was public is
+never served once its rules have been tightened.
 
 The renderer reads the rows on Django's connection (its ``rows=True`` drawing: the Grant's row
 filter applies and a publication not yet committed is visible), generalised to the pixel size:
@@ -22,7 +24,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 
 from .access import AccessPolicy, LayerNotFound
-from .models import Layer, Permission
+from .models import Layer, Permission, RowRestriction
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ SIZE = 256
 MARGIN = 0.06          # share of the extent added on each side
 MIN_SPAN = 1000.0      # metres: a single point still gets some surroundings
 
-PUBLIC, OUTLINE = "public", "outline"
+PUBLIC, OUTLINE, TERRITORY = "public", "outline", "territory"
 
 BACKGROUND = "#dce8f0"  # the sea around the peninsula
 COMMUNE_FILL, COMMUNE_STROKE = "#f6f4ee", "#8d9aa6"
@@ -44,9 +46,13 @@ LAMBERT93 = ("+proj=lcc +lat_0=46.5 +lon_0=3 +lat_1=49 +lat_2=44 +x_0=700000 +y_
 
 
 def thumbnail_variant(layer):
-    """PUBLIC when an anonymous visitor sees every row of the layer, else OUTLINE."""
-    grant = _public_grant(layer)
-    return PUBLIC if grant is not None else OUTLINE
+    """PUBLIC when an anonymous visitor sees every row of the layer; else TERRITORY when a rule
+    restricts some viewers to their commune's rows; else OUTLINE."""
+    if _public_grant(layer) is not None:
+        return PUBLIC
+    if layer.access_rules.exclude(row_restriction=RowRestriction.NONE).exists():
+        return TERRITORY
+    return OUTLINE
 
 
 def _public_grant(layer):
@@ -61,9 +67,10 @@ def thumbnail_filename(layer, variant):
     return f"{layer.name}-{variant}.png"
 
 
-def _frame(layer):
-    """(minx, miny, maxx, maxy) in EPSG:2154 around the layer, or around the territory."""
-    if layer.extent is not None:
+def _frame(layer, variant=None):
+    """(minx, miny, maxx, maxy) in EPSG:2154 around the layer (its data's Lambert-93 box,
+    overseas rows included), or around the territory (no extent, or the TERRITORY variant)."""
+    if layer.extent is not None and variant != TERRITORY:
         minx, miny, maxx, maxy = layer.extent.extent
     else:
         with connection.cursor() as cursor:
@@ -79,14 +86,17 @@ def _frame(layer):
 
 
 def _geojson(cursor, sql, params):
+    """A GeoJSON FeatureCollection, or None when empty (Mapnik's GeoJSON datasource refuses an
+    empty collection: far from the territory, or zoomed out, no commune is left)."""
     cursor.execute(
-        "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg("
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg("
         "json_build_object('type', 'Feature', 'properties', json_build_object(), "
-        "'geometry', ST_AsGeoJSON(g, 1)::json)), '[]'::json))::text "
+        "'geometry', ST_AsGeoJSON(g, 1)::json)))::text, count(*) "
         f"FROM ({sql}) AS generalised(g) WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)",
         params,
     )
-    return cursor.fetchone()[0]
+    collection, count = cursor.fetchone()
+    return collection if count else None
 
 
 def _commune_geojson(cursor, frame, pixel):
@@ -118,6 +128,10 @@ def _map_xml(communes, outline):
     if outline is not None:
         outline_layer = (f'<Layer name="outline" srs={quoteattr(LAMBERT93)}>'
                          f"<StyleName>outline</StyleName>{_datasource(outline)}</Layer>")
+    communes_layer = ""
+    if communes is not None:
+        communes_layer = (f'<Layer name="communes" srs={quoteattr(LAMBERT93)}>'
+                          f"<StyleName>communes</StyleName>{_datasource(communes)}</Layer>")
     return f"""<?xml version="1.0" encoding="utf-8"?>
     <Map srs={quoteattr(LAMBERT93)} background-color={quoteattr(BACKGROUND)}>
       <Style name="communes"><Rule>
@@ -128,8 +142,7 @@ def _map_xml(communes, outline):
         <PolygonSymbolizer fill="{OUTLINE_STROKE}" fill-opacity="0.12"/>
         <LineSymbolizer stroke="{OUTLINE_STROKE}" stroke-width="1.6" stroke-dasharray="5,3"/>
       </Rule></Style>
-      <Layer name="communes" srs={quoteattr(LAMBERT93)}><StyleName>communes</StyleName>
-        {_datasource(communes)}</Layer>
+      {communes_layer}
       {outline_layer}
     </Map>"""
 
@@ -142,15 +155,16 @@ def _served(grant):
 
 
 def render_thumbnail_png(layer, variant=None):
-    """The PNG bytes of a layer's thumbnail (variant: PUBLIC or OUTLINE, decided if None)."""
+    """The PNG bytes of a layer's thumbnail (variant: PUBLIC, OUTLINE or TERRITORY, decided if
+    None)."""
     from wms.wms.mapnik_env import mapnik
 
     grant = _public_grant(layer)
     if variant is None:
-        variant = PUBLIC if grant is not None else OUTLINE
+        variant = thumbnail_variant(layer)
     if variant == PUBLIC and grant is None:
         raise ValueError(f"{layer.name}: rows are not public, only an outline may be drawn")
-    frame = _frame(layer)
+    frame = _frame(layer, variant)
     pixel = (frame[2] - frame[0]) / SIZE
     drawn = layer.is_vector and layer.extent is not None
     with connection.cursor() as cursor:

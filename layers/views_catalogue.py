@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from .access import AccessPolicy, LayerNotFound
-from .models import Layer, Permission, Theme
+from .extents import summary_for
+from .models import Permission, Theme
 from .search import search_layers
 from .thumbnails import PUBLIC, current_thumbnail
 
@@ -70,10 +71,11 @@ class CatalogueFilterForm(forms.Form):
 
 
 def bbox_polygon(bbox):
-    """The WGS 84 box as a polygon in the storage projection, to compare with layer extents."""
+    """The WGS 84 box as a polygon, to compare with the layers' WGS 84 extents (measured on their
+    data in WGS 84, overseas rows included: layers.extents)."""
     polygon = Polygon.from_bbox(bbox)
     polygon.srid = 4326
-    return polygon.transform(Layer._meta.get_field("extent").srid, clone=True)
+    return polygon
 
 
 @require_GET
@@ -92,10 +94,12 @@ def catalogue(request):
     if filters.get("theme"):
         layers = layers.filter(theme__slug=filters["theme"])
     if filters.get("bbox"):
-        layers = layers.filter(extent__intersects=bbox_polygon(filters["bbox"]))
+        layers = layers.filter(extent_wgs84__intersects=bbox_polygon(filters["bbox"]))
     if filters.get("q"):
         layers = search_layers(layers, filters["q"])
     page = Paginator(layers, PAGE_SIZE).get_page(request.GET.get("page"))
+    for layer in page:  # a user restricted to some rows sees their count, not the layer's
+        layer.visible_count = summary_for(policy, layer).count
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "layers/catalogue/list.html", {
@@ -125,7 +129,8 @@ def layer_detail(request, name):
     if Permission.DOWNLOAD in permissions and layer.is_vector:
         url = FEATURES_URL.format(name=layer.name)
         downloads = [(label, f"{url}?f={code}") for code, label in EXPORT_FORMATS]
-    extent_wgs84 = layer.extent.transform(4326, clone=True).extent if layer.extent else None
+    summary = summary_for(policy, layer)  # the rows this user may view, not the whole layer's
+    extent_wgs84 = summary.boxes.get(4326)
     admin_url = None
     if request.user.is_staff and request.user.has_perm("layers.change_layer"):
         admin_url = reverse("admin:layers_layer_change", args=[layer.pk])
@@ -136,6 +141,7 @@ def layer_detail(request, name):
         "downloads": downloads,
         "publications": layer.publications.select_related("published_by")[:5],
         "extent_wgs84": extent_wgs84,
+        "feature_count": summary.count,
         "admin_url": admin_url,
     })
 

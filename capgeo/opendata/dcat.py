@@ -38,7 +38,7 @@ def _publisher(layer):
 
 
 def _bbox_wkt(layer):
-    minx, miny, maxx, maxy = layer.extent.transform(4326, clone=True).extent
+    minx, miny, maxx, maxy = layer.extent_wgs84.extent  # measured on the data (layers.extents)
     return (f"POLYGON(({minx:.6f} {miny:.6f},{maxx:.6f} {miny:.6f},{maxx:.6f} {maxy:.6f},"
             f"{minx:.6f} {maxy:.6f},{minx:.6f} {miny:.6f}))")
 

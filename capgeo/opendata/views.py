@@ -80,7 +80,7 @@ def dataset(request, name):
     if layer is None:
         # Unknown, or not published as open data: the same answer.
         raise Http404(_("Jeu de données introuvable."))
-    extent = layer.extent.transform(4326, clone=True).extent if layer.extent else None
+    extent = layer.extent_wgs84.extent if layer.extent_wgs84 else None  # layers.extents
     response = render(request, "opendata/detail.html", {
         "layer": layer, "downloads": downloads(request, layer),
         "services": service_urls(request, layer), "extent_wgs84": extent,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from layers.access import AccessPolicy
+from layers.extents import stored_summary, summary_for
 from layers.models import Layer, Permission, Style
 
 from .models import LOCAL_BASEMAP, NO_BASEMAP
@@ -24,6 +25,15 @@ def to_web_mercator(geometry):
     if geometry is None:
         return None
     return [round(v, 2) for v in geometry.transform(WEB_MERCATOR, clone=True).extent]
+
+
+def layer_extent(layer, policy=None):
+    """The layer's EPSG:3857 box, measured on its data in Web Mercator (layers.extents), rounded;
+    with a policy, the box of the rows that user may view (a user restricted to his commune
+    never gets the whole layer's extent)."""
+    summary = summary_for(policy, layer) if policy is not None else stored_summary(layer)
+    box = summary.boxes.get(WEB_MERCATOR)
+    return [round(v, 2) for v in box] if box else None
 
 
 def territory_extent():
@@ -60,7 +70,7 @@ def is_remote_wms(layer):
     return bool(layer.remote_layer_id and layer.remote_layer.service.protocol == "wms")
 
 
-def layer_entry(layer, styles):
+def layer_entry(layer, styles, policy=None):
     return {
         "name": layer.name,
         "title": layer.title,
@@ -69,7 +79,7 @@ def layer_entry(layer, styles):
         "usage": layer.usage,
         "queryable": bool(layer.queryable and (layer.is_vector or is_remote_wms(layer))),
         "geometry_type": layer.geometry_type,
-        "extent": to_web_mercator(layer.extent) or remote_extent(layer),
+        "extent": layer_extent(layer, policy) or remote_extent(layer),
         "attribution": layer.attribution,
         "styles": [{"name": s.name, "title": s.title, "default": s.is_default}
                    for s in styles.get(layer.pk, [])],
@@ -109,6 +119,7 @@ def basemaps(layers):
 
 
 def viewer_config(user, saved_map=None):
+    policy = AccessPolicy.for_user(user)
     layers = visible_layers(user)
     styles = styles_by_layer(layers)
     themes, by_theme = [], {}
@@ -121,7 +132,7 @@ def viewer_config(user, saved_map=None):
                              "title": layer.theme.name if layer.theme else _("Autres couches"),
                              "layers": []}
             themes.append(by_theme[key])
-        by_theme[key]["layers"].append(layer_entry(layer, styles))
+        by_theme[key]["layers"].append(layer_entry(layer, styles, policy))
     base = basemaps(layers)
     config = {
         "themes": themes,
@@ -138,11 +149,11 @@ def viewer_config(user, saved_map=None):
         "notices": [],
     }
     if saved_map is not None:
-        apply_saved_map(config, saved_map, {layer.name: layer for layer in layers}, styles)
+        apply_saved_map(config, saved_map, {layer.name: layer for layer in layers}, styles, policy)
     return config
 
 
-def apply_saved_map(config, saved_map, viewable, styles):
+def apply_saved_map(config, saved_map, viewable, styles, policy=None):
     kept, missing = [], 0
     for item in saved_map.map_layers.order_by("position", "id"):
         layer = viewable.get(item.layer_name) if item.layer_id else None
@@ -159,7 +170,7 @@ def apply_saved_map(config, saved_map, viewable, styles):
     config["map"] = {"slug": saved_map.slug, "title": saved_map.title,
                      "description": saved_map.description}
     config["initial"] = {"basemap": basemap, "layers": kept,
-                         "extent": to_web_mercator(saved_map.extent) or union_extent(kept, viewable)}
+                         "extent": to_web_mercator(saved_map.extent) or union_extent(kept, viewable, policy)}
     if missing:
         config["notices"].append(ngettext(
             "%(count)d couche de cette carte n'est pas affichée : elle a été supprimée ou son "
@@ -168,14 +179,9 @@ def apply_saved_map(config, saved_map, viewable, styles):
             "ou leur accès vous est restreint.", missing) % {"count": missing})
 
 
-def union_extent(kept, viewable):
-    boxes = [viewable[item["name"]].extent for item in kept if viewable[item["name"]].extent]
+def union_extent(kept, viewable, policy=None):
+    boxes = [box for box in (layer_extent(viewable[item["name"]], policy) for item in kept) if box]
     if not boxes:
         return None
-    minx = min(b.extent[0] for b in boxes)
-    miny = min(b.extent[1] for b in boxes)
-    maxx = max(b.extent[2] for b in boxes)
-    maxy = max(b.extent[3] for b in boxes)
-    polygon = Polygon.from_bbox((minx, miny, maxx, maxy))
-    polygon.srid = 2154
-    return to_web_mercator(polygon)
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes)]

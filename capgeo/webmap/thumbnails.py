@@ -15,7 +15,7 @@ from PIL import Image
 from layers.access import AccessPolicy
 from layers.models import Permission
 
-from .config import territory_extent, to_web_mercator
+from .config import layer_extent, territory_extent, to_web_mercator
 from .models import LOCAL_BASEMAP, NO_BASEMAP
 
 WIDTH, HEIGHT = 320, 200
@@ -48,7 +48,7 @@ def _frame(saved_map, served):
     box = to_web_mercator(saved_map.extent)
     if box is None:
         overlays = [s.layer for s in served if s.layer.name != LOCAL_BASEMAP] or [s.layer for s in served]
-        boxes = [to_web_mercator(layer.extent) for layer in overlays if layer.extent]
+        boxes = [box for box in (layer_extent(layer) for layer in overlays) if box]
         if boxes:
             box = [min(b[0] for b in boxes), min(b[1] for b in boxes),
                    max(b[2] for b in boxes), max(b[3] for b in boxes)]

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from capgeo.territory.models import Commune
 
+from ..extents import stored_summary, summary_for
 from ..models import LAYER_NAME_RE, Layer, Permission, Theme
 from .params import FORMATS
 
@@ -34,6 +35,9 @@ class ExtentSerializer(serializers.Serializer):
     lambert93 = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4,
                                       allow_null=True,
                                       help_text=_("[xmin, ymin, xmax, ymax] en mètres (EPSG:2154)."))
+    webmercator = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4, allow_null=True,
+        help_text=_("[xmin, ymin, xmax, ymax] en mètres (EPSG:3857)."))
 
 
 class AttributeSerializer(serializers.Serializer):
@@ -59,6 +63,7 @@ class LayerSerializer(serializers.ModelSerializer):
     licence = serializers.SerializerMethodField()
     update_frequency = serializers.SerializerMethodField()
     extent = serializers.SerializerMethodField()
+    feature_count = serializers.SerializerMethodField()
     attributes = AttributeSerializer(many=True, read_only=True)
     permissions = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
@@ -98,14 +103,31 @@ class LayerSerializer(serializers.ModelSerializer):
     def get_update_frequency(self, layer):
         return _choice(layer.update_frequency, Layer._meta.get_field("update_frequency").choices)
 
+    def _summary(self, layer):
+        """Count and extents of the rows this user may view (layers.extents), once per layer."""
+        cache = self.context.setdefault("summaries", {})
+        if layer.pk not in cache:
+            policy = self.context.get("policy")
+            cache[layer.pk] = summary_for(policy, layer) if policy else stored_summary(layer)
+        return cache[layer.pk]
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_feature_count(self, layer):
+        return self._summary(layer).count
+
     @extend_schema_field(ExtentSerializer(allow_null=True))
     def get_extent(self, layer):
-        if layer.extent:
-            return {"wgs84": list(layer.extent.transform(4326, clone=True).extent),
-                    "lambert93": list(layer.extent.extent)}
+        boxes = self._summary(layer).boxes
+        if layer.is_vector:
+            if 2154 not in boxes:
+                return None
+            return {"wgs84": list(boxes[4326]), "webmercator": list(boxes[3857]),
+                    "lambert93": list(boxes[2154])}
         remote = layer.remote_layer if layer.remote_layer_id else None
         if remote and remote.wgs84_bbox:
-            return {"wgs84": list(remote.wgs84_bbox), "lambert93": None}
+            mercator = boxes.get(3857)
+            return {"wgs84": list(remote.wgs84_bbox), "lambert93": None,
+                    "webmercator": list(mercator) if mercator else None}
         return None
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(Permission.choices)))

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from .. import data
 from ..access import AccessDenied, AccessPolicy, LayerNotFound
-from ..models import Layer, Permission, Theme
+from ..models import Permission, Theme
 from ..search import search_layers
 from . import encoders
 from .params import FORMATS, BadParameter, default_limit, max_limit, parse_bbox, parse_feature_params
@@ -133,8 +133,8 @@ class LayerViewSet(viewsets.GenericViewSet):
         if query.get("bbox", "").strip():
             bbox = Polygon.from_bbox(parse_bbox(query["bbox"], 4326))
             bbox.srid = 4326
-            queryset = queryset.filter(extent__intersects=bbox.transform(
-                Layer._meta.get_field("extent").srid, clone=True))
+            # The WGS 84 extents are measured on the data (layers.extents), overseas rows too.
+            queryset = queryset.filter(extent_wgs84__intersects=bbox)
         text = query.get("q", "").strip()
         if "\x00" in text:
             raise BadParameter("q", _("Le texte recherché contient un caractère nul."))

@@ -9,10 +9,11 @@ Catalogue settings (name, usage, theme, licence, access rules…) are never touc
 import re
 import unicodedata
 
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection, transaction
 from django.utils import timezone
 
+from layers import extents
 from layers.models import AccessRule, Audience, Layer, Permission, RemoteService
 
 from .capabilities import read_capabilities, sync_service
@@ -36,6 +37,23 @@ def extent_2154(wgs84_bbox):
         cursor.execute("SELECT ST_AsEWKT(ST_Envelope(ST_Transform(ST_Segmentize("
                        "ST_MakeEnvelope(%s, %s, %s, %s, 4326), 0.05), 2154)))", list(clipped))
         return GEOSGeometry(cursor.fetchone()[0])
+
+
+def extent_fields(wgs84_bbox):
+    """The Layer's extent fields for a remote layer's lon/lat box: WGS 84 and Web Mercator from
+    the box itself (layers.extents), Lambert-93 from the part of it where Lambert-93 is used."""
+    box = wgs84_bbox or LAMBERT93_AREA
+    box = (max(box[0], -180.0), max(box[1], -90.0), min(box[2], 180.0), min(box[3], 90.0))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        box = LAMBERT93_AREA
+    boxes = extents.from_wgs84(box)
+    fields = {"extent": extent_2154(wgs84_bbox)}
+    for field, srid in (("extent_wgs84", extents.WGS84),
+                        ("extent_webmercator", extents.WEB_MERCATOR)):
+        polygon = Polygon.from_bbox(boxes[srid])
+        polygon.srid = srid
+        fields[field] = polygon
+    return fields
 
 
 def copied_values(remote_layer):
@@ -81,7 +99,7 @@ def publish(remote_layer, usage=Layer.Usage.OVERLAY, theme=None, name=None, audi
     values = copied_values(remote_layer)
     layer = Layer(name=name or suggested_name(remote_layer.identifier), kind=Layer.Kind.REMOTE,
                   usage=usage, theme=theme, remote_layer=remote_layer, created_by=user,
-                  extent=extent_2154(remote_layer.wgs84_bbox),
+                  **extent_fields(remote_layer.wgs84_bbox),
                   data_updated_at=remote_layer.service.capabilities_checked_at or timezone.now(),
                   lineage=f"{remote_layer.service.get_protocol_display()} "
                           f"{remote_layer.service.url} — {remote_layer.identifier}",
@@ -106,7 +124,8 @@ def refresh_catalogue_layer(remote_layer):
     for field_name in COPIED_FIELDS:
         if field_name in before and getattr(layer, field_name) == before[field_name]:
             setattr(layer, field_name, now[field_name])
-    layer.extent = extent_2154(remote_layer.wgs84_bbox)
+    for field_name, value in extent_fields(remote_layer.wgs84_bbox).items():
+        setattr(layer, field_name, value)
     layer.data_updated_at = remote_layer.service.capabilities_checked_at
     layer.save()
     remote_layer.metadata = {**remote_layer.metadata, "copied": now}

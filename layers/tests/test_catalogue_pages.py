@@ -9,7 +9,7 @@ from layers.access import AccessPolicy
 from layers.models import AccessRule, Audience, Layer, Permission, Theme
 from layers.styles import DEFAULT_POINT_FILL as POINT_FILL  # demo town halls: no style of their own
 from layers.testing import SCENARIO_EXPECTED_DOWNLOAD, SCENARIO_EXPECTED_ROWS, make_vector_layer
-from layers.thumbnails import OUTLINE, PUBLIC, render_thumbnail
+from layers.thumbnails import OUTLINE_STROKE, PUBLIC, TERRITORY, render_thumbnail
 
 pytestmark = pytest.mark.django_db
 
@@ -239,14 +239,17 @@ def test_thumbnail_404_for_invisible_layers(access_scenario, client_for, usernam
         assert response.status_code == (200 if name in SCENARIO_EXPECTED_ROWS[username] else 404)
 
 
-def test_restricted_layer_thumbnail_shows_only_its_outline(client_for):
+def test_restricted_layer_thumbnail_shows_only_the_territory(client_for):
+    """installations_anc has rules restricting agents to their commune's rows: its thumbnail
+    (the same for every viewer) draws no installation and no outline of the whole extent."""
     response = client_for("controleur.spanc").get("/catalogue/installations_anc/vignette.png")
     assert response.status_code == 200 and response.content.startswith(PNG_SIGNATURE)
     assert hex_rgb(POINT_FILL) not in colours(response.content)  # no installation drawn
+    assert hex_rgb(OUTLINE_STROKE) not in colours(response.content)  # no extent outline
     assert len(colours(response.content)) > 3
     assert "private" in response["Cache-Control"]
     layer = Layer.objects.get(name="installations_anc")
-    assert layer.thumbnail.name.endswith(f"-{OUTLINE}.png")
+    assert layer.thumbnail.name.endswith(f"-{TERRITORY}.png")
 
 
 def test_thumbnail_follows_rule_changes(client, scenario_user, media_root):
@@ -262,5 +265,5 @@ def test_thumbnail_follows_rule_changes(client, scenario_user, media_root):
     assert response.status_code == 200
     assert hex_rgb(POINT_FILL) not in colours(response.content)
     layer.refresh_from_db()
-    assert layer.thumbnail.name.endswith(f"-{OUTLINE}.png")
+    assert layer.thumbnail.name.endswith(f"-{TERRITORY}.png")  # restricted rows: no outline
     assert not (media_root / "thumbnails" / f"mairies-{PUBLIC}.png").exists()

@@ -182,7 +182,8 @@ def test_thumbnails_for_the_demo_layers(media_root):
     assert not Layer.objects.filter(name__in=EXPECTED).exclude(thumbnail="").exists()
     load_catalogue_demo(thumbnails=True)
     for layer in Layer.objects.filter(name__in=EXPECTED):
-        variant = "outline" if layer.name in ("reseau_fibre", "installations_anc") else "public"
+        # Rules restricting rows to the viewer's commune: the territory only, no outline.
+        variant = "territory" if layer.name in ("reseau_fibre", "installations_anc") else "public"
         assert layer.thumbnail.name == f"thumbnails/{layer.name}-{variant}.png"
         assert (media_root / layer.thumbnail.name).read_bytes().startswith(b"\x89PNG")
 

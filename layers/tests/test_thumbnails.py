@@ -126,3 +126,20 @@ def test_rows_changed_in_place_make_the_thumbnail_stale(tmp_path, django_capture
     assert after != before
     assert after == render_thumbnail_png(layer) == stored_png(layer)
     assert hex_rgb(RED) in colours(after)
+
+
+def test_a_layer_restricted_to_communes_shows_the_territory_only(tmp_path,
+                                                                 django_capture_on_commit_callbacks):
+    """Shown to users restricted to their commune's rows, the thumbnail must not outline the
+    whole layer's extent: the territory only, framed on the territory."""
+    from layers.models import RowRestriction
+    from layers.thumbnails import TERRITORY, _frame, thumbnail_variant
+
+    layer = publish(tmp_path)
+    AccessRule.objects.create(layer=layer, audience=Audience.AUTHENTICATED,
+                              permission=Permission.VIEW,
+                              row_restriction=RowRestriction.COMMUNE_TERRITORY)
+    assert thumbnail_variant(layer) == TERRITORY
+    assert _frame(layer, TERRITORY) == _frame(type(layer)(name="x"))
+    found = colours(render_thumbnail_png(layer))
+    assert hex_rgb("#1f5f8b") not in found  # no outline

@@ -10,7 +10,7 @@ from PIL import Image
 
 from capgeo.territory.models import TownHall
 
-from .conftest import (LONLAT_BOX, RED, image_of, near, pixel_of, transform_box,
+from .conftest import (LONLAT_BOX, RED, image_of, near, pixel_of, sql, transform_box,
                        transform_point)
 
 WMS_NS = {"wms": "http://www.opengis.net/wms"}
@@ -98,7 +98,9 @@ def test_getstyles_of_a_layer_the_visitor_may_not_view_is_unknown(live_server, c
 
 
 def test_capabilities_bounding_boxes_follow_axis_order(live_server, communes_layer):
-    extent_lonlat = transform_box(communes_layer.extent.extent, 2154, 4326)
+    # The box of the rows themselves in WGS 84 (not the Lambert-93 box's corners transformed).
+    extent_lonlat = sql("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+                        "ST_Extent(ST_Transform(geom, 4326)) e FROM layers_data.wms_communes) s")[0]
     body = requests.get(live_server.url + "/ows", params={
         "SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"}, timeout=30).content
     root = etree.fromstring(body)

@@ -20,6 +20,7 @@ from .styles import DEFAULT, offered_styles
 # Rendered with every row: only ever served to audiences whose Grant is unrestricted.
 ALL_ROWS_AUDIENCE = Audience(authenticated=True, admin=True, commune_id=None, role=None)
 EXTENT_MARGIN = 500.0  # metres around a layer's extent still rendered (symbols overflow it)
+MERCATOR_STRETCH = 2.0  # Web Mercator metres per ground metre, up to 60° of latitude
 # The WMTS REST tile template; wms.tiles.styles routes {Style} (clients fill it in).
 REST_TEMPLATE = "/{Layer}/{Style}/{TileMatrixSet}/{TileMatrix}/{TileCol}/{TileRow}.{Format}"
 
@@ -47,10 +48,15 @@ def catalogue_version():
 
 
 def _padded_extent(layer):
-    if layer.extent is None:
+    """The layer's Web Mercator box (measured on its data in Web Mercator: layers.extents) with
+    the symbols' margin: the source's coverage, and what the WMTS capabilities advertise (its
+    WGS 84 box follows exactly, Web Mercator's axes being separable; a Lambert-93 box would be
+    transformed by its sides, wrong for overseas rows)."""
+    if layer.extent_webmercator is None:
         return None
-    minx, miny, maxx, maxy = layer.extent.extent
-    return [minx - EXTENT_MARGIN, miny - EXTENT_MARGIN, maxx + EXTENT_MARGIN, maxy + EXTENT_MARGIN]
+    minx, miny, maxx, maxy = layer.extent_webmercator.extent
+    margin = EXTENT_MARGIN * MERCATOR_STRETCH
+    return [minx - margin, miny - margin, maxx + margin, maxy + margin]
 
 
 def layer_caches(layer, audience):

@@ -1,7 +1,8 @@
 """Mapbox vector tiles of a layer, encoded by PostGIS (ST_AsMVT) in one query.
 
 The tile is read through the user's Grant (its row filter is part of the query), filtered with the
-GiST index on the Lambert-93 geometry, simplified to the tile's resolution before being
+GiST index on the Lambert-93 geometry (the tile's box densified before being transformed, so that
+overseas tiles find their rows), simplified to the tile's resolution before being
 reprojected to Web Mercator, then clipped and quantised by ST_AsMVTGeom.
 """
 import math
@@ -9,6 +10,7 @@ import math
 from django.db import connection
 
 from layers.access import quote_ident
+from layers.extents import storage_box_sql
 
 EXTENT = 4096          # MVT coordinate space of a tile
 BUFFER = 64            # margin kept around the tile (in tile units), so strokes join across tiles
@@ -52,9 +54,11 @@ def tile_sql(grant, z, x, y):
     # Douglas-Peucker at the tile's resolution; preserveCollapsed keeps small polygons and short
     # lines as a dot rather than dropping them (ST_AsMVTGeom repairs what simplification breaks).
     sql = f"""
-        WITH bounds AS (
+        WITH envelopes AS (
             SELECT ST_TileEnvelope(%s, %s, %s) AS tile,
-                   ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 2154) AS area
+                   ST_TileEnvelope(%s, %s, %s, margin => %s) AS padded
+        ), bounds AS (
+            SELECT tile, {storage_box_sql("padded", 3857)} AS area FROM envelopes
         )
         SELECT ST_AsMVT(features, %s, {EXTENT}, 'geom', 'fid') FROM (
             SELECT t.fid{columns},

@@ -39,9 +39,9 @@ class CatalogueLayerSource(MapLayer):
         self.style_name = style_name
         self.audience = audience
         self.variant = variant
-        if extent:
-            self.coverage = bbox_coverage(extent, SRS(2154))
-            self.extent = MapExtent(extent, SRS(2154))
+        if extent:  # EPSG:3857 (wms.tiles.config._padded_extent)
+            self.coverage = bbox_coverage(extent, SRS(3857))
+            self.extent = MapExtent(extent, SRS(3857))
         else:
             self.coverage = None
             self.extent = DefaultMapExtent()

@@ -4,13 +4,12 @@ Every queryset a feature type hands to gisserver carries the Grant's row filter 
 on the layer table aliased ``t``, so the filter SQL is used verbatim) and is ordered by fid, so
 pages are stable however the client pages them.
 """
-from django.contrib.gis.geos import Polygon
-from django.db import connection
 from django.utils.functional import cached_property
 from gisserver.crs import CRS
 from gisserver.features import FeatureType
 from gisserver.geometries import WGS84BoundingBox
 
+from layers.extents import visible_summary
 from layers.models import DATA_SCHEMA
 from layers.tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID, qualified
 
@@ -68,25 +67,10 @@ class LayerFeatureType(FeatureType):
 
     @cached_property
     def _bounding_box(self):
-        """WGS 84 box of the rows the user may read (the catalogue's extent when unrestricted)."""
-        if not self.grant.restricted:
-            if self.layer.extent is None:
-                return None
-            extent = Polygon.from_bbox(self.layer.extent.extent)
-            extent.srid = SRID
-            extent.transform(4326)
-            return WGS84BoundingBox(*extent.extent)
-        sql, params = self.grant.where("t")
-        table = qualified(DATA_SCHEMA, self.layer.name)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT '
-                f'ST_Transform(ST_SetSRID(ST_Extent(t."{GEOMETRY_COLUMN}")::geometry, {SRID}), '
-                f"4326) AS b FROM {table} t WHERE {sql}) e",
-                list(params),
-            )
-            row = cursor.fetchone()
-        return WGS84BoundingBox(*row) if row and row[0] is not None else None
+        """WGS 84 box of the rows the user may read, measured on the data in WGS 84
+        (layers.extents: the catalogue's when unrestricted, his rows' when restricted)."""
+        box = visible_summary(self.grant).boxes.get(4326)
+        return WGS84BoundingBox(*box) if box else None
 
     def get_bounding_box(self):
         return self._bounding_box

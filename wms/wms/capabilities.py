@@ -8,6 +8,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from layers.access import AccessPolicy, LayerNotFound
+from layers.extents import stored_summary, visible_summary
+from layers.models import Permission
 from layers.styles import StyleError, resolve_style
 
 from . import cascade, catalogue
@@ -34,12 +37,20 @@ def _bounds(boxes):
             max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def extents(extent_2154):
-    """{srid: (minx, miny, maxx, maxy)} of a Lambert-93 polygon in east/north order."""
-    out = {2154: extent_2154.extent}
-    for srid in (3857, 4326):
-        out[srid] = extent_2154.transform(srid, clone=True).extent
-    return out
+def extents(layer, policy):
+    """{srid: (minx, miny, maxx, maxy)} (east/north order) of the rows of the layer the user may
+    view, each measured on the data in that CRS (layers.extents), or None when there are none
+    (the layer then inherits its group's boxes: a restricted user never sees the whole layer's
+    extent)."""
+    if layer.is_vector and policy.commune_id and not policy.is_admin:
+        try:  # only a member of a commune can be restricted to some rows
+            grant = policy.grant(layer, Permission.VIEW)
+        except LayerNotFound:
+            return None
+        boxes = visible_summary(grant).boxes
+    else:
+        boxes = stored_summary(layer).boxes
+    return boxes if all(srid in boxes for srid in (2154, 3857, 4326)) else None
 
 
 def bounding_boxes(boxes_by_srid, version):
@@ -63,8 +74,8 @@ def legend_url(base, version, layer_name, style_name):
     return base + query
 
 
-def layer_entry(request, layer, styles, version, base):
-    boxes = extents(layer.extent)
+def layer_entry(request, layer, styles, version, base, policy):
+    boxes = extents(layer, policy)
     entry_styles = []
     if not layer.is_vector:
         entry_styles = cascade.advertised_styles(
@@ -82,8 +93,9 @@ def layer_entry(request, layer, styles, version, base):
     return {
         "layer": layer, "keywords": [k for k in layer.keywords if k],
         "queryable": 1 if layer.queryable else 0,
-        "geographic": tuple(round(v, 6) for v in boxes[4326]),
-        "bboxes": bounding_boxes(boxes, version), "boxes": boxes, "styles": entry_styles,
+        "geographic": tuple(round(v, 6) for v in boxes[4326]) if boxes else None,
+        "bboxes": bounding_boxes(boxes, version) if boxes else [], "boxes": boxes,
+        "styles": entry_styles,
         "attribution": layer.attribution,
         "metadata_url": request.build_absolute_uri(reverse("catalogue:detail", args=[layer.name])),
     }
@@ -91,6 +103,7 @@ def layer_entry(request, layer, styles, version, base):
 
 def get_capabilities(request, params, version):
     base = request.build_absolute_uri(reverse("ows:ows")) + "?"
+    policy = AccessPolicy.for_user(request.user)
     layers = list(catalogue.visible_layers(request.user).select_related("remote_layer__service")
                   .order_by("theme__order", "theme__name", "title"))
     styles = catalogue.style_rows(layers)
@@ -103,15 +116,17 @@ def get_capabilities(request, params, version):
                                   theme.description if theme else "")
             groups.append(by_theme[key])
         by_theme[key].layers.append(layer_entry(request, layer, styles.get(layer.pk, []),
-                                                version, base))
+                                                version, base, policy))
     for group in groups:
-        union = {srid: _bounds([e["boxes"][srid] for e in group.layers]) for srid in (2154, 3857, 4326)}
-        group.geographic = tuple(round(v, 6) for v in union[4326])
-        group.bboxes = bounding_boxes(union, version)
+        boxes = [e["boxes"] for e in group.layers if e["boxes"]]
+        if boxes:
+            union = {srid: _bounds([b[srid] for b in boxes]) for srid in (2154, 3857, 4326)}
+            group.geographic = tuple(round(v, 6) for v in union[4326])
+            group.bboxes = bounding_boxes(union, version)
     root_geographic, root_bboxes = (-5.0, 46.0, 0.0, 49.0), []
-    if groups:
-        union = {srid: _bounds([e["boxes"][srid] for g in groups for e in g.layers])
-                 for srid in (2154, 3857, 4326)}
+    boxes = [e["boxes"] for g in groups for e in g.layers if e["boxes"]]
+    if boxes:
+        union = {srid: _bounds([b[srid] for b in boxes]) for srid in (2154, 3857, 4326)}
         root_geographic = tuple(round(v, 6) for v in union[4326])
         root_bboxes = bounding_boxes(union, version)
     intercommunality = getattr(settings, "CAPGEO_INTERCOMMUNALITY_NAME", "Cap Atlantique")

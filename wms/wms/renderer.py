@@ -10,19 +10,21 @@ a new one; nothing is rebuilt per request.
 import threading
 from collections import OrderedDict
 
-from django.contrib.gis.geos import Polygon
 from django.db import connection
 from lxml import etree
 
 from layers.access import quote_ident
+from layers.extents import storage_box_sql, stored_summary
 from layers.styles import mapnik_style
 
-from .crs import DOMAIN
 from .mapnik_env import mapnik
 
 CACHE_SIZE = 64
 POOL_SIZE = 4           # connections per process for Mapnik's PostGIS datasource pool
 EXTENT_MARGIN = 0.2     # share of the catalogue extent added around it
+EXTENT_PADDING = {2154: 1000.0, 3857: 1000.0, 4326: 0.01}  # and this much (1 km)
+WHOLE_CRS = {2154: (-1e8, -1e8, 1e8, 1e8), 3857: (-20037508.34, -20048966.1, 20037508.34,
+                                                 20048966.1), 4326: (-180.0, -90.0, 180.0, 90.0)}
 MAX_INLINE_ROWS = 50_000  # rows=True drawings (thumbnails) read at most this many rows
 
 
@@ -63,14 +65,13 @@ def inline_row_filter(grant):
 
 
 def datasource_extent(layer, srid):
-    """The layer's catalogue extent with a margin, in srid (Mapnik skips boxes outside it)."""
-    minx, miny, maxx, maxy = layer.extent.extent
-    margin = max(maxx - minx, maxy - miny) * EXTENT_MARGIN + 1000
-    box = Polygon.from_bbox((minx - margin, miny - margin, maxx + margin, maxy + margin))
-    box.srid = 2154
-    if srid != 2154:
-        box.transform(srid)
-    return box.extent
+    """The layer's extent in srid, measured on its data in that CRS (layers.extents), with a
+    margin: Mapnik skips the boxes outside it. Never the Lambert-93 box's corners transformed:
+    for a layer with overseas rows they give a box that misses the data (a blank map)."""
+    boxes = stored_summary(layer).boxes
+    minx, miny, maxx, maxy = boxes.get(srid) or WHOLE_CRS[srid]
+    margin = max(maxx - minx, maxy - miny) * EXTENT_MARGIN + EXTENT_PADDING[srid]
+    return (minx - margin, miny - margin, maxx + margin, maxy + margin)
 
 
 # Geometries are generalised to this share of the requested pixel before being drawn (and before
@@ -111,10 +112,8 @@ def subquery(layer, attributes, row_filter, srid):
     if srid == 2154:
         in_box = "t.geom && !bbox!"
     else:
-        domain = ",".join(repr(v) for v in DOMAIN[srid])
         geometry = f"ST_Transform({geometry}, {srid})"
-        in_box = (f"t.geom && ST_Transform(ST_ClipByBox2D(!bbox!, "
-                  f"ST_MakeEnvelope({domain}, {srid})), 2154)")
+        in_box = f"t.geom && {storage_box_sql('!bbox!', srid)}"  # overseas boxes too
     return (f"(SELECT t.fid, {geometry} AS geom{columns} FROM {layer.qualified_table} t "
             f"WHERE {in_box} AND ({row_filter})) AS data")
 

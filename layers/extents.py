@@ -1,0 +1,270 @@
+"""A layer's extent in every CRS the platform advertises, measured on the data itself.
+
+The rows are stored in Lambert-93 (EPSG:2154), overseas ones included (docs/architecture.md).
+A Lambert-93 box does not give the WGS 84 or Web Mercator box of the same rows by transforming
+its corners: far from Lambert-93's area of use (Réunion, Guyane…) the projection turns and
+stretches the meridians, and the corners of a box holding metropolitan and overseas rows land
+anywhere (north 17° instead of 51°). So the WGS 84 box is measured on the transformed rows,
+``ST_Extent(ST_Transform(geom, 4326))``, in the same scan as the count and the Lambert-93 box.
+
+The Web Mercator box is derived from the WGS 84 one, exactly: Web Mercator's x depends on the
+longitude only and its y on the latitude only, both increasing, so the box of the transformed
+rows is the transform of the box's corners (latitudes clamped to Web Mercator's ±85.06°).
+
+``Summary`` is what the catalogue shows of a layer (count and extents); ``visible_summary`` gives
+the one of the rows a Grant covers (a user restricted to his commune sees his rows' count and
+extent, never the whole layer's), cached per process until the data or the filter change.
+"""
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.gis.geos import Polygon
+from django.db import connection, transaction
+
+SRID = settings.CAPGEO_STORAGE_SRID
+WGS84, WEB_MERCATOR = 4326, 3857
+SRIDS = (SRID, WEB_MERCATOR, WGS84)
+MERCATOR_MAX_LATITUDE = 85.0511287798066
+# A single point or a flat line still gets a box with an area: this much around it.
+PADDING = {SRID: 1.0, WEB_MERCATOR: 1.0, WGS84: 0.00001}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Feature count and {srid: (minx, miny, maxx, maxy)} (east/north order), {} when empty."""
+    count: int
+    boxes: dict
+
+    def polygon(self, srid):
+        box = self.boxes.get(srid)
+        if box is None:
+            return None
+        polygon = Polygon.from_bbox(box)
+        polygon.srid = srid
+        return polygon
+
+
+def padded(box, srid):
+    minx, miny, maxx, maxy = box
+    pad = PADDING[srid]
+    if maxx - minx <= 0:
+        minx, maxx = minx - pad, maxx + pad
+    if maxy - miny <= 0:
+        miny, maxy = miny - pad, maxy + pad
+    return (minx, miny, maxx, maxy)
+
+
+# The rows are grouped by the cell of a Lambert-93 grid holding their box's centre; each cell's
+# box (the union of its rows' boxes) is transformed to WGS 84 (its corners, with MARGIN of its
+# size for the curvature of its sides). Only the rows of the cells that may hold a bound of the
+# layer's WGS 84 box are transformed exactly. Cells wider than WIDE degrees always are.
+CELL = 20000.0
+MARGIN = 0.05
+WIDE = 10.0
+
+
+def measure_sql(table, where="TRUE", params=(), with_types=False):
+    """(sql, params) measuring the rows of table (aliased t) matching where: one row of
+    (count, 12 box numbers[, geometry types]).
+
+    ST_Extent(ST_Transform(geom, 4326)) over every row transforms every vertex of the layer
+    (seconds on a national layer, at each WFS-T edit). It is exact to transform only the rows
+    that can hold a bound. The rows are grouped in cells of a Lambert-93 grid (by the centre of
+    their box, read from the geometry's header); each cell's box, transformed, gives a box B
+    holding the WGS 84 boxes of its rows (with MARGIN). The layer's west bound is at most
+    W = min(B.xmax) over the cells, so only the cells with B.xmin <= W can hold it (likewise for
+    the other sides): a few cells at each edge, whose rows are transformed exactly.
+    """
+    types_aggregate = (", array_agg(DISTINCT upper(GeometryType(t.geom))) "
+                       "FILTER (WHERE t.geom IS NOT NULL)" if with_types else "")
+    types_output = ", types" if with_types else ""
+    types_alias = ", types" if with_types else ""
+    gx = f"{MARGIN} * (ST_XMax(a.b) - ST_XMin(a.b)) + 1e-9"
+    gy = f"{MARGIN} * (ST_YMax(a.b) - ST_YMin(a.b)) + 1e-9"
+    cell = (f"ARRAY[floor((ST_XMin(t.geom::box2d) + ST_XMax(t.geom::box2d)) / {2 * CELL}), "
+            f"floor((ST_YMin(t.geom::box2d) + ST_YMax(t.geom::box2d)) / {2 * CELL})]")
+    sql = f"""
+        WITH measured (n, e{types_alias}) AS (
+            SELECT count(*), ST_Extent(t.geom){types_aggregate} FROM {table} t WHERE {where}
+        ), cells AS MATERIALIZED (
+            SELECT {cell} AS key, ST_SetSRID(ST_Extent(t.geom)::geometry, {SRID}) AS box
+            FROM {table} t WHERE ({where}) AND t.geom IS NOT NULL AND NOT ST_IsEmpty(t.geom)
+            GROUP BY 1
+        ), approx AS MATERIALIZED (
+            SELECT key, ST_Transform(box, {WGS84})::box2d AS b FROM cells
+        ), bounds AS (
+            SELECT min(ST_XMax(b)) AS w, max(ST_XMin(b)) AS ea, min(ST_YMax(b)) AS so,
+                   max(ST_YMin(b)) AS no FROM approx
+        ), candidates AS (
+            SELECT a.key FROM approx a, bounds
+            WHERE ST_XMax(a.b) - ST_XMin(a.b) > {WIDE} OR ST_YMax(a.b) - ST_YMin(a.b) > {WIDE}
+               OR ST_XMin(a.b) - ({gx}) <= bounds.w OR ST_XMax(a.b) + ({gx}) >= bounds.ea
+               OR ST_YMin(a.b) - ({gy}) <= bounds.so OR ST_YMax(a.b) + ({gy}) >= bounds.no
+        ), exact AS (
+            SELECT ST_Extent(ST_Transform(t.geom, {WGS84})) AS g FROM {table} t
+            WHERE ({where}) AND t.geom IS NOT NULL AND NOT ST_IsEmpty(t.geom)
+              AND {cell} IN (SELECT key FROM candidates)
+        ), mercator AS (
+            SELECT g, CASE WHEN g IS NOT NULL THEN ST_Transform(ST_MakeEnvelope(
+                       ST_XMin(g), greatest(ST_YMin(g), -{MERCATOR_MAX_LATITUDE}),
+                       ST_XMax(g), least(ST_YMax(g), {MERCATOR_MAX_LATITUDE}), {WGS84}),
+                       {WEB_MERCATOR}) END AS m FROM exact
+        )
+        SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),
+               ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g),
+               ST_XMin(m), ST_YMin(m), ST_XMax(m), ST_YMax(m){types_output}
+        FROM measured, mercator
+    """
+    return sql, [*params, *params, *params]
+
+
+def run_measure(sql, params):
+    """The row of a measure_sql query. Without JIT: the query's cost estimate (ST_Transform)
+    makes PostgreSQL compile it, which takes longer than the query (1.6 s of 2.1 s on 35,000
+    polygons, bench/bench_extents.py). SET LOCAL ends with the caller's transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def summary_from_row(row):
+    """(Summary, extra) from a row of measure_sql."""
+    count, numbers, extra = row[0], row[1:13], row[13] if len(row) > 13 else None
+    boxes = {}
+    for srid, start in ((SRID, 0), (WGS84, 4), (WEB_MERCATOR, 8)):
+        box = numbers[start:start + 4]
+        if box[0] is not None:
+            boxes[srid] = padded(tuple(float(v) for v in box), srid)
+    return Summary(int(count or 0), boxes), extra
+
+
+def stored_summary(layer):
+    """The catalogue's summary of the whole layer (Layer fields, kept up to date with its data)."""
+    boxes = {}
+    for srid, field in ((SRID, "extent"), (WGS84, "extent_wgs84"),
+                        (WEB_MERCATOR, "extent_webmercator")):
+        polygon = getattr(layer, field)
+        if polygon is not None:
+            boxes[srid] = polygon.extent
+    return Summary(layer.feature_count, boxes)
+
+
+def store(layer, summary):
+    """Set the layer's count and extent fields from a Summary (the caller saves)."""
+    layer.feature_count = summary.count
+    layer.extent = summary.polygon(SRID)
+    layer.extent_wgs84 = summary.polygon(WGS84)
+    layer.extent_webmercator = summary.polygon(WEB_MERCATOR)
+
+
+EXTENT_FIELDS = ["feature_count", "extent", "extent_wgs84", "extent_webmercator"]
+
+
+def from_wgs84(box):
+    """A Summary's boxes for a lon/lat box known by other means (remote layers): WGS 84 as is,
+    Web Mercator exactly from it, Lambert-93 from the densified box (where it is defined)."""
+    minx, miny, maxx, maxy = box
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ST_XMin(m), ST_YMin(m), ST_XMax(m), ST_YMax(m) FROM (SELECT ST_Transform("
+            f"ST_MakeEnvelope(%s, greatest(%s, -{MERCATOR_MAX_LATITUDE}), %s, "
+            f"least(%s, {MERCATOR_MAX_LATITUDE}), {WGS84}), {WEB_MERCATOR}) AS m) s",
+            [minx, miny, maxx, maxy])
+        mercator = cursor.fetchone()
+    return {WGS84: padded(tuple(box), WGS84), WEB_MERCATOR: padded(tuple(mercator), WEB_MERCATOR)}
+
+
+# --- the rows a Grant covers ------------------------------------------------------------------
+CACHE_SIZE = 256
+CACHE_SECONDS = 300  # the commune's own limits may change without the layer's data changing
+
+
+class _SummaryCache:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries = OrderedDict()
+
+    def get(self, key):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry[0] < time.monotonic():
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key, value):
+        with self.lock:
+            self.entries[key] = (time.monotonic() + CACHE_SECONDS, value)
+            while len(self.entries) > CACHE_SIZE:
+                self.entries.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+
+_cache = _SummaryCache()
+
+
+def clear_cache():
+    _cache.clear()
+
+
+def visible_summary(grant):
+    """The Summary of the rows the Grant covers: the layer's stored one when unrestricted,
+    else measured through the Grant's row filter (cached until the layer's data change)."""
+    layer = grant.layer
+    if not grant.restricted or not layer.is_vector:
+        return stored_summary(layer)
+    sql, params = grant.where("t")
+    key = (layer.pk, layer.name, layer.data_updated_at, sql, tuple(params))
+    summary = _cache.get(key)
+    if summary is None:
+        summary, _extra = summary_from_row(
+            run_measure(*measure_sql(layer.qualified_table, f"({sql})", params)))
+        _cache.put(key, summary)
+    return summary
+
+
+# --- request boxes -----------------------------------------------------------------------------
+# Where a box of each CRS can be transformed (Lambert-93 is defined everywhere but at the south
+# pole): a request box is clipped to this, densified so that its curved image is held, and its
+# envelope compared with the rows' (&& reads boxes only).
+VALID_AREA = {
+    WGS84: (-180.0, -89.0, 180.0, 90.0),
+    WEB_MERCATOR: (-20037508.342789244, -20037508.342789244, 20037508.342789244,
+                   20037508.342789244),
+}
+DENSIFY = 32  # points per side of a request box
+
+
+def storage_box_sql(box_sql, srid):
+    """SQL of a geometry whose envelope holds, in Lambert-93, the box box_sql of CRS srid (for an
+    index search ``t.geom && …``), wherever on Earth the box lies: the box is clipped to where
+    its CRS is defined and densified before being transformed, never transformed by its corners
+    only (they would miss the curved image of its sides far from Lambert-93's area)."""
+    if srid == SRID:
+        return box_sql
+    area = ",".join(repr(v) for v in VALID_AREA[srid])
+    clipped = f"ST_ClipByBox2D({box_sql}, ST_MakeEnvelope({area}, {srid}))"
+    return (f"ST_Transform(ST_Segmentize({clipped}, greatest(ST_XMax({box_sql}) - "
+            f"ST_XMin({box_sql}), ST_YMax({box_sql}) - ST_YMin({box_sql}), 1e-9) / {DENSIFY}), {SRID})")
+
+
+def summary_for(policy, layer):
+    """The Summary a user (AccessPolicy) may see of a layer: his rows' count and extent when the
+    policy restricts him to some rows (only members of a commune can be), else the layer's."""
+    from .access import AccessDenied, LayerNotFound
+    from .models import Permission
+
+    if not layer.is_vector or policy.is_admin or not policy.commune_id:
+        return stored_summary(layer)
+    try:
+        grant = policy.grant(layer, Permission.VIEW)
+    except (LayerNotFound, AccessDenied):
+        return Summary(0, {})
+    return visible_summary(grant)
