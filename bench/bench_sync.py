@@ -111,7 +111,10 @@ def concurrent_part(args, modes, manager_token, inspector_token, extent):
     """WMS latency idle, then under `args.pushers` tablets pushing at once, over gunicorn with the
     background worker beside it (as run.sh serves the platform); for each mode ("sync": the
     answer in the request; "async": Prefer: respond-async, then polling Location)."""
-    url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    from django.conf import settings
+
+    # The server the bench runs on (DATABASE_URL, or run.sh's local cluster), its own database.
+    url = urllib.parse.urlsplit(os.environ.get("DATABASE_URL") or settings.DATABASE_URL)
     env = dict(os.environ, DATABASE_URL=url._replace(path="/" + args.database).geturl())
     port = common.free_port()
     server = common.start_gunicorn(port, "--workers", "3", "--timeout", "120", env=env)
