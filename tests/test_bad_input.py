@@ -640,12 +640,23 @@ def test_wmts_getfeatureinfo_numbers(client, url):
     assert_error(client.get(url), OGC)
 
 
-def test_wfs_body_over_the_memory_limit_gets_a_report_saying_so(client, settings):
-    padding = "<!--" + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + "-->"
-    document = ('<?xml version="1.0"?><wfs:GetFeature service="WFS" version="2.0.0" '
-                'xmlns:wfs="http://www.opengis.net/wfs/2.0">' + padding
-                + '<wfs:Query typeNames="communes"/></wfs:GetFeature>')
-    response = client.post("/ows", document, content_type="text/xml")
+def wfs_get_feature_padded(size):
+    padding = "<!--" + "x" * size + "-->"
+    return ('<?xml version="1.0"?><wfs:GetFeature service="WFS" version="2.0.0" '
+            'xmlns:wfs="http://www.opengis.net/wfs/2.0">' + padding
+            + '<wfs:Query typeNames="communes"/></wfs:GetFeature>')
+
+
+def test_wfs_reads_bodies_beyond_django_memory_limit_up_to_its_own(client, settings):
+    """A big QGIS transaction passes Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): the WFS reads
+    up to CAPGEO_WFS_MAX_BODY_BYTES, and answers an OGC report past it."""
+    big = wfs_get_feature_padded(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)
+    settings.CAPGEO_WFS_MAX_BODY_BYTES = len(big) + 100
+    response = client.post("/ows", big, content_type="text/xml")
+    assert response.status_code == 200
+    assert b"FeatureCollection" in b"".join(response.streaming_content)[:2000]
+    settings.CAPGEO_WFS_MAX_BODY_BYTES = len(big) - 100
+    response = client.post("/ows", big, content_type="text/xml")
     assert "trop volumineux" in assert_error(response, OGC)
 
 

@@ -30,22 +30,41 @@ GML32 = "http://www.opengis.net/gml/3.2"
 
 
 def max_body_bytes():
-    """The largest body the WFS reads: CAPGEO_WFS_MAX_BODY_BYTES, within what Django keeps in
-    memory (DATA_UPLOAD_MAX_MEMORY_SIZE: request.body refuses more)."""
-    limit = int(getattr(settings, "CAPGEO_WFS_MAX_BODY_BYTES", 50 * 1024 * 1024))
-    in_memory = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return limit if in_memory is None else min(limit, in_memory)
+    """The largest body the WFS reads: CAPGEO_WFS_MAX_BODY_BYTES (a QGIS transaction of many
+    features easily passes Django's DATA_UPLOAD_MAX_MEMORY_SIZE, which other forms keep)."""
+    return int(getattr(settings, "CAPGEO_WFS_MAX_BODY_BYTES", 50 * 1024 * 1024))
+
+
+def too_large():
+    return WFSError("OperationParsingFailed", "request",
+                    _("Document XML trop volumineux (%(max)d octets au plus).")
+                    % {"max": max_body_bytes()})
 
 
 def request_body(request):
-    """The POSTed body, or WFSError(OperationParsingFailed) when it is larger than the WFS reads
-    (an XML report, not Django's 400 page)."""
+    """The POSTed body, read from the stream up to max_body_bytes(), or
+    WFSError(OperationParsingFailed) when it is larger (an XML report, not Django's 400 page).
+
+    request.body itself refuses anything over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default):
+    the bounded read is kept as the request's body, so the code after it (gisserver, the WFS 1.1
+    translation) reads the same bytes through request.body."""
+    if hasattr(request, "_body"):  # already read (by a middleware, within Django's limit)
+        return request._body
+    limit = max_body_bytes()
     try:
-        return request.body
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise too_large()
+    try:
+        body = request.read(limit + 1)
     except RequestDataTooBig:
-        raise WFSError("OperationParsingFailed", "request",
-                       _("Document XML trop volumineux (%(max)d octets au plus).")
-                       % {"max": max_body_bytes()}) from None
+        raise too_large() from None
+    if len(body) > limit:
+        raise too_large()
+    request._body = body  # Django's own cache of request.body
+    return body
 
 
 def parse(body, check=True):
@@ -55,9 +74,7 @@ def parse(body, check=True):
         raise WFSError("OperationParsingFailed", "request",
                        _("Le corps de la requête POST est vide : un document XML est attendu."))
     if len(body) > max_body_bytes():
-        raise WFSError("OperationParsingFailed", "request",
-                       _("Document XML trop volumineux (%(max)d octets au plus).")
-                       % {"max": max_body_bytes()})
+        raise too_large()
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
