@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 
-from . import editing, management_actions, photos, planning, pull, push, scope, wire
+from . import editing, management_actions, photos, planning, pull, push, push_queue, scope, wire
 from .changes import BatchSerializer, ChangeSerializer, StrictSerializer, flatten_errors
 from .models import ControlKind, Device
 
@@ -149,9 +149,7 @@ class SpancStaff(permissions.BasePermission):
     message = _("Réservé aux agents du SPANC.")
 
     def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and (
-            user.is_gis_admin or user.role in scope.SPANC_ROLES))
+        return scope.is_spanc_staff(request.user)
 
 
 class Managers(permissions.BasePermission):
@@ -290,7 +288,6 @@ class PushView(SyncView):
                          flatten_errors(envelope.errors),
                          code="batch_too_large" if too_big else "invalid_batch")
         data = envelope.validated_data
-        from . import push_queue  # Prefer: respond-async → stored now, applied in the background
         try:
             if push_queue.wants_async(request):
                 return push_queue.accept(request.user, data, payload)
@@ -562,3 +559,17 @@ def not_found(request, path=""):
     """Unknown paths (and malformed identifiers in paths) answer the protocol's JSON 404."""
     return error(404, _t("Adresse inconnue de l'API de synchronisation : %(path)s")
                  % {"path": request.path.replace("\x00", "\ufffd")}, code="not_found")
+
+
+class BatchStateView(SyncView):
+    @extend_schema(
+        tags=[TAG], summary="État d'un lot envoyé avec « Prefer: respond-async »",
+        description="200 : la réponse du lot, comme celle d'un envoi direct. 202 : le lot est "
+                    "enregistré mais pas encore appliqué ; relire après Retry-After secondes. "
+                    "404 : lot inconnu (ou d'un autre utilisateur).",
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR})
+    def get(self, request, batch_id):
+        answer = push_queue.state(request.user, batch_id)
+        if answer is None:
+            return error(404, _t("Lot inconnu."))
+        return answer

@@ -5,7 +5,7 @@ the protocol's JSON 404 (api.not_found), never Django's HTML page.
 """
 from django.urls import path, re_path
 
-from . import api, push_queue
+from . import api
 
 app_name = "fieldsync_api"
 urlpatterns = [
@@ -13,7 +13,7 @@ urlpatterns = [
     path("package/", api.PackageView.as_view(), name="package"),
     path("changes/", api.ChangesView.as_view(), name="changes"),
     path("push/", api.PushView.as_view(), name="push"),
-    path("push/<uuid:batch_id>/", push_queue.BatchStateView.as_view(), name="push-state"),
+    path("push/<uuid:batch_id>/", api.BatchStateView.as_view(), name="push-state"),
     path("photos/<str:sha256>/", api.PhotoView.as_view(), name="photo"),
     path("photos/<str:sha256>/content/", api.PhotoContentView.as_view(), name="photo-content"),
     path("controls/<str:uuid>/photos/", api.ControlPhotosView.as_view(), name="control-photos"),

@@ -24,12 +24,13 @@ A batch interrupted by a crash keeps its committed chunks; its replay resumes af
 (push._known_change answers the changes already stored).
 """
 import contextlib
-import contextvars
 import logging
 import time
 import uuid
 
 from django.db import transaction
+
+from . import chunk as context  # (a local "chunk" is a slice of the batch here)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ RETRIES = 3
 # SQLSTATE of the errors after which a chunk is applied again.
 RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
-_current = contextvars.ContextVar("fieldsync_batch_unit", default=None)
 
 
 class _Pending:
@@ -84,19 +84,14 @@ class Unit:
         from . import journal, publication
 
         pending, self.kept = self.kept, _Pending()
-        token = _current.set(None)  # the writes below are the real ones
+        token = context.enter(None)  # the writes below are the real ones
         try:
             if pending.installation_ids or pending.control_ids:
                 publication.publish(installation_ids=pending.installation_ids,
                                     control_ids=pending.control_ids)
             journal.write(pending.audit, pending.changelog)
         finally:
-            _current.reset(token)
-
-
-def current():
-    """The chunk being applied, or None outside a push (management actions, admin, …)."""
-    return _current.get()
+            context.leave(token)
 
 
 def stored_change(change_id):
@@ -105,7 +100,7 @@ def stored_change(change_id):
     concurrent batch storing the same id meanwhile is caught by the unique key, as before."""
     from .models import SyncChange
 
-    unit = _current.get()
+    unit = context.current()
     if unit is not None and change_id in unit.unknown_change_ids:
         unit.unknown_change_ids.discard(change_id)
         return None
@@ -122,24 +117,14 @@ def _change_ids(chunk):
     return ids
 
 
-def cached(key, compute):
-    """compute() once per chunk when a chunk is being applied, else every time."""
-    unit = _current.get()
-    if unit is None:
-        return compute()
-    if key not in unit.cache:
-        unit.cache[key] = compute()
-    return unit.cache[key]
-
-
 @contextlib.contextmanager
 def _unit():
     unit = Unit()
-    token = _current.set(unit)
+    token = context.enter(unit)
     try:
         yield unit
     finally:
-        _current.reset(token)
+        context.leave(token)
 
 
 class Busy(Exception):

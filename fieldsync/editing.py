@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _t
 from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
 
-from . import batching, publication, rules, scope, wire, zones
+from . import chunk, publication, rules, scope, wire, zones
 from .models import (
     Campaign, ChecklistItem, Component, ComponentType, Control, ControlKind, ControlPhoto,
     ControlStatus, Finding, Installation, PhotoBlob,
@@ -153,7 +153,7 @@ def update_installation(user, uuid, base_version, data):
 # --- controls --------------------------------------------------------------------------------
 def _checklist(kind):
     """{code: ChecklistItem} of a control kind (read once per chunk of a push)."""
-    return batching.cached(("checklist", kind.pk), lambda: {
+    return chunk.cached(("checklist", kind.pk), lambda: {
         i.code: i for i in ChecklistItem.objects.filter(active=True, control_kinds=kind)})
 
 
@@ -263,12 +263,12 @@ def _evaluate_and_transition(control, target_status):
 def _shared_relations(control):
     """Kind, campaign and inspector of the control, read once per chunk of a push (the controls
     of a batch share a few of each) instead of once per control."""
-    if batching.current() is None:
+    if chunk.current() is None:
         return
     for field, model in (("kind", ControlKind), ("campaign", Campaign), ("inspector", User)):
         pk = getattr(control, f"{field}_id")
         if pk is not None and not Control._meta.get_field(field).is_cached(control):
-            setattr(control, field, batching.cached(
+            setattr(control, field, chunk.cached(
                 (field, pk), lambda model=model, pk=pk: model.objects.get(pk=pk)))
 
 

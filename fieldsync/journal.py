@@ -7,7 +7,7 @@ collected per change and written once per chunk of the batch, in the chunk's tra
 """
 from django.db import connection
 
-from . import batching
+from . import chunk
 from .models import AuditEntry, ChangeLog
 
 # Any constant: serialises change-log writers so ids commit in increasing order.
@@ -18,7 +18,7 @@ def record(user, action, entity, entity_uuid, version, device=None, change=None,
     entry = AuditEntry(user=user, device=device, action=action, entity=entity,
                        entity_uuid=entity_uuid, version=version, change=change,
                        details=details or {})
-    unit = batching.current()
+    unit = chunk.current()
     if unit is not None:
         unit.journal(entry, ChangeLog(entity=entity, entity_uuid=entity_uuid, version=version))
         return

@@ -12,7 +12,7 @@ owners' personal data, since municipal agents may read their commune's rows.
 from django.db import connection, transaction
 
 from capgeo.accounts.models import Role
-from fieldsync import batching
+from fieldsync import chunk
 from fieldsync.models import Control
 from layers.access import quote_ident
 from layers.events import layer_data_changed
@@ -145,7 +145,7 @@ def publish(installation_ids=(), control_ids=()):
 
     During a sync push, the ids are collected and the rows of the whole chunk refreshed at its
     end, in its transaction, by the same statements (fieldsync.batching)."""
-    unit = batching.current()
+    unit = chunk.current()
     if unit is not None:
         unit.publish(list(installation_ids), list(control_ids))
         return

@@ -23,12 +23,9 @@ from contextlib import contextmanager
 from django.db import connection, transaction
 from django.utils.translation import gettext as _t
 from django_tasks import task
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from . import push
-from .api import ERROR, TAG, SpancStaff, SyncView, error
+from . import push, scope
 from .models import SyncBatch
 
 log = logging.getLogger(__name__)
@@ -111,20 +108,13 @@ def state(user, batch_id):
     return pending(batch)
 
 
-class _AsUser:
-    """What a permission class reads of a request: its user."""
-
-    def __init__(self, user):
-        self.user = user
-
-
 @task()
 def apply_batch(batch_id):
     """The worker's side: apply a stored batch (nothing if it was applied meanwhile)."""
     batch = SyncBatch.objects.select_related("user").filter(id=batch_id).first()
     if batch is None or batch.response is not None:
         return {"batch": batch_id, "state": "done"}
-    if not SpancStaff().has_permission(_AsUser(batch.user), None):
+    if not scope.is_spanc_staff(batch.user):
         # The account was deactivated (or left the SPANC) after sending: as its request would now
         # be refused, its batch is not applied.
         log.warning("sync batch %s not applied: %s may no longer push", batch_id, batch.user)
@@ -142,17 +132,3 @@ def apply_batch(batch_id):
         transaction.on_commit(lambda: apply_batch.enqueue(str(batch_id)))
         return {"batch": batch_id, "state": "busy"}
     return {"batch": batch_id, "state": "done", "summary": answer["summary"]}
-
-
-class BatchStateView(SyncView):
-    @extend_schema(
-        tags=[TAG], summary="État d'un lot envoyé avec « Prefer: respond-async »",
-        description="200 : la réponse du lot, comme celle d'un envoi direct. 202 : le lot est "
-                    "enregistré mais pas encore appliqué ; relire après Retry-After secondes. "
-                    "404 : lot inconnu (ou d'un autre utilisateur).",
-        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR})
-    def get(self, request, batch_id):
-        answer = state(request.user, batch_id)
-        if answer is None:
-            return error(404, _t("Lot inconnu."))
-        return answer

@@ -5,7 +5,7 @@ Pure functions over the vocabulary rows, so the tablet can mirror them from the 
 import datetime
 from dataclasses import dataclass
 
-from . import batching
+from . import chunk
 from .models import SEVERITY, CommunePeriod, FindingCategory, FindingResult, GridRule
 
 DEFAULT_PERIOD_YEARS = 10            # CGCT L2224-8: at most ten years
@@ -29,7 +29,7 @@ def worst_category(findings):
 
 
 def conclusion_for(category, zone):
-    rule = batching.cached(("grid", category, zone), lambda: GridRule.objects.select_related(
+    rule = chunk.cached(("grid", category, zone), lambda: GridRule.objects.select_related(
         "conclusion__works_deadline").filter(category=category, zone=zone).first())
     return rule.conclusion if rule else None
 
@@ -62,7 +62,7 @@ def works_due(conclusion, visit_date, is_sale, sale_date=None):
 
 def period_years(commune, compliant):
     commune_id = getattr(commune, "pk", commune)
-    period = batching.cached(("period", commune_id),
+    period = chunk.cached(("period", commune_id),
                              lambda: CommunePeriod.objects.filter(commune=commune_id).first())
     if period is None:
         years = DEFAULT_PERIOD_YEARS if compliant else DEFAULT_NON_COMPLIANT_YEARS

@@ -24,6 +24,12 @@ def _active(user):
     return bool(user and user.is_authenticated and user.is_active)
 
 
+def is_spanc_staff(user):
+    """May use the sync API: an active GIS administrator or SPANC manager/inspector."""
+    return bool(user and user.is_authenticated and user.is_active and (
+        user.is_gis_admin or user.role in SPANC_ROLES))
+
+
 def is_admin(user):
     return _active(user) and user.is_gis_admin
 
