@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "fieldsync",
     "capgeo.webmap",
     "capgeo.opendata",
+    "signalements",
     "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
 ]
 
@@ -289,6 +290,28 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # HSTS for subdomains and preload (security.W005, W021) are opt-in above: a commune's domain often
 # carries other hosts that C@p Géo does not control.
 SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W005", "security.W021"]
+
+# --- Signalements (signalements/) ----------------------------------------------------------------
+# E-mail through Django's SMTP backend (acknowledgements, status changes, new reports to services).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "signalements@capgeo.localhost")
+# The public address of the platform, for the tracking links sent by e-mail.
+CAPGEO_PUBLIC_URL = os.environ.get("CAPGEO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Rate limits (django-ratelimit) count in PostgreSQL, shared by every gunicorn worker
+# (signalements/ratecache.py); the default cache stays in each process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {"BACKEND": "signalements.ratecache.RateCounterCache"},
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+CAPGEO_REPORT_RATE_IP = os.environ.get("CAPGEO_REPORT_RATE_IP", "10/h")
+CAPGEO_REPORT_RATE_USER = os.environ.get("CAPGEO_REPORT_RATE_USER", "30/h")
 
 # Every handler masks credentials (tokens, passwords, Authorization, X-Api-Key: see
 # capgeo/accounts/redaction.py); gunicorn's own logs are masked by its logger class (run.sh).
