@@ -1,15 +1,16 @@
-"""The access policy: the one component that decides which layers and which rows a user may see,
-download or edit.
+"""The access policy: the one component that decides which layers, which rows and which columns
+a user may see, download or edit.
 
 Every protocol (REST, exports, WMS, GetFeatureInfo, legends, WFS, tiles, MVT, sync) asks it:
 
     policy = AccessPolicy.for_user(request.user)
     layers = policy.layers(Permission.VIEW)           # a Layer queryset, for listings
-    grant = policy.grant("zones_activite", Permission.DOWNLOAD)  # or raises
+    source = policy.source("zones_activite", Permission.DOWNLOAD)  # or raises
 
-and reads data only through the returned Grant (layers.data takes a Grant, never a Layer), whose
-row filter is part of every query it builds. A Grant can only be made here, so a protocol cannot
-reach a layer's rows without having asked.
+and reads or writes features only through the returned FeatureSource (layers.features), which
+builds every query on the layer's table with the rows (read filter, write filter) and columns
+decided here. A FeatureSource can only be made here, so a protocol cannot reach a layer's rows
+without having asked. (``grant`` is the earlier name of ``source``.)
 
 Semantics (docs/guide-sig.md explains them to GIS staff):
 - GIS administrators and superusers may do everything on every layer, without row restriction.
@@ -24,11 +25,12 @@ Semantics (docs/guide-sig.md explains them to GIS staff):
 - A layer the user may not view is reported as not found, never as forbidden, so its existence
   does not leak.
 """
-from dataclasses import dataclass
-
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from .features.columns import layer_columns
+from .features.source import _TOKEN, ALL_ROWS, NO_ROWS, FeatureSource, RowFilter
 from .models import AccessRule, Audience, Layer, Permission, RowRestriction
+from .sql import quote_ident
 
 
 class LayerNotFound(Exception):
@@ -48,45 +50,11 @@ class AccessDenied(Exception):
         self.permission = Permission(permission)
 
 
-@dataclass(frozen=True)
-class RowFilter:
-    """A boolean SQL expression over the layer's table (aliased ``t``) and its parameters."""
-    sql: str
-    params: tuple = ()
-
-    @property
-    def is_unrestricted(self):
-        return self.sql == "TRUE"
-
-
-ALL_ROWS = RowFilter("TRUE")
-NO_ROWS = RowFilter("FALSE")
-
-_GRANT_TOKEN = object()
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What the policy allowed: one layer, one permission, and the rows it covers."""
-    layer: Layer
-    permission: Permission
-    row_filter: RowFilter
-    user: object
-    _token: object = None
-
-    def __post_init__(self):
-        if self._token is not _GRANT_TOKEN:
-            raise TypeError("A Grant is made by AccessPolicy.grant(), never directly.")
-
-    @property
-    def restricted(self):
-        return not self.row_filter.is_unrestricted
-
-    def where(self, alias="t"):
-        """The row filter as (sql, params), with the table alias the caller uses."""
-        if alias == "t":
-            return self.row_filter.sql, self.row_filter.params
-        return self.row_filter.sql.replace("t.", f"{alias}."), self.row_filter.params
+# What the policy hands out for a layer: the feature source (layers.features). The old name
+# stays for the code that only reads its layer, permission and restriction.
+Grant = FeatureSource
+__all__ = ["ALL_ROWS", "NO_ROWS", "AccessDenied", "AccessPolicy", "FeatureSource", "Grant",
+           "LayerNotFound", "RowFilter", "quote_ident"]
 
 
 class AccessPolicy:
@@ -147,8 +115,9 @@ class AccessPolicy:
         return held
 
     # --- a single layer ----------------------------------------------------------------------
-    def grant(self, layer, permission=Permission.VIEW):
-        """A Grant for the layer (a Layer or its name), or LayerNotFound / AccessDenied."""
+    def source(self, layer, permission=Permission.VIEW):
+        """The FeatureSource of the layer (a Layer or its name) for this user and permission —
+        its rows and columns — or LayerNotFound / AccessDenied."""
         permission = Permission(permission)
         if not isinstance(layer, Layer):
             name = layer
@@ -157,14 +126,34 @@ class AccessPolicy:
             except Layer.DoesNotExist:
                 raise LayerNotFound(name) from None
         if self.is_admin:
-            return Grant(layer, permission, ALL_ROWS, self.user, _GRANT_TOKEN)
+            return self._make(layer, permission, ALL_ROWS)
         rules = list(self._rules(Permission.VIEW).filter(layer=layer))
         if not rules:
             raise LayerNotFound(layer.name)
         matching = [r for r in rules if r.permission in Permission.levels_granting(permission)]
         if not matching:
             raise AccessDenied(layer, permission)
-        return Grant(layer, permission, self._row_filter(layer, matching), self.user, _GRANT_TOKEN)
+        return self._make(layer, permission, self._row_filter(layer, matching))
+
+    # The name of the first version (a Grant): same object.
+    grant = source
+
+    def _make(self, layer, permission, rows, write_rows=None):
+        # Columns: every attribute readable; writable with the EDIT permission. A rule kind
+        # hiding columns or making them read-only returns other Column values here.
+        columns = layer_columns(layer, writable=permission == Permission.EDIT)
+        return FeatureSource(layer, permission, rows, columns, self.user, write_rows, _TOKEN)
+
+    def rebind(self, source):
+        """The same decision for this policy's user (a source cached for his audience by a
+        per-worker cache, wms.wms.decisions): the rows and columns of the cached one, this user
+        recorded as the author of what he writes."""
+        if not isinstance(source, FeatureSource):
+            raise TypeError("rebind takes a FeatureSource")
+        if source.user is self.user:
+            return source
+        return FeatureSource(source.layer, source.permission, source.rows, source.columns,
+                             self.user, source.write_rows, _TOKEN)
 
     def _row_filter(self, layer, rules):
         if any(rule.row_restriction == RowRestriction.NONE for rule in rules):
@@ -189,7 +178,3 @@ class AccessPolicy:
             return NO_ROWS
         return RowFilter("(" + " OR ".join(clauses) + ")", tuple(params))
 
-
-def quote_ident(name):
-    """Double-quote an SQL identifier (for column names read from the catalogue)."""
-    return '"' + name.replace('"', '""') + '"'

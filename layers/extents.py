@@ -11,8 +11,8 @@ The Web Mercator box is derived from the WGS 84 one, exactly: Web Mercator's x d
 longitude only and its y on the latitude only, both increasing, so the box of the transformed
 rows is the transform of the box's corners (latitudes clamped to Web Mercator's ±85.06°).
 
-``Summary`` is what the catalogue shows of a layer (count and extents); ``visible_summary`` gives
-the one of the rows a Grant covers (a user restricted to his commune sees his rows' count and
+``Summary`` is what the catalogue shows of a layer (count and extents); ``FeatureSource.summary``
+gives the one of the rows a user's feature source covers (a user restricted to his commune sees his rows' count and
 extent, never the whole layer's), cached per process until the data or the filter change.
 """
 import threading
@@ -214,18 +214,12 @@ def clear_cache():
     _cache.clear()
 
 
-def visible_summary(grant):
-    """The Summary of the rows the Grant covers: the layer's stored one when unrestricted,
-    else measured through the Grant's row filter (cached until the layer's data change)."""
-    layer = grant.layer
-    if not grant.restricted or not layer.is_vector:
-        return stored_summary(layer)
-    sql, params = grant.where("t")
-    key = (layer.pk, layer.name, layer.data_updated_at, sql, tuple(params))
+def cached_summary(key, measure):
+    """The Summary cached under key (made of what the rows depend on: the layer, its data's
+    date, the row filter), or measure() stored there (FeatureSource.summary)."""
     summary = _cache.get(key)
     if summary is None:
-        summary, _extra = summary_from_row(
-            run_measure(*measure_sql(layer.qualified_table, f"({sql})", params)))
+        summary = measure()
         _cache.put(key, summary)
     return summary
 
@@ -264,7 +258,7 @@ def summary_for(policy, layer):
     if not layer.is_vector or policy.is_admin or not policy.commune_id:
         return stored_summary(layer)
     try:
-        grant = policy.grant(layer, Permission.VIEW)
+        source = policy.source(layer, Permission.VIEW)
     except (LayerNotFound, AccessDenied):
         return Summary(0, {})
-    return visible_summary(grant)
+    return source.summary()

@@ -169,7 +169,7 @@ class Layer(models.Model):
 
     @property
     def qualified_table(self):
-        """The live table, quoted for SQL. Only layers.data and layers.publishing use it."""
+        """The live table, quoted for SQL. Only layers.features and layers.publishing use it."""
         return f'"{DATA_SCHEMA}"."{self.name}"'
 
     @property

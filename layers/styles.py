@@ -32,7 +32,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from .access import quote_ident
+from .sql import quote_ident
 
 SYMBOLS_DIR = Path(__file__).resolve().parent / "symbols"
 MARKS = ("circle", "square", "triangle", "star", "cross", "x")

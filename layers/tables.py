@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import extents
-from .access import quote_ident
+from .sql import quote_ident
 from .models import DATA_SCHEMA, HISTORY_SCHEMA, LAYER_NAME_RE, STAGING_SCHEMA, GeometryType, Layer
 
 GEOMETRY_COLUMN = "geom"

@@ -7,7 +7,7 @@ from django.db import connection
 
 from capgeo.territory.models import Commune, TownHall
 
-from .access import quote_ident
+from .sql import quote_ident
 from .models import AccessRule, Audience, Layer, Permission, RowRestriction, Theme
 from .tables import DATA_SCHEMA, create_table, qualified, refresh_layer_metadata
 

@@ -1,7 +1,7 @@
 """HTTP responses carrying features: a GeoJSON page, and the GeoJSON, CSV, GeoPackage and zipped
 Shapefile exports.
 
-Features are encoded by PostgreSQL (layers.data) and streamed as they are read, so a response's
+Features are encoded by PostgreSQL (the user's FeatureSource, layers.features) and streamed as they are read, so a response's
 memory is one batch of rows, whatever the size of the layer. The GeoPackage is written by ogr2ogr
 in a temporary directory and sent as a file, which is unlinked as soon as it is open; the
 Shapefile's files likewise, zipped while they are sent (layers.api.shapefile).
@@ -18,7 +18,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
 
-from .. import data
+from ..features import ExportFailed
 from . import shapefile
 from .params import BadParameter, crs_uri
 
@@ -35,17 +35,8 @@ def _legacy_crs_member(srid):
     return {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{srid}"}}
 
 
-def _feature_collection(head, selection):
-    """Head members first, then the features streamed from PostgreSQL."""
-    opening = json.dumps({"type": "FeatureCollection", **head}, ensure_ascii=False,
-                         separators=(",", ":"))
-    yield opening[:-1] + (',' if len(opening) > 2 else '') + '"features":['
-    yield from data.stream_geojson_features(selection)
-    yield "]}"
-
-
-def _finish(response, selection, filename=None):
-    response["Content-Crs"] = f"<{crs_uri(selection.crs)}>"
+def _finish(response, query, filename=None):
+    response["Content-Crs"] = f"<{crs_uri(query.crs)}>"
     if filename:
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
     # Answers depend on who asks (rows under the access policy): never in a shared cache.
@@ -53,29 +44,31 @@ def _finish(response, selection, filename=None):
     return response
 
 
-def geojson_page(selection, matched, links):
-    returned = max(0, min(selection.limit, matched - selection.offset))
+def geojson_page(source, query, matched, links):
+    returned = max(0, min(query.limit, matched - query.offset))
     head = {"numberMatched": matched, "numberReturned": returned,
             "next": links.get("next"), "previous": links.get("previous"),
             "links": [{"rel": rel, "href": href, "type": GEOJSON_TYPE}
                       for rel, href in links.items() if href]}
-    if selection.crs != 4326:
-        head["crs"] = _legacy_crs_member(selection.crs)
-    response = StreamingHttpResponse(_feature_collection(head, selection), content_type=GEOJSON_TYPE)
-    return _finish(response, selection)
+    if query.crs != 4326:
+        head["crs"] = _legacy_crs_member(query.crs)
+    response = StreamingHttpResponse(source.geojson_collection(query, head),
+                                     content_type=GEOJSON_TYPE)
+    return _finish(response, query)
 
 
-def geojson_export(selection):
-    head = {"name": selection.layer.name}
-    if selection.crs != 4326:
-        head["crs"] = _legacy_crs_member(selection.crs)
-    response = StreamingHttpResponse(_feature_collection(head, selection), content_type=GEOJSON_TYPE)
-    return _finish(response, selection, f"{selection.layer.name}.geojson")
+def geojson_export(source, query):
+    head = {"name": source.layer.name}
+    if query.crs != 4326:
+        head["crs"] = _legacy_crs_member(query.crs)
+    response = StreamingHttpResponse(source.geojson_collection(query, head),
+                                     content_type=GEOJSON_TYPE)
+    return _finish(response, query, f"{source.layer.name}.geojson")
 
 
-def csv_export(selection):
-    response = StreamingHttpResponse(data.stream_csv(selection), content_type=CSV_TYPE)
-    return _finish(response, selection, f"{selection.layer.name}.csv")
+def csv_export(source, query):
+    response = StreamingHttpResponse(source.csv(query), content_type=CSV_TYPE)
+    return _finish(response, query, f"{source.layer.name}.csv")
 
 
 class ExportUnavailable(APIException):
@@ -87,13 +80,13 @@ def export_directory():
     return getattr(settings, "CAPGEO_EXPORT_TMP_DIR", None) or tempfile.gettempdir()
 
 
-def geopackage_export(selection):
+def geopackage_export(source, query):
     directory = Path(tempfile.mkdtemp(prefix="capgeo-export-", dir=export_directory()))
     try:
-        path = data.write_geopackage(selection, directory / f"{selection.layer.name}.gpkg")
+        path = source.write_geopackage(query, directory / f"{source.layer.name}.gpkg")
         handle = open(path, "rb")  # noqa: SIM115 (closed by FileResponse)
-    except data.ExportFailed as error:
-        logger.error("GeoPackage export of %s failed: %s", selection.layer.name, error)
+    except ExportFailed as error:
+        logger.error("GeoPackage export of %s failed: %s", source.layer.name, error)
         raise ExportUnavailable({"detail": _(
             "L'export GeoPackage a échoué ; réessayez plus tard ou prévenez l'administrateur SIG."
         )}) from None
@@ -101,28 +94,29 @@ def geopackage_export(selection):
         # The open file stays readable once unlinked; nothing is left on disk.
         shutil.rmtree(directory, ignore_errors=True)
     response = FileResponse(handle, content_type=GPKG_TYPE, as_attachment=True,
-                            filename=f"{selection.layer.name}.gpkg")
-    return _finish(response, selection)
+                            filename=f"{source.layer.name}.gpkg")
+    return _finish(response, query)
 
 
 
-def shapefile_export(selection):
+def shapefile_export(source, query):
     try:
-        handles = shapefile.open_export(selection)
+        handles = shapefile.open_export(source, query)
     except shapefile.ShapefileUnsuitable as error:
         raise BadParameter("f", str(error)) from None
-    except data.ExportFailed as error:
-        logger.error("Shapefile export of %s failed: %s", selection.layer.name, error)
+    except ExportFailed as error:
+        logger.error("Shapefile export of %s failed: %s", source.layer.name, error)
         raise ExportUnavailable({"detail": _(
             "L'export Shapefile a échoué ; réessayez plus tard ou prévenez l'administrateur SIG."
         )}) from None
-    renamed = shapefile.renamed_fields(selection.layer)
+    renamed = shapefile.renamed_fields(source, query)
     response = StreamingHttpResponse(
-        shapefile.stream_zip(handles, shapefile.readme(selection, renamed)), content_type=ZIP_TYPE)
+        shapefile.stream_zip(handles, shapefile.readme(source, query, renamed)),
+        content_type=ZIP_TYPE)
     if renamed:
         # Header values are Latin-1: the full list (UTF-8) is in LISEZMOI.txt inside the zip.
         response["X-Capgeo-Warning"] = (
             "Shapefile field names shortened to 10 characters: "
             + ", ".join(f"{original}->{short}" for original, short in renamed)
         ).encode("ascii", "replace").decode("ascii")
-    return _finish(response, selection, f"{selection.layer.name}.zip")
+    return _finish(response, query, f"{source.layer.name}.zip")

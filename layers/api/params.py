@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
-from ..data import OUTPUT_SRIDS
+from ..features import OUTPUT_SRIDS
 
 FORMATS = ("geojson", "csv", "gpkg", "shp")
 MAX_INTEGER = 2**53  # beyond this, limit and offset mean nothing (and would overflow bigint)
@@ -110,8 +110,9 @@ def parse_bbox(value, srid):
     return (minx, miny, maxx, maxy)
 
 
-def parse_feature_params(query, layer):
-    """FeatureParams from a QueryDict, or BadParameter (400) with a French message."""
+def parse_feature_params(query, attributes):
+    """FeatureParams from a QueryDict, or BadParameter (400) with a French message; attributes:
+    the names of the columns the user may read (his feature source's)."""
     params = FeatureParams()
     if "f" in query:
         value = query.get("f", "").strip().lower()
@@ -139,7 +140,7 @@ def parse_feature_params(query, layer):
     if "offset" in query:
         params.offset = _parse_int(query.get("offset"), "offset", 0)
 
-    attributes = layer.attribute_names()
+    attributes = list(attributes)
     unknown = sorted(name for name in query.keys() if name not in RESERVED and name not in attributes)
     if unknown:
         raise BadParameter(", ".join(unknown), _(

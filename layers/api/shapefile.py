@@ -1,7 +1,7 @@
-"""Zipped Shapefile export (f=shp): ogr2ogr reads the granted selection from PostgreSQL.
+"""Zipped Shapefile export (f=shp): ogr2ogr reads the user's FeatureSource from PostgreSQL.
 
-The selection's SQL is the one of every export (layers.data.where: the grant's row filter, then
-bbox and attribute filters). A Shapefile cannot hold what a layer table can, so:
+The query's SQL is the one of every export (FeatureSource.ogr_sql: the row filter, then bbox
+and attribute filters, the readable columns). A Shapefile cannot hold what a layer table can, so:
 - field names are at most 10 bytes: we shorten them ourselves (deterministic, unique) and list
   every renamed field in LISEZMOI.txt inside the zip and in the X-Capgeo-Warning header;
 - one geometry type per file: a layer of mixed geometries (GEOMETRY) is refused (use gpkg);
@@ -12,23 +12,17 @@ zip is built while it is sent (nothing is left on disk, memory stays one read bu
 """
 import os
 import shutil
-import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
-from .. import data
-from ..access import quote_ident
-from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY
+from ..features import ExportFailed
+from ..tables import PRIMARY_KEY
 
 FIELD_BYTES = 10  # dBase III field names
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-# Types the DBF keeps as such; anything else is written as text (ISO for timestamps).
-_NATIVE_PREFIXES = ("smallint", "integer", "bigint", "numeric", "double precision", "real",
-                    "date", "boolean", "text", "character varying", "character", "varchar")
 
 
 class ShapefileUnsuitable(ValueError):
@@ -55,38 +49,10 @@ def field_names(names):
     return mapping
 
 
-def renamed_fields(layer):
+def renamed_fields(source, query):
     """[(original, shortened)] for the fields whose name changes in the Shapefile."""
-    mapping = field_names([PRIMARY_KEY] + layer.attribute_names())
+    mapping = field_names([PRIMARY_KEY] + source.properties(query))
     return [(original, short) for original, short in mapping.items() if original != short]
-
-
-def _column(attribute):
-    column = f"t.{quote_ident(attribute['name'])}"
-    pgtype = attribute.get("type", "")
-    if pgtype.startswith(_NATIVE_PREFIXES) and "[]" not in pgtype:
-        return column
-    return f"({column})::text"
-
-
-def shapefile_sql(selection):
-    """The selection as one SQL statement with Shapefile-ready column names."""
-    mapping = field_names([PRIMARY_KEY] + [a["name"] for a in selection.attributes])
-    columns = [f"t.{quote_ident(PRIMARY_KEY)} AS {quote_ident(mapping[PRIMARY_KEY])}"]
-    columns += [f"{_column(a)} AS {quote_ident(mapping[a['name']])}" for a in selection.attributes]
-    geometry = f"t.{quote_ident(GEOMETRY_COLUMN)}"
-    if selection.crs != data.SRID:
-        geometry = f"ST_Transform({geometry}, {int(selection.crs)})"
-    columns.append(f"{geometry} AS {quote_ident(GEOMETRY_COLUMN)}")
-    sql, params = data.where(selection)
-    query = (f"SELECT {', '.join(columns)} FROM {selection.table} t WHERE {sql}"
-             f" ORDER BY t.{quote_ident(PRIMARY_KEY)}")
-    if selection.limit is not None:
-        query += f" LIMIT {int(selection.limit)}"
-    if selection.offset:
-        query += f" OFFSET {int(selection.offset)}"
-    with connection.cursor() as cursor:
-        return cursor.cursor.mogrify(query, params).decode()
 
 
 def check_suitable(layer):
@@ -97,39 +63,28 @@ def check_suitable(layer):
             % {"name": layer.name})
 
 
-def write_shapefile(selection, directory):
+def write_shapefile(source, query, directory):
     """Write <layer>.shp/.shx/.dbf/.prj/.cpg into directory; returns their paths."""
-    from ..publishing.ogr import OGR2OGR, connection_string, environment
-
-    name = selection.layer.name
-    env = environment()
-    env["PGAPPNAME"] = "capgeo-export"
-    command = [
-        OGR2OGR, "-f", "ESRI Shapefile", str(directory / f"{name}.shp"), connection_string(),
-        "-sql", shapefile_sql(selection),
-        "-nln", name, "-nlt", selection.layer.geometry_type,
-        "-a_srs", f"EPSG:{int(selection.crs)}",
+    name = source.layer.name
+    mapping = field_names([PRIMARY_KEY] + source.properties(query))
+    source.write_ogr(query, directory / f"{name}.shp", "ESRI Shapefile", [
+        "-nlt", source.layer.geometry_type,
+        "-a_srs", f"EPSG:{int(query.crs)}",
         "-lco", "ENCODING=UTF-8",  # writes the .cpg and UTF-8 attributes
         "-gt", "65536",
-    ]
-    try:
-        result = subprocess.run(command, env=env, capture_output=True, text=True,
-                                timeout=data.export_timeout())
-    except subprocess.TimeoutExpired:
-        raise data.ExportFailed(_("Export interrompu : plus de %(seconds)d secondes.")
-                                % {"seconds": data.export_timeout()}) from None
+    ], renamed=mapping, dbf=True)
     paths = [directory / f"{name}{suffix}" for suffix in SHAPEFILE_PARTS]
-    if result.returncode != 0 or not all(os.path.exists(path) for path in paths[:3]):
-        raise data.ExportFailed(result.stderr.strip()[-2000:] or "ogr2ogr failed")
+    if not all(os.path.exists(path) for path in paths[:3]):
+        raise ExportFailed("ogr2ogr wrote no complete Shapefile")
     return [path for path in paths if path.exists()]
 
 
-def readme(selection, renamed):
+def readme(source, query, renamed):
     lines = [
         _("Couche « %(title)s » (%(name)s) exportée par C@p Géo au format Shapefile.")
-        % {"title": selection.layer.title, "name": selection.layer.name},
+        % {"title": source.layer.title, "name": source.layer.name},
         _("Système de coordonnées : EPSG:%(srid)d (fichier .prj) ; attributs en UTF-8 (fichier "
-          ".cpg).") % {"srid": selection.crs},
+          ".cpg).") % {"srid": query.crs},
         _("Limites du format : noms de champs de 10 caractères au plus, textes de 254 caractères "
           "au plus, dates sans heure. Pour des données complètes, préférez le GeoPackage."),
     ]
@@ -140,12 +95,12 @@ def readme(selection, renamed):
     return "\r\n".join(lines) + "\r\n"
 
 
-def open_export(selection):
+def open_export(source, query):
     """Open handles of the written files by archive name; their directory is already removed."""
-    check_suitable(selection.layer)
+    check_suitable(source.layer)
     directory = Path(tempfile.mkdtemp(prefix="capgeo-export-", dir=_export_directory()))
     try:
-        paths = write_shapefile(selection, directory)
+        paths = write_shapefile(source, query, directory)
         # Open files stay readable once unlinked: nothing is left on disk after this.
         handles = {path.name: open(path, "rb") for path in paths}  # noqa: SIM115
     finally:

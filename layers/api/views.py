@@ -2,7 +2,8 @@
 
 Everything starts from the access policy. The list is ``policy.layers(VIEW)``; a layer the user
 may not view is a 404 (never a 403: its existence does not leak); a page of features needs VIEW,
-an export (f=geojson|csv|gpkg|shp) needs DOWNLOAD (403 otherwise); rows always come through the Grant.
+an export (f=geojson|csv|gpkg|shp) needs DOWNLOAD (403 otherwise); rows and columns always come
+from the user's FeatureSource (layers.features).
 Only GIS administrators create, change or delete layers.
 """
 import os
@@ -22,8 +23,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import data
 from ..access import AccessDenied, AccessPolicy, LayerNotFound
+from ..features import All, In, InvalidFilterValue, storage_area
 from ..models import Permission, Theme
 from ..search import search_layers
 from . import encoders
@@ -39,9 +40,9 @@ ERROR = inline_serializer("ApiError", {
 
 
 def granted(policy, layer, permission):
-    """policy.grant, with its refusals as REST errors (404 invisible, 403 not allowed)."""
+    """policy.source, with its refusals as REST errors (404 invisible, 403 not allowed)."""
     try:
-        return policy.grant(layer, permission)
+        return policy.source(layer, permission)
     except LayerNotFound:
         raise NotFound(_("Couche « %(name)s » introuvable.") % {"name": getattr(layer, "name", layer)}) \
             from None
@@ -273,61 +274,68 @@ class FeaturesView(APIView):
     )
     def get(self, request, name):
         policy = AccessPolicy.for_user(request.user)
-        layer = granted(policy, name, Permission.VIEW).layer
+        source = granted(policy, name, Permission.VIEW)
+        layer = source.layer
         if not layer.is_vector:
             raise NotFound(_("La couche « %(name)s » est une couche distante : ses objets ne sont "
                              "pas servis par la plateforme.") % {"name": layer.name})
-        params = parse_feature_params(request.query_params, layer)
-        grant = granted(policy, layer, Permission.DOWNLOAD if params.is_export else Permission.VIEW)
-        if not data.layer_table_exists(layer):
+        params = parse_feature_params(request.query_params, source.readable_names())
+        if params.is_export:
+            source = granted(policy, layer, Permission.DOWNLOAD)
+        if not source.exists():
             raise NotFound(_("Les données de la couche « %(name)s » ne sont pas publiées.")
                            % {"name": layer.name})
-        selection = data.FeatureSelection(
-            grant, crs=params.crs, bbox=self._bbox(params), equals=self._equals(layer, params),
+        query = source.query(
+            crs=params.crs, area=self._area(params), where=self._equals(source, params),
             limit=params.limit, offset=params.offset)
         if params.format == "geojson":
-            return encoders.geojson_export(selection)
+            return encoders.geojson_export(source, query)
         if params.format == "csv":
-            return encoders.csv_export(selection)
+            return encoders.csv_export(source, query)
         if params.format == "gpkg":
-            return encoders.geopackage_export(selection)
+            return encoders.geopackage_export(source, query)
         if params.format == "shp":
-            return encoders.shapefile_export(selection)
-        matched = data.count(selection)
-        return encoders.geojson_page(selection, matched, self._page_links(request, selection, matched))
+            return encoders.shapefile_export(source, query)
+        matched = source.count(query)
+        return encoders.geojson_page(source, query, matched,
+                                     self._page_links(request, query, matched))
 
     @staticmethod
-    def _bbox(params):
+    def _area(params):
         if params.bbox is None:
             return None
         try:
-            return data.bbox_in_storage(params.bbox, params.bbox_crs)
+            return storage_area(params.bbox, params.bbox_crs)
         except ValueError:
             raise BadParameter("bbox", _("Emprise impossible à projeter dans le système "
                                          "%(crs)s.") % {"crs": params.bbox_crs}) from None
 
     @staticmethod
-    def _equals(layer, params):
+    def _equals(source, params):
         try:
-            data.check_filter_values(layer, params.equals)
-        except data.InvalidFilterValue as error:
+            source.check_filter_values(params.equals)
+        except InvalidFilterValue as error:
             raise BadParameter(error.attribute, _(
                 "Valeur « %(value)s » invalide pour l'attribut « %(attribute)s » (type %(type)s).")
                 % {"value": error.value.replace("\x00", ""), "attribute": error.attribute,
                    "type": error.pgtype}) from None
-        return params.equals
+        if not params.equals:
+            return None
+        # Untyped literals take the column's own type: '12' compares as an integer, a date as
+        # a date, and the column's index stays usable.
+        return All(*(In(name, tuple(values)) for name, values in params.equals.items()))
 
     @staticmethod
-    def _page_links(request, selection, matched):
+    def _page_links(request, query, matched):
         def url(offset):
-            query = request.query_params.copy()
-            query["offset"] = str(offset)
-            query["limit"] = str(selection.limit)
-            return request.build_absolute_uri(request.path) + "?" + query.urlencode()
+            parameters = request.query_params.copy()
+            parameters["offset"] = str(offset)
+            parameters["limit"] = str(query.limit)
+            return request.build_absolute_uri(request.path) + "?" + parameters.urlencode()
 
         links = {"self": request.build_absolute_uri()}
-        links["next"] = url(selection.offset + selection.limit) \
-            if selection.offset + selection.limit < matched else None
-        links["previous"] = url(max(0, selection.offset - selection.limit)) \
-            if selection.offset > 0 else None
+        links["next"] = url(query.offset + query.limit) \
+            if query.offset + query.limit < matched else None
+        links["previous"] = url(max(0, query.offset - query.limit)) \
+            if query.offset > 0 else None
         return links

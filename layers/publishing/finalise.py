@@ -15,7 +15,7 @@ import unicodedata
 from django.db import DataError, connection
 from django.utils.translation import gettext as _
 
-from ..access import quote_ident
+from ..sql import quote_ident
 from ..models import DATA_SCHEMA, STAGING_SCHEMA
 from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID, copy_table, describe_columns, qualified
 from .errors import PublishError

@@ -4,31 +4,31 @@ gisserver's database rendering still builds one Django model instance per featur
 attributes in Python; over 100,000 features that costs more than the encoding itself, and its
 GML output reads a whole page into memory first (numberReturned comes before the features).
 For the catalogue's flat feature types these renderers:
-- take the queryset gisserver built (FES filter, grant row filter, SORTBY, paging), select its
-  columns with ``.values()`` and wrap its SQL so that PostgreSQL returns each feature already
-  encoded (GeoJSON text, or a GML 3.2 member with xmlforest() escaping the attributes);
-- read it in batches from a server-side cursor (layers.data.stream_rows);
+- take the queryset gisserver built on the user's FeatureSource (FES filter, row filter, SORTBY,
+  paging), let the source select its readable columns and wrap its SQL, and encode each feature
+  with the source's encoders in PostgreSQL (layers.features.encoders: the GeoJSON Feature the REST
+  API uses too, or a GML 3.2 member with xmlforest() escaping the attributes);
+- read it in batches from a server-side cursor (layers.features.encoders.stream_rows);
 - count numberMatched/numberReturned with a COUNT query instead of loading the page, and
   return exactly the page (gisserver's streaming iterator adds a sentinel row otherwise).
 Headers, footers, links, chunking and error handling stay gisserver's.
 """
 import math
 
-from django.db import models
-from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 from gisserver.output import DBGeoJsonRenderer, DBGML32Renderer
 from gisserver.output.iters import CountingIterator
 from gisserver.output.results import CALCULATE, SimpleFeatureCollection
 
-from layers.access import quote_ident
-from layers.data import stream_rows
+from layers.features.encoders import (geojson_feature_select, gml32_member_select,
+                                      stream_rows)
+from layers.features.source import GEOMETRY_ALIAS
+from layers.sql import quote_ident
 from layers.tables import GEOMETRY_COLUMN, PRIMARY_KEY
 
 from .features import LayerFeatureType
 
 DIGITS = 8
-GEOMETRY_ALIAS = "_capgeo_geom"
 
 
 class CountedFeatureCollection(SimpleFeatureCollection):
@@ -83,20 +83,15 @@ class SQLFeatureMixin:
             if element.orm_path == GEOMETRY_COLUMN or element.type.is_geometry:
                 continue
             names.append(element.orm_path)
-        attributes = set(feature_type.layer.attribute_names())
+        attributes = set(feature_type.source.readable_names())
         return names if set(names) <= attributes else None
 
     def inner_sql(self, sub_collection, columns):
         """(sql, params) of the page's rows: fid, the columns and the raw geometry."""
-        layer = sub_collection.feature_types[0].layer
-        queryset = sub_collection.queryset.values(PRIMARY_KEY, *columns).annotate(**{
-            GEOMETRY_ALIAS: RawSQL(f'{layer.qualified_table}."{GEOMETRY_COLUMN}"', (),
-                                   output_field=models.TextField())})
-        if sub_collection.stop != math.inf:
-            queryset = queryset[sub_collection.start:sub_collection.stop]
-        elif sub_collection.start:
-            queryset = queryset[sub_collection.start:]
-        return queryset.query.sql_with_params()
+        source = sub_collection.feature_types[0].source
+        stop = sub_collection.stop if sub_collection.stop != math.inf else None
+        return source.wrap_queryset_sql(sub_collection.queryset, columns,
+                                        sub_collection.start, stop)
 
     def geometry_sql(self, projection):
         geometry = f"q.{GEOMETRY_ALIAS}"
@@ -121,15 +116,10 @@ class SQLFeatureMixin:
 class SQLGeoJsonRenderer(SQLFeatureMixin, DBGeoJsonRenderer):
     def feature_sql(self, projection, columns, inner):
         name = projection.feature_type.name
-        properties = ", ".join(f"q.{quote_ident(c)} AS {quote_ident(c)}" for c in columns)
-        properties_sql = "row_to_json(p)::text" if columns else "'{}'"
-        lateral = f" CROSS JOIN LATERAL (SELECT {properties}) p" if columns else ""
-        return (
-            "SELECT '    {\"type\":\"Feature\",\"id\":\"" + name + ".' || q." + quote_ident(PRIMARY_KEY)
-            + " || '\",\"geometry\":' || coalesce(ST_AsGeoJSON(" + self.geometry_sql(projection)
-            + f", {DIGITS}), 'null') || ',\"properties\":' || {properties_sql} || '}}' "
-            f"FROM ({inner}) q{lateral}"
-        )
+        gml_id = "'\"" + name + ".' || q." + quote_ident(PRIMARY_KEY) + " || '\"'"
+        return geojson_feature_select(f"({inner}) q", "q", columns,
+                                      self.geometry_sql(projection), DIGITS, id_sql=gml_id,
+                                      indent="    ")
 
     def render_feature(self, projection, instance):
         if isinstance(instance, str):
@@ -149,22 +139,9 @@ class SQLGML32Renderer(SQLFeatureMixin, DBGML32Renderer):
         legacy = crs.force_xy
         options = (0 if legacy else 1 | (16 if crs.is_north_east_order else 0)) \
             | self.extra_gml_options
-        geometry = self.geometry_sql(projection)
-        fid = f"q.{quote_ident(PRIMARY_KEY)}"
-        gml_id = f"'{feature_type.name}.' || {fid}"
-        forest = ", ".join(f"q.{quote_ident(c)} AS {quote_ident(prefix + c)}" for c in columns)
-        attributes = f"coalesce(xmlforest({forest})::text, '')" if columns else "''"
-        bounded = ""
-        if projection.has_bounded_by:
-            bounded = (f"coalesce('<gml:boundedBy>' || ST_AsGML(3, {geometry}, {DIGITS}, "
-                       f"{options | 32}) || '</gml:boundedBy>' || E'\\n', '') || ")
-        return (
-            f"SELECT '<{tag} gml:id=\"' || {gml_id} || '\">' || E'\\n' || {bounded}"
-            f"{attributes} || coalesce('<{prefix}{GEOMETRY_COLUMN}>' || ST_AsGML(3, {geometry}, "
-            f"{DIGITS}, {options}, 'gml', {gml_id} || '.1') || '</{prefix}{GEOMETRY_COLUMN}>', "
-            f"'<{prefix}{GEOMETRY_COLUMN} xsi:nil=\"true\"/>') || E'\\n</{tag}>\\n' "
-            f"FROM ({inner}) q"
-        )
+        return gml32_member_select(f"({inner}) q", "q", columns, self.geometry_sql(projection),
+                                   DIGITS, tag, prefix, feature_type.name, options,
+                                   projection.has_bounded_by)
 
     def write_feature(self, projection, instance, extra_xmlns=""):
         if isinstance(instance, str):

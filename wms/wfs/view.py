@@ -155,7 +155,7 @@ class CapGeoWFSView(WFSView):
         for layer in layers:
             if not layer.geometry_type and not layer.feature_count and not layer.attributes:
                 continue  # never published: no table yet
-            types.append(LayerFeatureType(self.policy.grant(layer, Permission.DOWNLOAD)))
+            types.append(LayerFeatureType(self.policy.source(layer, Permission.DOWNLOAD)))
         return types
 
     def get_feature_types(self):

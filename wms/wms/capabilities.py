@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from layers.access import AccessPolicy, LayerNotFound
-from layers.extents import stored_summary, visible_summary
+from layers.extents import stored_summary
 from layers.models import Permission
 from layers.styles import StyleError, resolve_style
 
@@ -44,10 +44,10 @@ def extents(layer, policy):
     extent)."""
     if layer.is_vector and policy.commune_id and not policy.is_admin:
         try:  # only a member of a commune can be restricted to some rows
-            grant = policy.grant(layer, Permission.VIEW)
+            source = policy.source(layer, Permission.VIEW)
         except LayerNotFound:
             return None
-        boxes = visible_summary(grant).boxes
+        boxes = source.summary().boxes
     else:
         boxes = stored_summary(layer).boxes
     return boxes if all(srid in boxes for srid in (2154, 3857, 4326)) else None

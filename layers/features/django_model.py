@@ -1,8 +1,9 @@
 """Unmanaged Django models built at run time over the catalogue's layer tables.
 
 django-gisserver serves GeoDjango models; a catalogue layer is a table created by the publisher,
-so each layer gets a model class made with type(): managed=False, its columns typed from
-``layer.attributes``, its geometry field typed from ``layer.geometry_type``. The classes live in
+so each layer gets a model class made with type(): managed=False, its fields the feature source's
+readable columns (those usable as Django field names), its geometry field typed from
+``layer.geometry_type``. Only the FeatureSource asks for one (FeatureSource.model()). The classes live in
 app registries of their own (never in Django's, so makemigrations and the admin ignore them), and are
 cached per layer shape; a republished layer with other columns gets a new class.
 
@@ -15,8 +16,8 @@ from functools import lru_cache
 from django.apps.registry import Apps
 from django.contrib.gis.db import models
 
-from layers.models import DATA_SCHEMA, LAYER_NAME_RE
-from layers.tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID
+from ..models import DATA_SCHEMA, LAYER_NAME_RE
+from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID
 
 # Attribute names usable as Django field names and XML element names.
 FIELD_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -66,9 +67,9 @@ def field_for(pgtype):
     return models.TextField(null=True)
 
 
-def layer_model(layer):
-    """The model class of a vector layer's live table."""
-    attributes = tuple((a["name"], a["type"]) for a in layer.attributes if usable_attribute(a["name"]))
+def layer_model(layer, columns):
+    """The model class of a vector layer's live table with these columns (those usable)."""
+    attributes = tuple((c.name, c.type) for c in columns if usable_attribute(c.name))
     return _model(layer.name, attributes, layer.geometry_type or "GEOMETRY")
 
 

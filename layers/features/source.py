@@ -1,0 +1,463 @@
+"""The feature source: one layer's features as one user may read or write them.
+
+Only the access policy makes a FeatureSource (``AccessPolicy.for_user(user).source(layer,
+permission)``); it carries what the policy decided — the layer, the permission, the rows (a read
+filter, and a write filter for edits), the columns with their read/write rights — and builds every
+SQL statement any protocol runs on the layer's table: REST pages and exports, WFS (the model and
+queryset given to django-gisserver, the SQL encoders of its renderers), WFS-T writes, vector
+tiles, GetFeatureInfo, the Mapnik datasource, thumbnails, search, style statistics, extents.
+No other module builds SQL on the layer tables (tests/test_feature_source_boundary.py).
+
+    source = AccessPolicy.for_user(user).source("zones_activite", Permission.DOWNLOAD)
+    query = source.query(area=storage_area(bbox, 4326), where=In("code_insee", ["44069"]),
+                         crs=4326, limit=100, after=None)
+    source.count(query); source.geojson_collection(query, head); source.csv(query)
+
+Writes (insert, update, delete, with the write filter, the writable columns and the history)
+are in layers.features.writing, mixed in here.
+"""
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DataError, connection, transaction
+from django.utils.translation import gettext as _
+
+from .. import extents
+from ..models import DATA_SCHEMA, Permission
+from ..sql import quote_ident
+from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID, qualified, table_exists
+from . import encoders
+from .columns import UnknownColumn
+from .query import FID, GEOM, FeatureQuery, Fids, projected_geometry, where_sql, window_sql
+from .writing import WritingMixin
+
+_TOKEN = object()
+GEOMETRY_ALIAS = "_capgeo_geom"
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """A boolean SQL expression over the layer's table (aliased ``t``) and its parameters."""
+    sql: str
+    params: tuple = ()
+
+    @property
+    def is_unrestricted(self):
+        return self.sql == "TRUE"
+
+
+ALL_ROWS = RowFilter("TRUE")
+NO_ROWS = RowFilter("FALSE")
+
+
+class InvalidFilterValue(ValueError):
+    """An attribute filter value the column's type does not accept."""
+
+    def __init__(self, attribute, pgtype, value):
+        super().__init__(attribute)
+        self.attribute, self.pgtype, self.value = attribute, pgtype, value
+
+
+class ExportFailed(RuntimeError):
+    """ogr2ogr could not write the file (its message is for the logs, not the user)."""
+
+
+def export_timeout():
+    # Below gunicorn's worker timeout (120 s in run.sh), so a stuck export ends as a clean 503.
+    return int(getattr(settings, "CAPGEO_EXPORT_TIMEOUT", 100))
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureSource(WritingMixin):
+    """One layer, one permission, the rows and columns the policy gave to one user."""
+    layer: object
+    permission: Permission
+    rows: RowFilter                 # the read filter
+    columns: tuple                  # Column values (readable / writable)
+    user: object
+    write_rows: RowFilter = None    # the write filter (edits); the read filter when None
+    _token: object = None
+
+    def __post_init__(self):
+        if self._token is not _TOKEN:
+            raise TypeError("A FeatureSource is made by the access policy, never directly.")
+        if self.write_rows is None:
+            object.__setattr__(self, "write_rows", self.rows)
+
+    # --- what the policy gave ---------------------------------------------------------------
+    @property
+    def restricted(self):
+        """True when the user gets only some rows."""
+        return not self.rows.is_unrestricted
+
+    @property
+    def row_filter(self):
+        return self.rows
+
+    @property
+    def readable(self):
+        return tuple(c for c in self.columns if c.readable)
+
+    @property
+    def writable(self):
+        return tuple(c for c in self.columns if c.writable)
+
+    def readable_names(self):
+        return [c.name for c in self.readable]
+
+    def column(self, name):
+        for column in self.readable:
+            if column.name == name:
+                return column
+        raise UnknownColumn(name, self.readable_names())
+
+    @property
+    def decision(self):
+        """What the policy decided, hashable, for cache keys (two users with the same decision
+        share cached answers; anything else they don't)."""
+        return (self.layer.pk, self.layer.name, str(self.permission), self.rows.sql,
+                tuple(map(str, self.rows.params)), self.write_rows.sql,
+                tuple(map(str, self.write_rows.params)), self.columns)
+
+    def where(self, alias="t"):
+        """The read filter as (sql, params) for a table aliased ``t``. Kept only for the modules
+        still listed in tests/test_feature_source_boundary.py's allow-list: use the methods."""
+        return self.rows.sql, self.rows.params
+
+    # --- the table ---------------------------------------------------------------------------
+    @property
+    def table(self):
+        return qualified(DATA_SCHEMA, self.layer.name)
+
+    def exists(self):
+        """True when the layer's table exists (a vector layer whose data are published)."""
+        return self.layer.is_vector and table_exists(DATA_SCHEMA, self.layer.name)
+
+    # --- queries -----------------------------------------------------------------------------
+    def query(self, **options):
+        """A FeatureQuery over this source (properties checked against the readable columns)."""
+        query = FeatureQuery(**options)
+        self.properties(query)
+        return query
+
+    def properties(self, query):
+        """The readable column names a query outputs (its properties, in table order)."""
+        names = self.readable_names()
+        if query is None or query.properties is None:
+            return names
+        for name in query.properties:
+            if name not in names:
+                raise UnknownColumn(name, names)
+        wanted = set(query.properties)
+        return [name for name in names if name in wanted]
+
+    def where_sql(self, query=None):
+        return where_sql(self.rows, self.columns, query)
+
+    def count(self, query=None):
+        """numberMatched: the rows of the query, without its window."""
+        sql, params = self.where_sql(query)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {self.table} t WHERE {sql}", params)
+            return cursor.fetchone()[0]
+
+    def check_filter_values(self, equals):
+        """Raise InvalidFilterValue for the first value its column's type refuses ({column:
+        [values]}, checked before streaming), UnknownColumn for a column not readable."""
+        with connection.cursor() as cursor:
+            for name, values in equals.items():
+                column = self.column(name)
+                for value in values:
+                    try:
+                        with transaction.atomic():
+                            # Literals are converted while the query is analysed: LIMIT 0 reads
+                            # nothing.
+                            cursor.execute(f"SELECT 1 FROM {self.table} t WHERE {column.sql} = %s "
+                                           "LIMIT 0", [value])
+                    except (DataError, ValueError):  # ValueError: psycopg2 refuses NUL
+                        raise InvalidFilterValue(name, column.type, value) from None
+
+    # --- GeoJSON -----------------------------------------------------------------------------
+    def geojson_sql(self, query):
+        """One row per feature: its GeoJSON text, encoded by PostgreSQL."""
+        sql, params = self.where_sql(query)
+        geometry = projected_geometry(query.crs) if query.with_geometry else "NULL::geometry"
+        select = encoders.geojson_feature_select(
+            f"{self.table} t", "t", self.properties(query), geometry, query.coordinate_digits)
+        return f"{select} WHERE {sql}{window_sql(self.columns, query)}", params
+
+    def geojson_features(self, query):
+        """The features as GeoJSON text chunks separated by commas (server-side cursor)."""
+        return encoders.join_features(encoders.stream_rows(*self.geojson_sql(query)))
+
+    def geojson_collection(self, query, head):
+        """A streamed FeatureCollection: head's members, then the features."""
+        return encoders.feature_collection(head, self.geojson_features(query))
+
+    def features(self, query):
+        """[{"id", "properties", "geometry"}] (GeoJSON dicts) of a bounded query, for Python."""
+        sql, params = self.geojson_sql(query)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [json.loads(row[0]) for row in cursor.fetchall()]
+
+    def feature(self, fid, crs=4326):
+        """One feature by id as a GeoJSON dict, or None (absent, or not among the rows)."""
+        found = self.features(self.query(where=Fids((int(fid),)), crs=crs, limit=1))
+        return found[0] if found else None
+
+    # --- CSV ---------------------------------------------------------------------------------
+    def csv(self, query):
+        """CSV text chunks: header row first, CRLF line ends (RFC 4180)."""
+        names = self.properties(query)
+        yield encoders.csv_header(self.layer, names)
+        sql, params = self.where_sql(query)
+        line = encoders.csv_line("t", names, "g.geom", query.coordinate_digits,
+                                 encoders.csv_point_columns(self.layer))
+        statement = (f"SELECT {line} FROM {self.table} t CROSS JOIN LATERAL "
+                     f"(SELECT {projected_geometry(query.crs)} AS geom) g "
+                     f"WHERE {sql}{window_sql(self.columns, query)}")
+        for batch in encoders.stream_rows(statement, params):
+            yield "\r\n".join(batch) + "\r\n"
+
+    # --- OGR (GeoPackage, Shapefile) -----------------------------------------------------------
+    def ogr_sql(self, query, renamed=None, dbf=False):
+        """The query as one SQL statement for ogr2ogr, parameters inlined by psycopg2's quoting.
+        renamed: {column: output name} (Shapefile's 10-byte names); dbf: values the DBF format
+        does not know cast to text."""
+        renamed = renamed or {}
+        columns = [f"{FID} AS {quote_ident(renamed.get(PRIMARY_KEY, PRIMARY_KEY))}"]
+        for name in self.properties(query):
+            column = self.column(name)
+            value = encoders.dbf_value(column) if dbf else column.sql
+            columns.append(f"{value} AS {quote_ident(renamed.get(name, name))}")
+        columns.append(f"{projected_geometry(query.crs)} AS {quote_ident(GEOMETRY_COLUMN)}")
+        sql, params = self.where_sql(query)
+        statement = (f"SELECT {', '.join(columns)} FROM {self.table} t WHERE {sql}"
+                     f"{window_sql(self.columns, query)}")
+        with connection.cursor() as cursor:
+            return cursor.cursor.mogrify(statement, params).decode()
+
+    def write_ogr(self, query, path, driver, extra=(), renamed=None, dbf=False):
+        """Write the query with ogr2ogr (its own connection: committed rows only)."""
+        from ..publishing.ogr import OGR2OGR, connection_string, environment
+
+        env = environment()
+        env["PGAPPNAME"] = "capgeo-export"
+        command = [OGR2OGR, "-f", driver, str(path), connection_string(),
+                   "-sql", self.ogr_sql(query, renamed, dbf), "-nln", self.layer.name, *extra]
+        try:
+            result = subprocess.run(command, env=env, capture_output=True, text=True,
+                                    timeout=export_timeout())
+        except subprocess.TimeoutExpired:
+            raise ExportFailed(_("Export interrompu : plus de %(seconds)d secondes.")
+                               % {"seconds": export_timeout()}) from None
+        if result.returncode != 0 or not os.path.exists(path):
+            raise ExportFailed(result.stderr.strip()[-2000:] or "ogr2ogr failed")
+        return path
+
+    def write_geopackage(self, query, path):
+        return self.write_ogr(query, path, "GPKG", [
+            "-nlt", self.layer.geometry_type or "GEOMETRY", "-a_srs", f"EPSG:{int(query.crs)}",
+            "-lco", f"FID={PRIMARY_KEY}", "-gt", "65536"])
+
+    # --- extents -----------------------------------------------------------------------------
+    def summary(self):
+        """The Summary (count, extents per CRS) of the rows the user gets: the layer's stored
+        one when unrestricted, else measured through the read filter (cached per process until
+        the layer's data change)."""
+        layer = self.layer
+        if not self.restricted or not layer.is_vector:
+            return extents.stored_summary(layer)
+        key = (layer.pk, layer.name, layer.data_updated_at, self.rows.sql,
+               tuple(self.rows.params))
+        return extents.cached_summary(key, lambda: extents.summary_from_row(extents.run_measure(
+            *extents.measure_sql(self.table, f"({self.rows.sql})", self.rows.params)))[0])
+
+    def extent(self, crs=SRID, query=None):
+        """(minx, miny, maxx, maxy) in crs of the query's rows (all the user's rows when no
+        query), measured on the geometries in that CRS; None when there are none."""
+        sql, params = self.where_sql(query)
+        geometry = projected_geometry(crs)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+                           f"ST_Extent({geometry}) AS e FROM {self.table} t WHERE {sql}) s",
+                           params)
+            row = cursor.fetchone()
+        return tuple(row) if row and row[0] is not None else None
+
+    # --- values of a column (styles) ------------------------------------------------------------
+    def distinct_values(self, name, limit):
+        """The distinct non-null values of a readable column among the user's rows, sorted."""
+        column = self.column(name).sql
+        sql, params = self.where_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT {column} FROM {self.table} t "
+                           f"WHERE {column} IS NOT NULL AND ({sql}) ORDER BY 1 LIMIT %s",
+                           [*params, limit])
+            return [row[0] for row in cursor.fetchall()]
+
+    def quantiles(self, name, fractions):
+        """percentile_cont of a readable numeric column at each fraction (None: no value)."""
+        column = self.column(name).sql
+        sql, params = self.where_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY {column})"
+                           f" FROM {self.table} t WHERE {column} IS NOT NULL AND ({sql})",
+                           [list(fractions), *params])
+            return cursor.fetchone()[0]
+
+    def value_range(self, name):
+        """[min, max] of a readable numeric column (None: no value)."""
+        column = self.column(name).sql
+        sql, params = self.where_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT ARRAY[min({column}), max({column})]::float8[] FROM "
+                           f"{self.table} t WHERE {column} IS NOT NULL AND ({sql})", params)
+            return cursor.fetchone()[0]
+
+    # --- search (web map) ----------------------------------------------------------------------
+    def search(self, names, patterns, limit):
+        """[(label, (minx, miny, maxx, maxy) in EPSG:3857)] of rows whose label (the columns
+        joined by " – ") holds every pattern (ILIKE, accents ignored), by label."""
+        label = "concat_ws(' – ', " + ", ".join(f"{self.column(n).sql}::text" for n in names) + ")"
+        match = " AND ".join(f"unaccent({label}) ILIKE unaccent(%s)" for _ in patterns)
+        sql, params = self.where_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT label, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
+                f" SELECT {label} AS label, ST_Envelope(ST_Transform({GEOM}, 3857)) b"
+                f" FROM {self.table} t"
+                f" WHERE ({match}) AND ({sql}) AND {GEOM} IS NOT NULL"
+                " ORDER BY 1 LIMIT %s) s",
+                [*patterns, *params, limit],
+            )
+            return [(label, tuple(box)) for label, *box in cursor.fetchall()]
+
+    # --- maps: vector tiles, Mapnik, GetFeatureInfo ---------------------------------------------
+    def tile_sql(self, z, x, y, names, extent, buffer, tolerance, storage_box_sql):
+        """(sql, params) of the MVT tile z/x/y (ST_AsMVT, layer name = the layer's) with the
+        readable columns `names`; geometries simplified by `tolerance` (Lambert-93 metres) before
+        being projected. storage_box_sql(box, 3857): the index box in Lambert-93."""
+        columns = "".join(f", {self.column(name).sql}" for name in names)
+        sql, params = self.where_sql()
+        # Douglas-Peucker at the tile's resolution; preserveCollapsed keeps small polygons and
+        # short lines as a dot rather than dropping them (ST_AsMVTGeom repairs the rest).
+        statement = f"""
+            WITH envelopes AS (
+                SELECT ST_TileEnvelope(%s, %s, %s) AS tile,
+                       ST_TileEnvelope(%s, %s, %s, margin => %s) AS padded
+            ), bounds AS (
+                SELECT tile, {storage_box_sql("padded", 3857)} AS area FROM envelopes
+            )
+            SELECT ST_AsMVT(features, %s, {int(extent)}, 'geom', 'fid') FROM (
+                SELECT t.fid{columns},
+                       ST_AsMVTGeom(ST_Transform(ST_Simplify(t.geom, %s, true), 3857),
+                                    bounds.tile, {int(extent)}, {int(buffer)}, true) AS geom
+                FROM {self.table} t, bounds
+                WHERE t.geom && bounds.area AND ({sql})
+            ) AS features
+            WHERE features.geom IS NOT NULL
+        """
+        return statement, [z, x, y, z, x, y, buffer / extent, self.layer.name, tolerance, *params]
+
+    def inline_rows_filter(self):
+        """The read filter as literal SQL (values quoted by the driver, never by hand), for
+        clients that take a query string (Mapnik's PostGIS datasource)."""
+        sql, params = self.rows.sql, self.rows.params
+        if not params:
+            return sql
+        with connection.cursor() as cursor:
+            literal = cursor.mogrify(sql, list(params))
+        return literal.decode() if isinstance(literal, bytes) else literal
+
+    def mapnik_subquery(self, names, geometry, in_box):
+        """The Mapnik PostGIS datasource's table: "(SELECT fid, <geometry> AS geom, columns
+        FROM the table t WHERE <in_box> AND <read filter>) AS data". geometry and in_box are the
+        renderer's SQL over t.geom and Mapnik's !bbox! tokens (no request value)."""
+        columns = "".join(f", {self.column(name).sql}" for name in names)
+        return (f"(SELECT t.fid, {geometry} AS geom{columns} FROM {self.table} t "
+                f"WHERE {in_box} AND ({self.inline_rows_filter()})) AS data")
+
+    def inline_geojson(self, names, srid, bbox_xy, pixel, max_rows):
+        """(count, FeatureCollection text) of the rows over bbox_xy (in srid), generalised to
+        the pixel size, with the readable columns `names` as properties (Mapnik's inline
+        GeoJSON datasource: thumbnails drawn within the caller's transaction)."""
+        properties = ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}', {self.column(n).sql}"
+                               for n in names)
+        geometry = projected_geometry(srid)
+        sql, params = self.where_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), json_build_object('type', 'FeatureCollection', 'features', "
+                "coalesce(json_agg(json_build_object('type', 'Feature', 'properties', p, "
+                "'geometry', ST_AsGeoJSON(g, 2)::json)), '[]'::json))::text FROM ("
+                f"  SELECT ST_SnapToGrid(ST_Simplify({geometry}, %s, true), %s) AS g, "
+                f"  json_build_object({properties}) AS p FROM {self.table} t"
+                f"  WHERE {GEOM} && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), {SRID})"
+                f"  AND ({sql}) LIMIT {int(max_rows)}"
+                ") s WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)",
+                [pixel / 2, pixel / 4, *bbox_xy, srid, *params],
+            )
+            return cursor.fetchone()
+
+    def features_near(self, x, y, tolerance, srid, count, gml_options):
+        """[{"fid", "properties", "geojson", "gml"}] of the rows within tolerance of the
+        Lambert-93 point (x, y), nearest first (GetFeatureInfo); geometries in srid."""
+        names = self.readable_names()
+        geometry = projected_geometry(srid)
+        selected = ", ".join(f"{self.column(n).sql} AS {quote_ident(n)}" for n in names)
+        properties = "row_to_json(p)::text" if names else "'{}'"
+        lateral = f" CROSS JOIN LATERAL (SELECT {selected}) p" if names else ""
+        sql, params = self.where_sql()
+        point = f"ST_SetSRID(ST_MakePoint(%s, %s), {SRID})"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.fid, {properties}, ST_AsGeoJSON({geometry}, 6, 0),"
+                f"       ST_AsGML(3, {geometry}, 6, %s)"
+                f" FROM {self.table} t{lateral}"
+                f" WHERE ST_DWithin({GEOM}, {point}, %s) AND ({sql})"
+                f" ORDER BY ST_Distance({GEOM}, {point}), t.fid"
+                f" LIMIT %s",
+                [gml_options, x, y, tolerance, *params, x, y, count],
+            )
+            rows = cursor.fetchall()
+        return [{"fid": fid, "properties": json.loads(properties), "geojson": geojson,
+                 "gml": gml} for fid, properties, geojson, gml in rows]
+
+    # --- django-gisserver (WFS) -----------------------------------------------------------------
+    def model(self):
+        """The Django model of the layer's table with the readable columns usable as fields."""
+        from .django_model import layer_model
+        return layer_model(self.layer, self.readable)
+
+    def queryset(self):
+        """The model's rows the user gets, in fid order (stable pages)."""
+        queryset = self.model().objects.all()
+        if self.restricted:
+            key = f'{self.table}."{PRIMARY_KEY}"'
+            queryset = queryset.extra(
+                where=[f'{key} IN (SELECT t."{PRIMARY_KEY}" FROM {self.table} t '
+                       f'WHERE {self.rows.sql})'], params=list(self.rows.params))
+        return queryset.order_by(PRIMARY_KEY)
+
+    def wrap_queryset_sql(self, queryset, names, start=0, stop=None):
+        """(sql, params) of a gisserver queryset of this source's model as rows of fid, the
+        columns `names` and the raw geometry (aliased GEOMETRY_ALIAS), sliced to the page."""
+        from django.db import models
+        from django.db.models.expressions import RawSQL
+
+        for name in names:
+            self.column(name)
+        queryset = queryset.values(PRIMARY_KEY, *names).annotate(**{
+            GEOMETRY_ALIAS: RawSQL(f'{self.table}."{GEOMETRY_COLUMN}"', (),
+                                   output_field=models.TextField())})
+        if stop is not None:
+            queryset = queryset[start:stop]
+        elif start:
+            queryset = queryset[start:]
+        return queryset.query.sql_with_params()
+
