@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from capgeo.territory.models import Commune
 from layers.access import AccessPolicy
-from layers.data import FeatureSelection, stream_geojson_features
 from layers.models import Layer
 
 from . import processing, publication
@@ -171,11 +170,11 @@ def _zone_point():
     layer = Layer.objects.filter(name="zones_activite").first()
     if layer is None:
         return None
-    grant = AccessPolicy.for_user(None).grant(layer)
-    text = next(iter(stream_geojson_features(FeatureSelection(grant, crs=4326, limit=1))), "")
-    if not text:
+    source = AccessPolicy.for_user(None).source(layer)
+    features = source.features(source.query(crs=4326, limit=1))
+    if not features:
         return None
-    geometry = GEOSGeometry(json.dumps(json.loads(text)["geometry"]), srid=4326)
+    geometry = GEOSGeometry(json.dumps(features[0]["geometry"]), srid=4326)
     point = geometry.point_on_surface
     return point.x, point.y
 

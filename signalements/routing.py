@@ -8,7 +8,7 @@
   (or its parent's); else the point's commune's service; else the intercommunality's service.
 
 Zone layers are read through the access policy like any catalogue layer, as the anonymous public
-(layers.data over a Grant): routing must not depend on who reports, so a zone layer used for
+(its FeatureSource, layers.features): routing must not depend on who reports, so a zone layer used for
 reporting or routing is a public one (the administration checks it).
 """
 from django.contrib.auth.models import AnonymousUser
@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 
 from capgeo.territory.models import Commune
 from layers.access import AccessPolicy, LayerNotFound
-from layers.data import FeatureSelection, count
 from layers.tables import SRID
 
 from .models import Category, ReportScope, RoutingRule, Service
@@ -36,12 +35,12 @@ def commune_at(point):
 def point_in_zone_layer(layer, point):
     """Is the point inside a feature of this catalogue layer, as the public may read it?"""
     try:
-        grant = AccessPolicy.for_user(AnonymousUser()).grant(layer)
+        source = AccessPolicy.for_user(AnonymousUser()).source(layer)
     except LayerNotFound:
         return False
-    # A 1 cm box around the point, as the index filter of layers.data expects a polygon.
+    # A 1 cm box around the point, as the feature source's area filter expects a polygon.
     box = Point(point.x, point.y, srid=SRID).buffer(0.01, quadsegs=1)
-    return count(FeatureSelection(grant, bbox=box.hexewkb.decode())) > 0
+    return source.count(source.query(area=box.hexewkb.decode())) > 0
 
 
 def check_placement(category, point):

@@ -4,7 +4,6 @@ from django.contrib.auth.models import AnonymousUser
 
 from capgeo.accounts.models import User
 from layers.access import AccessPolicy, LayerNotFound
-from layers.data import FeatureSelection, count, stream_geojson_features
 from layers.tables import describe_columns
 from signalements import publication
 from signalements.models import Category, Report, Service, Status
@@ -19,10 +18,8 @@ OFFSHORE = (-2.70, 47.20)           # the Atlantic, outside every commune
 
 
 def features(user, layer):
-    grant = AccessPolicy.for_user(user).grant(layer)
-    import json
-    text = "".join(stream_geojson_features(FeatureSelection(grant, crs=4326)))
-    return json.loads("[" + text + "]")
+    source = AccessPolicy.for_user(user).source(layer)
+    return source.features(source.query(crs=4326))
 
 
 def test_demo_loads_types_services_and_reports(signalements_demo):
@@ -113,8 +110,7 @@ def test_services_layer_per_commune(signalements_demo):
     labaule = features(User.objects.get(username="agent.labaule"), publication.SERVICES_LAYER)
     assert {f["properties"]["code_insee"] for f in labaule} == {"44055"}
     admin = AccessPolicy.for_user(User.objects.get(username="admin.sig"))
-    assert count(FeatureSelection(admin.grant(publication.SERVICES_LAYER))) == \
-        Report.objects.count()
+    assert admin.source(publication.SERVICES_LAYER).count() == Report.objects.count()
     for feature in guerande + labaule:
         assert "@" not in str(feature["properties"])
 
