@@ -31,6 +31,7 @@ urlpatterns = [
     path("carte/impression/", print_map, name="print-map"),
     path("carte/", include("capgeo.webmap.urls")),
     path("donnees/", include("capgeo.opendata.urls")),
+    path("signalements/", include("signalements.urls")),
     path("", views.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),

@@ -32,7 +32,10 @@ class RateCounterCache(BaseCache):
                 f"ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires = EXCLUDED.expires "
                 f"WHERE {TABLE}.expires <= now() RETURNING 1",
                 [key, int(value), self._expiry(timeout)])
-            return cursor.fetchone() is not None
+            added = cursor.fetchone() is not None
+            if added:  # a new window: counters of ended windows are of no use any more
+                cursor.execute(f"DELETE FROM {TABLE} WHERE expires <= now()")
+            return added
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         key = self.make_and_validate_key(key, version=version)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views, views_processing
+
+app_name = "signalements"
+urlpatterns = [
+    path("", views.public_map, name="map"),
+    path("nouveau/", views.new_report, name="new"),
+    path("doublons.json", views.duplicates, name="duplicates"),
+    path("<uuid:uuid>/soutenir/", views.support_report, name="support"),
+    path("suivi/<str:token>/", views.track, name="track"),
+    path("photo/<str:token>.jpg", views.photo, name="photo"),
+    path("confidentialite/", views.privacy, name="privacy"),
+    path("traitement/", views_processing.queue, name="queue"),
+    path("traitement/<int:pk>/", views_processing.process, name="process"),
+    path("traitement/<int:pk>/action/", views_processing.act, name="act"),
+]
