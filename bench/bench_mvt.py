@@ -179,7 +179,7 @@ def main():
     layer = create_layer(args.polygons)
     server = None
     try:
-        grant = AccessPolicy.for_user(AnonymousUser()).grant(layer, Permission.VIEW)
+        grant = AccessPolicy.for_user(AnonymousUser()).source(layer, Permission.VIEW)
         port = free_port()
         server = start_gunicorn(port, "--workers", "2",
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

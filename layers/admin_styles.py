@@ -8,7 +8,6 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -16,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from .access import AccessPolicy, quote_ident
+from .access import AccessPolicy
 from .models import Permission, Style
 from .sld import import_sld
 from .sld_export import style_document
@@ -27,14 +26,8 @@ PALETTE = ["#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a
 MAX_CATEGORIES = 40
 
 
-def distinct_values(grant, attribute, limit=MAX_CATEGORIES + 1):
-    where, params = grant.where("t")
-    column = "t." + quote_ident(attribute)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT {column} FROM {grant.layer.qualified_table} t "
-                       f"WHERE {column} IS NOT NULL AND ({where}) ORDER BY 1 LIMIT %s",
-                       [*params, limit])
-        return [row[0] for row in cursor.fetchall()]
+def distinct_values(source, attribute, limit=MAX_CATEGORIES + 1):
+    return source.distinct_values(attribute, limit)
 
 
 class ColorInput(forms.TextInput):
@@ -120,7 +113,7 @@ class StyleForm(forms.ModelForm):
         return exclusions
 
     def _grant(self, layer):
-        return AccessPolicy.for_user(self.request.user).grant(layer, Permission.VIEW)
+        return AccessPolicy.for_user(self.request.user).source(layer, Permission.VIEW)
 
     def _symbol(self, layer, fill=None):
         data = self.cleaned_data

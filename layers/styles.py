@@ -28,11 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from .sql import quote_ident
 
 SYMBOLS_DIR = Path(__file__).resolve().parent / "symbols"
 MARKS = ("circle", "square", "triangle", "star", "cross", "x")
@@ -264,7 +262,7 @@ def clean_definition(definition, layer=None):
 
 # --- class breaks ----------------------------------------------------------------------------
 def compute_breaks(grant, attribute, method, classes):
-    """Class breaks of a numeric attribute over the rows the Grant covers."""
+    """Class breaks of a numeric attribute over the rows the user's FeatureSource covers."""
     classes = int(classes)
     if not 1 <= classes <= 12:
         raise StyleError(_("Le nombre de classes va de 1 à 12."))
@@ -272,20 +270,12 @@ def compute_breaks(grant, attribute, method, classes):
     _check_attribute(attribute, layer)
     if not is_numeric_type(attribute_types(layer).get(attribute, "")):
         raise StyleError(_("L'attribut « %(name)s » n'est pas numérique.") % {"name": attribute})
-    column = "t." + quote_ident(attribute)
-    where, params = grant.where("t")
     if method == "quantile":
-        fractions = [i / classes for i in range(classes + 1)]
-        select = f"percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY {column})"
-        params = [fractions, *params]
+        values = grant.quantiles(attribute, [i / classes for i in range(classes + 1)])
     elif method == "equal_interval":
-        select = f"ARRAY[min({column}), max({column})]::float8[]"
+        values = grant.value_range(attribute)
     else:
         raise StyleError(_("Méthode de classement inconnue : « %(m)s ».") % {"m": method})
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM {layer.qualified_table} t "
-                       f"WHERE {column} IS NOT NULL AND ({where})", params)
-        values = cursor.fetchone()[0]
     if not values or values[0] is None:
         raise StyleError(_("L'attribut « %(name)s » n'a aucune valeur.") % {"name": attribute})
     if method == "equal_interval":

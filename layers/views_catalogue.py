@@ -1,7 +1,7 @@
 """Catalogue pages: the list of the layers a visitor may view, a layer's sheet, its thumbnail.
 
 Everything starts from the access policy: the list is ``policy.layers(VIEW)``, a sheet or a
-thumbnail needs ``policy.grant(name, VIEW)``, and a layer the visitor may not view is a 404.
+thumbnail needs ``policy.source(name, VIEW)``, and a layer the visitor may not view is a 404.
 """
 import logging
 
@@ -114,7 +114,7 @@ def catalogue(request):
 def _visible_layer(request, name):
     policy = AccessPolicy.for_user(request.user)
     try:
-        grant = policy.grant(name, Permission.VIEW)
+        grant = policy.source(name, Permission.VIEW)
     except LayerNotFound:
         raise Http404(_("Couche introuvable.")) from None
     return policy, grant

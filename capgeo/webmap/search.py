@@ -1,14 +1,14 @@
 """The viewer's search box: communes of the territory, then values of the searchable layers.
 
-Layer rows are read only through the visitor's Grant (its row filter is part of the query), in
-parameterised SQL; column names come from the catalogue (Layer.search_fields, checked against
-the layer's attributes) and are quoted. Matching ignores case and accents (unaccent + ILIKE).
+Layer rows are read only through the visitor's FeatureSource (its rows and readable columns; the
+source builds the parameterised SQL); column names come from the catalogue (Layer.search_fields,
+among the columns the visitor may read). Matching ignores case and accents (unaccent + ILIKE).
 Each result has a label and an extent in EPSG:3857 for the map to zoom to.
 """
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from layers.access import AccessPolicy, LayerNotFound, quote_ident
+from layers.access import AccessPolicy, LayerNotFound
 from layers.models import Layer, Permission
 
 MIN_LENGTH = 2
@@ -45,29 +45,17 @@ def search_communes(patterns, limit=PER_GROUP):
             for name, insee, *box in rows]
 
 
-def search_fields(layer):
-    known = set(layer.attribute_names())
-    return [name for name in layer.search_fields if name in known]
+def search_fields(source):
+    known = set(source.readable_names())
+    return [name for name in source.layer.search_fields if name in known]
 
 
-def search_layer(grant, patterns, limit=PER_GROUP):
-    fields = search_fields(grant.layer)
+def search_layer(source, patterns, limit=PER_GROUP):
+    fields = search_fields(source)
     if not fields:
         return []
-    where, params = grant.where("t")
-    label = "concat_ws(' – ', " + ", ".join(f"t.{quote_ident(f)}::text" for f in fields) + ")"
-    match, match_params = all_words(label, patterns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT label, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
-            f" SELECT {label} AS label, ST_Envelope(ST_Transform(t.geom, 3857)) b"
-            f" FROM {grant.layer.qualified_table} t"
-            f" WHERE ({match}) AND ({where}) AND t.geom IS NOT NULL"
-            " ORDER BY 1 LIMIT %s) s",
-            [*match_params, *params, limit],
-        )
-        rows = cursor.fetchall()
-    return [{"label": label, "extent": [round(v, 2) for v in box]} for label, *box in rows]
+    return [{"label": label, "extent": [round(v, 2) for v in box]}
+            for label, box in source.search(fields, patterns, limit)]
 
 
 def search(user, text):
@@ -90,7 +78,7 @@ def search(user, text):
               .order_by("theme__order", "title")[:MAX_LAYERS])
     for layer in layers:
         try:
-            grant = policy.grant(layer, Permission.VIEW)
+            grant = policy.source(layer, Permission.VIEW)
         except LayerNotFound:
             continue
         # A commune already listed above is not listed again by the layer of communes.

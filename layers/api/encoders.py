@@ -6,7 +6,6 @@ memory is one batch of rows, whatever the size of the layer. The GeoPackage is w
 in a temporary directory and sent as a file, which is unlinked as soon as it is open; the
 Shapefile's files likewise, zipped while they are sent (layers.api.shapefile).
 """
-import json
 import logging
 import shutil
 import tempfile

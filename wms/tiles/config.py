@@ -62,7 +62,7 @@ def _padded_extent(layer):
 def layer_caches(layer, audience):
     """(variant, cache name) of the layer for an audience, or None if it may not view it."""
     try:
-        grant = audience.policy().grant(layer, Permission.VIEW)
+        grant = audience.policy().source(layer, Permission.VIEW)
     except LayerNotFound:
         return None
     variant = cache_variant(grant)

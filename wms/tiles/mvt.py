@@ -1,6 +1,7 @@
 """Mapbox vector tiles of a layer, encoded by PostGIS (ST_AsMVT) in one query.
 
-The tile is read through the user's Grant (its row filter is part of the query), filtered with the
+The tile is read through the user's FeatureSource (its rows and readable columns; the source
+builds the query, layers.features), filtered with the
 GiST index on the Lambert-93 geometry (the tile's box densified before being transformed, so that
 overseas tiles find their rows), simplified to the tile's resolution before being
 reprojected to Web Mercator, then clipped and quantised by ST_AsMVTGeom.
@@ -9,7 +10,6 @@ import math
 
 from django.db import connection
 
-from layers.access import quote_ident
 from layers.extents import storage_box_sql
 
 EXTENT = 4096          # MVT coordinate space of a tile
@@ -38,46 +38,25 @@ def simplification_tolerance(z):
     return WEB_MERCATOR_SPAN / (1 << z) / EXTENT * GROUND_PER_MERCATOR_METRE
 
 
-def tile_attributes(layer):
-    """The columns carried by the layer's tiles: Layer.mvt_attributes, or all its attributes."""
-    known = layer.attribute_names()
-    if layer.mvt_attributes:
-        return [name for name in layer.mvt_attributes if name in known]
+def tile_attributes(source):
+    """The columns carried by the layer's tiles: Layer.mvt_attributes, or all its attributes —
+    among those the user may read."""
+    known = source.readable_names()
+    if source.layer.mvt_attributes:
+        return [name for name in source.layer.mvt_attributes if name in known]
     return known
 
 
-def tile_sql(grant, z, x, y):
+def tile_sql(source, z, x, y):
     """(sql, params) of the query returning the tile's bytes (empty bytes: nothing there)."""
-    layer = grant.layer
-    where, where_params = grant.where("t")
-    columns = "".join(f", t.{quote_ident(name)}" for name in tile_attributes(layer))
-    # Douglas-Peucker at the tile's resolution; preserveCollapsed keeps small polygons and short
-    # lines as a dot rather than dropping them (ST_AsMVTGeom repairs what simplification breaks).
-    sql = f"""
-        WITH envelopes AS (
-            SELECT ST_TileEnvelope(%s, %s, %s) AS tile,
-                   ST_TileEnvelope(%s, %s, %s, margin => %s) AS padded
-        ), bounds AS (
-            SELECT tile, {storage_box_sql("padded", 3857)} AS area FROM envelopes
-        )
-        SELECT ST_AsMVT(features, %s, {EXTENT}, 'geom', 'fid') FROM (
-            SELECT t.fid{columns},
-                   ST_AsMVTGeom(ST_Transform(ST_Simplify(t.geom, %s, true), 3857), bounds.tile,
-                                {EXTENT}, {BUFFER}, true) AS geom
-            FROM {layer.qualified_table} t, bounds
-            WHERE t.geom && bounds.area AND ({where})
-        ) AS features
-        WHERE features.geom IS NOT NULL
-    """
-    params = [z, x, y, z, x, y, BUFFER / EXTENT, layer.name, simplification_tolerance(z),
-              *where_params]
-    return sql, params
+    return source.tile_sql(z, x, y, tile_attributes(source), EXTENT, BUFFER,
+                           simplification_tolerance(z), storage_box_sql)
 
 
-def render_tile(grant, z, x, y):
-    """The MVT bytes of tile z/x/y of the granted layer (b"" when no feature falls in it)."""
+def render_tile(source, z, x, y):
+    """The MVT bytes of tile z/x/y of the layer (b"" when no feature falls in it)."""
     check_tile(z, x, y)
-    sql, params = tile_sql(grant, z, x, y)
+    sql, params = tile_sql(source, z, x, y)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -53,7 +53,7 @@ class CatalogueLayerSource(MapLayer):
         if srid not in SRIDS:
             raise SourceError(f"unsupported CRS {query.srs.srs_code}")
         try:
-            grant = self.audience.policy().grant(self.layer_name, Permission.VIEW)
+            grant = self.audience.policy().source(self.layer_name, Permission.VIEW)
         except LayerNotFound:
             raise BlankImageError() from None
         if cache_variant(grant) != self.variant:

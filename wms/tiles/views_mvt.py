@@ -27,7 +27,7 @@ def _cache_control(request, grant):
     if not request.user.is_authenticated:
         return f"public, max-age={PUBLIC_MAX_AGE}"
     try:
-        anonymous = decisions.grant(AnonymousUser(), grant.layer.name, Permission.VIEW)
+        anonymous = decisions.source(AnonymousUser(), grant.layer.name, Permission.VIEW)
     except LayerNotFound:
         return "private, no-cache"
     return "private, no-cache" if anonymous.restricted else f"public, max-age={PUBLIC_MAX_AGE}"
@@ -37,7 +37,7 @@ def _cache_control(request, grant):
 def vector_tile(request, layer, z, x, y):
     try:
         # From the worker's cache of decisions: one tiny query while the catalogue is unchanged.
-        grant = decisions.grant(request.user, layer, Permission.VIEW)
+        grant = decisions.source(request.user, layer, Permission.VIEW)
     except LayerNotFound:
         return _text(_("Couche inconnue : %(name)s.") % {"name": layer}, 404)
     if not grant.layer.is_vector:

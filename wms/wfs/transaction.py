@@ -5,9 +5,10 @@ QGIS posts a WFS 1.1.0 document (namespace http://www.opengis.net/wfs, GML 3.1.1
 1.1-style TransactionResponse; a 2.0 document (fes:ResourceId rid=…) is answered 2.0-style.
 
 Rules:
-- each action needs the EDIT permission on its layer (AccessPolicy.grant); the Grant's row filter
-  limits the rows that may be updated or deleted, and inserted or updated rows must still be
-  inside it afterwards (a commune agent cannot move a feature out of his commune);
+- each action needs the EDIT permission on its layer (AccessPolicy.source); the FeatureSource
+  writes (layers.features.writing): its write filter limits the rows that may be updated or
+  deleted, inserted or updated rows must still be inside it afterwards (a commune agent cannot
+  move a feature out of his commune), and only its writable columns may be set;
 - geometries are read by PostGIS (ST_GeomFromGML), axis order taken from the srsName, reprojected
   to Lambert-93, refused when invalid (with PostGIS's reason); attribute values are cast to their
   column's type, a refused value is an InvalidParameterValue naming the attribute;
@@ -15,25 +16,24 @@ Rules:
   FeatureChange (values before and after), one Publication of mode EDIT per document, the
   layer's computed metadata refreshed and layers.events.layer_data_changed sent with the extent.
 """
-import json
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 from gisserver.crs import CRS
 from gisserver.exceptions import ExternalValueError
 
-from layers.access import AccessDenied, AccessPolicy, LayerNotFound, quote_ident
+from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.events import layer_data_changed
-from layers.models import DATA_SCHEMA, FeatureChange, Layer, Permission, Publication
-from layers.tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID, qualified, refresh_layer_metadata
+from layers.features import (InvalidGeometry, InvalidValue, ReadOnlyColumn, UnknownColumn,
+                             geometry_from_gml)
+from layers.models import FeatureChange, Layer, Permission, Publication
+from layers.tables import GEOMETRY_COLUMN, SRID, refresh_layer_metadata
 
 from .exceptions import WFSError
 from .xml import FES20, GML31, GML32, OGC, WFS11, WFS20, split
 
 ACCEPTED_SRIDS = {2154, 4326, 3857}
-FID = quote_ident(PRIMARY_KEY)
-GEOM = quote_ident(GEOMETRY_COLUMN)
 
 
 @dataclass
@@ -106,7 +106,7 @@ def edit_grant(name, policy, grants, user, locator="typeName"):
     if name in grants:
         return grants[name]
     try:
-        grant = policy.grant(name, Permission.EDIT)
+        grant = policy.source(name, Permission.EDIT)
     except LayerNotFound:
         raise WFSError("InvalidParameterValue", locator,
                        _("Le type d'objets « %(name)s » n'existe pas sur ce serveur, ou vous n'y "
@@ -130,44 +130,29 @@ def edit_grant(name, policy, grants, user, locator="typeName"):
     return grant
 
 
-def table(grant):
-    return qualified(DATA_SCHEMA, grant.layer.name)
-
-
-def attribute_types(grant):
-    return {a["name"]: a["type"] for a in grant.layer.attributes}
-
-
-# --- values --------------------------------------------------------------------------------------
-TEXT_TYPES = ("text", "character", "varchar", "char", "uuid")
-
-
 def checked_values(grant, values):
-    """{attribute: text or None} -> same, each value checked against its column's type."""
-    types = attribute_types(grant)
-    for name, value in values.items():
-        if name not in types:
-            raise WFSError("InvalidParameterValue", name,
-                           _("« %(name)s » n'est pas un attribut de la couche « %(layer)s ».")
-                           % {"name": name, "layer": grant.layer.name})
-        pgtype = types[name]
-        if value == "" and not pgtype.startswith(TEXT_TYPES):
-            values[name] = value = None  # an emptied field of a number or date column: null
-        if value is None:
-            continue
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SELECT CAST(%s AS {pgtype})", [value])
-        except (DatabaseError, ValueError):
-            raise WFSError("InvalidParameterValue", name,
-                           _("La valeur « %(value)s » ne convient pas à l'attribut « %(name)s » "
-                             "(type %(type)s).") % {"value": value[:100], "name": name,
-                                                    "type": pgtype}) from None
-    return values
+    """{attribute: text or None} -> same, each attribute writable and each value accepted by its
+    column's type (the FeatureSource checks), or an OGC exception naming the attribute."""
+    try:
+        return grant.checked_values(values)
+    except UnknownColumn as error:
+        raise WFSError("InvalidParameterValue", error.name,
+                       _("« %(name)s » n'est pas un attribut de la couche « %(layer)s ».")
+                       % {"name": error.name, "layer": grant.layer.name}) from None
+    except ReadOnlyColumn as error:
+        raise WFSError("PermissionDenied", error.name,
+                       _("Vous n'avez pas le droit de modifier l'attribut « %(name)s » de la "
+                         "couche « %(layer)s ».") % {"name": error.name,
+                                                      "layer": grant.layer.name}) from None
+    except InvalidValue as error:
+        raise WFSError("InvalidParameterValue", error.name,
+                       _("La valeur « %(value)s » ne convient pas à l'attribut « %(name)s » "
+                         "(type %(type)s).") % {"value": error.value[:100], "name": error.name,
+                                                "type": error.type}) from None
 
 
-def geometry_sql(gml_element, grant, locator):
-    """(sql expression, params) of a GML geometry in EPSG:2154, checked by PostGIS."""
+def geometry_value(gml_element, locator):
+    """A GML geometry as a checked GeometryValue in EPSG:2154 (layers.features.writing)."""
     srs_name = find_srs_name(gml_element)
     srid, flip = SRID, False
     if srs_name:
@@ -185,32 +170,17 @@ def geometry_sql(gml_element, grant, locator):
     for element in gml_element.iter():
         element.attrib.pop("srsName", None)
     from xml.etree.ElementTree import tostring
-    text = tostring(gml_element, encoding="unicode")
-    expression = "ST_GeomFromGML(%s, %s)"
-    if flip:
-        expression = f"ST_FlipCoordinates({expression})"
-    if srid != SRID:
-        expression = f"ST_Transform({expression}, {SRID})"
-    params = [text, srid]
-    with connection.cursor() as cursor:
-        try:
-            with transaction.atomic():
-                cursor.execute(f"SELECT ST_IsValidReason(g), ST_IsEmpty(g), GeometryType(g) "
-                               f"FROM (SELECT {expression} AS g) s", params)
-                reason, empty, kind = cursor.fetchone()
-        except (DatabaseError, ValueError) as error:
-            raise WFSError("InvalidParameterValue", locator,
-                           _("Géométrie GML illisible : %(error)s") % {"error": first_line(error)}) from None
-    if empty:
-        raise WFSError("InvalidParameterValue", locator, _("La géométrie est vide."))
-    if reason != "Valid Geometry":
-        raise WFSError("InvalidParameterValue", locator,
-                       _("Géométrie invalide (%(reason)s) : corrigez-la avant d'enregistrer.")
-                       % {"reason": reason})
-    column_type = (grant.layer.geometry_type or "").upper()
-    if column_type.startswith("MULTI") and not kind.startswith("MULTI"):
-        expression = f"ST_Multi({expression})"
-    return expression, params
+    try:
+        return geometry_from_gml(tostring(gml_element, encoding="unicode"), srid, flip)
+    except InvalidGeometry as error:
+        if error.kind == "unreadable":
+            message = _("Géométrie GML illisible : %(error)s") % {"error": error.detail}
+        elif error.kind == "empty":
+            message = _("La géométrie est vide.")
+        else:
+            message = _("Géométrie invalide (%(reason)s) : corrigez-la avant d'enregistrer.") \
+                % {"reason": error.detail}
+        raise WFSError("InvalidParameterValue", locator, message) from None
 
 
 def find_srs_name(element):
@@ -233,38 +203,25 @@ def do_insert(action, policy, grants, outcome, user):
     for feature in features:
         name = split(feature.tag)[1]
         grant = edit_grant(name, policy, grants, user, locator="Insert")
-        columns, expressions, params = [], [], []
-        values = {}
+        geometry, values = None, {}
         for prop in feature:
             prop_name = split(prop.tag)[1]
-            geometry = next((child for child in prop if is_gml(child)), None)
-            if prop_name == GEOMETRY_COLUMN or geometry is not None:
-                if geometry is None:
+            gml = next((child for child in prop if is_gml(child)), None)
+            if prop_name == GEOMETRY_COLUMN or gml is not None:
+                if gml is None:
                     continue  # an empty geometry property: null geometry
-                sql, geometry_params = geometry_sql(geometry, grant, prop_name)
-                columns.append(GEOM)
-                expressions.append(sql)
-                params += geometry_params
+                geometry = geometry_value(gml, prop_name)
             elif prop_name in ("boundedBy", "name", "description") and is_gml(prop):
                 continue
             else:
                 values[prop_name] = prop.text if prop.text is not None else None
         values = checked_values(grant, values)
-        for column, value in values.items():
-            columns.append(quote_ident(column))
-            expressions.append("%s")
-            params.append(value)
-        columns_sql = f"({', '.join(columns)}) VALUES ({', '.join(expressions)})" if columns \
-            else "DEFAULT VALUES"
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table(grant)} {columns_sql} RETURNING {FID}", params)
-            fid = cursor.fetchone()[0]
+        fid = grant.insert(values, geometry)
         check_inside_grant(grant, [fid], "Insert")
-        new = snapshot(grant, [fid])[fid]
-        outcome.changes.setdefault(name, []).append(FeatureChange.objects.create(
-            layer=grant.layer, fid=fid, action=FeatureChange.Action.INSERT,
-            changed_by=user_or_none(user), new_values=new, source="wfs-t"))
-        outcome.changed.setdefault(name, []).append(extent(grant, [fid]))
+        new = grant.snapshot([fid])
+        outcome.changes.setdefault(name, []).extend(
+            grant.record(FeatureChange.Action.INSERT, [fid], after=new, source="wfs-t"))
+        outcome.changed.setdefault(name, []).append(grant.extent_of([fid]))
         outcome.inserted.append((feature.get("handle") or handle, name, fid))
 
 
@@ -306,12 +263,8 @@ def parse_fid(raw, layer_name):
 
 
 def rows_for_change(action, grant, fids, locator):
-    """Lock the rows; refuse unknown ids and rows outside the grant."""
-    sql, params = grant.where("t")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT t.{FID}, ({sql}) FROM {table(grant)} t WHERE t.{FID} = ANY(%s) "
-                       f"FOR UPDATE", [*params, fids])
-        found = dict(cursor.fetchall())
+    """Lock the rows; refuse unknown ids and rows outside the write filter."""
+    found = grant.lock(fids)
     missing = [fid for fid in fids if fid not in found]
     if missing:
         raise WFSError("InvalidParameterValue", locator,
@@ -329,7 +282,7 @@ def do_update(action, policy, grants, outcome, user):
     name = type_name(action)
     grant = edit_grant(name, policy, grants, user)
     fids = filter_fids(action, name)
-    assignments, params, values = [], [], {}
+    values, set_geometry, geometry = {}, False, None
     for prop in action:
         if split(prop.tag)[1] != "Property":
             continue
@@ -343,39 +296,25 @@ def do_update(action, policy, grants, outcome, user):
         if not prop_name:
             raise WFSError("MissingParameterValue", "Property",
                            _("Chaque Property d'un Update nomme l'attribut à modifier."))
-        geometry = next((c for c in value_node if is_gml(c)), None) if value_node is not None else None
-        if prop_name == GEOMETRY_COLUMN or geometry is not None:
-            if geometry is None:
-                assignments.append(f"{GEOM} = NULL")
-            else:
-                sql, geometry_params = geometry_sql(geometry, grant, prop_name)
-                assignments.append(f"{GEOM} = {sql}")
-                params += geometry_params
+        gml = next((c for c in value_node if is_gml(c)), None) if value_node is not None else None
+        if prop_name == GEOMETRY_COLUMN or gml is not None:
+            set_geometry = True
+            geometry = geometry_value(gml, prop_name) if gml is not None else None
         else:
             values[prop_name] = value_node.text if value_node is not None else None
     values = checked_values(grant, values)
-    for column, value in values.items():
-        assignments.append(f"{quote_ident(column)} = %s")
-        params.append(value)
-    if not assignments:
+    if not values and not set_geometry:
         raise WFSError("MissingParameterValue", "Property",
                        _("Update ne contient aucune Property à modifier."))
     rows_for_change(action, grant, fids, "Update")
-    before = snapshot(grant, fids)
-    boxes = [extent(grant, fids)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table(grant)} SET {', '.join(assignments)} WHERE {FID} = ANY(%s)",
-                       [*params, fids])
-        outcome.updated += cursor.rowcount
+    before = grant.snapshot(fids)
+    boxes = [grant.extent_of(fids)]
+    outcome.updated += grant.update(fids, values, geometry, set_geometry)
     check_inside_grant(grant, fids, "Update")
-    after = snapshot(grant, fids)
-    boxes.append(extent(grant, fids))
-    outcome.changes.setdefault(name, []).extend(FeatureChange.objects.bulk_create(
-        FeatureChange(layer=grant.layer, fid=fid, action=FeatureChange.Action.UPDATE,
-                      changed_by=user_or_none(user), old_values=before[fid], new_values=after[fid],
-                      source="wfs-t")
-        for fid in fids
-    ))
+    after = grant.snapshot(fids)
+    boxes.append(grant.extent_of(fids))
+    outcome.changes.setdefault(name, []).extend(
+        grant.record(FeatureChange.Action.UPDATE, fids, before, after, source="wfs-t"))
     outcome.changed.setdefault(name, []).extend(boxes)
 
 
@@ -384,16 +323,11 @@ def do_delete(action, policy, grants, outcome, user):
     grant = edit_grant(name, policy, grants, user)
     fids = filter_fids(action, name)
     rows_for_change(action, grant, fids, "Delete")
-    before = snapshot(grant, fids)
-    outcome.changed.setdefault(name, []).append(extent(grant, fids))
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table(grant)} WHERE {FID} = ANY(%s)", [fids])
-        outcome.deleted += cursor.rowcount
-    outcome.changes.setdefault(name, []).extend(FeatureChange.objects.bulk_create(
-        FeatureChange(layer=grant.layer, fid=fid, action=FeatureChange.Action.DELETE,
-                      changed_by=user_or_none(user), old_values=before[fid], source="wfs-t")
-        for fid in fids
-    ))
+    before = grant.snapshot(fids)
+    outcome.changed.setdefault(name, []).append(grant.extent_of(fids))
+    outcome.deleted += grant.delete(fids)
+    outcome.changes.setdefault(name, []).extend(
+        grant.record(FeatureChange.Action.DELETE, fids, before, source="wfs-t"))
 
 
 HANDLERS = {"Insert": do_insert, "Update": do_update, "Delete": do_delete}
@@ -401,45 +335,12 @@ HANDLERS = {"Insert": do_insert, "Update": do_update, "Delete": do_delete}
 
 # --- helpers over changed rows -------------------------------------------------------------------
 def check_inside_grant(grant, fids, locator):
-    """After the change, the rows must still be rows the user may edit (row restriction)."""
-    if not grant.restricted:
-        return
-    sql, params = grant.where("t")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {table(grant)} t WHERE t.{FID} = ANY(%s) AND {sql}",
-                       [fids, *params])
-        inside = cursor.fetchone()[0]
-    if inside != len(fids):
+    """After the change, the rows must still be rows the user may edit (the write filter)."""
+    if not grant.inside(fids):
         raise WFSError("PermissionDenied", locator,
                        _("Ces objets sortiraient du périmètre que vous pouvez modifier dans "
                          "« %(layer)s » (votre commune) : rien n'a été enregistré.")
                        % {"layer": grant.layer.name})
-
-
-def snapshot(grant, fids):
-    """{fid: {attribute: value, "geom": GeoJSON in EPSG:2154}} of rows, for the history."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.{FID}, (to_jsonb(t) - {quote_literal(GEOMETRY_COLUMN)} - "
-            f"{quote_literal(PRIMARY_KEY)}) || jsonb_build_object({quote_literal(GEOMETRY_COLUMN)}, "
-            f"ST_AsGeoJSON(t.{GEOM}, 2)::jsonb) FROM {table(grant)} t WHERE t.{FID} = ANY(%s)",
-            [fids],
-        )
-        return {fid: (json.loads(values) if isinstance(values, str) else values)
-                for fid, values in cursor.fetchall()}
-
-
-def quote_literal(text):
-    return "'" + text.replace("'", "''") + "'"
-
-
-def extent(grant, fids):
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
-                       f"ST_Extent(t.{GEOM}) AS e FROM {table(grant)} t WHERE t.{FID} = ANY(%s)) s",
-                       [fids])
-        row = cursor.fetchone()
-    return tuple(row) if row and row[0] is not None else None
 
 
 def user_or_none(user):

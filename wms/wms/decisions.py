@@ -1,7 +1,9 @@
 """Per-worker cache of what the access policy decided for a layer, so that a frequent request
 costs one tiny query instead of two or three catalogue queries: for WMS (GetMap, GetFeatureInfo,
-GetLegendGraphic) the layer, its styles and the Grant's row filter (resolve); for vector tiles the
-Grant alone (grant). Both go through one lookup (cached), keyed by the user's audience.
+GetLegendGraphic) the layer, its styles and the user's FeatureSource (resolve); for vector tiles
+the FeatureSource alone (source). Both go through one lookup (cached), keyed by the user's
+audience; a cached source is handed to the request's user by the policy (AccessPolicy.rebind),
+never rebuilt here.
 
 Freshness is never guessed: triggers bump wms_catalogue_version in the same transaction as any
 change to layers, access rules (and their communes), styles (migration wms 0001) or remote
@@ -78,26 +80,30 @@ def cached(fresh, key, load):
     return decision
 
 
-def grant(user, layer_name, permission=Permission.VIEW):
-    """AccessPolicy.for_user(user).grant(layer_name, permission), answered from this worker's cache
-    when the catalogue has not changed. The Grant returned is the request's own (its user)."""
+def source(user, layer_name, permission=Permission.VIEW):
+    """AccessPolicy.for_user(user).source(layer_name, permission), answered from this worker's
+    cache when the catalogue has not changed. The source returned is the request's own (its
+    user, through the policy)."""
     policy = AccessPolicy.for_user(user)
     permission = Permission(permission)
-    decision = cached(_fresh(), ("grant", audience_key(policy), layer_name, permission),
-                      lambda: policy.grant(layer_name, permission))
-    return dataclasses.replace(decision, user=user)
+    decision = cached(_fresh(), ("source", audience_key(policy), layer_name, permission),
+                      lambda: policy.source(layer_name, permission))
+    return policy.rebind(decision)
+
+
+grant = source  # the earlier name
 
 
 def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
     """catalogue.resolve, answered from this worker's cache when the catalogue has not changed."""
     fresh = _fresh()
-    audience = audience_key(AccessPolicy.for_user(user))
+    policy = AccessPolicy.for_user(user)
+    audience = audience_key(policy)
     served = []
     for name, style_name in zip(names, style_names):
         decision = cached(
             fresh, ("wms", audience, name, style_name, locator, style_locator),
             lambda: catalogue.resolve(user, [name], [style_name], locator, style_locator)[0])
-        # The Grant is this request's: same layer and rows, its own user.
-        served.append(dataclasses.replace(decision, grant=dataclasses.replace(decision.grant,
-                                                                              user=user)))
+        # The source is this request's: same layer, rows and columns, its own user.
+        served.append(dataclasses.replace(decision, grant=policy.rebind(decision.grant)))
     return served
