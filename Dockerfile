@@ -29,7 +29,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
-RUN pip install -c constraints.txt .
+RUN pip install -c constraints.txt . \
+    && pip install --no-deps -c constraints.txt pycsw
 # The throw-away SECRET_KEY only lets the settings load: no key is generated into the image.
 RUN SECRET_KEY=image-build-only python manage.py compilemessages --ignore=node_modules \
     && SECRET_KEY=image-build-only python manage.py collectstatic --noinput \

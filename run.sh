@@ -106,6 +106,10 @@ ensure_venv() {
     [ -x "$VENV/bin/python" ] || step venv python3 -m venv "$VENV"
     step pip-install "$VENV/bin/pip" install --disable-pip-version-check -q \
         -c "$ROOT/constraints.txt" -e "$ROOT[test]"
+    # pycsw declares OWSLib<0.29, which the platform's OWSLib contradicts: installed on its own,
+    # its other dependencies are in pyproject.toml (see metadata/records.py, load_pycsw).
+    step pip-install-pycsw "$VENV/bin/pip" install --disable-pip-version-check -q --no-deps \
+        -c "$ROOT/constraints.txt" pycsw
     echo "$wanted" >"$VENV/.capgeo-stamp"
 }
 

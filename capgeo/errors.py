@@ -30,7 +30,7 @@ OGC_CODES = {400: "InvalidParameterValue", 403: "PermissionDenied", 404: "NotFou
 
 def url_space(path):
     """OGC, JSON or HTML: the error format of a request path (without the script prefix)."""
-    if path == "/ows" or path.startswith(("/ows/", "/mapproxy/")) or path == "/mapproxy":
+    if path in ("/ows", "/csw") or path.startswith(("/ows/", "/mapproxy/")) or path == "/mapproxy":
         return OGC
     if path.startswith(JSON_PREFIXES) or path in JSON_PATHS or path.endswith((".json", ".geojson")):
         return JSON

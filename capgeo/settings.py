@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "capgeo.webmap",
     "capgeo.opendata",
     "signalements",
+    "metadata",  # ISO 19139 records and the CSW catalogue (pycsw) of the public layers
     "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
 ]
 
@@ -209,6 +210,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Coordinates are stored in Lambert-93.
 CAPGEO_STORAGE_SRID = 2154
 CAPGEO_INTERCOMMUNALITY_NAME = os.environ.get("CAPGEO_INTERCOMMUNALITY_NAME", "Cap Atlantique")
+# Contact of the metadata records (ISO 19139, CSW, DCAT) when a layer names none: set it in
+# production, national portals show it to their users.
+CAPGEO_METADATA_CONTACT_EMAIL = os.environ.get("CAPGEO_METADATA_CONTACT_EMAIL",
+                                               "sig@cap-atlantique.invalid")
 
 # WFS (wms.wfs, django-gisserver): GML/GeoJSON/CSV encoded by PostGIS with 8 decimals (1 mm in
 # metres, < 1 mm in degrees); page size cap, also advertised as CountDefault.
@@ -332,6 +337,7 @@ LOGGING = {
         # Django's default handlers (console when DEBUG, mail to ADMINS) replaced: to the root's.
         "django": {"handlers": [], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
+        "pycsw": {"level": "WARNING"},  # the embedded CSW (metadata.csw) logs each step at INFO
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
 }

@@ -43,7 +43,7 @@ class ReadOnlyOfflineMapWidget(OfflineMapWidget):
 
 @admin.register(Theme)
 class ThemeAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "order", "layer_count"]
+    list_display = ["name", "slug", "order", "inspire_theme", "layer_count"]
     list_editable = ["order"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -128,11 +128,17 @@ class LayerAdmin(OfflineMapAdmin):
     inlines = [AccessRuleInline, PublicationInline]
     actions = ["refresh_metadata", "refresh_thumbnails"]
     readonly_fields = ["geometry_type", "feature_count", "attributes_table", "data_updated_at",
-                       "thumbnail_preview", "created_at", "updated_at", "created_by"]
+                       "thumbnail_preview", "created_at", "updated_at", "created_by", "uuid"]
     fieldsets = [
         (_("Description"), {"fields": [
             "name", "title", "abstract", "keywords", "theme", "owner_commune", "licence",
             "attribution", "update_frequency", "lineage",
+        ]}),
+        # ISO 19115 / INSPIRE discovery metadata: metadata.iso19139 writes them in the layer's
+        # record (CSW /csw, GeoDCAT-AP); docs/metadonnees.md says what each portal reads.
+        (_("Métadonnées pour les catalogues (ISO 19115, INSPIRE)"), {"fields": [
+            "uuid", ("inspire_theme", "topic_category"), ("contact_organisation", "contact_email"),
+            ("scale_denominator", "conformity"), ("temporal_start", "temporal_end"),
         ]}),
         (_("Usage"), {"fields": [
             "kind", "usage", "queryable", ("searchable", "search_fields"), "cacheable",

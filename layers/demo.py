@@ -94,6 +94,7 @@ COMMUNES = DemoLayer(
         "licence": Licence.ETALAB_2,
         "attribution": IGN_ATTRIBUTION,
         "update_frequency": UpdateFrequency.YEARLY,
+        "inspire_theme": "au", "scale_denominator": 50000,
         "lineage": "IGN ADMIN EXPRESS, limites généralisées ; population municipale INSEE.",
         "insee_field": "insee",
         "searchable": True,
@@ -136,6 +137,7 @@ MAIRIES = DemoLayer(
         "licence": Licence.ETALAB_2,
         "attribution": IGN_ATTRIBUTION,
         "update_frequency": UpdateFrequency.AS_NEEDED,
+        "inspire_theme": "us", "scale_denominator": 5000,
         "lineage": "Adresses des mairies ; positions relevées sur l'IGN ADMIN EXPRESS.",
         "insee_field": "insee",
         "searchable": True,
@@ -186,6 +188,7 @@ ZONES_ACTIVITE = DemoLayer(
         "licence": Licence.ETALAB_2,
         "attribution": DEMO_ATTRIBUTION,
         "update_frequency": UpdateFrequency.YEARLY,
+        "inspire_theme": "lu", "scale_denominator": 5000,
         "lineage": "Données générées pour la démonstration (polygones aléatoires reproductibles "
                    "à l'intérieur des communes).",
         "insee_field": "code_insee",
@@ -262,6 +265,7 @@ RESEAU_FIBRE = DemoLayer(
         "licence": Licence.RESTRICTED,
         "attribution": DEMO_ATTRIBUTION,
         "update_frequency": UpdateFrequency.MONTHLY,
+        "inspire_theme": "us", "scale_denominator": 2000,
         "lineage": "Données générées pour la démonstration (arbre reproductible partant de "
                    "chaque mairie).",
         "insee_field": "code_insee",
@@ -333,6 +337,7 @@ INSTALLATIONS_ANC = DemoLayer(
         "licence": Licence.RESTRICTED,
         "attribution": DEMO_ATTRIBUTION,
         "update_frequency": UpdateFrequency.CONTINUAL,
+        "inspire_theme": "us", "scale_denominator": 2000,
         "lineage": "Données générées pour la démonstration (points reproductibles, répartis "
                    "selon la superficie des communes).",
         "insee_field": "code_insee",

@@ -6,6 +6,7 @@ Who may see or change a layer is described by its AccessRules and decided by lay
 nothing else reads these rules.
 """
 import re
+import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -17,6 +18,8 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from capgeo.accounts.models import Role
+
+from .inspire import Conformity, InspireTheme, TopicCategory, TOPIC_OF_THEME
 
 # Schemas that hold layer data. Only the catalogue code creates, renames or drops tables there.
 DATA_SCHEMA = "layers_data"        # the live table of each layer
@@ -36,6 +39,10 @@ class Theme(models.Model):
     name = models.CharField(_("nom"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
     order = models.PositiveSmallIntegerField(_("ordre"), default=100)
+    inspire_theme = models.CharField(
+        _("thème INSPIRE"), max_length=2, choices=InspireTheme.choices, blank=True,
+        help_text=_("Thème INSPIRE des couches de ce thème, sauf si la couche en précise un."),
+    )
 
     class Meta:
         verbose_name = _("thème")
@@ -105,6 +112,39 @@ class Layer(models.Model):
                                         choices=UpdateFrequency.choices,
                                         default=UpdateFrequency.AS_NEEDED)
     lineage = models.TextField(_("généalogie"), blank=True)
+    # Discovery metadata (ISO 19115 / INSPIRE): metadata.iso19139 writes them in each record.
+    uuid = models.UUIDField(
+        _("identifiant de la fiche de métadonnées"), default=uuid.uuid4, unique=True,
+        editable=False,
+        help_text=_("Identifiant stable de la ressource pour les catalogues (CSW, DCAT)."),
+    )
+    inspire_theme = models.CharField(
+        _("thème INSPIRE"), max_length=2, choices=InspireTheme.choices, blank=True,
+        help_text=_("Vide : celui du thème de la couche, s'il en a un."),
+    )
+    topic_category = models.CharField(
+        _("catégorie ISO 19115"), max_length=40, choices=TopicCategory.choices, blank=True,
+        help_text=_("Vide : déduite du thème INSPIRE."),
+    )
+    contact_organisation = models.CharField(
+        _("organisation à contacter"), max_length=200, blank=True,
+        help_text=_("Vide : l'organisation propriétaire."),
+    )
+    contact_email = models.EmailField(
+        _("adresse électronique de contact"), blank=True,
+        help_text=_("Vide : l'adresse de contact de la plateforme (CAPGEO_METADATA_CONTACT_EMAIL)."),
+    )
+    scale_denominator = models.PositiveIntegerField(
+        _("résolution : échelle (1/…)"), null=True, blank=True,
+        help_text=_("Dénominateur de l'échelle de saisie ou d'usage, par exemple 25000."),
+    )
+    conformity = models.CharField(
+        _("conformité INSPIRE"), max_length=20, choices=Conformity.choices,
+        default=Conformity.NOT_EVALUATED,
+        help_text=_("Conformité au règlement (UE) n° 1089/2010 sur l'interopérabilité."),
+    )
+    temporal_start = models.DateField(_("période couverte : début"), null=True, blank=True)
+    temporal_end = models.DateField(_("période couverte : fin"), null=True, blank=True)
 
     kind = models.CharField(_("nature"), max_length=10, choices=Kind.choices, default=Kind.VECTOR)
     usage = models.CharField(_("usage"), max_length=10, choices=Usage.choices,
@@ -179,11 +219,26 @@ class Layer(models.Model):
     def attribute_names(self):
         return [attribute["name"] for attribute in self.attributes]
 
+    @property
+    def inspire_theme_code(self):
+        """The layer's INSPIRE theme, or its catalogue theme's ("" when neither maps)."""
+        if self.inspire_theme:
+            return self.inspire_theme
+        return self.theme.inspire_theme if self.theme_id else ""
+
+    @property
+    def topic_category_code(self):
+        return self.topic_category or TOPIC_OF_THEME.get(self.inspire_theme_code, "")
+
     def clean(self):
         if self.insee_field and self.attributes and self.insee_field not in self.attribute_names():
             raise ValidationError(
                 {"insee_field": _("« %(field)s » n'est pas un attribut de la couche.")
                  % {"field": self.insee_field}}
+            )
+        if self.temporal_start and self.temporal_end and self.temporal_end < self.temporal_start:
+            raise ValidationError(
+                {"temporal_end": _("La fin de la période couverte précède son début.")}
             )
         unknown = sorted(set(self.mvt_attributes) - set(self.attribute_names()))
         if self.attributes and unknown:

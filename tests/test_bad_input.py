@@ -45,7 +45,7 @@ def tiles_dir(settings, tmp_path):
 
 def url_space(url):
     path = url.split("?")[0]
-    if path.startswith(("/ows", "/mapproxy/")):
+    if path.startswith(("/ows", "/mapproxy/", "/csw")):
         return OGC
     if path.startswith(("/api/", "/tiles/")) or path in ("/carte/recherche/", "/carte/impression/"):
         return JSON
@@ -118,6 +118,8 @@ NUL_URLS = [
     ("/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES={v}", OGC, None),
     ("/ows?SERVICE=WFS&VERSION=1.1.0&REQUEST=GetFeature&TYPENAME=communes&{v}=1", OGC, None),
     (WMS_GETMAP, OGC, None),
+    ("/csw?SERVICE=CSW&REQUEST={v}", OGC, None),
+    ("/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecordById&ID={v}", OGC, None),
     ("/catalogue/?q={v}", HTML, None),
     ("/catalogue/{v}/", HTML, None),
     ("/donnees/?q={v}", HTML, None),
@@ -471,6 +473,14 @@ def test_malformed_tile_requests(client, url):
     ("delete", "/api/sync/push/", JSON, (401, 403, 405)),
     ("get", "/ows/nexiste-pas", OGC, (404,)),
     ("put", "/ows?SERVICE=WFS", OGC, (405,)),
+    ("put", "/csw", OGC, (405,)),
+    ("get", "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecords&TYPENAMES=csw:Record"
+            "&CONSTRAINTLANGUAGE=CQL_TEXT&CONSTRAINT=BBOX(ows:BoundingBox,NaN,0,1,1e400)", OGC,
+     (400,)),
+    ("get", "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecords&TYPENAMES=csw:Record"
+            "&MAXRECORDS=" + "9" * 30, OGC, (400,)),
+    ("get", "/metadonnees/pas-un-uuid", HTML, (404,)),
+    ("get", "/metadonnees/" + str(uuid.UUID(int=0)) + ".xml", HTML, (404,)),
     ("post", "/mapproxy/wmts/1.0.0/WMTSCapabilities.xml", OGC, (405,)),
     ("post", "/tiles/communes/0/0/0.mvt", JSON, (405,)),
     ("get", "/tiles/nexiste-pas/0/0/0.mvt", JSON, (404,)),
