@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "capgeo.territory",
     "capgeo.accounts",
     "layers",
+    "maps",
     "wms",
     "fieldsync",
     "capgeo.webmap",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("spanc/", include("fieldsync.urls")),
     path("terrain/", include("fieldsync.terrain.urls")),
     path("catalogue/publier/", include("layers.urls_publishing")),
+    path("", include("maps.urls")),  # a catalogue layer's thumbnail, drawn by the map engine
     path("catalogue/", include("layers.urls_catalogue")),
     # Before the viewer's carte/ include: the print endpoint is the WMS renderer's.
     path("carte/impression/", print_map, name="print-map"),

@@ -126,7 +126,7 @@ class LayerAdmin(OfflineMapAdmin):
     search_fields = ["name", "title", "abstract"]
     list_select_related = ["theme", "owner_commune"]
     inlines = [AccessRuleInline, PublicationInline]
-    actions = ["refresh_metadata", "refresh_thumbnails"]
+    actions = ["refresh_metadata"]  # and the map engine's "refresh_thumbnails" (maps.admin)
     readonly_fields = ["geometry_type", "feature_count", "attributes_table", "data_updated_at",
                        "thumbnail_preview", "created_at", "updated_at", "created_by", "uuid"]
     fieldsets = [
@@ -195,7 +195,7 @@ class LayerAdmin(OfflineMapAdmin):
         if not layer.pk or not layer.is_vector:
             return "—"
         return format_html('<img src="{}" width="128" height="128" alt="">',
-                           reverse("catalogue:thumbnail", args=[layer.name]))
+                           reverse("maps:layer_thumbnail", args=[layer.name]))
 
     @admin.action(description=_("Recalculer les métadonnées depuis les données"))
     def refresh_metadata(self, request, queryset):
@@ -206,16 +206,6 @@ class LayerAdmin(OfflineMapAdmin):
         self.message_user(request, ngettext("%(n)d couche recalculée.", "%(n)d couches recalculées.",
                                             done) % {"n": done}, messages.SUCCESS)
 
-    @admin.action(description=_("Regénérer les vignettes"))
-    def refresh_thumbnails(self, request, queryset):
-        from .thumbnails import render_thumbnail
-
-        done = 0
-        for layer in queryset.filter(kind=Layer.Kind.VECTOR):
-            render_thumbnail(layer)
-            done += 1
-        self.message_user(request, ngettext("%(n)d vignette regénérée.", "%(n)d vignettes regénérées.",
-                                            done) % {"n": done}, messages.SUCCESS)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

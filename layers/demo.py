@@ -11,7 +11,6 @@ it). Each layer is created in its own transaction: nothing is ever half-created.
 """
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -22,10 +21,10 @@ from .models import (
     AccessRule, Audience, Layer, Licence, Permission, Publication, RowRestriction, Style, Theme,
     UpdateFrequency,
 )
+from .events import layer_published
 from .styles import clean_definition
 from .tables import DATA_SCHEMA, create_table, finish_table, qualified, refresh_layer_metadata
 
-logger = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1
 SOURCE_NAME = "démo"
@@ -401,11 +400,8 @@ def load_catalogue_demo(thumbnails=True):
                    .values_list("name", flat=True))
     created = [create_demo_layer(spec).name for spec in DEMO_LAYERS if spec.name not in existing]
     if thumbnails:
-        from .thumbnails import render_thumbnail
-
+        # Their thumbnails drawn now by the map engine (a failure is logged, never stops the
+        # demo; the catalogue page draws a missing one when shown).
         for layer in Layer.objects.filter(name__in=[s.name for s in DEMO_LAYERS], thumbnail=""):
-            try:
-                render_thumbnail(layer)
-            except Exception:  # a missing image must not stop the demo; the page renders it later
-                logger.exception("Vignette de la couche %s non générée", layer.name)
+            layer_published.send(sender=Layer, layer=layer)
     return created

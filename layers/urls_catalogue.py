@@ -1,4 +1,4 @@
-"""Catalogue pages (/catalogue/)."""
+"""Catalogue pages (/catalogue/; a layer's thumbnail, drawn by the map engine, is maps.urls)."""
 from django.urls import path
 
 from . import views_catalogue as views
@@ -7,5 +7,4 @@ app_name = "catalogue"
 urlpatterns = [
     path("", views.catalogue, name="list"),
     path("<slug:name>/", views.layer_detail, name="detail"),
-    path("<slug:name>/vignette.png", views.layer_thumbnail, name="thumbnail"),
 ]

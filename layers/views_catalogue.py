@@ -1,18 +1,16 @@
-"""Catalogue pages: the list of the layers a visitor may view, a layer's sheet, its thumbnail.
+"""Catalogue pages: the list of the layers a visitor may view, a layer's sheet (its thumbnail is
+drawn by the map engine: maps.views).
 
-Everything starts from the access policy: the list is ``policy.layers(VIEW)``, a sheet or a
-thumbnail needs ``policy.source(name, VIEW)``, and a layer the visitor may not view is a 404.
+Everything starts from the access policy: the list is ``policy.layers(VIEW)``, a sheet needs
+``policy.source(name, VIEW)``, and a layer the visitor may not view is a 404.
 """
-import logging
-
 from django import forms
 from django.contrib.gis.geos import Polygon
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -20,9 +18,6 @@ from .access import AccessPolicy, LayerNotFound
 from .extents import summary_for
 from .models import Permission, Theme
 from .search import search_layers
-from .thumbnails import PUBLIC, current_thumbnail
-
-logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 12
 # The REST exports (layers.api); the catalogue only links to them.
@@ -144,22 +139,3 @@ def layer_detail(request, name):
         "feature_count": summary.count,
         "admin_url": admin_url,
     })
-
-
-@require_GET
-def layer_thumbnail(request, name):
-    _policy, grant = _visible_layer(request, name)
-    layer = grant.layer
-    if not layer.is_vector:
-        raise Http404(_("Pas de vignette pour une couche distante."))
-    try:
-        png, variant = current_thumbnail(layer)
-    except Exception:  # a rendering failure shows the card without image, never a 500
-        logger.exception("Vignette de la couche %s impossible à produire", layer.name)
-        raise Http404(_("Vignette indisponible.")) from None
-    response = HttpResponse(png, content_type="image/png")
-    if variant == PUBLIC:
-        patch_cache_control(response, public=True, max_age=600)
-    else:
-        patch_cache_control(response, private=True, max_age=600)
-    return response

@@ -7,9 +7,6 @@ class WmsConfig(AppConfig):
     verbose_name = _("Services OGC")
 
     def ready(self):
-        from layers import thumbnails
-
         from .tiles import signals as tile_signals
 
         tile_signals.connect()  # tile caches purged when a layer's data, rules or style change
-        thumbnails.connect()  # thumbnails (drawn by the WMS renderer) follow the default style

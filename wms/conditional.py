@@ -1,7 +1,7 @@
 """Validators of the capabilities documents (WMS 1.1.1/1.3.0, WFS 1.1.0/2.0.0, WMTS and TMS).
 
 A capabilities document is a function of the catalogue (layers, rules, styles, themes, remote
-services: all bump the ``wms_catalogue_version`` counter, see wms.wms.decisions), of who asks
+services: all bump the ``wms_catalogue_version`` counter, see maps.decisions), of who asks
 (their audience: authenticated, GIS administrator, commune, role — all the access policy looks
 at), of the request (its parameters, host, language) and of the code. So:
 

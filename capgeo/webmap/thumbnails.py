@@ -1,6 +1,6 @@
-"""Thumbnails of saved maps for the gallery, drawn by the WMS's Mapnik renderer.
+"""Thumbnails of saved maps for the gallery, drawn by the map engine's Mapnik renderer.
 
-A thumbnail is drawn for the visitor asking for it, with *their* grants (wms.wms.catalogue
+A thumbnail is drawn for the visitor asking for it, with *their* grants (maps.catalogue
 resolves each layer through the access policy), so it never shows a row they could not see on
 the map itself. Renderings are cached under a key made of the map's version and, for each layer,
 its version and the visitor's row filter: visitors with the same rights share a rendering.
@@ -25,8 +25,8 @@ CACHE_SECONDS = 3600
 
 def _served_layers(user, saved_map):
     """ServedLayers (bottom first) the user may view: basemap, then the map's visible layers."""
-    from wms.wms import catalogue
-    from wms.wms.errors import WmsError
+    from maps import catalogue
+    from maps.errors import MapError
 
     policy = AccessPolicy.for_user(user)
     wanted = []
@@ -39,7 +39,7 @@ def _served_layers(user, saved_map):
         try:
             grant = catalogue.grant_for(policy, name)
             served.append(catalogue.ServedLayer(grant, catalogue.style_named(grant.layer, style)))
-        except WmsError:  # deleted, not viewable, remote or bad style: drawn without it
+        except MapError:  # deleted, not viewable, remote or bad style: drawn without it
             continue
     return served
 
@@ -76,8 +76,8 @@ def _cache_key(saved_map, served, frame):
 
 def map_thumbnail_png(user, saved_map):
     """PNG bytes of the saved map as this user may see it."""
-    from wms.wms import renderer
-    from wms.wms.crs import crs_for
+    from maps import renderer
+    from maps.crs import crs_for
 
     served = _served_layers(user, saved_map)
     frame = _frame(saved_map, served)

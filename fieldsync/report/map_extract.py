@@ -19,10 +19,10 @@ from django.conf import settings
 from layers.access import AccessPolicy
 from layers.models import Style
 from layers.styles import StyleError, geometry_family, resolve_style
-from wms.wms import catalogue, renderer
-from wms.wms.crs import PROJ, crs_for
-from wms.wms.errors import WmsError
-from wms.wms.mapnik_env import mapnik
+from maps import catalogue, renderer
+from maps.crs import PROJ, crs_for
+from maps.errors import MapError
+from maps.mapnik_env import mapnik
 
 SITUATION_LAYERS = ("communes",)
 DETAIL_LAYERS = ("parcelles",)
@@ -94,7 +94,7 @@ def served_layers(user, names):
     for name in names:
         try:
             grant = catalogue.grant_for(policy, name)
-        except WmsError:
+        except MapError:
             continue
         served.append(catalogue.ServedLayer(grant, _style_for(grant.layer)))
     return served
@@ -149,7 +149,7 @@ def render(served, installation, box, width=WIDTH, height=HEIGHT):
                             BACKGROUND)
     marker = _marker_map(installation.location, width, height)
     marker.zoom_to_box(mapnik.Box2d(*box))
-    image.premultiply()  # mapnik.render expects a premultiplied image (see wms.wms.renderer)
+    image.premultiply()  # mapnik.render expects a premultiplied image (see maps.renderer)
     mapnik.render(marker, image)
     return MapExtract(image.to_string("png"), box, [s.layer for s in served], width, height)
 

@@ -44,7 +44,7 @@ PHOTOS_PER_ROW = 3
 @lru_cache(maxsize=1)
 def fonts():
     """(regular, bold) font names: DejaVu Sans when found, else Helvetica."""
-    from wms.wms.mapnik_env import FONTS_DIR
+    from maps.mapnik_env import FONTS_DIR
 
     for folder in (FONTS_DIR, *FONT_DIRS):
         regular = os.path.join(folder, "DejaVuSans.ttf")

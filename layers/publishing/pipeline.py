@@ -8,7 +8,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import LAYER_NAME_RE, STAGING_SCHEMA, ImportJob, Publication
+from ..events import layer_published
+from ..models import LAYER_NAME_RE, STAGING_SCHEMA, ImportJob, Layer, Publication
 from ..tables import finish_table
 from . import ogr
 from .errors import PublishError
@@ -172,9 +173,8 @@ def run_import(job_id, on_progress=None):
                 _("L'import a échoué sur une erreur inattendue ; le détail est dans le journal du "
                   "serveur. Aucune donnée n'a été modifiée."))
     else:
-        from ..thumbnails import refresh_thumbnail
-
-        refresh_thumbnail(publication.layer)  # the new data, in the layer's default style
+        # The map engine draws the thumbnail again: the new data, in the layer's default style.
+        layer_published.send(sender=Layer, layer=publication.layer)
         job.publication, job.layer = publication, publication.layer
         job.report = publication.report
         message = _("Couche « %(name)s » publiée (version %(version)s, %(count)s objets).") % {

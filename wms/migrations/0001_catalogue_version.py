@@ -2,7 +2,7 @@
 
 Statement-level triggers on layers, access rules (and their communes) and styles add one to
 wms_catalogue_version in the changing transaction, so the new value becomes visible exactly when
-the change does (see wms.wms.decisions).
+the change does (see maps.decisions).
 """
 from django.db import migrations
 

@@ -1,5 +1,5 @@
 """The catalogue version also follows remote services and layers (their CRSs, formats, styles
-and capabilities metadata are part of what wms.wms.decisions caches for a remote layer)."""
+and capabilities metadata are part of what maps.decisions caches for a remote layer)."""
 from django.db import migrations
 
 TABLES = ("layers_remoteservice", "layers_remotelayer")

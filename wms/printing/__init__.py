@@ -1,3 +1,2 @@
-"""Map prints (POST /carte/impression/): a PDF page or a PNG image of catalogue layers, drawn by
-the WMS renderer under the access policy (params: request checks; render: the map; compose:
-the page; views: the endpoint)."""
+"""Map prints (POST /carte/impression/): the endpoint (views) and its request checks (params);
+the map, the page and the legend are drawn by the map engine (maps.printing)."""

@@ -14,24 +14,16 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from pyproj import Geod, Transformer
 
-from ..wms.crs import DOMAIN
+from maps.crs import DOMAIN
+from maps.errors import PrintError
+from maps.printing.ground import ground_width
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TITLE = 200
 PAPERS_MM = {"A4": (210, 297), "A3": (297, 420)}
 CRS_SRIDS = {"EPSG:3857": 3857, "EPSG:2154": 2154, "EPSG:4326": 4326, "CRS:84": 4326}
 MIN_GROUND_METRES = 10
-_geod = Geod(ellps="WGS84")
-
-
-class PrintError(ValueError):
-    """Bad print request: the message is shown to the user (French)."""
-
-
-def max_pixels():
-    return int(getattr(settings, "CAPGEO_PRINT_MAX_PIXELS", 10_000_000))
 
 
 def max_layers():
@@ -170,51 +162,3 @@ def parse_layers(value):
             raise PrintError(_("L'opacité d'une couche est un nombre entre 0 et 1."))
         layers.append(PrintLayer(item["name"][:100], style[:100], opacity))
     return layers
-
-
-# --- ground measures -----------------------------------------------------------------------------
-def _to_wgs84(srid):
-    return Transformer.from_crs(f"EPSG:{srid}", "EPSG:4326", always_xy=True)
-
-
-def ground_width(bbox, srid):
-    """Metres along the box's horizontal middle line, on the ellipsoid (true ground distance)."""
-    minx, miny, maxx, maxy = bbox
-    middle = (miny + maxy) / 2
-    if srid == 4326:
-        (lon1, lat1), (lon2, lat2) = (minx, middle), (maxx, middle)
-    else:
-        transform = _to_wgs84(srid)
-        lon1, lat1 = transform.transform(minx, middle)
-        lon2, lat2 = transform.transform(maxx, middle)
-    if not all(math.isfinite(v) for v in (lon1, lat1, lon2, lat2)):
-        raise PrintError(_("Emprise impossible à situer sur la Terre."))
-    # Long lines are measured in steps so a wide box in degrees follows the parallel.
-    steps = 16
-    distance = 0.0
-    for i in range(steps):
-        a = lon1 + (lon2 - lon1) * i / steps, lat1 + (lat2 - lat1) * i / steps
-        b = lon1 + (lon2 - lon1) * (i + 1) / steps, lat1 + (lat2 - lat1) * (i + 1) / steps
-        distance += _geod.inv(a[0], a[1], b[0], b[1])[2]
-    return distance
-
-
-def north_angle(bbox, srid):
-    """Degrees, clockwise from the top of the map, of true north at the map's centre: zero in
-    Web Mercator and in degrees; in Lambert-93 the meridians converge (about 4° clockwise here)."""
-    if srid in (3857, 4326):
-        return 0.0
-    cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    lon, lat = _to_wgs84(srid).transform(cx, cy)
-    x, y = Transformer.from_crs("EPSG:4326", f"EPSG:{srid}", always_xy=True).transform(
-        lon, lat + 0.01)
-    return math.degrees(math.atan2(x - cx, y - cy))
-
-
-def fit_bbox(bbox, width_px, height_px):
-    """The box grown around its centre to the frame's aspect (same units per pixel in x and y)."""
-    minx, miny, maxx, maxy = bbox
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    per_pixel = max((maxx - minx) / width_px, (maxy - miny) / height_px)
-    half_w, half_h = per_pixel * width_px / 2, per_pixel * height_px / 2
-    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)

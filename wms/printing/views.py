@@ -16,10 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from ..wms import cascade
-from . import compose
-from .params import PrintError, parse_body
-from .render import resolve
+from maps import cascade
+from maps.errors import PrintError
+from maps.printing import compose
+from maps.printing.render import resolve
+
+from .params import parse_body
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPES = {"pdf": "application/pdf", "png": "image/png"}

@@ -29,7 +29,7 @@ def sql(statement, params=()):
 @pytest.fixture
 def wms_world(transactional_db):
     """A committed database (the demo territory, accounts and catalogue) and fresh WMS caches."""
-    from wms.wms import legend, renderer
+    from maps import legend, renderer
 
     renderer.clear_cache()
     legend.clear_cache()

@@ -1,4 +1,4 @@
-"""Vector tiles use the per-worker cache of access decisions (wms.wms.decisions.grant): a warm
+"""Vector tiles use the per-worker cache of access decisions (maps.decisions.grant): a warm
 tile costs the version query and the tile query only, and a revoked or tightened rule applies to
 the very next request in every worker (here: another thread, with its own connection and cache)."""
 import threading
@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from capgeo.accounts.models import User
 from layers.models import AccessRule, Audience, Layer, Permission, RowRestriction
 from layers.testing import GUERANDE, LA_BAULE, make_vector_layer
-from wms.wms import decisions
+from maps import decisions
 
 from .test_mvt import common_tile, town_hall
 

@@ -317,7 +317,7 @@ def test_wmts_capabilities_advertise_the_data_box(client, overseas_layer):
 # --- pages -----------------------------------------------------------------------------------
 
 def test_thumbnail_frames_every_feature(overseas_layer):
-    from layers.thumbnails import BACKGROUND, _frame, render_thumbnail_png
+    from maps.thumbnails import BACKGROUND, _frame, render_thumbnail_png
 
     frame = _frame(overseas_layer)
     x0, y0, x1, y1 = overseas_layer.extent.extent

@@ -1,11 +1,11 @@
-"""wms.wms.png: the same pixels as Mapnik's own PNG encoder, for opaque and translucent maps."""
+"""maps.png: the same pixels as Mapnik's own PNG encoder, for opaque and translucent maps."""
 import io
 
 import pytest
 from PIL import Image
 
-from wms.wms import png
-from wms.wms.mapnik_env import mapnik
+from maps import png
+from maps.mapnik_env import mapnik
 
 MAP_XML = """<Map srs="epsg:3857" background-color="{background}">
   <Style name="s"><Rule>

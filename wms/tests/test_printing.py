@@ -14,8 +14,9 @@ from pypdf import PdfReader
 
 from capgeo.accounts.models import User
 from layers.testing import GUERANDE, LA_BAULE
-from wms.printing import compose
-from wms.printing.params import fit_bbox, ground_width, north_angle, parse
+from maps.printing import compose
+from maps.printing.ground import fit_bbox, ground_width, north_angle
+from wms.printing.params import parse
 
 from .conftest import RED, fill_style, make_style, near, pixel_of, transform_box
 from .test_wms_access import halls, scenario_box

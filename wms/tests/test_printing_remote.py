@@ -12,9 +12,9 @@ from pypdf import PdfReader
 from layers.models import Layer
 from layers.remote.publish import publish, register_service
 from layers.tests.remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
-from wms.printing import compose
+from maps.printing import compose
 from wms.printing.params import parse
-from wms.wms import cascade, legend, renderer
+from maps import cascade, legend, renderer
 
 LAMBERT_BOX = [276000.0, 6700000.0, 300000.0, 6716000.0]
 

@@ -11,7 +11,7 @@ from capgeo.territory.models import Commune
 from layers.models import AccessRule, Audience, Layer, Permission, RemoteLayer
 from layers.remote.publish import publish, register_service
 from layers.tests.remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
-from wms.wms import cascade, legend, renderer
+from maps import cascade, legend, renderer
 
 from .conftest import transform_box, transform_point
 

@@ -1,4 +1,4 @@
-"""The per-worker cache of WMS decisions (wms.wms.decisions): one query per GetMap once warm, and
+"""The per-worker cache of WMS decisions (maps.decisions): one query per GetMap once warm, and
 never a stale right: every catalogue change bumps the version counter in its own transaction."""
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -10,7 +10,7 @@ from capgeo.accounts.models import User
 from capgeo.territory.models import Commune, TownHall
 from layers.models import AccessRule, Audience, Layer, Permission, RowRestriction, Style
 from layers.testing import GUERANDE, LA_BAULE
-from wms.wms import decisions
+from maps import decisions
 
 from .conftest import GREEN, RED, fill_style, image_of, make_style, near, pixel_of
 

@@ -13,9 +13,9 @@ from PIL import Image
 from layers.models import Layer
 from layers.styles import resolve_style
 from layers.testing import make_vector_layer
-from wms.wms import renderer
-from wms.wms.crs import DOMAIN
-from wms.wms.mapnik_env import mapnik
+from maps import renderer
+from maps.crs import DOMAIN
+from maps.mapnik_env import mapnik
 
 from .conftest import PUBLIC_VIEW, RED, make_style, near, sql, transform_box
 

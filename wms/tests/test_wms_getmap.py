@@ -8,7 +8,7 @@ from layers.access import AccessPolicy
 from layers.models import Permission
 from layers.sld import import_sld
 from layers.styles import compute_breaks
-from wms.wms import catalogue, renderer
+from maps import catalogue, renderer
 
 from .conftest import (BLUE, GREEN, LONLAT_BOX, RED, image_of, make_style, near, pixel_of,
                        transform_box)

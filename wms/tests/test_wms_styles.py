@@ -9,9 +9,10 @@ from django.test import RequestFactory
 from layers.admin_styles import StyleForm
 from layers.models import Layer, Style
 from layers.sld import import_sld
-from layers.styles import StyleError, clean_definition, mapnik_expression, rules_of
+from layers.styles import StyleError, clean_definition, rules_of
+from maps.mapnik_xml import mapnik_expression
 from layers.testing import make_vector_layer
-from wms.wms.mapnik_env import mapnik
+from maps.mapnik_env import mapnik
 
 from .conftest import PUBLIC_VIEW, make_style
 

@@ -40,7 +40,7 @@ def cacheable_layers():
 def catalogue_version():
     """A stamp that changes whenever a layer, its data, its style or its rules do: the counter
     bumped by triggers on those tables (migration wms 0001), read in one tiny query."""
-    from wms.wms.decisions import catalogue_version as counter
+    from maps.decisions import catalogue_version as counter
 
     value = counter()
     # Without the counter row (emptied by hand), never reuse a configuration.

@@ -22,7 +22,7 @@ from mapproxy.util.ext.dictspec.spec import anything, combined, required
 
 from layers.access import LayerNotFound
 from layers.models import Permission
-from wms.wms.errors import WmsError
+from maps.errors import MapError
 
 from .audience import Audience, cache_variant
 from .render import SRIDS, render_png
@@ -64,7 +64,7 @@ class CatalogueLayerSource(MapLayer):
             raise BlankImageError()
         try:
             png = render_png(grant, query.bbox, srid, *query.size, style_name=self.style_name)
-        except WmsError:  # the style is gone: the next request rebuilds the configuration
+        except MapError:  # the style is gone: the next request rebuilds the configuration
             raise BlankImageError() from None
         if png is None:
             raise BlankImageError()

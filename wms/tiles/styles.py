@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from wms.wms.capabilities import legend_url
-from wms.wms.catalogue import layer_styles
+from maps.catalogue import layer_styles
 
 from .checks import REST_TILE, exception_report
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from layers.access import LayerNotFound
 from layers.models import Permission
-from wms.wms import decisions
+from maps import decisions
 
 from .mvt import TileOutOfRange, render_tile
 

@@ -30,7 +30,7 @@ def _operation(name):
     if name == "getstyles":
         from .getstyles import get_styles
         return get_styles
-    from .legend import get_legend_graphic
+    from .getlegendgraphic import get_legend_graphic
     return get_legend_graphic
 
 

@@ -12,11 +12,11 @@ from layers.access import AccessPolicy, LayerNotFound
 from layers.extents import stored_summary
 from layers.models import Permission
 from layers.styles import StyleError, resolve_style
+from maps import cascade, catalogue
+from maps.crs import advertised_codes, crs_for
+from maps.legend import legend_size
 
-from . import cascade, catalogue
-from .crs import advertised_codes, crs_for
 from .featureinfo import ADVERTISED_INFO_FORMATS
-from .legend import legend_size
 from .params import ADVERTISED_IMAGE_FORMATS, MAX_LAYERS, max_size
 
 CONTENT_TYPES = {"1.3.0": "text/xml; charset=utf-8",

@@ -4,6 +4,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from django.http import HttpResponse
 
+from maps.errors import MapError
+
 # Exception formats per version: the XML report, an image with the message, a blank image.
 XML, INIMAGE, BLANK = "xml", "inimage", "blank"
 EXCEPTION_FORMATS = {
@@ -13,18 +15,9 @@ EXCEPTION_FORMATS = {
 }
 
 
-class WmsError(Exception):
-    """A client error answered as an OGC service exception; message is French."""
-
-    def __init__(self, code, message, locator=None):
-        super().__init__(message)
-        self.code = code
-        self.message = str(message)
-        self.locator = locator
-
-
-def crs_code_name(version):
-    return "InvalidCRS" if version == "1.3.0" else "InvalidSRS"
+# The WMS's own refusals (parameters, formats) and the map engine's (unknown layer or style, CRS
+# not offered) are one kind of error: an OGC exception code, a French message, a locator.
+WmsError = MapError
 
 
 def exception_format(params, version):

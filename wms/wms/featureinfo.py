@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from layers.styles import geometry_family
+from maps import cascade, decisions
 
-from . import cascade, decisions
 from .errors import WmsError
 from .params import name_list, parse_map_request, required
 

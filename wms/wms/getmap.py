@@ -1,12 +1,13 @@
 """GetMap: the requested layers drawn by Mapnik, in the requested CRS, size and format."""
 from django.http import HttpResponse
 
-from . import cascade, decisions, png, renderer
+from maps import cascade, decisions, png, renderer
+from maps.mapnik_env import mapnik
+from maps.picture import message_image
+
 from .errors import BLANK, INIMAGE, WmsError, exception_format
-from .mapnik_env import mapnik
 from .params import (PNG_32, parse_bgcolor, parse_format, parse_map_request, parse_size,
                      parse_transparent)
-from .picture import message_image
 
 
 def background(params, image_format):
@@ -23,7 +24,7 @@ def get_map(request, params, version):
     fill = background(params, image_format)
     query = parse_map_request(params, version)
     served = decisions.resolve(request.user, query.layer_names, query.style_names)
-    if cascade.has_remote(served):  # remote catalogue layers: wms.wms.cascade
+    if cascade.has_remote(served):  # remote catalogue layers: maps.cascade
         image, failed = cascade.render(request, served, query, fill)
         return cascade.mark_failures(image_response(image, image_format, fill), failed)
     image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)

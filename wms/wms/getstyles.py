@@ -7,8 +7,8 @@ from django.http import HttpResponse
 from layers.access import AccessPolicy
 from layers.sld_export import document
 from layers.styles import StyleError, resolve_style
+from maps import catalogue
 
-from . import catalogue
 from .params import name_list, required
 
 CONTENT_TYPE = "application/vnd.ogc.sld+xml"

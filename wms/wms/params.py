@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .crs import crs_for
+from maps.crs import crs_for
+
 from .errors import WmsError
 
 VERSIONS = ("1.1.1", "1.3.0")
 DEFAULT_VERSION = "1.3.0"
 MAX_LAYERS = 20
 
-# FORMAT -> (Content-Type answered, Mapnik encoding; PNG_32 is wms.wms.png's own encoder).
+# FORMAT -> (Content-Type answered, Mapnik encoding; PNG_32 is maps.png's own encoder).
 PNG_32 = "png32"
 IMAGE_FORMATS = {
     "image/png": ("image/png", PNG_32),

@@ -1,27 +1,23 @@
-"""GetLegendGraphic: one entry per rule of a style, a swatch drawn by Mapnik and the rule's title.
+"""Legends of catalogue styles: one entry per rule of a style, a swatch drawn by Mapnik and the
+rule's title (for GetLegendGraphic, capabilities sizes and prints).
 
 Legends depend only on the style (never on rows), and are cached per process and style version.
 """
 import io
 import json
-import re
 import threading
 from collections import OrderedDict
 from types import SimpleNamespace
 
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from lxml import etree
 from PIL import Image, ImageDraw
 
-from layers.styles import (attribute_types, default_definition, geometry_family, rule_element,
-                           rules_of)
+from layers.styles import attribute_types, default_definition, geometry_family, rules_of
 
-from . import cascade, decisions
 from .crs import PROJ
-from .errors import WmsError
 from .mapnik_env import mapnik
-from .params import required
+from .mapnik_xml import rule_element
 from .picture import font
 
 SWATCH = 20
@@ -121,7 +117,7 @@ def family_titles():
 
 def builtin_families_legend(size=SWATCH):
     """The legend of the built-in default style for each geometry family: how the features of
-    a remote WFS layer are drawn (wms.wms.cascade_wfs), whatever their geometry."""
+    a remote WFS layer are drawn (maps.cascade_wfs), whatever their geometry."""
     rows = []
     for family, title in family_titles():
         stand_in = SimpleNamespace(geometry_type=family.upper(), attributes=[])
@@ -146,22 +142,3 @@ def cached_legend(served, size):
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return png
-
-
-def get_legend_graphic(request, params, version):
-    name = required(params, "LAYER")
-    image_format = (params.get("FORMAT") or "image/png").strip().lower()
-    if image_format != "image/png":
-        raise WmsError("InvalidFormat", _("Les légendes sont proposées en image/png seulement."),
-                       "FORMAT")
-    size = SWATCH
-    # isdigit() is true for "²", which int() refuses: ASCII digits only.
-    if all(re.fullmatch(r"[0-9]{1,9}", params.get(name, "")) for name in ("WIDTH", "HEIGHT")):
-        size = max(8, min(64, min(int(params["WIDTH"]), int(params["HEIGHT"]))))
-    served = decisions.resolve(request.user, [name], [params.get("STYLE", "").strip()],
-                               locator="LAYER", style_locator="STYLE")[0]
-    if cascade.is_remote(served):
-        return cascade.legend_response(request, served)
-    response = HttpResponse(cached_legend(served, size), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=300"
-    return response

@@ -20,17 +20,18 @@ SOURCE_CODES = ("EPSG:2154", "EPSG:3857", "EPSG:4326")
 
 @dataclass(frozen=True)
 class SourceView:
-    crs: object          # wms.wms.crs.Crs the remote is asked in
+    crs: object          # maps.crs.Crs the remote is asked in
     bbox_xy: tuple       # east/north order, in that CRS
     size: tuple          # (width, height) asked of the remote
 
 
 @lru_cache(maxsize=1)
 def _base_config():
-    # MapProxy's SRS objects need a configuration (its PROJ settings): the tiles' one.
-    from wms.tiles.purge import tile_grids
+    """MapProxy's defaults: its SRS objects read their PROJ settings from a base configuration
+    (the embedded tile service sets none of its own, so they are the same)."""
+    from mapproxy.config.configuration.proxy import ProxyConfiguration
 
-    return tile_grids()[0]
+    return ProxyConfiguration({"services": {"tms": {}}}, seed=False).base_config
 
 
 def _srs(crs):

@@ -7,9 +7,9 @@ A remote layer passes the access policy like any layer (catalogue.resolve); then
   level nearest the requested resolution, the tiles covering the box mosaicked then resampled;
 - when the remote layer does not offer the requested CRS, it is asked in one it offers
   (Lambert-93, Web Mercator or WGS 84; a WFS never in WGS 84) and the image warped
-  (wms.wms.reproject); GetFeatureInfo asks at the matching point; InvalidCRS only when it offers
+  (maps.reproject); GetFeatureInfo asks at the matching point; InvalidCRS only when it offers
   none of them;
-- a remote WFS layer is drawn from its features in the box (wms.wms.cascade_wfs), asked in a
+- a remote WFS layer is drawn from its features in the box (maps.cascade_wfs), asked in a
   projected CRS only (a WGS 84 map is warped, as above), with the built-in style and its legend;
 - a remote failure never fails the map: the layer is left blank and named in the
   X-CapGeo-Remote-Failed header (a missing basemap is better than no map at all);
@@ -28,7 +28,6 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from lxml import etree
 from PIL import Image
@@ -39,7 +38,7 @@ from layers.remote.fetch import DEPTH_HEADER, MAX_DEPTH, RemoteError, fetch
 from layers.remote.fetch import timeout as remote_timeout
 
 from . import cascade_wfs, reproject
-from .errors import WmsError, crs_code_name
+from .errors import MapError, crs_code_name
 from .mapnik_env import mapnik
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,7 @@ def remote_style(layer, name, locator="STYLES"):
         return ""
     if name in styles:
         return name
-    raise WmsError("StyleNotDefined", _("La couche « %(layer)s » n'a pas de style « %(style)s ».")
+    raise MapError("StyleNotDefined", _("La couche « %(layer)s » n'a pas de style « %(style)s ».")
                    % {"layer": layer.name, "style": name[:100]}, locator)
 
 
@@ -197,7 +196,7 @@ def remote_crs(served, crs):
         if code in offered:
             return code
     version = getattr(served, "wms_version", "1.3.0")
-    raise WmsError(crs_code_name(version),
+    raise MapError(crs_code_name(version),
                    _("La couche distante « %(layer)s » n'est pas proposée dans le système "
                      "%(crs)s (proposés : %(list)s).")
                    % {"layer": served.layer.name, "crs": crs.code,
@@ -214,7 +213,7 @@ def offers(served, crs):
     """Whether the remote layer can be asked in this CRS as is."""
     try:
         CRS_CHECKS[served.protocol](served, crs)
-    except WmsError:
+    except MapError:
         return False
     return True
 
@@ -300,7 +299,7 @@ def tile_matrix_set(served, crs):
                 return name, tms
     version = getattr(served, "wms_version", "1.3.0")
     offered = sorted({tms.get("crs") for tms in sets.values() if tms.get("crs")})
-    raise WmsError(crs_code_name(version),
+    raise MapError(crs_code_name(version),
                    _("La couche distante « %(layer)s » n'a pas de tuiles dans le système "
                      "%(crs)s (proposés : %(list)s).")
                    % {"layer": served.layer.name, "crs": crs.code, "list": ", ".join(offered) or "—"},
@@ -476,7 +475,7 @@ def feature_info(served, query, i, j, count, depth):
         return []
     try:
         source = drawing_crs(served, query.crs)
-    except WmsError:
+    except MapError:
         return []
     if source == query.crs:
         url, params = wms_map_params(served, query.crs, query.bbox_xy, query.width, query.height)
@@ -559,29 +558,13 @@ def legend_source(layer, style):
     return None, {}
 
 
-def legend_response(request, served):
-    if served.protocol == "wfs":  # drawn here with the built-in style: its legend is ours
-        from .legend import builtin_families_legend
-
-        response = HttpResponse(builtin_families_legend(), content_type="image/png")
-        response["Cache-Control"] = "private, max-age=300"
-        return response
+def legend_picture(served, depth):
+    """The remote layer's legend (its LegendURL or GetLegendGraphic) as a Pillow RGBA image, or
+    None when it has none; RemoteError when it could not be read."""
     url, params = legend_source(served.layer, served.style)
     if url is None:
-        raise WmsError("LayerNotDefined", _("La couche distante « %(name)s » n'a pas de légende.")
-                       % {"name": served.layer.name}, "LAYER")
-    try:
-        picture = decoded(*cached_fetch(with_parameters(url, params) if params else url, {},
-                                        request_depth(request)))
-    except RemoteError as error:
-        raise WmsError(None, _("Légende de la couche distante « %(name)s » indisponible : "
-                               "%(error)s") % {"name": served.layer.name, "error": error.message},
-                       "LAYER") from None
-    buffer = io.BytesIO()
-    picture.save(buffer, "PNG")
-    response = HttpResponse(buffer.getvalue(), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+        return None
+    return decoded(*cached_fetch(with_parameters(url, params) if params else url, {}, depth))
 
 
 def pixels(value, default=20):

@@ -26,15 +26,20 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ..wms.mapnik_env import FONTS_DIR
-from ..wms.picture import font as pil_font
-from .params import PrintError, fit_bbox, ground_width, max_pixels, north_angle
+from ..mapnik_env import FONTS_DIR
+from ..picture import font as pil_font
+from ..errors import PrintError
+from .ground import fit_bbox, ground_width, north_angle
 from .render import attributions, draw_map, legend_pictures
 
 MARGIN, HEADER, FOOTER = 10, 16, 14    # mm
 LEGEND_SIDE = 62                        # mm, legend column in landscape
 LEGEND_BELOW = 0.3                      # share of the usable height under the map in portrait
 INK = (30, 30, 30)
+
+
+def max_pixels():
+    return int(getattr(settings, "CAPGEO_PRINT_MAX_PIXELS", 10_000_000))
 
 
 def brand():

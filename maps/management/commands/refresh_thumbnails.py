@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from layers.models import Layer
-from layers.thumbnails import render_thumbnail
+from maps.thumbnails import render_thumbnail
 
 
 class Command(BaseCommand):

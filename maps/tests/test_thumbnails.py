@@ -1,4 +1,4 @@
-"""Thumbnails are drawn by the WMS renderer in the layer's default style, and follow publications
+"""Thumbnails are drawn by the map renderer in the layer's default style, and follow publications
 and style changes (rendered again in the import job and once a style change commits)."""
 import io
 
@@ -8,9 +8,9 @@ from PIL import Image
 from layers.models import AccessRule, Audience, ImportJob, Layer, Permission, Style
 from layers.publishing import prepare_import, run_import
 from layers.styles import DEFAULT_POINT_FILL
-from layers.thumbnails import OUTLINE, PUBLIC, render_thumbnail_png
+from maps.thumbnails import OUTLINE, PUBLIC, render_thumbnail_png
 
-from .test_publishing_support import (TEST_PREFIX, admin_user, drop_test_staging_tables,  # noqa: F401
+from layers.tests.test_publishing_support import (TEST_PREFIX, admin_user, drop_test_staging_tables,  # noqa: F401
                                       media_root, town_halls_geojson)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("drop_test_staging_tables", "media_root")]
@@ -104,7 +104,7 @@ def test_rows_changed_in_place_make_the_thumbnail_stale(tmp_path, django_capture
     from django.db import connection
 
     from layers.tables import DATA_SCHEMA, qualified, refresh_layer_metadata
-    from layers.thumbnails import current_thumbnail
+    from maps.thumbnails import current_thumbnail
 
     layer = publish(tmp_path)
     AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC, permission=Permission.VIEW)
@@ -133,7 +133,7 @@ def test_a_layer_restricted_to_communes_shows_the_territory_only(tmp_path,
     """Shown to users restricted to their commune's rows, the thumbnail must not outline the
     whole layer's extent: the territory only, framed on the territory."""
     from layers.models import RowRestriction
-    from layers.thumbnails import TERRITORY, _frame, thumbnail_variant
+    from maps.thumbnails import TERRITORY, _frame, thumbnail_variant
 
     layer = publish(tmp_path)
     AccessRule.objects.create(layer=layer, audience=Audience.AUTHENTICATED,

@@ -12,7 +12,7 @@ from layers.models import LAYER_NAME_RE, Layer, Permission, Style
 from layers.styles import StyleError, resolve_style
 
 from . import cascade
-from .errors import WmsError
+from .errors import MapError
 
 
 def servable(queryset):
@@ -44,7 +44,7 @@ class ServedLayer:
         try:
             return resolve_style(self.layer, self.style)
         except StyleError as error:
-            raise WmsError("StyleNotDefined", _("Le style « %(style)s » est invalide : %(error)s")
+            raise MapError("StyleNotDefined", _("Le style « %(style)s » est invalide : %(error)s")
                            % {"style": self.style.name, "error": " ".join(error.messages)},
                            "STYLES") from None
 
@@ -89,7 +89,7 @@ def style_named(layer, name, locator="STYLES"):
     for style in rows:
         if style is not None and style.name == name:
             return style
-    raise WmsError("StyleNotDefined", _("La couche « %(layer)s » n'a pas de style « %(style)s ».")
+    raise MapError("StyleNotDefined", _("La couche « %(layer)s » n'a pas de style « %(style)s ».")
                    % {"layer": layer.name, "style": name[:100]}, locator)
 
 
@@ -104,7 +104,7 @@ def grant_for(policy, name, locator="LAYERS", allow_remote=False):
     drawable = grant is not None and (
         grant.layer.is_vector or allow_remote and cascade.drawable(grant.layer))
     if not drawable or grant.layer.extent is None:
-        raise WmsError("LayerNotDefined", _("Couche inconnue : « %(name)s ».") % {"name": name[:100]},
+        raise MapError("LayerNotDefined", _("Couche inconnue : « %(name)s ».") % {"name": name[:100]},
                        locator)
     return grant
 

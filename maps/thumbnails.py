@@ -1,5 +1,5 @@
-"""Thumbnails of vector layers (PNG, 256×256): the layer in its default style, drawn by the WMS
-renderer (wms.wms.renderer) over the commune boundaries.
+"""Thumbnails of vector layers (PNG, 256×256): the layer in its default style, drawn by the map
+renderer (maps.renderer) over the commune boundaries.
 
 A thumbnail is shown to everyone who may view the layer, so it must not reveal rows some of them
 may not see. Its features are read through the policy's Grant of an *anonymous* visitor: a layer
@@ -11,8 +11,9 @@ never served once its rules have been tightened.
 
 The renderer reads the rows on Django's connection (its ``rows=True`` drawing: the Grant's row
 filter applies and a publication not yet committed is visible), generalised to the pixel size:
-the output is bounded whatever the layer's size. A new publication (layers.publishing) and a
-change of the default style (wms.tiles.signals) render the thumbnail again; rows changed in place
+the output is bounded whatever the layer's size. A new publication (the layers.events.layer_published
+signal) and a change of the default style render the thumbnail again (receivers connected by
+maps.apps); rows changed in place
 (WFS-T, field sync) make it stale, and it is drawn again when next shown (current_thumbnail).
 """
 import logging
@@ -21,10 +22,15 @@ from xml.sax.saxutils import quoteattr
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import connection
 
-from .access import AccessPolicy, LayerNotFound
-from .models import Layer, Permission, RowRestriction
+from layers.access import AccessPolicy, LayerNotFound
+from layers.models import Layer, Permission, RowRestriction
+
+from .catalogue import ServedLayer, style_named
+from .crs import crs_for
+from .mapnik_env import mapnik
+from .renderer import draw
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +155,12 @@ def _map_xml(communes, outline):
 
 def _served(grant):
     """The layer in its default style, as the WMS serves it."""
-    from wms.wms.catalogue import ServedLayer, style_named
-
     return ServedLayer(grant, style_named(grant.layer, ""))
 
 
 def render_thumbnail_png(layer, variant=None):
     """The PNG bytes of a layer's thumbnail (variant: PUBLIC, OUTLINE or TERRITORY, decided if
     None)."""
-    from wms.wms.mapnik_env import mapnik
-
     grant = _public_grant(layer)
     if variant is None:
         variant = thumbnail_variant(layer)
@@ -177,9 +179,6 @@ def render_thumbnail_png(layer, variant=None):
     image = mapnik.Image(SIZE, SIZE)
     mapnik.render(map_, image)
     if drawn and variant == PUBLIC:
-        from wms.wms.crs import crs_for
-        from wms.wms.renderer import draw
-
         draw([_served(grant)], crs_for("EPSG:2154", "1.3.0"), frame, image, rows=True)
     return image.to_string("png")
 
@@ -235,20 +234,3 @@ def refresh_thumbnail(layer):
     except Exception:  # noqa: BLE001
         log.exception("Thumbnail of layer %s could not be rendered", layer.name)
         return None
-
-
-def on_style_changed(sender, instance, **kwargs):
-    """A style saved or deleted: once committed, the layer's thumbnail follows its default style."""
-    layer = Layer.objects.filter(pk=instance.layer_id).first()
-    if layer is not None and layer.is_vector:
-        transaction.on_commit(lambda: refresh_thumbnail(layer))
-
-
-def connect():
-    """Called by wms.apps (the WMS renderer draws the thumbnails)."""
-    from django.db.models.signals import post_delete, post_save
-
-    from .models import Style
-
-    post_save.connect(on_style_changed, sender=Style, dispatch_uid="thumbnail_style_saved")
-    post_delete.connect(on_style_changed, sender=Style, dispatch_uid="thumbnail_style_deleted")

@@ -1,9 +1,9 @@
-"""The map of a print: catalogue layers resolved through the access policy, drawn by the WMS
-renderer (wms.wms.renderer: the Grant's row filter is in every layer's SQL), one layer at a time
+"""The map of a print: catalogue layers resolved through the access policy, drawn by the map
+renderer (maps.renderer: the Grant's row filter is in every layer's SQL), one layer at a time
 so that each keeps its own opacity.
 
 Remote WMS/WMTS layers (a basemap of the viewer) are fetched like the WMS cascades them
-(wms.wms.cascade: SSRF guard, time and size limits); one that cannot be drawn in the print's CRS
+(maps.cascade: SSRF guard, time and size limits); one that cannot be drawn in the print's CRS
 or does not answer is left out and named on the print, never failing it.
 """
 import io
@@ -14,13 +14,11 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from layers.access import AccessPolicy
-from layers.remote.capabilities import with_parameters
 from layers.remote.fetch import RemoteError
 
-from ..wms import cascade, catalogue, legend, renderer
-from ..wms.crs import Crs
-from ..wms.errors import WmsError
-from .params import PrintError
+from .. import cascade, catalogue, legend, renderer
+from ..crs import Crs
+from ..errors import MapError, PrintError
 
 logger = logging.getLogger(__name__)
 BACKGROUND = (255, 255, 255, 255)
@@ -44,7 +42,7 @@ def resolve(user, print_layers):
     for item in print_layers:
         try:
             grant = catalogue.grant_for(policy, item.name, allow_remote=True)
-        except WmsError:
+        except MapError:
             raise PrintError(_("Couche inconnue : « %(name)s ».") % {"name": item.name}) from None
         try:
             if grant.layer.is_vector:
@@ -52,7 +50,7 @@ def resolve(user, print_layers):
                 served = catalogue.ServedLayer(grant, style)
             else:
                 served = cascade.RemoteServed(grant, cascade.remote_style(grant.layer, item.style))
-        except WmsError:
+        except MapError:
             raise PrintError(_("La couche « %(name)s » n'a pas de style « %(style)s ».")
                              % {"name": item.name, "style": item.style}) from None
         printed.append(PrintedLayer(served, item.opacity))
@@ -68,7 +66,7 @@ def _remote_picture(served, crs, bbox, width, height):
     try:
         cascade.check_crs([served], crs, "1.3.0")
         return _pillow(cascade.remote_image(served, crs, bbox, width, height, depth=0))
-    except (RemoteError, WmsError) as error:
+    except (RemoteError, MapError) as error:
         logger.warning("Couche distante %s non imprimée : %s", served.layer.name,
                        getattr(error, "message", error))
         return None
@@ -91,7 +89,7 @@ def draw_map(printed, srid, bbox, width, height):
             try:
                 layer_picture = _pillow(renderer.render([item.served], crs, bbox, width, height,
                                                         None))
-            except WmsError as error:  # an invalid style, found while building the Map
+            except MapError as error:  # an invalid style, found while building the Map
                 raise PrintError(error.message) from None
         if item.opacity < 1:
             alpha = layer_picture.getchannel("A").point(lambda a, o=item.opacity: int(a * o))
@@ -101,12 +99,8 @@ def draw_map(printed, srid, bbox, width, height):
 
 
 def _remote_legend(served):
-    url, params = cascade.legend_source(served.layer, served.style)
-    if url is None:
-        return None
     try:
-        return cascade.decoded(*cascade.cached_fetch(with_parameters(url, params) if params
-                                                     else url, {}, 0))
+        return cascade.legend_picture(served, depth=0)
     except RemoteError:
         return None
 
@@ -120,7 +114,7 @@ def legend_pictures(printed, swatch=20):
             continue
         try:
             png = legend.cached_legend(item.served, swatch)
-        except WmsError as error:
+        except MapError as error:
             raise PrintError(error.message) from None
         pictures.append((item.layer.title, Image.open(io.BytesIO(png)).convert("RGBA")))
     return pictures

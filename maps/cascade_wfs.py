@@ -4,7 +4,7 @@ catalogue's built-in default style, one Mapnik layer per geometry family.
 
 Features are never asked in a geographic CRS (EPSG:4326, CRS:84): WFS servers disagree on their
 axis order in GeoJSON, and a wrong guess would draw them in the wrong place. A map in WGS 84 is
-drawn in a projected CRS the server offers and warped (wms.wms.cascade, wms.wms.reproject).
+drawn in a projected CRS the server offers and warped (maps.cascade, maps.reproject).
 """
 import json
 from types import SimpleNamespace
@@ -14,11 +14,12 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from layers.remote.fetch import RemoteError
-from layers.styles import default_definition, geometry_family, mapnik_style, rules_of
+from layers.styles import default_definition, geometry_family, rules_of
 
 from .crs import PROJ
-from .errors import WmsError, crs_code_name
+from .errors import MapError, crs_code_name
 from .mapnik_env import mapnik
+from .mapnik_xml import mapnik_style
 
 FAMILIES = ("polygon", "line", "point")  # drawing order: points on top
 
@@ -41,7 +42,7 @@ def check_crs(served, crs):
 
     version = getattr(served, "wms_version", "1.3.0")
     if crs.srid == 4326:
-        raise WmsError(crs_code_name(version),
+        raise MapError(crs_code_name(version),
                        _("La couche WFS distante « %(layer)s » se dessine en EPSG:2154 ou "
                          "EPSG:3857 seulement.") % {"layer": served.layer.name},
                        "CRS" if version == "1.3.0" else "SRS")

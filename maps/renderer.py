@@ -15,9 +15,9 @@ from lxml import etree
 
 from layers.access import quote_ident
 from layers.extents import storage_box_sql, stored_summary
-from layers.styles import mapnik_style
 
 from .mapnik_env import mapnik
+from .mapnik_xml import mapnik_style
 
 CACHE_SIZE = 64
 POOL_SIZE = 4           # connections per process for Mapnik's PostGIS datasource pool

@@ -1,16 +1,16 @@
-"""The coordinate reference systems the WMS serves, their axis order and their PROJ strings.
+"""The coordinate reference systems maps are drawn in, their axis order and their PROJ strings.
 
 Mapnik never reprojects catalogue layers: PostGIS transforms the geometries to the requested CRS
 (the mapnik wheel's PROJ cannot read Debian's proj.db). Their Map and its layer share one srs that
 Mapnik only uses to know the units (degrees or metres) for scale denominators: one of Mapnik's
-built-in CRSs (wms.renderer.MAPNIK_SRS), which cost no PROJ object per render. The PROJ strings
+built-in CRSs (maps.renderer.MAPNIK_SRS), which cost no PROJ object per render. The PROJ strings
 below serve the Maps drawing legends and remote WFS layers.
 """
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from .errors import WmsError, crs_code_name
+from .errors import MapError, crs_code_name
 
 PROJ = {
     2154: ("+proj=lcc +lat_0=46.5 +lon_0=3 +lat_1=49 +lat_2=44 +x_0=700000 +y_0=6600000 "
@@ -53,7 +53,7 @@ def crs_for(code, version):
     if code in CODES:
         srid = int(code.split(":")[1])
         return Crs(code, srid, version == "1.3.0" and srid == 4326)
-    raise WmsError(crs_code_name(version),
+    raise MapError(crs_code_name(version),
                    _("Système de coordonnées non proposé : « %(crs)s » (proposés : %(list)s).")
                    % {"crs": code, "list": ", ".join(CODES)}, "CRS" if version == "1.3.0" else "SRS")
 
