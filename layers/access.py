@@ -146,7 +146,7 @@ class AccessPolicy:
 
     def rebind(self, source):
         """The same decision for this policy's user (a source cached for his audience by a
-        per-worker cache, wms.wms.decisions): the rows and columns of the cached one, this user
+        per-worker cache, maps.decisions): the rows and columns of the cached one, this user
         recorded as the author of what he writes."""
         if not isinstance(source, FeatureSource):
             raise TypeError("rebind takes a FeatureSource")
