@@ -2,7 +2,7 @@
 
 Before answering, the CSW view calls refresh(): when the catalogue version counter (bumped by
 triggers in the transaction of any change to layers, access rules, styles or themes, see
-wms.wms.decisions) or the platform address differs from those the records were built from, the
+maps.decisions) or the platform address differs from those the records were built from, the
 table is rebuilt in one transaction, under an advisory lock so that concurrent workers do not
 build it twice. A layer unpublished or withdrawn from the public is gone from the next answer.
 
