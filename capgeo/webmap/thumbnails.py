@@ -69,7 +69,7 @@ def _cache_key(saved_map, served, frame):
     parts = [saved_map.pk, saved_map.updated_at.isoformat(), [round(v, 1) for v in frame]]
     for s in served:
         parts.append([s.layer.name, str(s.layer.updated_at), str(s.layer.data_updated_at),
-                      s.style_version, list(map(str, s.grant.where("t")))])
+                      s.style_version, list(map(str, s.grant.view_key))])
     digest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
     return f"webmap:thumbnail:{digest}"
 

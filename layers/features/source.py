@@ -122,6 +122,22 @@ class FeatureSource(WritingMixin):
                 tuple(map(str, self.rows.params)), self.write_rows.sql,
                 tuple(map(str, self.write_rows.params)), self.columns)
 
+    @property
+    def sees_everything(self):
+        """True when the user gets every row and every column (answers may be shared with
+        anyone else who does)."""
+        return not self.restricted and all(c.readable for c in self.columns)
+
+    @property
+    def view_key(self):
+        """Hashable: what the user sees of the layer — the read filter, and the readable
+        columns when some are hidden. Two sources of one layer with the same view_key show the
+        same features (tile cache variants, thumbnail and map caches)."""
+        key = (self.rows.sql, tuple(self.rows.params))
+        if not all(c.readable for c in self.columns):
+            key += (tuple(self.readable_names()),)
+        return key
+
     def where(self, alias="t"):
         """The read filter as (sql, params) for a table aliased ``t``. Kept only for the modules
         still listed in tests/test_feature_source_boundary.py's allow-list: use the methods."""

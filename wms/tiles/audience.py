@@ -61,12 +61,11 @@ SHARED = "all"
 
 
 def cache_variant(grant):
-    """SHARED for an unrestricted Grant, else '<INSEE>_<digest of the row filter>'."""
-    if not grant.restricted:
+    """SHARED for a FeatureSource that sees everything, else '<INSEE>_<digest of what it sees>'
+    (its view_key: the row filter, and the readable columns when some are hidden)."""
+    if grant.sees_everything:
         return SHARED
-    digest = hashlib.sha256(
-        repr((grant.row_filter.sql, grant.row_filter.params)).encode()
-    ).hexdigest()[:10]
+    digest = hashlib.sha256(repr(grant.view_key).encode()).hexdigest()[:10]
     commune_id = getattr(grant.user, "commune_id", None)
     insee = Commune.objects.filter(pk=commune_id).values_list("insee", flat=True).first() or "0"
     return f"{insee}_{digest}"

@@ -1,0 +1,159 @@
+"""One access matrix, every protocol: the shared scenario (layers.testing) read by each user
+through the feature source itself, the REST API (page and CSV export), WFS GetFeature, WMS
+GetFeatureInfo and vector tiles must give exactly the same rows — those of
+SCENARIO_EXPECTED_ROWS for viewing, of SCENARIO_EXPECTED_DOWNLOAD for downloading — and
+refuse the same layers. The protocol tests (layers/tests/test_api_access.py,
+wms/tests/test_wfs_access.py, test_wms_access.py, test_mvt.py) check each protocol's details;
+this one checks that they agree, since they all read through the one feature source.
+"""
+import csv
+import io
+import json
+import math
+
+import mapbox_vector_tile
+import pytest
+from django.db import connection
+from django.test import Client
+
+from capgeo.accounts.models import User
+from capgeo.territory.models import TownHall
+from layers.access import AccessDenied, AccessPolicy, LayerNotFound
+from layers.models import Permission
+from layers.testing import (GUERANDE, LA_BAULE, SCENARIO_EXPECTED_DOWNLOAD,
+                            SCENARIO_EXPECTED_ROWS, SCENARIO_RULES, build_access_scenario)
+
+pytestmark = pytest.mark.django_db
+USERS = sorted(SCENARIO_EXPECTED_ROWS)
+SIZE = 101  # GetFeatureInfo: a 101 px map centred on each town hall, 1 m per pixel
+
+
+@pytest.fixture
+def scenario(db):
+    return build_access_scenario()
+
+
+def client_for(username):
+    client = Client()
+    if username != "anonymous":
+        client.force_login(User.objects.get(username=username))
+    return client
+
+
+def body(response):
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def halls():
+    return {h.commune.insee: (h.location.x, h.location.y)
+            for h in TownHall.objects.select_related("commune")
+            .filter(commune__insee__in=[GUERANDE, LA_BAULE])}
+
+
+def common_tile(points):
+    """The deepest XYZ tile holding every Lambert-93 point."""
+    with connection.cursor() as cursor:
+        lonlats = []
+        for x, y in points:
+            cursor.execute("SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID("
+                           "ST_MakePoint(%s, %s), 2154), 4326) p", [x, y])
+            lonlats.append(cursor.fetchone())
+    for z in range(16, 0, -1):
+        n = 1 << z
+        tiles = {(int((lon + 180) / 360 * n),
+                  int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+                 for lon, lat in lonlats}
+        if len(tiles) == 1:
+            return (z, *tiles.pop())
+    return 0, 0, 0
+
+
+# --- each protocol: the set of INSEE codes it answers, or None when it refuses the layer --------
+def through_source(username, name, permission):
+    user = User.objects.get(username=username) if username != "anonymous" else None
+    try:
+        source = AccessPolicy.for_user(user).source(name, permission)
+    except (LayerNotFound, AccessDenied):
+        return None
+    return {f["properties"]["code_insee"] for f in source.features(source.query())}
+
+
+def through_rest_page(client, name):
+    response = client.get(f"/api/layers/{name}/features")
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, body(response)[:300]
+    return {f["properties"]["code_insee"] for f in json.loads(body(response))["features"]}
+
+
+def through_rest_export(client, name):
+    response = client.get(f"/api/layers/{name}/features", {"f": "csv"})
+    if response.status_code in (403, 404):
+        assert b"Mairie" not in body(response)
+        return None
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(body(response).decode())))
+    return {row["code_insee"] for row in rows}
+
+
+def through_wfs(client, name):
+    response = client.get("/ows", {"SERVICE": "WFS", "VERSION": "2.0.0", "REQUEST": "GetFeature",
+                                   "TYPENAMES": name, "OUTPUTFORMAT": "geojson"})
+    if response.status_code == 400:
+        assert b'locator="typeNames"' in body(response) and b"Mairie" not in body(response)
+        return None
+    assert response.status_code == 200
+    return {f["properties"]["code_insee"] for f in json.loads(body(response))["features"]}
+
+
+def through_feature_info(client, name):
+    found = set()
+    for x, y in halls().values():
+        half = SIZE // 2 + 0.5
+        response = client.get("/ows", {
+            "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo", "LAYERS": name,
+            "QUERY_LAYERS": name, "STYLES": "", "CRS": "EPSG:2154",
+            "BBOX": f"{x - half},{y - half},{x + half},{y + half}", "WIDTH": SIZE,
+            "HEIGHT": SIZE, "I": SIZE // 2, "J": SIZE // 2, "FORMAT": "image/png",
+            "INFO_FORMAT": "application/json", "FEATURE_COUNT": 10})
+        if response.status_code == 400:
+            assert b"LayerNotDefined" in response.content and b"Mairie" not in response.content
+            return None
+        assert response.status_code == 200
+        found |= {f["properties"]["code_insee"] for f in json.loads(response.content)["features"]}
+    return found
+
+
+def through_tiles(client, name):
+    z, x, y = common_tile(halls().values())
+    response = client.get(f"/tiles/{name}/{z}/{x}/{y}.mvt")
+    if response.status_code == 404:
+        return None
+    if response.status_code == 204:
+        return set()
+    assert response.status_code == 200
+    layers = mapbox_vector_tile.decode(response.content)
+    return {f["properties"]["code_insee"] for f in layers[name]["features"]}
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_every_protocol_gives_the_rows_of_the_one_matrix(scenario, username):
+    client = client_for(username)
+    for name in SCENARIO_RULES:
+        visible = SCENARIO_EXPECTED_ROWS[username].get(name)           # None: not viewable
+        downloadable = visible if name in SCENARIO_EXPECTED_DOWNLOAD[username] else None
+        answers = {
+            "source (view)": through_source(username, name, Permission.VIEW),
+            "REST page": through_rest_page(client, name),
+            "WMS GetFeatureInfo": through_feature_info(client, name),
+            "MVT": through_tiles(client, name),
+        }
+        for protocol, answer in answers.items():
+            assert answer == visible, (username, name, protocol)
+        answers = {
+            "source (download)": through_source(username, name, Permission.DOWNLOAD),
+            "REST export": through_rest_export(client, name),
+            "WFS GetFeature": through_wfs(client, name),
+        }
+        for protocol, answer in answers.items():
+            assert answer == downloadable, (username, name, protocol)
