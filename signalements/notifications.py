@@ -18,7 +18,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import MessageKind, MessageTemplate, Report, Service
+from .models import MessageKind, MessageTemplate, Report, Service, Status
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ DEFAULTS = {
         "bien reçu ; il est transmis à : {{ report.service.name }}.\n\nSuivez son traitement "
         "(sans compte) : {{ tracking_url }}\n\nMerci de votre aide.\n{{ platform }}\n"),
     MessageKind.STATUS: (
-        "Signalement {{ report.reference }} : {{ report.get_status_display }}",
+        "Signalement {{ report.reference }} : {{ status }}",
         "Bonjour,\n\nVotre signalement « {{ report.category }} » à {{ report.commune.name }} est "
-        "maintenant : {{ report.get_status_display }}.{% if report.status_reason %}\n\nMotif : "
-        "{{ report.status_reason }}{% endif %}\n\nSuivi : {{ tracking_url }}\n\n{{ platform }}\n"),
+        "maintenant : {{ status }}.{% if reason %}\n\nMotif : {{ reason }}{% endif %}\n\n"
+        "Suivi : {{ tracking_url }}\n\n{{ platform }}\n"),
     MessageKind.REPLY: (
         "Signalement {{ report.reference }} : réponse du service",
         "Bonjour,\n\n{{ report.service.name }} vous répond au sujet de votre signalement "
@@ -99,10 +99,12 @@ def report_created(report_id):
               processing_url=processing_url(report))
 
 
-def status_changed(report_id):
+def status_changed(report_id, status, reason=""):
+    """The reporter told of one change (its status and reason as they were set: a later change
+    sends its own e-mail)."""
     report = _load(report_id)
     _send(MessageKind.STATUS, [report.contact_email], report=report,
-          tracking_url=tracking_url(report))
+          status=Status(status).label, reason=reason, tracking_url=tracking_url(report))
 
 
 def replied(report_id, text):

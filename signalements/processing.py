@@ -75,7 +75,7 @@ def set_status(report, status, actor, reason=""):
     report.save()
     _event(report, actor, EventKind.STATUS, public=True, before=before, after=status, text=reason)
     _done(report)
-    transaction.on_commit(lambda: notifications.status_changed(report.pk))
+    transaction.on_commit(lambda: notifications.status_changed(report.pk, status, reason))
     return report
 
 
@@ -150,7 +150,9 @@ def merge(duplicate, original, actor):
     _event(original, actor, EventKind.MERGED, after=duplicate.reference,
            text=_("Doublon fusionné : %(ref)s.") % {"ref": duplicate.reference})
     publication.publish(duplicate.pk, original.pk)
-    transaction.on_commit(lambda: notifications.status_changed(duplicate.pk))
+    reason = duplicate.status_reason
+    transaction.on_commit(lambda: notifications.status_changed(duplicate.pk, Status.DUPLICATE,
+                                                               reason))
     return duplicate
 
 

@@ -93,7 +93,7 @@
       input.addEventListener('change', function () {
         if (isFinite(+lon.value) && isFinite(+lat.value) && lon.value && lat.value) {
           place([+lon.value, +lat.value]);
-          if (map) { map.getView().setCenter(ol.proj.fromLonLat([+lon.value, +lat.value])); }
+          if (map) { map.getView().setCenter(ol.proj.fromLonLat([+lon.value, +lat.value])); map.getView().setZoom(17); }
         }
       });
     });
