@@ -13,7 +13,6 @@ from collections import OrderedDict
 from django.db import connection
 from lxml import etree
 
-from layers.access import quote_ident
 from layers.extents import storage_box_sql, stored_summary
 
 from .mapnik_env import mapnik
@@ -54,16 +53,6 @@ def clear_cache():
     _maps.clear()
 
 
-def inline_row_filter(grant):
-    """The Grant's row filter as literal SQL (values quoted by the driver, never by hand)."""
-    sql, params = grant.where("t")
-    if not params:
-        return sql
-    with connection.cursor() as cursor:
-        literal = cursor.mogrify(sql, list(params))
-    return literal.decode() if isinstance(literal, bytes) else literal
-
-
 def datasource_extent(layer, srid):
     """The layer's extent in srid, measured on its data in that CRS (layers.extents), with a
     margin: Mapnik skips the boxes outside it. Never the Lambert-93 box's corners transformed:
@@ -100,8 +89,14 @@ def tolerance(srid):
             f"{METRES_PER_UNIT[srid]}")
 
 
-def subquery(layer, attributes, row_filter, srid):
-    columns = "".join(f", t.{quote_ident(name)}" for name in attributes)
+def drawn_attributes(source, style):
+    """The style's attributes among the columns the user may read (a hidden one is not read)."""
+    readable = set(source.readable_names())
+    return [name for name in style.attributes if name in readable]
+
+
+def subquery(source, attributes, srid):
+    """The Mapnik datasource's table: the user's FeatureSource, generalised to the pixel."""
     # Only geometries spanning SIMPLIFY_MIN_PIXELS or more are generalised: a smaller one would
     # collapse into a flat ring whose outline Mapnik strokes differently (darker dots). Those
     # that are generalised keep their collapsed parts (preserveCollapsed), nothing disappears.
@@ -114,8 +109,7 @@ def subquery(layer, attributes, row_filter, srid):
     else:
         geometry = f"ST_Transform({geometry}, {srid})"
         in_box = f"t.geom && {storage_box_sql('!bbox!', srid)}"  # overseas boxes too
-    return (f"(SELECT t.fid, {geometry} AS geom{columns} FROM {layer.qualified_table} t "
-            f"WHERE {in_box} AND ({row_filter})) AS data")
+    return source.mapnik_subquery(attributes, geometry, in_box)
 
 
 def connection_parameters():
@@ -145,10 +139,11 @@ def map_xml(layer, style, srid, parameters):
     return etree.tostring(root, encoding="unicode")
 
 
-def postgis_parameters(layer, style, row_filter, srid):
+def postgis_parameters(source, style, srid):
+    layer = source.layer
     return {
         "type": "postgis", **connection_parameters(),
-        "table": subquery(layer, style.attributes, row_filter, srid),
+        "table": subquery(source, drawn_attributes(source, style), srid),
         "geometry_field": "geom", "key_field": "fid", "srid": str(srid),
         "extent": ",".join(repr(v) for v in datasource_extent(layer, srid)),
         "estimate_extent": "false", "max_size": str(POOL_SIZE), "persist_connection": "true",
@@ -164,45 +159,24 @@ def new_map(xml):
 
 def layer_map(served, srid):
     """The cached Map drawing one ServedLayer in srid."""
-    layer, grant = served.layer, served.grant
-    row_filter = inline_row_filter(grant)
+    layer, source = served.layer, served.grant
     key = (layer.pk, layer.name, layer.updated_at, layer.data_updated_at, served.style_version,
-           row_filter, srid)
+           source.view_key, srid)
 
     def build():
         style = served.resolved_style()
-        return new_map(map_xml(layer, style, srid, postgis_parameters(layer, style, row_filter,
-                                                                      srid)))
+        return new_map(map_xml(layer, style, srid, postgis_parameters(source, style, srid)))
 
     return _maps.get(key, build)
 
 
 def rows_geojson(served, srid, bbox_xy, pixel):
-    """The granted rows over bbox_xy as GeoJSON text (the style's attributes as properties),
+    """The user's rows over bbox_xy as GeoJSON text (the style's attributes as properties),
     generalised to the pixel size, read on Django's connection; None when there are none."""
-    layer, style = served.layer, served.resolved_style()
-    where, params = served.grant.where("t")
-    properties = ", ".join(f"{quote_literal(name)}, t.{quote_ident(name)}"
-                           for name in style.attributes)
-    geometry = "t.geom" if srid == 2154 else f"ST_Transform(t.geom, {int(srid)})"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*), json_build_object('type', 'FeatureCollection', 'features', "
-            "coalesce(json_agg(json_build_object('type', 'Feature', 'properties', p, "
-            "'geometry', ST_AsGeoJSON(g, 2)::json)), '[]'::json))::text FROM ("
-            f"  SELECT ST_SnapToGrid(ST_Simplify({geometry}, %s, true), %s) AS g, "
-            f"  json_build_object({properties}) AS p FROM {layer.qualified_table} t"
-            "  WHERE t.geom && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), 2154)"
-            f"  AND ({where}) LIMIT {MAX_INLINE_ROWS}"
-            ") s WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)",
-            [pixel / 2, pixel / 4, *bbox_xy, srid, *params],
-        )
-        count, geojson = cursor.fetchone()
+    source, style = served.grant, served.resolved_style()
+    count, geojson = source.inline_geojson(drawn_attributes(source, style), srid, bbox_xy, pixel,
+                                           MAX_INLINE_ROWS)
     return geojson if count else None  # Mapnik cannot read an empty collection
-
-
-def quote_literal(text):
-    return "'" + text.replace("'", "''") + "'"
 
 
 def draw(served_layers, crs, bbox_xy, image, rows=False):

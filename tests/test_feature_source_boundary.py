@@ -38,10 +38,6 @@ NOT_YET_CONVERTED = {
     "fieldsync/pull.py",    # the device package's rows (grant.where)
     "fieldsync/zones.py",   # zone membership of a point (grant.where)
     "fieldsync/demo.py",    # picks demo installations from layers_data.installations_anc
-    # The map engine's reads (FeatureSource.mapnik_subquery, inline_geojson, features_near are
-    # ready), converted once the engine has moved into its own app:
-    "wms/wms/renderer.py",
-    "wms/wms/featureinfo.py",
 }
 
 SKIPPED_PARTS = {".venv", "node_modules", "var", ".git", "__pycache__"}

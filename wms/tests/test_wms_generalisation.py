@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
+from layers.access import AccessPolicy
 from layers.models import Layer
 from layers.styles import resolve_style
 from layers.testing import make_vector_layer
@@ -44,7 +45,8 @@ def dense_layer(wms_world):
 def datasource_map(layer, srid, table=None):
     """The renderer's Map of the layer in its default style; `table`: another subquery."""
     style = resolve_style(layer)
-    parameters = renderer.postgis_parameters(layer, style, "TRUE", srid)
+    source = AccessPolicy.for_user(None).source(layer)
+    parameters = renderer.postgis_parameters(source, style, srid)
     if table is not None:
         parameters["table"] = table
     return renderer.new_map(renderer.map_xml(layer, style, srid, parameters))

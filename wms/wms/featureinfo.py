@@ -68,33 +68,14 @@ def clicked_point(query, i, j):
 
 
 def features(served, point, srid, count, gml_options):
-    """[{id, properties, geojson, gml}] of one layer under the point, through the Grant."""
-    layer, grant = served.layer, served.grant
+    """[{id, properties, geojson, gml}] of one layer under the point, through the user's
+    FeatureSource (his rows, his readable columns in the layer's order)."""
+    layer, source = served.layer, served.grant
     x, y, tolerance = point
     if geometry_family(layer.geometry_type) == "polygon" and "GEOMETRY" not in layer.geometry_type:
         tolerance = 0.0
-    where, params = grant.where("t")
-    geometry = "t.geom" if srid == 2154 else f"ST_Transform(t.geom, {int(srid)})"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.fid, (to_jsonb(t) - 'geom' - 'fid')::text, ST_AsGeoJSON({geometry}, 6, 0),"
-            f"       ST_AsGML(3, {geometry}, 6, %s)"
-            f" FROM {layer.qualified_table} t"
-            f" WHERE ST_DWithin(t.geom, ST_SetSRID(ST_MakePoint(%s, %s), 2154), %s) AND ({where})"
-            f" ORDER BY ST_Distance(t.geom, ST_SetSRID(ST_MakePoint(%s, %s), 2154)), t.fid"
-            f" LIMIT %s",
-            [gml_options, x, y, tolerance, *params, x, y, count],
-        )
-        rows = cursor.fetchall()
-    names = layer.attribute_names()
-    out = []
-    for fid, properties, geojson, gml in rows:
-        properties = json.loads(properties)
-        ordered = {name: properties.get(name) for name in names if name in properties}
-        ordered.update({k: v for k, v in properties.items() if k not in ordered})
-        out.append({"id": f"{layer.name}.{fid}", "fid": fid, "properties": ordered,
-                    "geojson": geojson, "gml": gml})
-    return out
+    return [{"id": f"{layer.name}.{row['fid']}", **row}
+            for row in source.features_near(x, y, tolerance, srid, count, gml_options)]
 
 
 def get_feature_info(request, params, version):
