@@ -108,12 +108,15 @@ Machine : {info['cpu']}, {info['nproc']} processeurs, {info['ram']}, PostgreSQL 
 {rows}
 
 La mesure exacte simple transforme chaque sommet de chaque ligne ; `measure_sql` groupe les
-lignes par cellules de 20 km (boîtes lues dans l'en-tête des géométries), ne transforme que les
-coins de la boîte de chaque cellule, en déduit les cellules qui peuvent porter un bord de
-l'emprise WGS 84 (quelques-unes par côté) et ne transforme exactement que leurs lignes : même
-résultat, vérifié par `layers/tests/test_extents.py`. Le coût de ces requêtes est estimé assez
-haut pour que PostgreSQL les compile (JIT), ce qui prend plus de temps que la requête : la mesure
-est faite sans JIT.
+lignes par cellules (1/64 du plus grand côté de la couche, estimé par les statistiques de la
+table, 20 km au plus ; boîtes lues dans l'en-tête des géométries, agrégées en nombres par les
+processus parallèles, sans tri), ne transforme que les coins de la boîte de chaque cellule, en
+déduit les cellules qui peuvent porter un bord de l'emprise WGS 84 (quelques-unes par côté) et ne
+transforme exactement que leurs lignes, trouvées par l'index spatial : même résultat, vérifié par
+`layers/tests/test_extents.py`. Le coût de ces requêtes est estimé assez haut pour que PostgreSQL
+les compile (JIT), ce qui prend plus de temps que la requête : la mesure est faite sans JIT. Sur
+le million de parcelles de `bench/bench_large.py` (emprise de 30 km), les cellules de 20 km
+faisaient transformer toutes les lignes (10 s) ; celles de 460 m, 2 540 lignes (0,05 s).
 """
     if not args.no_doc:
         print(common.write_section(section.splitlines()[0], section), file=sys.stderr)

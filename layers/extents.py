@@ -15,6 +15,7 @@ rows is the transform of the box's corners (latitudes clamped to Web Mercator's 
 gives the one of the rows a user's feature source covers (a user restricted to his commune sees his rows' count and
 extent, never the whole layer's), cached per process until the data or the filter change.
 """
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -61,78 +62,129 @@ def padded(box, srid):
 # box (the union of its rows' boxes) is transformed to WGS 84 (its corners, with MARGIN of its
 # size for the curvature of its sides). Only the rows of the cells that may hold a bound of the
 # layer's WGS 84 box are transformed exactly. Cells wider than WIDE degrees always are.
+# The cells are 1/GRID of the layer's larger side (estimated from the table's statistics, which
+# only changes the speed, never the result), between MIN_CELL and CELL metres.
 CELL = 20000.0
+MIN_CELL = 100.0
+GRID = 64
 MARGIN = 0.05
 WIDE = 10.0
 
 
-def measure_sql(table, where="TRUE", params=(), with_types=False):
+def grid_cell(table):
+    """Side in metres of the measuring grid's cells for table (an SQL name, quoted)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_EstimatedExtent(n.nspname, c.relname, 'geom') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+    if not row or row[0] is None:  # no statistics yet (never analysed)
+        return CELL
+    minx, miny, maxx, maxy = (float(v) for v in re.findall(r"-?[\d.]+(?:e[-+]?\d+)?", row[0]))
+    return min(CELL, max(MIN_CELL, max(maxx - minx, maxy - miny) / GRID))
+
+
+def measure_sql(table, where="TRUE", params=(), with_types=False, cell=None, with_checks=False):
     """(sql, params) measuring the rows of table (aliased t) matching where: one row of
-    (count, 12 box numbers[, geometry types]).
+    (count, 12 box numbers[, geometry types][, rows without geometry, invalid, empty]).
+
+    with_checks: the same pass counts the rows without geometry and the invalid and empty
+    geometries (ST_IsValid, ST_IsEmpty), for a publication's checks (layers.publishing).
+    The rows are found with the table's spatial index (it must have one).
 
     ST_Extent(ST_Transform(geom, 4326)) over every row transforms every vertex of the layer
     (seconds on a national layer, at each WFS-T edit). It is exact to transform only the rows
-    that can hold a bound. The rows are grouped in cells of a Lambert-93 grid (by the centre of
-    their box, read from the geometry's header); each cell's box, transformed, gives a box B
-    holding the WGS 84 boxes of its rows (with MARGIN). The layer's west bound is at most
+    that can hold a bound. One pass over the table groups the rows in cells of a Lambert-93 grid
+    (by the centre of their box, read from the geometry's header; rows without a geometry, or an
+    empty one, in a cell of their own) and gives each cell's count, box and geometry types: the
+    layer's count, Lambert-93 box and types are their sums. Each cell's box, transformed, gives a
+    box B holding the WGS 84 boxes of its rows (with MARGIN). The layer's west bound is at most
     W = min(B.xmax) over the cells, so only the cells with B.xmin <= W can hold it (likewise for
-    the other sides): a few cells at each edge, whose rows are transformed exactly.
+    the other sides): a few cells at each edge, whose rows (found by the spatial index, with
+    neighbours' rows that overlap the cell's box: more rows of the layer never widen the box
+    beyond the layer's) are transformed exactly.
     """
-    types_aggregate = (", array_agg(DISTINCT upper(GeometryType(t.geom))) "
-                       "FILTER (WHERE t.geom IS NOT NULL)" if with_types else "")
-    types_output = ", types" if with_types else ""
-    types_alias = ", types" if with_types else ""
+    cell_size = float(cell or grid_cell(table))
+    types_inner = ", upper(GeometryType(t.geom)) AS type" if with_types else ""
+    types_group = ", type" if with_types else ""
+    checks_inner = (", t.geom IS NULL AS missing, ST_IsValid(t.geom) AS valid, "
+                    "ST_IsEmpty(t.geom) AS empty" if with_checks else "")
+    checks_group = (", count(*) FILTER (WHERE missing) AS missing, count(*) FILTER (WHERE NOT "
+                    "valid) AS invalid, count(*) FILTER (WHERE empty) AS empty" if with_checks else "")
+    checks_measured = (", sum(missing)::bigint AS missing, sum(invalid)::bigint AS invalid, "
+                       "sum(empty)::bigint AS empty" if with_checks else "")
+    checks_output = ", coalesce(missing, 0), coalesce(invalid, 0), coalesce(empty, 0)" \
+        if with_checks else ""
+    types_output = (", (SELECT array_agg(DISTINCT type) FILTER (WHERE type IS NOT NULL) "
+                    "FROM groups) AS types" if with_types else "")
     gx = f"{MARGIN} * (ST_XMax(a.b) - ST_XMin(a.b)) + 1e-9"
     gy = f"{MARGIN} * (ST_YMax(a.b) - ST_YMin(a.b)) + 1e-9"
-    cell = (f"ARRAY[floor((ST_XMin(t.geom::box2d) + ST_XMax(t.geom::box2d)) / {2 * CELL}), "
-            f"floor((ST_YMin(t.geom::box2d) + ST_YMax(t.geom::box2d)) / {2 * CELL})]")
+    # NULL for a NULL or empty geometry (its box2d is NULL).
+    cell = (f"floor((x0 + x1) / {2 * cell_size!r})::bigint * 100000000 "
+            f"+ floor((y0 + y1) / {2 * cell_size!r})::bigint")
+    envelope = f"ST_MakeEnvelope(min(x0), min(y0), max(x1), max(y1), {SRID})"
+    # Boxes are aggregated as plain numbers (min/max): partial aggregates in parallel workers,
+    # no geometry carried through the grouping.
     sql = f"""
-        WITH measured (n, e{types_alias}) AS (
-            SELECT count(*), ST_Extent(t.geom){types_aggregate} FROM {table} t WHERE {where}
+        WITH groups AS MATERIALIZED (
+            SELECT {cell} AS key{types_group}, count(*) AS n,
+                   min(x0) AS x0, min(y0) AS y0, max(x1) AS x1, max(y1) AS y1{checks_group}
+            FROM (SELECT ST_XMin(b) AS x0, ST_YMin(b) AS y0, ST_XMax(b) AS x1, ST_YMax(b) AS y1
+                         {types_group}{", missing, valid, empty" if with_checks else ""}
+                  FROM (SELECT t.geom::box2d AS b{types_inner}{checks_inner}
+                        FROM {table} t WHERE {where}) r
+                 ) boxes
+            GROUP BY 1{", 2" if with_types else ""}
         ), cells AS MATERIALIZED (
-            SELECT {cell} AS key, ST_SetSRID(ST_Extent(t.geom)::geometry, {SRID}) AS box
-            FROM {table} t WHERE ({where}) AND t.geom IS NOT NULL AND NOT ST_IsEmpty(t.geom)
-            GROUP BY 1
+            SELECT key, {envelope} AS box FROM groups WHERE key IS NOT NULL GROUP BY key
+        ), measured AS (
+            SELECT sum(n) AS n, CASE WHEN min(x0) IS NOT NULL THEN {envelope}::box2d END AS e
+                   {checks_measured}
+            FROM groups
         ), approx AS MATERIALIZED (
-            SELECT key, ST_Transform(box, {WGS84})::box2d AS b FROM cells
+            SELECT key, box, ST_Transform(box, {WGS84})::box2d AS b FROM cells
         ), bounds AS (
             SELECT min(ST_XMax(b)) AS w, max(ST_XMin(b)) AS ea, min(ST_YMax(b)) AS so,
                    max(ST_YMin(b)) AS no FROM approx
-        ), candidates AS (
-            SELECT a.key FROM approx a, bounds
+        ), candidates AS MATERIALIZED (
+            SELECT a.box FROM approx a, bounds
             WHERE ST_XMax(a.b) - ST_XMin(a.b) > {WIDE} OR ST_YMax(a.b) - ST_YMin(a.b) > {WIDE}
                OR ST_XMin(a.b) - ({gx}) <= bounds.w OR ST_XMax(a.b) + ({gx}) >= bounds.ea
                OR ST_YMin(a.b) - ({gy}) <= bounds.so OR ST_YMax(a.b) + ({gy}) >= bounds.no
         ), exact AS (
-            SELECT ST_Extent(ST_Transform(t.geom, {WGS84})) AS g FROM {table} t
-            WHERE ({where}) AND t.geom IS NOT NULL AND NOT ST_IsEmpty(t.geom)
-              AND {cell} IN (SELECT key FROM candidates)
+            SELECT ST_Extent(ST_Transform(t.geom, {WGS84})) AS g
+            FROM candidates c JOIN {table} t ON t.geom && c.box
+            WHERE ({where}) AND NOT ST_IsEmpty(t.geom)
         ), mercator AS (
             SELECT g, CASE WHEN g IS NOT NULL THEN ST_Transform(ST_MakeEnvelope(
                        ST_XMin(g), greatest(ST_YMin(g), -{MERCATOR_MAX_LATITUDE}),
                        ST_XMax(g), least(ST_YMax(g), {MERCATOR_MAX_LATITUDE}), {WGS84}),
                        {WEB_MERCATOR}) END AS m FROM exact
         )
-        SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),
+        SELECT coalesce(n, 0)::bigint, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),
                ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g),
-               ST_XMin(m), ST_YMin(m), ST_XMax(m), ST_YMax(m){types_output}
+               ST_XMin(m), ST_YMin(m), ST_XMax(m), ST_YMax(m){types_output}{checks_output}
         FROM measured, mercator
     """
-    return sql, [*params, *params, *params]
+    return sql, [*params, *params]
 
 
 def run_measure(sql, params):
     """The row of a measure_sql query. Without JIT: the query's cost estimate (ST_Transform)
     makes PostgreSQL compile it, which takes longer than the query (1.6 s of 2.1 s on 35,000
-    polygons, bench/bench_extents.py). SET LOCAL ends with the caller's transaction."""
+    polygons, bench/bench_extents.py). Without sorts: the grouping by cells is hashed (the
+    planner cannot tell how few cells there are, and sorted every row with its geometry, on
+    disk, on a million parcels). SET LOCAL ends with the caller's transaction."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
 def summary_from_row(row):
-    """(Summary, extra) from a row of measure_sql."""
+    """(Summary, extra) from a row of measure_sql: extra is its geometry types (with_types),
+    else None; the checks (with_checks) are its last three values."""
     count, numbers, extra = row[0], row[1:13], row[13] if len(row) > 13 else None
     boxes = {}
     for srid, start in ((SRID, 0), (WGS84, 4), (WEB_MERCATOR, 8)):

@@ -69,12 +69,19 @@ def describe_columns(schema, table):
         ]
 
 
-def measure(schema, table):
+def measure(schema, table, with_checks=False):
     """(Summary, dominant geometry type) of a table: its count and its extent in every
-    advertised CRS, each measured on the rows themselves (layers.extents)."""
-    summary, types = extents.summary_from_row(
-        extents.run_measure(*extents.measure_sql(qualified(schema, table), with_types=True)))
-    return summary, _dominant_type(types or [])
+    advertised CRS, each measured on the rows themselves (layers.extents). with_checks: a third
+    value, {"missing", "invalid", "empty"}, the rows without geometry and the invalid and empty
+    geometries counted in the same pass (a publication's checks, layers.publishing.finalise)."""
+    row = extents.run_measure(*extents.measure_sql(qualified(schema, table), with_types=True,
+                                                   with_checks=with_checks))
+    summary, types = extents.summary_from_row(row)
+    if not with_checks:
+        return summary, _dominant_type(types or [])
+    missing, invalid, empty = (int(value) for value in row[-3:])
+    return summary, _dominant_type(types or []), {"missing": missing, "invalid": invalid,
+                                                  "empty": empty, "types": list(types or [])}
 
 
 def _dominant_type(types):
@@ -89,11 +96,13 @@ def _dominant_type(types):
     return GeometryType.GEOMETRY
 
 
-def refresh_layer_metadata(layer, save=True):
+def refresh_layer_metadata(layer, save=True, measured=None):
     """Recompute the catalogue's computed fields of a vector layer from its live table: count,
     extents in every advertised CRS, geometry type, attributes. Every change of a layer's rows
-    ends here (publication, restore, WFS-T, field sync publication, administration)."""
-    summary, geometry_type = measure(DATA_SCHEMA, layer.name)
+    ends here (publication, restore, WFS-T, field sync publication, administration).
+    measured: (Summary, geometry type) of these very rows when already measured (a publication
+    measures its staging table while checking it: layers.publishing.finalise)."""
+    summary, geometry_type = measured or measure(DATA_SCHEMA, layer.name)
     extents.store(layer, summary)
     layer.geometry_type = geometry_type
     layer.attributes = describe_columns(DATA_SCHEMA, layer.name)

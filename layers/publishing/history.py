@@ -67,8 +67,9 @@ def _latest(layer):
     return layer.publications.order_by("-version").first()
 
 
-def _swap_and_record(layer, staging_table, *, user, mode, **publication_fields):
-    """Inside the caller's transaction: swap the table in, archive the previous one, record."""
+def _swap_and_record(layer, staging_table, *, user, mode, measured=None, **publication_fields):
+    """Inside the caller's transaction: swap the table in, archive the previous one, record.
+    measured: the staging table's (Summary, geometry type) when already measured."""
     latest = _latest(layer)
     version = (latest.version if latest else 0) + 1
     archive = None
@@ -79,7 +80,7 @@ def _swap_and_record(layer, staging_table, *, user, mode, **publication_fields):
     if latest and archive:
         latest.history_table = archive
         latest.save(update_fields=["history_table"])
-    refresh_layer_metadata(layer)
+    refresh_layer_metadata(layer, measured=measured)
     return Publication.objects.create(
         layer=layer, version=version, mode=mode, published_by=user,
         feature_count=layer.feature_count, **publication_fields,
@@ -87,8 +88,9 @@ def _swap_and_record(layer, staging_table, *, user, mode, **publication_fields):
 
 
 def commit_publication(*, layer_name, staging_table, mode, user, title, theme, source_name,
-                       checksum, report):
-    """Make a finalised staging table the layer's data; returns the Publication."""
+                       checksum, report, measured=None):
+    """Make a finalised staging table the layer's data; returns the Publication. measured: the
+    staging table's (Summary, geometry type) when already measured (layers.tables.measure)."""
     merged = None
     try:
         with transaction.atomic():
@@ -132,6 +134,7 @@ def commit_publication(*, layer_name, staging_table, mode, user, title, theme, s
             publication = _swap_and_record(
                 layer, table_to_swap, user=user, mode=mode, source_name=source_name,
                 source_checksum=checksum or "", report=report,
+                measured=measured if table_to_swap == staging_table else None,
             )
             publication.report["features_in_layer"] = publication.feature_count
             publication.save(update_fields=["report"])

@@ -2,6 +2,7 @@
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -65,7 +66,9 @@ def prepare_import(*, user, path, source_name, layer_name, title=None, theme=Non
         check_extension(source_name or path)
         if not Path(path).is_file():
             raise PublishError(_("Le fichier « %(name)s » est introuvable.") % {"name": source_name or path})
-        size = check_size(path)
+        # The size limit is the upload's (CAPGEO_UPLOAD_MAX_BYTES, a file received over HTTP); a
+        # file the server already holds (command line, store=False) is read where it is.
+        size = check_size(path) if store else Path(path).stat().st_size
         if Path(source_name or path).suffix.lower() == ".zip":
             check_zip(path)
     job = ImportJob.objects.create(
@@ -209,18 +212,31 @@ def _publish(job, progress, staging):
     check_mode(job.layer_name, mode)
     source = _open_source(job, work_directory(job))
     checksum = options.get("checksum", "")
-    if not checksum and not is_postgis_source(job.source_path):
-        checksum = sha256_of(job.source_path)
     drop_staging(staging)
     progress(5, _("Chargement des données (ogr2ogr)."))
-    gdal_warnings = ogr.load(source, staging, on_progress=lambda p: progress(5 + p * 0.8))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # A file read where it is (command line) is hashed while ogr2ogr loads it: hashlib
+        # releases the GIL, and ogr2ogr mostly waits for PostgreSQL.
+        hashing = None
+        if not checksum and not is_postgis_source(job.source_path):
+            hashing = pool.submit(sha256_of, job.source_path)
+        gdal_warnings = ogr.load(source, staging, on_progress=lambda p: progress(5 + p * 0.8))
+        if hashing is not None:
+            checksum = hashing.result()
     progress(86, _("Vérification et réparation des géométries."))
     with transaction.atomic():
         renamed = launder_columns(STAGING_SCHEMA, staging)
-        figures = fix_geometries(STAGING_SCHEMA, staging)
-        if mode != Publication.Mode.APPEND:
+        if mode == Publication.Mode.APPEND:  # the rows are copied into the live table's copy
+            figures = fix_geometries(STAGING_SCHEMA, staging)
+        else:
+            # Index first: the pass that checks the geometries also measures the table for the
+            # catalogue (count, extents), which finds its edge rows with the index.
             with connection.cursor() as cursor:
                 finish_table(cursor, STAGING_SCHEMA, staging)
+            figures = fix_geometries(STAGING_SCHEMA, staging, measure=True)
+            if figures["measured"] is None:  # rows repaired, dropped or retyped
+                with connection.cursor() as cursor:
+                    finish_table(cursor, STAGING_SCHEMA, staging)
     progress(95, _("Mise en ligne."))
     warnings = list(source.warnings)
     if renamed:
@@ -257,6 +273,7 @@ def _publish(job, progress, staging):
         layer_name=job.layer_name, staging_table=staging, mode=mode, user=job.created_by,
         title=options.get("title") or None, theme=resolve_theme(options.get("theme") or None),
         source_name=job.source_name, checksum=checksum, report=report,
+        measured=figures["measured"],
     )
     publication.report["duration_seconds"] = round(time.monotonic() - started, 2)
     publication.save(update_fields=["report"])
