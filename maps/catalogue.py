@@ -98,7 +98,7 @@ def grant_for(policy, name, locator="LAYERS", allow_remote=False):
     if LAYER_NAME_RE.match(name):  # anything else cannot be a layer (and never reaches SQL)
         layer = layer_with_styles(name)
         try:
-            grant = policy.grant(layer, Permission.VIEW) if layer is not None else None
+            grant = policy.source(layer, Permission.VIEW) if layer is not None else None
         except LayerNotFound:
             pass
     drawable = grant is not None and (

@@ -63,7 +63,7 @@ def thumbnail_variant(layer):
 
 def _public_grant(layer):
     try:
-        grant = AccessPolicy.for_user(AnonymousUser()).grant(layer, Permission.VIEW)
+        grant = AccessPolicy.for_user(AnonymousUser()).source(layer, Permission.VIEW)
     except LayerNotFound:
         return None
     return None if grant.restricted else grant

@@ -114,6 +114,7 @@ class Not:
 class FeatureQuery:
     """Which rows, which properties, in which CRS and order, which page."""
     area: str | None = None          # EWKB hex (EPSG:2154) the rows must intersect (storage_area)
+    clip: str | None = None          # EWKB hex (EPSG:2154): output geometries cut to it
     where: object = None             # a condition tree (Compare, In, Like, All, Any, Not, …)
     crs: int = 4326                  # output CRS of geometries
     properties: tuple | None = None  # readable column names to output; None: all readable
@@ -299,3 +300,10 @@ def projected_geometry(crs, expression=GEOM):
     if crs == SRID:
         return expression
     return f"ST_Transform({expression}, {int(crs)})"
+
+
+def output_geometry(query):
+    """(SQL, params) of a query's output geometry: cut to its clip area, in its CRS."""
+    if query.clip is None:
+        return projected_geometry(query.crs), []
+    return projected_geometry(query.crs, f"ST_Intersection({GEOM}, %s::geometry)"), [query.clip]

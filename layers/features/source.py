@@ -31,7 +31,8 @@ from ..sql import quote_ident
 from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID, qualified, table_exists
 from . import encoders
 from .columns import UnknownColumn
-from .query import FID, GEOM, FeatureQuery, Fids, projected_geometry, where_sql, window_sql
+from .query import (FID, GEOM, FeatureQuery, Fids, output_geometry, projected_geometry,
+                    where_sql, window_sql)
 from .writing import WritingMixin
 
 _TOKEN = object()
@@ -173,6 +174,13 @@ class FeatureSource(WritingMixin):
     def where_sql(self, query=None):
         return where_sql(self.rows, self.columns, query)
 
+    def exists(self, query=None):
+        """True when the query has at least one row (stops at the first)."""
+        sql, params = self.where_sql(query)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.table} t WHERE {sql})", params)
+            return cursor.fetchone()[0]
+
     def count(self, query=None):
         """numberMatched: the rows of the query, without its window."""
         sql, params = self.where_sql(query)
@@ -200,10 +208,11 @@ class FeatureSource(WritingMixin):
     def geojson_sql(self, query):
         """One row per feature: its GeoJSON text, encoded by PostgreSQL."""
         sql, params = self.where_sql(query)
-        geometry = projected_geometry(query.crs) if query.with_geometry else "NULL::geometry"
+        geometry, geometry_params = output_geometry(query) if query.with_geometry \
+            else ("NULL::geometry", [])
         select = encoders.geojson_feature_select(
             f"{self.table} t", "t", self.properties(query), geometry, query.coordinate_digits)
-        return f"{select} WHERE {sql}{window_sql(self.columns, query)}", params
+        return f"{select} WHERE {sql}{window_sql(self.columns, query)}", geometry_params + params
 
     def geojson_features(self, query):
         """The features as GeoJSON text chunks separated by commas (server-side cursor)."""
@@ -233,10 +242,11 @@ class FeatureSource(WritingMixin):
         sql, params = self.where_sql(query)
         line = encoders.csv_line("t", names, "g.geom", query.coordinate_digits,
                                  encoders.csv_point_columns(self.layer))
+        geometry, geometry_params = output_geometry(query)
         statement = (f"SELECT {line} FROM {self.table} t CROSS JOIN LATERAL "
-                     f"(SELECT {projected_geometry(query.crs)} AS geom) g "
+                     f"(SELECT {geometry} AS geom) g "
                      f"WHERE {sql}{window_sql(self.columns, query)}")
-        for batch in encoders.stream_rows(statement, params):
+        for batch in encoders.stream_rows(statement, geometry_params + params):
             yield "\r\n".join(batch) + "\r\n"
 
     # --- OGR (GeoPackage, Shapefile) -----------------------------------------------------------
@@ -250,12 +260,13 @@ class FeatureSource(WritingMixin):
             column = self.column(name)
             value = encoders.dbf_value(column) if dbf else column.sql
             columns.append(f"{value} AS {quote_ident(renamed.get(name, name))}")
-        columns.append(f"{projected_geometry(query.crs)} AS {quote_ident(GEOMETRY_COLUMN)}")
+        geometry, geometry_params = output_geometry(query)
+        columns.append(f"{geometry} AS {quote_ident(GEOMETRY_COLUMN)}")
         sql, params = self.where_sql(query)
         statement = (f"SELECT {', '.join(columns)} FROM {self.table} t WHERE {sql}"
                      f"{window_sql(self.columns, query)}")
         with connection.cursor() as cursor:
-            return cursor.cursor.mogrify(statement, params).decode()
+            return cursor.cursor.mogrify(statement, geometry_params + params).decode()
 
     def write_ogr(self, query, path, driver, extra=(), renamed=None, dbf=False):
         """Write the query with ogr2ogr (its own connection: committed rows only)."""

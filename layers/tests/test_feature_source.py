@@ -93,6 +93,18 @@ def test_spatial_area_sort_properties_and_crs(layer):
     assert -5 < x < 10 and 41 < y < 52
 
 
+def test_exists_and_clipped_geometries(layer):
+    source = public()
+    near = storage_geometry("POINT(300100 6700100)", 2154)
+    assert source.exists(source.query(where=Spatial("dwithin", near, 1)))
+    assert not source.exists(source.query(where=Spatial("dwithin", near, 1), after=10 ** 6))
+    square = storage_area((300050, 6700050, 300150, 6700150), 2154)
+    clipped = source.features(source.query(clip=square, crs=2154, properties=()))
+    kept = [f for f in clipped if f["geometry"]["coordinates"]]
+    assert [f["geometry"]["coordinates"] for f in kept] == [[300100, 6700100]]
+    assert all(f["properties"] == {} for f in clipped)
+
+
 def test_offset_and_keyset_pages_agree(layer):
     source = public()
     by_offset, offset = [], 0
