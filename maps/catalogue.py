@@ -11,15 +11,15 @@ from layers.access import AccessPolicy, LayerNotFound
 from layers.models import LAYER_NAME_RE, Layer, Permission, Style
 from layers.styles import StyleError, resolve_style
 
-from . import cascade
 from .errors import MapError
+from .sources.base import DRAWN_PROTOCOLS, RemoteServed, drawable, remote_style
 
 
 def servable(queryset):
     """Vector layers that have data (an extent), and remote WMS/WMTS layers: what the WMS draws."""
     return queryset.filter(
         Q(kind=Layer.Kind.VECTOR)
-        | Q(kind=Layer.Kind.REMOTE, remote_layer__service__protocol__in=cascade.DRAWN_PROTOCOLS),
+        | Q(kind=Layer.Kind.REMOTE, remote_layer__service__protocol__in=DRAWN_PROTOCOLS),
         extent__isnull=False)
 
 
@@ -101,9 +101,9 @@ def grant_for(policy, name, locator="LAYERS", allow_remote=False):
             grant = policy.source(layer, Permission.VIEW) if layer is not None else None
         except LayerNotFound:
             pass
-    drawable = grant is not None and (
-        grant.layer.is_vector or allow_remote and cascade.drawable(grant.layer))
-    if not drawable or grant.layer.extent is None:
+    drawn = grant is not None and (
+        grant.layer.is_vector or allow_remote and drawable(grant.layer))
+    if not drawn or grant.layer.extent is None:
         raise MapError("LayerNotDefined", _("Couche inconnue : « %(name)s ».") % {"name": name[:100]},
                        locator)
     return grant
@@ -115,8 +115,8 @@ def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
     for name, style_name in zip(names, style_names):
         grant = grant_for(policy, name, locator, allow_remote=True)
         if not grant.layer.is_vector:
-            served.append(cascade.RemoteServed(
-                grant, cascade.remote_style(grant.layer, style_name, style_locator)))
+            served.append(RemoteServed(
+                grant, remote_style(grant.layer, style_name, style_locator)))
             continue
         served.append(ServedLayer(grant, style_named(grant.layer, style_name, style_locator)))
     return served

@@ -117,7 +117,7 @@ def family_titles():
 
 def builtin_families_legend(size=SWATCH):
     """The legend of the built-in default style for each geometry family: how the features of
-    a remote WFS layer are drawn (maps.cascade_wfs), whatever their geometry."""
+    a remote WFS layer are drawn (maps.sources.wfs), whatever their geometry."""
     rows = []
     for family, title in family_titles():
         stand_in = SimpleNamespace(geometry_type=family.upper(), attributes=[])

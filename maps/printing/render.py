@@ -3,7 +3,7 @@ renderer (maps.renderer: the Grant's row filter is in every layer's SQL), one la
 so that each keeps its own opacity.
 
 Remote WMS/WMTS layers (a basemap of the viewer) are fetched like the WMS cascades them
-(maps.cascade: SSRF guard, time and size limits); one that cannot be drawn in the print's CRS
+(maps.remote: SSRF guard, time and size limits); one that cannot be drawn in the print's CRS
 or does not answer is left out and named on the print, never failing it.
 """
 import io
@@ -16,9 +16,10 @@ from PIL import Image
 from layers.access import AccessPolicy
 from layers.remote.fetch import RemoteError
 
-from .. import cascade, catalogue, legend, renderer
+from .. import catalogue, legend, remote, renderer
 from ..crs import Crs
 from ..errors import MapError, PrintError
+from ..sources.base import RemoteServed, is_remote, remote_style
 
 logger = logging.getLogger(__name__)
 BACKGROUND = (255, 255, 255, 255)
@@ -26,7 +27,7 @@ BACKGROUND = (255, 255, 255, 255)
 
 @dataclass
 class PrintedLayer:
-    served: object  # catalogue.ServedLayer or cascade.RemoteServed
+    served: object  # catalogue.ServedLayer or sources.base.RemoteServed
     opacity: float
 
     @property
@@ -49,7 +50,7 @@ def resolve(user, print_layers):
                 style = catalogue.style_named(grant.layer, item.style)
                 served = catalogue.ServedLayer(grant, style)
             else:
-                served = cascade.RemoteServed(grant, cascade.remote_style(grant.layer, item.style))
+                served = RemoteServed(grant, remote_style(grant.layer, item.style))
         except MapError:
             raise PrintError(_("La couche « %(name)s » n'a pas de style « %(style)s ».")
                              % {"name": item.name, "style": item.style}) from None
@@ -64,8 +65,8 @@ def _pillow(mapnik_image):
 def _remote_picture(served, crs, bbox, width, height):
     """The remote layer's image, or None (logged) when it cannot be drawn."""
     try:
-        cascade.check_crs([served], crs, "1.3.0")
-        return _pillow(cascade.remote_image(served, crs, bbox, width, height, depth=0))
+        remote.check_crs([served], crs, "1.3.0")
+        return _pillow(remote.remote_image(served, crs, bbox, width, height, depth=0))
     except (RemoteError, MapError) as error:
         logger.warning("Couche distante %s non imprimée : %s", served.layer.name,
                        getattr(error, "message", error))
@@ -80,7 +81,7 @@ def draw_map(printed, srid, bbox, width, height):
     for item in printed:
         if item.opacity <= 0:
             continue
-        if cascade.is_remote(item.served):
+        if is_remote(item.served):
             layer_picture = _remote_picture(item.served, crs, bbox, width, height)
             if layer_picture is None:
                 failed.append(item.layer.name)
@@ -100,7 +101,7 @@ def draw_map(printed, srid, bbox, width, height):
 
 def _remote_legend(served):
     try:
-        return cascade.legend_picture(served, depth=0)
+        return remote.legend_picture(served, depth=0)
     except RemoteError:
         return None
 
@@ -109,7 +110,7 @@ def legend_pictures(printed, swatch=20):
     """[(layer title, Pillow RGBA legend or None)] top layer first, as a legend reads."""
     pictures = []
     for item in reversed(printed):
-        if cascade.is_remote(item.served):
+        if is_remote(item.served):
             pictures.append((item.layer.title, _remote_legend(item.served)))
             continue
         try:

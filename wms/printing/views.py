@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from maps import cascade
+from maps.compose import FAILED_HEADER
 from maps.errors import PrintError
 from maps.printing import compose
 from maps.printing.render import resolve
@@ -55,7 +55,7 @@ def print_map(request):
     response["Content-Disposition"] = f'attachment; filename="{name}.{print_request.format}"'
     if failed:
         # Like GetMap: a remote layer that did not answer is left out and named.
-        response[cascade.FAILED_HEADER] = ", ".join(failed)
+        response[FAILED_HEADER] = ", ".join(failed)
     # Drawn for this user's rows: never in a shared cache.
     response["Cache-Control"] = "private, no-store"
     return response

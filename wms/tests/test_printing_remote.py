@@ -14,7 +14,9 @@ from layers.remote.publish import publish, register_service
 from layers.tests.remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
 from maps.printing import compose
 from wms.printing.params import parse
-from maps import cascade, legend, renderer
+from maps import legend, renderer
+from maps.compose import FAILED_HEADER
+from maps.sources import cache
 
 LAMBERT_BOX = [276000.0, 6700000.0, 300000.0, 6716000.0]
 
@@ -23,12 +25,12 @@ LAMBERT_BOX = [276000.0, 6700000.0, 300000.0, 6716000.0]
 def distant(remote):
     renderer.clear_cache()
     legend.clear_cache()
-    cascade.clear_cache()
+    cache.clear_cache()
     service, _created = register_service(remote + "/ows", "wms")
     communes = publish(service.layers.get(identifier="communes"), name="distant_communes",
                        audience="public")
     yield communes
-    cascade.clear_cache()
+    cache.clear_cache()
 
 
 def print_png(layers):
@@ -57,7 +59,7 @@ def test_unreachable_remote_layer_is_left_out_and_named(distant):
     remote_layer.metadata["getmap_url"] = f"http://127.0.0.1:{closed_port()}/ows"
     remote_layer.save()
     response, _map = print_png(["distant_communes", "mairies"])
-    assert response[cascade.FAILED_HEADER] == "distant_communes"
+    assert response[FAILED_HEADER] == "distant_communes"
     body = {"format": "pdf", "crs": "EPSG:2154", "bbox": LAMBERT_BOX, "dpi": 72,
             "layers": [{"name": "distant_communes"}, {"name": "mairies"}]}
     response = Client().post("/carte/impression/", json.dumps(body),

@@ -11,7 +11,9 @@ from capgeo.territory.models import Commune
 from layers.models import AccessRule, Audience, Layer, Permission, RemoteLayer
 from layers.remote.publish import publish, register_service
 from layers.tests.remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401
-from maps import cascade, legend, renderer
+from maps import legend, renderer
+from maps.compose import FAILED_HEADER
+from maps.sources import cache
 
 from .conftest import transform_box, transform_point
 
@@ -22,9 +24,9 @@ LAMBERT_BOX = (276000.0, 6700000.0, 300000.0, 6716000.0)  # Guérande, La Baule,
 def caches():
     renderer.clear_cache()
     legend.clear_cache()
-    cascade.clear_cache()
+    cache.clear_cache()
     yield
-    cascade.clear_cache()
+    cache.clear_cache()
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def test_cascaded_getmap_equals_the_direct_rendering(client, distant, crs, versi
                                 TRANSPARENT=transparent))
         cascaded = getmap(client, "distant_communes,distant_mairies", crs, box, version,
                           TRANSPARENT=transparent)
-        assert cascade.FAILED_HEADER not in cascaded
+        assert FAILED_HEADER not in cascaded
         assert_same_pixels(picture(cascaded), direct)
 
 
@@ -110,7 +112,7 @@ def test_a_crs_the_remote_layer_lacks_is_warped_from_one_it_offers(client, dista
     box = transform_box(LAMBERT_BOX, 2154, srid)
     direct = picture(getmap(client, "communes", crs, box, version, TRANSPARENT="TRUE"))
     response = getmap(client, "distant_communes", crs, box, version, TRANSPARENT="TRUE")
-    assert cascade.FAILED_HEADER not in response
+    assert FAILED_HEADER not in response
     warped = picture(response)
     assert warped.size == direct.size
     # Asked in Lambert-93 and warped: the same coverage, give or take anti-aliased edges.
@@ -150,25 +152,25 @@ def test_unreachable_remote_leaves_the_layer_blank_and_says_so(client, distant):
     remote_layer.metadata["getmap_url"] = f"http://127.0.0.1:{closed_port()}/ows"
     remote_layer.save()
     response = getmap(client, "distant_communes,mairies", TRANSPARENT="TRUE")
-    assert response[cascade.FAILED_HEADER] == "distant_communes"
+    assert response[FAILED_HEADER] == "distant_communes"
     # The local layer is still drawn, alone.
     assert_same_pixels(picture(response), picture(getmap(client, "mairies", TRANSPARENT="TRUE")))
 
 
 def test_cascade_depth_is_bounded(client, distant):
     response = getmap(client, "distant_communes", headers={"X-CapGeo-Cascade-Depth": "2"})
-    assert response[cascade.FAILED_HEADER] == "distant_communes"
+    assert response[FAILED_HEADER] == "distant_communes"
 
 
 def test_answers_are_cached_briefly(client, distant, settings):
     getmap(client, "distant_communes")
-    assert len(cascade._answers.items) == 1
+    assert len(cache.answers.items) == 1
     getmap(client, "distant_communes")
-    assert len(cascade._answers.items) == 1
-    cascade.clear_cache()
+    assert len(cache.answers.items) == 1
+    cache.clear_cache()
     settings.CAPGEO_REMOTE_CACHE_SECONDS = 0
     getmap(client, "distant_communes")
-    assert not cascade._answers.items
+    assert not cache.answers.items
 
 
 def test_access_policy_applies_to_remote_layers(client, distant):
@@ -266,7 +268,7 @@ def test_wfs_remote_layer_drawn_from_its_features(client, remote, caches):
     for srid in (2154, 3857):
         box = transform_box(LAMBERT_BOX, 2154, srid)
         cascaded = getmap(client, "wfs_communes", f"EPSG:{srid}", box, TRANSPARENT="TRUE")
-        assert cascade.FAILED_HEADER not in cascaded
+        assert FAILED_HEADER not in cascaded
         direct = picture(getmap(client, "communes", f"EPSG:{srid}", box, TRANSPARENT="TRUE"))
         drawn = picture(cascaded)
         assert drawn.getbbox() is not None
@@ -275,7 +277,7 @@ def test_wfs_remote_layer_drawn_from_its_features(client, remote, caches):
     # from WFS servers) and the picture warped.
     box = transform_box(LAMBERT_BOX, 2154, 4326)
     response = getmap(client, "wfs_communes", "EPSG:4326", box, version="1.1.1", TRANSPARENT="TRUE")
-    assert cascade.FAILED_HEADER not in response
+    assert FAILED_HEADER not in response
     direct = picture(getmap(client, "communes", "EPSG:4326", box, version="1.1.1",
                             TRANSPARENT="TRUE"))
     assert coverage_difference(picture(response), direct) < 0.03
@@ -310,7 +312,7 @@ def test_wmts_layer_drawn_from_its_tiles(client, tiled):
     assert tile.status_code == 200
     cascaded = getmap(client, "tuiles_communes", "EPSG:3857", box, size=(256, 256),
                       TRANSPARENT="TRUE")
-    assert cascade.FAILED_HEADER not in cascaded
+    assert FAILED_HEADER not in cascaded
     tile_image = Image.open(io.BytesIO(b"".join(tile.streaming_content) if tile.streaming
                                        else tile.content)).convert("RGBA")
     assert tile_image.getbbox() is not None  # the commune is drawn on it
@@ -325,13 +327,13 @@ def test_wmts_layer_drawn_from_its_tiles(client, tiled):
 
 def test_wmts_lambert93_and_warped_crs(client, tiled):
     response = getmap(client, "tuiles_communes", TRANSPARENT="TRUE")
-    assert cascade.FAILED_HEADER not in response
+    assert FAILED_HEADER not in response
     assert picture(response).getbbox() is not None
     # No WGS 84 tile matrix set: drawn from the Lambert-93 tiles, warped.
     box = transform_box(LAMBERT_BOX, 2154, 4326)
     response = getmap(client, "tuiles_communes", "EPSG:4326", box, version="1.1.1",
                       TRANSPARENT="TRUE")
-    assert cascade.FAILED_HEADER not in response
+    assert FAILED_HEADER not in response
     direct = picture(getmap(client, "communes", "EPSG:4326", box, version="1.1.1",
                             TRANSPARENT="TRUE"))
     assert coverage_difference(picture(response), direct) < 0.03

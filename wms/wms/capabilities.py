@@ -12,7 +12,7 @@ from layers.access import AccessPolicy, LayerNotFound
 from layers.extents import stored_summary
 from layers.models import Permission
 from layers.styles import StyleError, resolve_style
-from maps import cascade, catalogue
+from maps import catalogue, remote
 from maps.crs import advertised_codes, crs_for
 from maps.legend import legend_size
 
@@ -78,7 +78,7 @@ def layer_entry(request, layer, styles, version, base, policy):
     boxes = extents(layer, policy)
     entry_styles = []
     if not layer.is_vector:
-        entry_styles = cascade.advertised_styles(
+        entry_styles = remote.advertised_styles(
             layer, lambda name: legend_url(base, version, layer.name, name))
         styles = []
     for style in catalogue.layer_styles(layer, styles) if layer.is_vector else []:

@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from layers.styles import geometry_family
-from maps import cascade, decisions
+from maps import decisions, remote
+from maps.sources.base import is_remote
 
 from .errors import WmsError
-from .params import name_list, parse_map_request, required
+from .params import name_list, parse_map_request, request_depth, required
 
 INFO_FORMATS = ("text/html", "application/json", "application/geo+json",
                 "application/vnd.ogc.gml", "text/xml")
@@ -107,8 +108,8 @@ def get_feature_info(request, params, version):
     count = max(1, min(count, MAX_FEATURE_COUNT))
     point = clicked_point(query, i, j)
     gml_options = 1 | 16 if query.crs.swap_axes else 0
-    depth = cascade.request_depth(request)
-    results = [(s.layer, cascade.feature_info(s, query, i, j, count, depth) if cascade.is_remote(s)
+    depth = request_depth(request)
+    results = [(s.layer, remote.feature_info(s, query, i, j, count, depth) if is_remote(s)
                 else features(s, point, query.crs.srid, count, gml_options)) for s in queried]
     if info_format in ("application/json", "application/geo+json"):
         return geojson_response(results, query)

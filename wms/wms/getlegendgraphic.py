@@ -6,11 +6,12 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 from layers.remote.fetch import RemoteError
-from maps import cascade, decisions
+from maps import decisions, remote
 from maps.legend import SWATCH, builtin_families_legend, cached_legend
+from maps.sources.base import is_remote
 
 from .errors import WmsError
-from .params import required
+from .params import request_depth, required
 
 
 def png_response(content):
@@ -23,7 +24,7 @@ def remote_legend_response(request, served):
     if served.protocol == "wfs":  # drawn here with the built-in style: its legend is ours
         return png_response(builtin_families_legend())
     try:
-        picture = cascade.legend_picture(served, cascade.request_depth(request))
+        picture = remote.legend_picture(served, request_depth(request))
     except RemoteError as error:
         raise WmsError(None, _("Légende de la couche distante « %(name)s » indisponible : "
                                "%(error)s") % {"name": served.layer.name, "error": error.message},
@@ -48,6 +49,6 @@ def get_legend_graphic(request, params, version):
         size = max(8, min(64, min(int(params["WIDTH"]), int(params["HEIGHT"]))))
     served = decisions.resolve(request.user, [name], [params.get("STYLE", "").strip()],
                                locator="LAYER", style_locator="STYLE")[0]
-    if cascade.is_remote(served):
+    if is_remote(served):
         return remote_legend_response(request, served)
     return png_response(cached_legend(served, size))

@@ -1,13 +1,14 @@
 """GetMap: the requested layers drawn by Mapnik, in the requested CRS, size and format."""
 from django.http import HttpResponse
 
-from maps import cascade, decisions, png, renderer
+from maps import compose, decisions, png, renderer
 from maps.mapnik_env import mapnik
 from maps.picture import message_image
+from maps.sources.base import has_remote
 
 from .errors import BLANK, INIMAGE, WmsError, exception_format
 from .params import (PNG_32, parse_bgcolor, parse_format, parse_map_request, parse_size,
-                     parse_transparent)
+                     parse_transparent, request_depth)
 
 
 def background(params, image_format):
@@ -24,9 +25,12 @@ def get_map(request, params, version):
     fill = background(params, image_format)
     query = parse_map_request(params, version)
     served = decisions.resolve(request.user, query.layer_names, query.style_names)
-    if cascade.has_remote(served):  # remote catalogue layers: maps.cascade
-        image, failed = cascade.render(request, served, query, fill)
-        return cascade.mark_failures(image_response(image, image_format, fill), failed)
+    if has_remote(served):  # remote catalogue layers: maps.remote
+        image, failed = compose.render(served, query, fill, request_depth(request))
+        response = image_response(image, image_format, fill)
+        if failed:
+            response[compose.FAILED_HEADER] = ", ".join(failed)
+        return response
     image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)
     return image_response(image, image_format, fill)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from layers.remote.fetch import DEPTH_HEADER
 from maps.crs import crs_for
 
 from .errors import WmsError
@@ -195,3 +196,12 @@ def parse_map_request(params, version, layers_param="LAYERS"):
     bbox = parse_bbox(params)
     width, height = parse_size(params)
     return MapRequest(version, names, styles, crs, bbox, width, height)
+
+
+def request_depth(request):
+    """How many platforms this request has already cascaded through (the DEPTH_HEADER that
+    layers.remote.fetch sends): the map engine stops a cascade that would loop."""
+    try:
+        return int(request.META.get("HTTP_" + DEPTH_HEADER.upper().replace("-", "_"), 0))
+    except ValueError:
+        return 0

@@ -1,10 +1,10 @@
-"""Remote WFS layers drawn by the WMS: their features in the box fetched as GeoJSON (in the
+"""A remote WFS layer drawn as a map: its features in the box fetched as GeoJSON (in the
 requested projected CRS, at most CAPGEO_REMOTE_WFS_MAX_FEATURES) and drawn by Mapnik with the
 catalogue's built-in default style, one Mapnik layer per geometry family.
 
 Features are never asked in a geographic CRS (EPSG:4326, CRS:84): WFS servers disagree on their
 axis order in GeoJSON, and a wrong guess would draw them in the wrong place. A map in WGS 84 is
-drawn in a projected CRS the server offers and warped (maps.cascade, maps.reproject).
+drawn in a projected CRS the server offers and warped (maps.remote, maps.reproject).
 """
 import json
 from types import SimpleNamespace
@@ -16,10 +16,12 @@ from lxml import etree
 from layers.remote.fetch import RemoteError
 from layers.styles import default_definition, geometry_family, rules_of
 
-from .crs import PROJ
-from .errors import MapError, crs_code_name
-from .mapnik_env import mapnik
-from .mapnik_xml import mapnik_style
+from ..crs import PROJ
+from ..errors import MapError, crs_code_name
+from ..mapnik_env import mapnik
+from ..mapnik_xml import mapnik_style
+from .base import remote_crs
+from .cache import cached_fetch
 
 FAMILIES = ("polygon", "line", "point")  # drawing order: points on top
 
@@ -38,8 +40,6 @@ def geojson_format(formats):
 
 def check_crs(served, crs):
     """The remote's code for the requested CRS, or InvalidCRS."""
-    from .cascade import remote_crs
-
     version = getattr(served, "wms_version", "1.3.0")
     if crs.srid == 4326:
         raise MapError(crs_code_name(version),
@@ -92,9 +92,7 @@ def map_xml(groups, srid):
     return etree.tostring(root, encoding="unicode")
 
 
-def wfs_picture(served, crs, bbox_xy, width, height, depth):
-    from .cascade import cached_fetch
-
+def picture(served, crs, bbox_xy, width, height, depth):
     code = check_crs(served, crs)
     url, params = features_request(served, code, bbox_xy)
     content_type, content = cached_fetch(url, params, depth)
