@@ -4,5 +4,6 @@
 - capabilities: the capabilities document read with OWSLib and mapped to RemoteLayer rows;
 - publish: chosen RemoteLayers turned into catalogue Layers (kind=remote), refreshed later.
 
-The WMS (maps.cascade) draws, queries and legends the published layers through fetch.
+The map engine (maps.sources, maps.remote) draws, queries and legends the published layers
+through fetch.
 """
