@@ -10,7 +10,8 @@ For the catalogue's flat feature types these renderers:
   API uses too, or a GML 3.2 member with xmlforest() escaping the attributes);
 - read it in batches from a server-side cursor (layers.features.encoders.stream_rows);
 - count numberMatched/numberReturned with a COUNT query instead of loading the page, and
-  return exactly the page (gisserver's streaming iterator adds a sentinel row otherwise).
+  return exactly the page (gisserver's streaming iterator adds a sentinel row otherwise);
+- continue a paging after the last fid served instead of an OFFSET (wms.wfs.paging).
 Headers, footers, links, chunking and error handling stay gisserver's.
 """
 import math
@@ -26,15 +27,40 @@ from layers.features.source import GEOMETRY_ALIAS
 from layers.sql import quote_ident
 from layers.tables import GEOMETRY_COLUMN, PRIMARY_KEY
 
+from . import paging
 from .features import LayerFeatureType
 
 DIGITS = 8
 
 
 class CountedFeatureCollection(SimpleFeatureCollection):
-    """numberReturned from a COUNT query, so a GML page is streamed instead of loaded first."""
+    """numberReturned from a COUNT query, so a GML page is streamed instead of loaded first.
+
+    keyset_after: the fid this page starts after, when it continues a paging (wms.wfs.paging);
+    known_matched: numberMatched already counted for the same query and data."""
+
+    supports_keyset = False
+    paging_key = None
+    keyset_after = None
+    known_matched = None
+
+    def page_rows(self):
+        """The queryset of the page's rows from its first one (keyset), or None (OFFSET)."""
+        if self.keyset_after is None:
+            return None
+        return self.queryset.filter(**{f"{PRIMARY_KEY}__gt": self.keyset_after})
+
+    @property
+    def number_matched(self):
+        if self.keyset_after is not None and not self._is_hits_request:
+            # Known for this query and data, else counted: never inferred from STARTINDEX (the
+            # page starts after a fid, not at a position).
+            self._count()
+        return super().number_matched
 
     def _count(self):
+        if self._number_matched == CALCULATE and self.known_matched is not None:
+            self._number_matched = self.known_matched
         if self._number_matched == CALCULATE:
             queryset = self.queryset.all()
             queryset.query.annotations = {
@@ -50,6 +76,9 @@ class CountedFeatureCollection(SimpleFeatureCollection):
         # generic renderers (CSV, several types) answered COUNT=n with n+1 values.
         if add_sentinel is None:
             add_sentinel = self._use_sentinel_record
+        rows = self.page_rows()
+        if rows is not None:
+            return rows[:self.stop - self.start + (1 if add_sentinel else 0)]
         return super()._paginated_queryset(add_sentinel=add_sentinel)
 
     @cached_property
@@ -57,14 +86,21 @@ class CountedFeatureCollection(SimpleFeatureCollection):
         if self._is_hits_request or self._result_cache is not None \
                 or self._result_iterator is not None:
             return super().number_returned
+        rows = self.page_rows()
+        if rows is not None:  # counted on the page itself (at most COUNT rows by the index)
+            return rows[:self.stop - self.start].count()
         return max(0, min(self.stop, self._count()) - self.start)
 
 
-def counted(collection):
-    """Make the collection's pages count instead of loading (class swap: same state)."""
+def counted(collection, keyset=False):
+    """Make the collection's pages count instead of loading (class swap: same state);
+    keyset=True: pages continuing a remembered paging start after its last fid."""
     for sub_collection in collection.results:
         if type(sub_collection) is SimpleFeatureCollection:
             sub_collection.__class__ = CountedFeatureCollection
+            sub_collection.supports_keyset = keyset
+    if keyset:
+        paging.continue_pagings(collection)
     return collection
 
 
@@ -90,6 +126,10 @@ class SQLFeatureMixin:
         """(sql, params) of the page's rows: fid, the columns and the raw geometry."""
         source = sub_collection.feature_types[0].source
         stop = sub_collection.stop if sub_collection.stop != math.inf else None
+        rows = sub_collection.page_rows() if isinstance(sub_collection, CountedFeatureCollection) \
+            else None
+        if rows is not None:
+            return source.wrap_queryset_sql(rows, columns, 0, stop - sub_collection.start)
         return source.wrap_queryset_sql(sub_collection.queryset, columns,
                                         sub_collection.start, stop)
 
@@ -110,7 +150,10 @@ class SQLFeatureMixin:
         query = self.feature_sql(projection, columns, sql)
         rows = (row for batch in stream_rows(query, params) for row in batch)
         sub_collection._result_iterator = counter = CountingIterator(rows)
-        yield from counter
+        last = None
+        for last in counter:
+            yield last
+        paging.remember(sub_collection, last)
 
 
 class SQLGeoJsonRenderer(SQLFeatureMixin, DBGeoJsonRenderer):

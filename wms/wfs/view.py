@@ -92,7 +92,7 @@ class GetFeature(wfs20.GetFeature):
         return formats
 
     def get_results(self):
-        return counted(super().get_results())
+        return counted(super().get_results(), keyset=True)
 
 
 class GetPropertyValue(wfs20.GetPropertyValue):
