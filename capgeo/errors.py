@@ -17,7 +17,7 @@ from django.template import loader
 from django.utils.translation import gettext as _
 from django.views import defaults
 
-OGC, JSON, HTML = "ogc", "json", "html"
+OGC, JSON, HTML, OGCAPI = "ogc", "json", "html", "ogcapi"
 JSON_PREFIXES = ("/api/", "/tiles/")
 # The viewer's JSON endpoints (and its print service), read by its scripts.
 JSON_PATHS = {"/carte/config.json", "/carte/recherche/", "/carte/impression/", "/healthz"}
@@ -29,7 +29,9 @@ OGC_CODES = {400: "InvalidParameterValue", 403: "PermissionDenied", 404: "NotFou
 
 
 def url_space(path):
-    """OGC, JSON or HTML: the error format of a request path (without the script prefix)."""
+    """OGC, OGCAPI, JSON or HTML: the error format of a request path (no script prefix)."""
+    if path == "/ogc" or path.startswith("/ogc/"):
+        return OGCAPI
     if path in ("/ows", "/csw") or path.startswith(("/ows/", "/mapproxy/")) or path == "/mapproxy":
         return OGC
     if path.startswith(JSON_PREFIXES) or path in JSON_PATHS or path.endswith((".json", ".geojson")):
@@ -114,6 +116,11 @@ def error_response(request, status, message=None, code=None, locator=None, param
         space = JSON
     if space == OGC:
         response = ogc_response(request, status, message, code=code, locator=locator)
+    elif space == OGCAPI:  # OGC API exception: {"code", "description"}, and detail/reasons
+        response = JsonResponse({"code": code or OGC_CODES.get(status, "NoApplicableCode"),
+                                 "description": message, "detail": message,
+                                 "reasons": [message]}, status=status,
+                                json_dumps_params={"ensure_ascii": False})
     elif space == JSON:
         # Pages' scripts read "error" (capgeo.webmap, wms.printing, the SPANC planning); API
         # clients "detail".

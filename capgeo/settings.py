@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "capgeo.opendata",
     "signalements",
     "metadata",  # ISO 19139 records and the CSW catalogue (pycsw) of the public layers
+    "ogcapi",  # OGC API – Features /ogc/ on the feature source
     "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
 ]
 

@@ -34,6 +34,7 @@ urlpatterns = [
     path("donnees/", include("capgeo.opendata.urls")),
     path("signalements/", include("signalements.urls")),
     path("", include("metadata.urls")),  # /csw and /metadonnees/<uuid>
+    path("ogc/", include("ogcapi.urls")),  # OGC API – Features
     path("", views.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),

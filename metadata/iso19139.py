@@ -171,7 +171,8 @@ def distributions(base_url, layer, permissions):
         links += [(f"{features}?f={code}", "WWW:DOWNLOAD-1.0-http--download",
                    f"{layer.name}.{code}", f"Téléchargement {label}", "download")
                   for code, label, _version in DOWNLOADS]
-    links.append((base_url + reverse("catalogue:detail", args=[layer.name]), "WWW:LINK-1.0-http--link",
+    links.append((base_url + reverse("catalogue:detail", args=[layer.name]),
+                  "WWW:LINK-1.0-http--link",
                   layer.title, "Fiche de la couche sur la plateforme", "information"))
     return links
 

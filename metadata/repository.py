@@ -70,6 +70,7 @@ class PublicRecordsRepository:
         return [str(total), list(records[start:stop])]
 
     def insert(self, *args, **kwargs):
-        raise RuntimeError("Catalogue en lecture seule : modifiez les couches dans l'administration.")
+        raise RuntimeError("Catalogue en lecture seule : modifiez les couches dans "
+                           "l'administration.")
 
     update = delete = insert

@@ -11,7 +11,8 @@ def schema_directory():
 
     spec = importlib.util.find_spec("pycsw")  # located, not imported (see metadata.csw)
     root = Path(next(iter(spec.submodule_search_locations)))
-    return root / "plugins" / "profiles" / "apiso" / "schemas" / "ogc" / "iso" / "19139" / "20070417"
+    schemas = root / "plugins" / "profiles" / "apiso" / "schemas"
+    return schemas / "ogc" / "iso" / "19139" / "20070417"
 
 
 @functools.cache

@@ -47,7 +47,8 @@ def url_space(url):
     path = url.split("?")[0]
     if path.startswith(("/ows", "/mapproxy/", "/csw")):
         return OGC
-    if path.startswith(("/api/", "/tiles/")) or path in ("/carte/recherche/", "/carte/impression/"):
+    if path.startswith(("/api/", "/tiles/", "/ogc/")) or path in ("/carte/recherche/",
+                                                                 "/carte/impression/"):
         return JSON
     return HTML
 
@@ -119,6 +120,10 @@ NUL_URLS = [
     ("/ows?SERVICE=WFS&VERSION=1.1.0&REQUEST=GetFeature&TYPENAME=communes&{v}=1", OGC, None),
     (WMS_GETMAP, OGC, None),
     ("/csw?SERVICE=CSW&REQUEST={v}", OGC, None),
+    ("/ogc/collections/{v}/items", JSON, None),
+    ("/ogc/collections/communes/items?filter=nom%3D%27{v}%27", JSON, None),
+    ("/ogc/collections/communes/items?nom={v}", JSON, None),
+    ("/ogc/collections/communes/items/{v}", JSON, None),
     ("/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecordById&ID={v}", OGC, None),
     ("/catalogue/?q={v}", HTML, None),
     ("/catalogue/{v}/", HTML, None),
@@ -474,6 +479,18 @@ def test_malformed_tile_requests(client, url):
     ("get", "/ows/nexiste-pas", OGC, (404,)),
     ("put", "/ows?SERVICE=WFS", OGC, (405,)),
     ("put", "/csw", OGC, (405,)),
+    ("put", "/ogc/collections", JSON, (405,)),
+    ("get", "/ogc/nexiste-pas", JSON, (404,)),
+    ("get", "/ogc/collections/nexiste_pas/items", JSON, (404,)),
+    ("get", "/ogc/collections/communes/items?bbox=NaN,0,1,1", JSON, (400,)),
+    ("get", "/ogc/collections/communes/items?bbox=0,0,1,1e400", JSON, (400,)),
+    ("get", "/ogc/collections/communes/items?limit=" + "9" * 30, JSON, (400,)),
+    ("get", "/ogc/collections/communes/items?offset=-1", JSON, (400,)),
+    ("get", "/ogc/collections/communes/items?after=1e400", JSON, (400,)),
+    ("get", "/ogc/collections/communes/items?filter=" + "NOT (" * 300 + "nom=%27a%27" + ")" * 300,
+     JSON, (400,)),
+    ("get", "/ogc/collections/communes/items?filter=population%3D1e400", JSON, (400,)),
+    ("delete", "/ogc/collections/communes/items/1", JSON, (401,)),
     ("get", "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecords&TYPENAMES=csw:Record"
             "&CONSTRAINTLANGUAGE=CQL_TEXT&CONSTRAINT=BBOX(ows:BoundingBox,NaN,0,1,1e400)", OGC,
      (400,)),

@@ -1,0 +1,157 @@
+"""The OpenAPI 3.0 definition of /ogc/ (its ``servers`` entry is the address the client used).
+
+Generated from the same lists the views use (conformance classes, CRSs, filter languages, item
+parameters), with the collection ids the requesting user may view as the enumeration of
+``collectionId``: the definition never names a collection its reader cannot see.
+"""
+from . import crs as crs_module
+from .constants import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT
+
+EXCEPTION = {"$ref": "#/components/responses/Exception"}
+
+
+def _parameter(name, where, schema, description, required=False, **extra):
+    return {"name": name, "in": where, "required": required, "schema": schema,
+            "description": description, **extra}
+
+
+def definition(base, collection_ids):
+    geojson = {"application/geo+json": {"schema": {"type": "object"}}}
+    json_object = {"application/json": {"schema": {"type": "object"}}}
+    html = {"text/html": {"schema": {"type": "string"}}}
+    parameters = {
+        "collectionId": _parameter("collectionId", "path",
+                                   {"type": "string", "enum": list(collection_ids)},
+                                   "Identifiant de la collection (nom technique de la couche).",
+                                   required=True),
+        "featureId": _parameter("featureId", "path", {"type": "string"},
+                                "Identifiant de l'objet.", required=True),
+        "f": _parameter("f", "query", {"type": "string", "enum": ["json", "html"]},
+                        "Format de la réponse.", style="form", explode=False),
+        "limit": _parameter("limit", "query", {"type": "integer", "minimum": 1,
+                                               "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                            "Nombre maximal d'objets par page.", style="form", explode=False),
+        "bbox": _parameter("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 6,
+                                             "items": {"type": "number"}},
+                           "Boîte englobante (dans bbox-crs, CRS84 par défaut).", style="form",
+                           explode=False),
+        "bbox-crs": _parameter("bbox-crs", "query", {"type": "string", "format": "uri",
+                                                     "enum": list(crs_module.INPUT)},
+                               "Système de coordonnées de bbox.", style="form", explode=False),
+        "crs": _parameter("crs", "query", {"type": "string", "format": "uri",
+                                           "enum": crs_module.output_crs_list()},
+                          "Système de coordonnées des géométries renvoyées.", style="form",
+                          explode=False),
+        "datetime": _parameter("datetime", "query", {"type": "string"},
+                               "Instant ou intervalle (RFC 3339, « .. » pour ouvert).",
+                               style="form", explode=False),
+        "filter": _parameter("filter", "query", {"type": "string"},
+                             "Filtre CQL2 (texte ou JSON selon filter-lang).", style="form",
+                             explode=False),
+        "filter-lang": _parameter("filter-lang", "query",
+                                  {"type": "string", "enum": ["cql2-text", "cql2-json"],
+                                   "default": "cql2-text"},
+                                  "Langage du filtre.", style="form", explode=False),
+        "filter-crs": _parameter("filter-crs", "query", {"type": "string", "format": "uri",
+                                                         "enum": list(crs_module.INPUT)},
+                                 "Système de coordonnées des géométries du filtre.",
+                                 style="form", explode=False),
+        "offset": _parameter("offset", "query", {"type": "integer", "minimum": 0},
+                             "Rang du premier objet de la page (liens next/prev).", style="form",
+                             explode=False),
+        "after": _parameter("after", "query", {"type": "integer"},
+                            "Pagination par clé : objets d'identifiant supérieur (liens next).",
+                            style="form", explode=False),
+    }
+    ref = {name: {"$ref": f"#/components/parameters/{name}"} for name in parameters}
+    body = {"required": True, "content": {"application/geo+json": {"schema": {"type": "object"}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "C@p Géo — OGC API – Features", "version": "1.0.0",
+                 "description": "Couches de la plateforme selon les droits du demandeur. "
+                                "Classes de conformité : " + ", ".join(CONFORMANCE),
+                 "license": {"name": "AGPL-3.0-or-later"}},
+        "servers": [{"url": base}],
+        "paths": {
+            "/": {"get": {"summary": "Page d'accueil", "operationId": "getLandingPage",
+                          "parameters": [ref["f"]],
+                          "responses": {"200": {"description": "Page d'accueil",
+                                                "content": {**json_object, **html}},
+                                        "400": EXCEPTION}}},
+            "/conformance": {"get": {"summary": "Classes de conformité",
+                                     "operationId": "getConformanceDeclaration",
+                                     "parameters": [ref["f"]],
+                                     "responses": {"200": {"description": "Conformité",
+                                                           "content": {**json_object, **html}},
+                                                   "400": EXCEPTION}}},
+            "/api": {"get": {"summary": "Cette définition", "operationId": "getApiDefinition",
+                             "parameters": [ref["f"]],
+                             "responses": {"200": {"description": "OpenAPI 3.0"}}}},
+            "/collections": {"get": {"summary": "Collections", "operationId": "getCollections",
+                                     "parameters": [ref["f"]],
+                                     "responses": {"200": {"description": "Collections",
+                                                           "content": {**json_object, **html}},
+                                                   "400": EXCEPTION}}},
+            "/collections/{collectionId}": {"get": {
+                "summary": "Une collection", "operationId": "describeCollection",
+                "parameters": [ref["collectionId"], ref["f"]],
+                "responses": {"200": {"description": "Collection",
+                                      "content": {**json_object, **html}},
+                              "404": EXCEPTION}}},
+            "/collections/{collectionId}/queryables": {"get": {
+                "summary": "Propriétés interrogeables", "operationId": "getQueryables",
+                "parameters": [ref["collectionId"], ref["f"]],
+                "responses": {"200": {"description": "Schéma JSON",
+                                      "content": {"application/schema+json":
+                                                  {"schema": {"type": "object"}}}},
+                              "404": EXCEPTION}}},
+            "/collections/{collectionId}/items": {
+                "get": {"summary": "Objets de la collection", "operationId": "getFeatures",
+                        "parameters": [ref[name] for name in (
+                            "collectionId", "f", "limit", "bbox", "bbox-crs", "crs", "datetime",
+                            "filter", "filter-lang", "filter-crs", "offset", "after")],
+                        "responses": {"200": {"description": "FeatureCollection GeoJSON",
+                                              "content": {**geojson, **html}},
+                                      "400": EXCEPTION, "404": EXCEPTION}},
+                "post": {"summary": "Ajouter un objet (droit de modification)",
+                         "operationId": "createFeature", "parameters": [ref["collectionId"]],
+                         "requestBody": body,
+                         "responses": {"201": {"description": "Créé (en-tête Location)"},
+                                       "400": EXCEPTION, "403": EXCEPTION, "404": EXCEPTION}},
+            },
+            "/collections/{collectionId}/items/{featureId}": {
+                "get": {"summary": "Un objet", "operationId": "getFeature",
+                        "parameters": [ref["collectionId"], ref["featureId"], ref["f"],
+                                       ref["crs"]],
+                        "responses": {"200": {"description": "Feature GeoJSON (en-tête ETag)",
+                                              "content": {**geojson, **html}},
+                                      "404": EXCEPTION}},
+                "put": {"summary": "Remplacer un objet (If-Match : son ETag)",
+                        "operationId": "replaceFeature",
+                        "parameters": [ref["collectionId"], ref["featureId"]],
+                        "requestBody": body,
+                        "responses": {"204": {"description": "Remplacé"}, "400": EXCEPTION,
+                                      "403": EXCEPTION, "404": EXCEPTION, "412": EXCEPTION}},
+                "patch": {"summary": "Modifier des propriétés (If-Match : son ETag)",
+                          "operationId": "updateFeature",
+                          "parameters": [ref["collectionId"], ref["featureId"]],
+                          "requestBody": body,
+                          "responses": {"204": {"description": "Modifié"}, "400": EXCEPTION,
+                                        "403": EXCEPTION, "404": EXCEPTION, "412": EXCEPTION}},
+                "delete": {"summary": "Supprimer un objet (If-Match : son ETag)",
+                           "operationId": "deleteFeature",
+                           "parameters": [ref["collectionId"], ref["featureId"]],
+                           "responses": {"204": {"description": "Supprimé"}, "403": EXCEPTION,
+                                         "404": EXCEPTION, "412": EXCEPTION}},
+            },
+        },
+        "components": {
+            "parameters": parameters,
+            "responses": {"Exception": {
+                "description": "Exception OGC API",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["code"],
+                    "properties": {"code": {"type": "string"},
+                                   "description": {"type": "string"}}}}}}},
+        },
+    }
