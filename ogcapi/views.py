@@ -26,7 +26,8 @@ from layers.events import layer_data_changed
 from layers.features import (All, Compare, FeatureQuery, In, InvalidGeometry, InvalidValue,
                              ReadOnlyColumn, UnknownColumn, geometry_from_geojson, storage_area)
 from layers.models import FeatureChange, Layer, Permission, Publication
-from layers.tables import refresh_layer_metadata
+from layers.models import DATA_SCHEMA
+from layers.tables import refresh_layer_metadata, table_exists
 
 from . import crs as crs_module
 from .constants import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT
@@ -129,9 +130,15 @@ def source_of(request, name, permission=Permission.VIEW):
                            ) from None
         raise ApiError(403, "Forbidden", _("Vous pouvez consulter « %(name)s » mais pas la "
                                            "modifier.") % {"name": name}) from None
-    if not source.exists():
+    if not published(source):
         raise not_found(_("Collection inconnue : %(name)s.") % {"name": name})
     return source
+
+
+def published(source):
+    """A vector layer whose table exists (its data are published). FeatureSource.exists() is
+    shadowed by its exists(query) (rows visible), which an empty layer fails."""
+    return source.layer.is_vector and table_exists(DATA_SCHEMA, source.layer.name)
 
 
 # --- landing page, conformance, API definition ---------------------------------------------------
@@ -234,7 +241,7 @@ def collections(request):
     listed = []
     for layer in collection_layers(policy):
         source = policy.source(layer, Permission.VIEW)
-        if source.exists():
+        if published(source):
             listed.append(collection_document(request, base, layer, source))
     document = {
         "links": [link(f"{base}/collections", "self", JSON_TYPE, _("Collections")),
