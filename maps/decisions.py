@@ -2,8 +2,8 @@
 costs one tiny query instead of two or three catalogue queries: for WMS (GetMap, GetFeatureInfo,
 GetLegendGraphic) the layer, its styles and the user's FeatureSource (resolve); for vector tiles
 the FeatureSource alone (source). Both go through one lookup (cached), keyed by the user's
-audience; a cached source is handed to the request's user by the policy (AccessPolicy.rebind),
-never rebuilt here.
+audience (layers.audience); a cached source is handed to the request's user by the policy
+(AccessPolicy.rebind), never rebuilt here.
 
 Freshness is never guessed: triggers bump wms_catalogue_version in the same transaction as any
 change to layers, access rules (and their communes), styles (migration wms 0001) or remote
@@ -22,6 +22,7 @@ import threading
 from django.db import connection
 
 from layers.access import AccessPolicy
+from layers.audience import Audience
 from layers.models import Permission
 
 from . import catalogue
@@ -49,10 +50,6 @@ def clear():
     _cache.version, _cache.entries = None, {}
 
 
-def audience_key(policy):
-    return (policy.authenticated, policy.is_admin, policy.commune_id, policy.role)
-
-
 def _fresh():
     """True when decisions may be cached: the counter exists, and entries made under an older
     value are dropped before anything is read."""
@@ -67,7 +64,7 @@ def _fresh():
 def cached(fresh, key, load):
     """load(), or what it answered for the same key under the current catalogue version.
 
-    key must hold the audience_key of the user the decision is for. Exceptions raised by load
+    key must hold the audience (layers.audience) of the user the decision is for. Exceptions raised by load
     (refusals, unknown layers) are not cached: their message is in the request's language."""
     if not fresh:
         return load()
@@ -86,7 +83,7 @@ def source(user, layer_name, permission=Permission.VIEW):
     user, through the policy)."""
     policy = AccessPolicy.for_user(user)
     permission = Permission(permission)
-    decision = cached(_fresh(), ("source", audience_key(policy), layer_name, permission),
+    decision = cached(_fresh(), ("source", Audience.of_policy(policy).key, layer_name, permission),
                       lambda: policy.source(layer_name, permission))
     return policy.rebind(decision)
 
@@ -98,7 +95,7 @@ def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
     """catalogue.resolve, answered from this worker's cache when the catalogue has not changed."""
     fresh = _fresh()
     policy = AccessPolicy.for_user(user)
-    audience = audience_key(policy)
+    audience = Audience.of_policy(policy).key
     served = []
     for name, style_name in zip(names, style_names):
         decision = cached(

@@ -31,7 +31,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date, parse_http_date_safe
 
-from layers.access import AccessPolicy
+from layers.audience import Audience
 
 logger = logging.getLogger(__name__)
 VARY = ("Cookie", "Authorization", "Accept-Language")
@@ -81,12 +81,6 @@ def catalogue_state():
     return version, seen_at, now
 
 
-def audience_key(user):
-    policy = AccessPolicy.for_user(user)
-    return policy.authenticated, (policy.authenticated, policy.is_admin, policy.commune_id,
-                                  policy.role)
-
-
 def validators(request, kind, user=None):
     """(etag, last_modified or None, private) of the document `kind` ("WMS", "WFS", "WMTS"…)
     this request would get, or None when the catalogue has no version counter."""
@@ -94,8 +88,9 @@ def validators(request, kind, user=None):
     if state is None:
         return None
     version, seen_at, now = state
-    private, audience = audience_key(user or request.user)
-    parts = [code_salt(), kind, str(version), repr(audience), translation.get_language() or "",
+    audience = Audience.of(user or request.user)
+    private = audience.authenticated
+    parts = [code_salt(), kind, str(version), audience.key, translation.get_language() or "",
              request.scheme, request.get_host(), request.path,
              repr(sorted((key.upper(), sorted(values)) for key, values in request.GET.lists()))]
     etag = '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40] + '"'

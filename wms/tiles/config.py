@@ -1,7 +1,7 @@
 """The MapProxy configuration (a dict, as mapproxy.yaml would hold) of one audience.
 
 One source + one cache + one layer per cacheable vector layer the audience may view and per
-style of it (wms.tiles.styles), with the cache chosen as wms.tiles.audience explains; grids from
+style of it (wms.tiles.styles), with the cache chosen as wms.tiles.cache_names explains; grids from
 wms.tiles.grids.
 """
 import time
@@ -11,9 +11,10 @@ from pathlib import Path
 from django.conf import settings
 
 from layers.access import LayerNotFound
+from layers.audience import Audience
 from layers.models import Layer, Permission
 
-from .audience import SHARED, Audience, cache_name, cache_variant
+from .cache_names import SHARED, cache_name, cache_variant
 from .grids import GRID_SRID, mapproxy_grids
 from .styles import DEFAULT, offered_styles
 

@@ -1,6 +1,6 @@
 """Seeding a layer's shared cache: every tile of some levels over an extent, rendered in advance.
 
-The shared cache holds every row (see wms.tiles.audience), so it is what anonymous visitors and
+The shared cache holds every row (see wms.tiles.cache_names), so it is what anonymous visitors and
 all unrestricted audiences read; per-commune caches fill on demand. Tiles are grouped by meta
 tile, so each group is rendered once, in this thread (on Django's connection).
 """

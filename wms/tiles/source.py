@@ -21,10 +21,11 @@ from mapproxy.util.coverage import coverage as bbox_coverage
 from mapproxy.util.ext.dictspec.spec import anything, combined, required
 
 from layers.access import LayerNotFound
+from layers.audience import Audience
 from layers.models import Permission
 from maps.errors import MapError
 
-from .audience import Audience, cache_variant
+from .cache_names import cache_variant
 from .render import SRIDS, render_png
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from layers.access import AccessPolicy
+from layers.audience import Audience
 from layers.models import Permission
 
 from .. import conditional
 from .app import configuration_for
-from .audience import Audience
 from .checks import (KVP_PATHS, REST_CAPABILITIES, error_body, exception_report,
                      refuse_bad_request)
 from .styles import catalogue_layer_name, fold_capabilities, route
