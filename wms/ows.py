@@ -13,7 +13,9 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from . import conditional, wfs, wms
+from . import conditional
+from .wfs import service as wfs
+from .wms import service as wms
 
 
 def kvp(request):

@@ -8,9 +8,9 @@ from gisserver.operations.base import OutputFormat, Parameter
 from gisserver.parsers.ows import KVPRequest, resolve_kvp_parser_class, resolve_xml_parser_class
 from gisserver.parsers.xml import parse_xml_from_string, split_ns
 
-import wms.wfs.view as v200  # the module itself, not through the package's dispatcher
 from layers.models import Layer, Permission
 
+from .. import view as v200
 from ..exceptions import WFSError
 from ..renderers import SQLGeoJsonRenderer
 from .output import GML311SchemaRenderer, SQLGML311Renderer
