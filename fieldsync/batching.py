@@ -64,6 +64,7 @@ class Unit:
         self.kept = _Pending()
         self.change = _Pending()
         self.cache = {}
+        self.prepared = {}  # records looked up and locked for the whole chunk (chunk.take)
         self.unknown_change_ids = set()  # change ids no SyncChange had when the chunk began
 
     def publish(self, installation_ids, control_ids):
@@ -143,15 +144,17 @@ def _sqlstate(error):
     return None
 
 
-def apply_changes(changes, process, applied_status="applied"):
+def apply_changes(changes, process, applied_status="applied", prepare=None):
     """[process(position, change) for each change], chunk by chunk as described above.
-    `process` returns the change's answer dict; its "status" tells whether it was applied."""
+    `process` returns the change's answer dict; its "status" tells whether it was applied.
+    `prepare(changes)`, called first in each chunk's transaction, may look up and lock the
+    records the chunk names, in one query per kind (chunk.prepare / chunk.take)."""
     results = []
     for start in range(0, len(changes), CHUNK_SIZE):
         chunk = list(enumerate(changes[start:start + CHUNK_SIZE], start))
         for attempt in range(RETRIES + 1):
             try:
-                results += _apply_chunk(chunk, process, applied_status)
+                results += _apply_chunk(chunk, process, applied_status, prepare)
                 break
             except Exception as error:  # noqa: BLE001 - re-raised unless retryable
                 sqlstate = _sqlstate(error)
@@ -165,7 +168,7 @@ def apply_changes(changes, process, applied_status="applied"):
     return results
 
 
-def _apply_chunk(chunk, process, applied_status):
+def _apply_chunk(chunk, process, applied_status, prepare):
     from .models import SyncChange
 
     answers = []
@@ -173,6 +176,8 @@ def _apply_chunk(chunk, process, applied_status):
         ids = _change_ids(chunk)
         unit.unknown_change_ids = ids - set(
             SyncChange.objects.filter(id__in=ids).values_list("id", flat=True))
+        if prepare is not None:
+            prepare([change for _position, change in chunk])
         for position, change in chunk:
             answer = process(position, change)
             unit.end_change(answer.get("status") == applied_status)

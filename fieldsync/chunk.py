@@ -31,3 +31,20 @@ def cached(key, compute):
     if key not in unit.cache:
         unit.cache[key] = compute()
     return unit.cache[key]
+
+
+def prepare(key, value):
+    """Keep a record the chunk looked up and locked beforehand (see take)."""
+    unit = _current.get()
+    if unit is not None:
+        unit.prepared[key] = value
+
+
+def take(key, keep=False):
+    """The record prepared under `key` for the chunk being applied, or None (then the caller
+    looks it up itself). Taken once unless `keep`: a record a change may modify is read again,
+    fresh and locked, by the next change that names it."""
+    unit = _current.get()
+    if unit is None:
+        return None
+    return unit.prepared.get(key) if keep else unit.prepared.pop(key, None)

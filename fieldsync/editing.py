@@ -65,7 +65,42 @@ def lock_installations(pks):
     return list(Installation.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
 
 
-def _scoped_installation(user, uuid):
+def prepare_chunk(user, control_uuids, installation_uuids, skip_installations=()):
+    """Look up in the user's scope and lock, in one query each, the controls (updated or
+    corrected) and the installations (given a new control) that a chunk of a push names, instead
+    of a few queries per change. The lock order is kept: the installations first, by id, then
+    the controls, by id. The caller names only records that no other change of the chunk
+    modifies beforehand, and controls of the installations a change of the chunk modifies
+    (`skip_installations`) are left out: a prepared control is taken once (chunk.take); the
+    installations are shared by the chunk's new controls, which never modify them."""
+    controls = [(pk, installation_id) for pk, installation_id, installation_uuid in
+                scope.controls(user).filter(uuid__in=list(control_uuids))
+                .values_list("pk", "installation_id", "installation__uuid")
+                if installation_uuid not in skip_installations]
+    installation_pks = set(field_area(user).filter(uuid__in=list(installation_uuids))
+                           .values_list("pk", flat=True))
+    if not controls and not installation_pks:
+        return
+    installations = {i.pk: i for i in lock_installations(
+        installation_pks | {installation_id for _pk, installation_id in controls})}
+    for installation in installations.values():
+        if installation.pk in installation_pks:
+            chunk.prepare(("installation", installation.uuid), installation)
+    locked = list(Control.objects.select_for_update().filter(pk__in=[pk for pk, _i in controls])
+                  .order_by("pk"))
+    # A separate statement after the lock: its snapshot sees a correction committed meanwhile.
+    replaced = set(Control.objects.filter(supersedes__in=[c.pk for c in locked])
+                   .values_list("supersedes_id", flat=True))
+    for control in locked:
+        control.installation = installations[control.installation_id]
+        control.prepared_successor = control.pk in replaced
+        chunk.prepare(("control", control.uuid), control)
+
+
+def _scoped_installation(user, uuid, shared=False):
+    prepared = chunk.take(("installation", uuid), keep=True) if shared else None
+    if prepared is not None:
+        return prepared
     # The scope query may use DISTINCT or joins (not lockable): find the id, then lock the row.
     pk = field_area(user).filter(uuid=uuid).values_list("pk", flat=True).first()
     if pk is None:
@@ -306,8 +341,9 @@ def create_control(user, uuid, data):
                % {"field": f} for f in ("installation", "kind") if f not in data]
     if reasons:
         raise Rejected(*reasons)
-    installation = _scoped_installation(user, data["installation"])
-    kind = ControlKind.objects.filter(code=data["kind"], active=True).first()
+    installation = _scoped_installation(user, data["installation"], shared=True)
+    kind = chunk.cached(("kind", data["kind"]), lambda: ControlKind.objects.filter(
+        code=data["kind"], active=True).first())
     if kind is None:
         raise Rejected(_t("Nature de contrôle inconnue : « %(code)s ».") % {"code": data["kind"]})
     control = Control(uuid=uuid, installation=installation, kind=kind, inspector=user,
@@ -316,6 +352,9 @@ def create_control(user, uuid, data):
 
 
 def _locked_control(user, uuid):
+    prepared = chunk.take(("control", uuid))
+    if prepared is not None:
+        return prepared
     found = scope.controls(user).filter(uuid=uuid).values_list("pk", "installation_id").first()
     if found is None:
         raise Rejected(_t("Contrôle inconnu ou hors de vos attributions."))
@@ -326,12 +365,20 @@ def _locked_control(user, uuid):
     return Control.objects.select_for_update().get(pk=pk)
 
 
+def _successor(control):
+    """The correction that replaced this control, or None (known without a query when the
+    chunk prepared the control)."""
+    if getattr(control, "prepared_successor", None) is False:
+        return None
+    return Control.objects.filter(supersedes=control).first()
+
+
 def update_control(user, uuid, base_version, data, as_manager=False):
     control = _locked_control(user, uuid)
     if not (as_manager or scope.may_edit_control(user, control)):
         raise Rejected(_t("Ce contrôle ne vous est pas attribué."))
     _check_version("control", control, base_version, user)
-    if Control.objects.filter(supersedes=control).exists():
+    if _successor(control) is not None:
         raise Rejected(_t("Ce contrôle a été remplacé par une correction : modifiez la "
                           "correction."))
     if control.frozen:
@@ -356,7 +403,7 @@ def supersede_control(user, uuid, base_version, data):
     if not (scope.may_edit_control(user, old) or scope.manages_commune(
             user, old.installation.commune_id)):
         raise Rejected(_t("Ce contrôle ne vous est pas attribué."))
-    successor = Control.objects.filter(supersedes=old).first()
+    successor = _successor(old)
     if successor is not None:
         raise Conflict("control", wire.control_out(successor, user), successor.version)
     _check_version("control", old, base_version, user)
@@ -393,3 +440,14 @@ def missing_photos(control):
     return list(control.photos.filter(blob__verified=False)
                 .values_list("blob__sha256", flat=True).order_by("blob__sha256"))
 
+
+
+def missing_photos_of(controls):
+    """{control uuid (str): its missing photos' SHA-256, sorted} for a queryset of controls,
+    in one query (those without a missing photo map to [])."""
+    missing = {str(u): [] for u in controls.values_list("uuid", flat=True)}
+    for control_uuid, sha256 in (ControlPhoto.objects.filter(
+            control__in=controls.values("pk"), blob__verified=False)
+            .values_list("control__uuid", "blob__sha256").order_by("blob__sha256")):
+        missing[str(control_uuid)].append(sha256)
+    return missing

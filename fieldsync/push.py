@@ -26,13 +26,14 @@ bytes received).
 import hashlib
 import json
 import logging
+import uuid as uuid_module
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
 from . import batching, editing, publication, scope, wire
-from .changes import ChangeSerializer, flatten_errors
+from .changes import ChangeSerializer, validate_change
 from .journal import record
 from .models import ChangeStatus, Device, SyncBatch, SyncChange
 
@@ -136,7 +137,7 @@ def process(user, batch_id, device_id, changes, payload):
     # In chunks of one transaction each, bookkeeping set-based per chunk (fieldsync.batching).
     results = batching.apply_changes(  # raises Busy past the last retry
         changes, lambda position, change: _process_change(batch, position, change),
-        applied_status=ChangeStatus.APPLIED)
+        applied_status=ChangeStatus.APPLIED, prepare=lambda chunk: _prepare(user, chunk))
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
     response = without_nul({"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
                             "summary": summary, "results": results})
@@ -149,6 +150,39 @@ def process(user, batch_id, device_id, changes, payload):
     return refreshed(user, response)  # a resumed batch holds stored answers of before the crash
 
 
+def _as_uuid(value):
+    """The UUID ChangeSerializer would read from this value, or None."""
+    try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return uuid_module.UUID(int=value)
+        return uuid_module.UUID(hex=value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _prepare(user, chunk):
+    """Look up and lock the chunk's records at once (editing.prepare_chunk): the controls that
+    one change only names (updated or corrected), and the installations that receive new
+    controls, unless a change of the chunk modifies that installation or its controls' state."""
+    named, new_on, modified = {}, set(), set()
+    for raw in chunk:
+        if not isinstance(raw, dict):
+            continue
+        entity, op = raw.get("entity"), raw.get("op")
+        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        if entity == "installation":
+            modified.add(_as_uuid(raw.get("id")))
+        elif entity == "control":
+            if op == "create":
+                new_on.add(_as_uuid(data.get("installation")))
+            for name in [raw.get("id")] + ([data.get("supersedes")] if op == "supersede" else []):
+                named[_as_uuid(name)] = named.get(_as_uuid(name), 0) + 1
+    controls = {u for u, count in named.items() if count == 1 and u is not None}
+    installations = {u for u in new_on - modified if u is not None}
+    if controls or installations:
+        editing.prepare_chunk(user, controls, installations, skip_installations=modified)
+
+
 def refreshed(user, response):
     """A stored answer replayed: the same, except `missing_photos`, recomputed (photos uploaded
     since are no longer listed, so a client never re-sends or keeps what the server holds)."""
@@ -156,9 +190,8 @@ def refreshed(user, response):
               if r.get("entity") == "control" and "missing_photos" in r and r.get("id")}
     if not wanted:
         return response
-    missing = {}
-    for control in scope.controls(user).filter(uuid__in=wanted):  # gone out of scope: as stored
-        missing[str(control.uuid)] = editing.missing_photos(control)
+    # One query for the whole batch; a control gone out of scope keeps its stored answer.
+    missing = editing.missing_photos_of(scope.controls(user).filter(uuid__in=wanted))
     results = [{**r, "missing_photos": missing[r["id"]]} if "missing_photos" in r
                and r.get("id") in missing else r for r in response["results"]]
     return {**response, "results": results}
@@ -171,11 +204,11 @@ def _process_change(batch, position, raw):
         reasons = [_t("%(path)s : le caractère NUL (U+0000) est interdit.")
                    % {"path": path or "modification"} for path in nul[:20]]
         valid = False
-    serializer = ChangeSerializer(data=raw)
+    change = None
     if not nul:
-        valid = serializer.is_valid()
-        reasons = [] if valid else flatten_errors(serializer.errors)
-    change_id = serializer.validated_data["change_id"] if valid else _change_id_of(raw)
+        change, reasons = validate_change(raw)  # one pass over the dicts when plainly valid
+        valid = change is not None
+    change_id = change["change_id"] if valid else _change_id_of(raw)
     if change_id is None:
         return {"position": position, "change_id": None, "status": ChangeStatus.REJECTED,
                 "reasons": reasons}
@@ -185,7 +218,6 @@ def _process_change(batch, position, raw):
     if not valid:
         return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED,
                               {"reasons": reasons})
-    change = serializer.validated_data
     try:
         return _apply_once(batch, position, raw, change)
     except DatabaseError as error:
