@@ -59,6 +59,13 @@ def error(status_code, detail, reasons=(), **extra):
     return Response({"detail": str(detail), "reasons": reasons, **extra}, status=status_code)
 
 
+def busy_answer(busy):
+    """503 `busy` of an action that kept losing deadlocks: nothing written, try again."""
+    response = error(503, busy, code="busy")
+    response["Retry-After"] = "5"
+    return response
+
+
 def _json_depth(value):
     """Nesting depth of parsed JSON, iteratively (a deep document never exhausts the stack)."""
     deepest, stack = 0, [(value, 1)]
@@ -325,7 +332,7 @@ class PhotoView(SyncView):
         blob = visible_blob(request, sha256)
         if blob is None:
             return error(404, _t("Photo inconnue."), code="not_found")
-        return Response(photos.status(blob))
+        return Response(photos.status(blob, request.user))
 
     @extend_schema(
         tags=[TAG], summary="Envoyer une photo ou un morceau de photo",
@@ -355,8 +362,9 @@ class PhotoContentView(SyncView):
     @extend_schema(tags=[TAG], summary="Télécharger une photo vérifiée",
                    responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: ERROR})
     def get(self, request, sha256):
-        blob = visible_blob(request, sha256)
-        if blob is None or not blob.verified:
+        # Only a photo the user holds (received for a control they may read) is given.
+        blob = SHA256_PATH_RE.match(sha256) and photos.held_blob(request.user, sha256.lower())
+        if not blob:
             return error(404, _t("Photo inconnue ou pas encore reçue."))
         return FileResponse(open(photos.final_path(blob.sha256), "rb"),
                             content_type=blob.content_type)
@@ -371,7 +379,7 @@ class ControlPhotosView(SyncView):
         if control is None:
             return error(404, _t("Contrôle inconnu ou hors de vos attributions."),
                          code="not_found")
-        statuses = photos.control_photo_status(control)
+        statuses = photos.control_photo_status(control, request.user)
         return Response({"control": str(control.uuid), "photos": statuses,
                          "missing": [p["sha256"] for p in statuses if not p["verified"]]})
 
@@ -412,7 +420,8 @@ class CampaignView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Planifier une campagne (communes ou zone dessinée)",
-                   request=CampaignSerializer, responses={201: OpenApiTypes.OBJECT, 400: ERROR})
+                   request=CampaignSerializer,
+                   responses={201: OpenApiTypes.OBJECT, 400: ERROR, 503: ERROR})
     def post(self, request):
         payload, failure = read_json(request, 1_000_000)
         if failure:
@@ -438,6 +447,8 @@ class CampaignView(BaseSyncView):
             campaign, count = management_actions.plan_campaign(
                 request.user, data["name"], kind, communes, area, data.get("due_before"),
                 data.get("starts_on"), data.get("ends_on"))
+        except management_actions.Busy as busy:
+            return busy_answer(busy)
         except management_actions.ActionRefused as refused:
             return error(400, refused)
         return Response({"id": campaign.pk, "name": campaign.name, "planned": count,
@@ -455,7 +466,8 @@ class AssignView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Attribuer des contrôles à un contrôleur",
-                   request=AssignSerializer, responses={200: OpenApiTypes.OBJECT, 400: ERROR})
+                   request=AssignSerializer,
+                   responses={200: OpenApiTypes.OBJECT, 400: ERROR, 503: ERROR})
     def post(self, request):
         payload, failure = read_json(request, 1_000_000)
         if failure:
@@ -470,6 +482,8 @@ class AssignView(BaseSyncView):
             return error(400, _t("Contrôleur ou contrôle inconnu."))
         try:
             count = management_actions.assign(request.user, controls, inspector)
+        except management_actions.Busy as busy:
+            return busy_answer(busy)
         except management_actions.ActionRefused as refused:
             return error(400, refused)
         return Response({"assigned": count})
@@ -484,7 +498,8 @@ class DecisionView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Valider ou refuser un contrôle transmis",
-                   request=DecisionSerializer, responses={200: OpenApiTypes.OBJECT, 400: ERROR})
+                   request=DecisionSerializer,
+                   responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 503: ERROR})
     def post(self, request, uuid):
         payload, failure = read_json(request, 100_000)
         if failure:
@@ -501,6 +516,8 @@ class DecisionView(BaseSyncView):
             control = management_actions.decide(
                 request.user, control, serializer.validated_data["decision"] == "validate",
                 serializer.validated_data.get("reason", ""))
+        except management_actions.Busy as busy:
+            return busy_answer(busy)
         except management_actions.ActionRefused as refused:
             return error(400, refused, missing_photos=editing.missing_photos(control))
         return Response(wire.control_out(control, request.user))
@@ -528,7 +545,7 @@ class ConflictResolutionView(BaseSyncView):
     permission_classes = [permissions.IsAuthenticated, Managers]
 
     @extend_schema(tags=[TAG], summary="Arbitrer un conflit", request=ResolutionSerializer,
-                   responses={200: OpenApiTypes.OBJECT, 400: ERROR})
+                   responses={200: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 503: ERROR})
     def post(self, request, change_id):
         payload, failure = read_json(request, 10_000)
         if failure:
@@ -544,6 +561,8 @@ class ConflictResolutionView(BaseSyncView):
         try:
             change = management_actions.resolve_conflict(
                 request.user, change, serializer.validated_data["keep"] == "client")
+        except management_actions.Busy as busy:
+            return busy_answer(busy)
         except management_actions.ActionRefused as refused:
             return error(400, refused)
         return Response({"change_id": str(change.id), "resolution": change.resolution})

@@ -28,7 +28,7 @@ import logging
 import time
 import uuid
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from . import chunk as context  # (a local "chunk" is a slice of the batch here)
 
@@ -49,23 +49,37 @@ class _Pending:
         self.control_ids = set()
         self.audit = []        # AuditEntry instances, unsaved
         self.changelog = []    # ChangeLog instances, unsaved, in the order of the changes
+        self.sync_changes = []  # SyncChange rows of the applied changes, unsaved
+        self.findings = {}     # control id: its new Finding rows (replacing the old ones)
+        self.photos = {}       # control id: its new ControlPhoto rows (replacing the old ones)
+        self.blobs = {}        # sha256: PhotoBlob announced for the first time, unsaved
+        self.controls = {}     # control id: the Control updated in memory, to write
+        self.held = set()      # sha256 of photos now held on a control the user may read
 
     def merge(self, other):
         self.installation_ids |= other.installation_ids
         self.control_ids |= other.control_ids
         self.audit += other.audit
         self.changelog += other.changelog
+        self.sync_changes += other.sync_changes
+        self.findings.update(other.findings)
+        self.photos.update(other.photos)
+        self.blobs.update(other.blobs)
+        self.controls.update(other.controls)
+        self.held |= other.held
 
 
 class Unit:
     """The chunk being applied: its pending writes and its read-only caches."""
 
-    def __init__(self):
+    def __init__(self, defer=True):
+        self.defer = defer  # write the records' rows at the end (chunk.deferring)
         self.kept = _Pending()
         self.change = _Pending()
         self.cache = {}
         self.prepared = {}  # records looked up and locked for the whole chunk (chunk.take)
         self.unknown_change_ids = set()  # change ids no SyncChange had when the chunk began
+        self.named = set()  # what the changes since the last flush named (see _apply_chunk)
 
     def publish(self, installation_ids, control_ids):
         self.change.installation_ids.update(installation_ids)
@@ -82,11 +96,26 @@ class Unit:
 
     def flush(self):
         """Write what the chunk's applied changes asked for (inside the chunk's transaction)."""
-        from . import journal, publication
+        from django.db import IntegrityError
+
+        from . import editing, journal, publication
+        from .models import SyncChange
 
         pending, self.kept = self.kept, _Pending()
+        self.named = set()
         token = context.enter(None)  # the writes below are the real ones
         try:
+            editing.write_pending(pending.findings, pending.photos, pending.blobs,
+                                  pending.controls.values())
+            self.prepared.setdefault("blobs", {}).update(pending.blobs)  # saved now
+            self.prepared.setdefault("held", set()).update(pending.held)
+            if pending.sync_changes:
+                try:
+                    SyncChange.objects.bulk_create(pending.sync_changes)
+                except IntegrityError as error:
+                    # A concurrent batch stored one of these change ids meanwhile: the chunk
+                    # starts again and answers that change as already received.
+                    raise Replay("change id stored concurrently") from error
             if pending.installation_ids or pending.control_ids:
                 publication.publish(installation_ids=pending.installation_ids,
                                     control_ids=pending.control_ids)
@@ -119,8 +148,8 @@ def _change_ids(chunk):
 
 
 @contextlib.contextmanager
-def _unit():
-    unit = Unit()
+def _unit(defer):
+    unit = Unit(defer)
     token = context.enter(unit)
     try:
         yield unit
@@ -128,57 +157,81 @@ def _unit():
         context.leave(token)
 
 
+class Replay(Exception):
+    """Raised while writing a chunk's pending rows when a concurrent transaction changed what the
+    chunk relied on: the chunk is rolled back and applied again, like after a deadlock."""
+
+
 class Busy(Exception):
     """A chunk kept losing deadlocks or serialization failures: nothing of it was committed; the
     same batch sent again resumes after the chunks committed before it."""
 
 
-def _sqlstate(error):
+def retryable_sqlstate(error):
     """The SQLSTATE of a deadlock or a serialization failure behind this error, else None (its
     causes are followed: a caller may have wrapped the database error in its own)."""
     seen = 0
     while error is not None and seen < 10:
+        if isinstance(error, Replay):
+            return "replay"
         if getattr(error, "pgcode", None) in RETRYABLE:
             return error.pgcode
         error, seen = error.__cause__, seen + 1
     return None
 
 
-def apply_changes(changes, process, applied_status="applied", prepare=None):
+def apply_changes(changes, process, applied_status="applied", prepare=None, names=None):
     """[process(position, change) for each change], chunk by chunk as described above.
     `process` returns the change's answer dict; its "status" tells whether it was applied.
     `prepare(changes)`, called first in each chunk's transaction, may look up and lock the
-    records the chunk names, in one query per kind (chunk.prepare / chunk.take)."""
+    records the chunk names, in one query per kind (chunk.prepare / chunk.take). `names(change)`
+    is the set of identifiers (change id, records) a change names: a change naming one that an
+    earlier change of the chunk named has the pending rows written first (outside its
+    savepoint), so that it reads them as they are."""
     results = []
     for start in range(0, len(changes), CHUNK_SIZE):
         chunk = list(enumerate(changes[start:start + CHUNK_SIZE], start))
-        for attempt in range(RETRIES + 1):
+        attempt, defer = 0, True
+        while True:
             try:
-                results += _apply_chunk(chunk, process, applied_status, prepare)
+                results += _apply_chunk(chunk, process, applied_status, prepare, names, defer)
                 break
             except Exception as error:  # noqa: BLE001 - re-raised unless retryable
-                sqlstate = _sqlstate(error)
+                sqlstate = retryable_sqlstate(error)
+                if sqlstate is None and defer and isinstance(error, DatabaseError):
+                    # The database refused a row written at the end of the chunk (a value the
+                    # validation let through): apply the chunk again writing each change's rows
+                    # in its own savepoint, so that only the change at fault is rejected.
+                    log.warning("sync chunk %d-%d: %s; applied again change by change",
+                                chunk[0][0], chunk[-1][0], error)
+                    defer = False
+                    continue
                 if sqlstate is None:
                     raise
                 if attempt == RETRIES:
                     raise Busy() from error
+                attempt += 1
                 log.warning("sync chunk %d-%d rolled back (%s: %s), applying it again",
                             chunk[0][0], chunk[-1][0], sqlstate, error)
-                time.sleep(0.05 * (attempt + 1))
+                time.sleep(0.05 * attempt)
     return results
 
 
-def _apply_chunk(chunk, process, applied_status, prepare):
+def _apply_chunk(chunk, process, applied_status, prepare, names, defer=True):
     from .models import SyncChange
 
     answers = []
-    with transaction.atomic(), _unit() as unit:
+    with transaction.atomic(), _unit(defer) as unit:
         ids = _change_ids(chunk)
         unit.unknown_change_ids = ids - set(
             SyncChange.objects.filter(id__in=ids).values_list("id", flat=True))
         if prepare is not None:
             prepare([change for _position, change in chunk])
         for position, change in chunk:
+            named = names(change) if names is not None else set()
+            if named & unit.named:
+                unit.flush()
+            unit.named |= named
             answer = process(position, change)
             unit.end_change(answer.get("status") == applied_status)
             answers.append(answer)

@@ -14,6 +14,14 @@ def current():
     return _current.get()
 
 
+def deferring():
+    """The chunk being applied if it writes the records' rows at its end (its first attempt),
+    else None (write them now: outside a push, or a chunk applied again change by change after
+    the database refused one of its rows, see fieldsync.batching)."""
+    unit = _current.get()
+    return unit if unit is not None and unit.defer else None
+
+
 def enter(unit):
     """Make `unit` the current chunk; returns the token for leave()."""
     return _current.set(unit)

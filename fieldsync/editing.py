@@ -15,6 +15,8 @@ takes a KEY SHARE lock on the installation at COMMIT, and the published installa
 rewritten with the control's verdict; taking the installation first makes two writers of the
 same installation queue instead of deadlocking.
 """
+import re
+
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _t
@@ -65,14 +67,24 @@ def lock_installations(pks):
     return list(Installation.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
 
 
-def prepare_chunk(user, control_uuids, installation_uuids, skip_installations=()):
+def prepare_chunk(user, control_uuids, installation_uuids, photo_sha256s=(),
+                  skip_installations=()):
     """Look up in the user's scope and lock, in one query each, the controls (updated or
     corrected) and the installations (given a new control) that a chunk of a push names, instead
     of a few queries per change. The lock order is kept: the installations first, by id, then
     the controls, by id. The caller names only records that no other change of the chunk
     modifies beforehand, and controls of the installations a change of the chunk modifies
     (`skip_installations`) are left out: a prepared control is taken once (chunk.take); the
-    installations are shared by the chunk's new controls, which never modify them."""
+    installations are shared by the chunk's new controls, which never modify them. The photos
+    the chunk announces are read at once too, with those the user already holds."""
+    if photo_sha256s:
+        blobs = {b.sha256: b for b in PhotoBlob.objects.filter(sha256__in=list(photo_sha256s))}
+        chunk.prepare("blobs", blobs)
+        chunk.prepare("blobs_read", set(photo_sha256s))  # the others are new
+        verified = {sha for sha, blob in blobs.items() if blob.verified}
+        held = held_photos(user, verified) if verified else set()
+        chunk.prepare("held", held)
+        chunk.prepare("not_held", verified - held)
     controls = [(pk, installation_id) for pk, installation_id, installation_uuid in
                 scope.controls(user).filter(uuid__in=list(control_uuids))
                 .values_list("pk", "installation_id", "installation__uuid")
@@ -210,33 +222,53 @@ def _set_findings(control, findings):
     if unknown:
         raise Rejected(*[_t("Point de contrôle inconnu pour un « %(kind)s » : « %(code)s ».")
                          % {"kind": control.kind.label, "code": code} for code in unknown])
-    Finding.objects.filter(control=control).delete()
-    _keep_written(control, "findings", Finding.objects.bulk_create([
-        Finding(control=control, item=items[f["item"]], result=f["result"],
-                comment=f.get("comment", ""))
-        for f in findings
-    ]))
+    rows = [Finding(control=control, item=items[f["item"]], result=f["result"],
+                    comment=f.get("comment", "")) for f in findings]
+    unit = chunk.deferring()
+    if unit is not None:  # written with the chunk's others (write_pending)
+        unit.change.findings[control.pk] = rows
+    else:
+        Finding.objects.filter(control=control).delete()
+        rows = Finding.objects.bulk_create(rows)
+    _keep_written(control, "findings", rows)
 
 
 def _blobs(photos):
-    """{sha256: PhotoBlob} of the announced photos, creating those never announced: one
-    INSERT … ON CONFLICT DO NOTHING RETURNING, and a SELECT of those that already existed."""
+    """{sha256: PhotoBlob} of the announced photos. During a push, the chunk's known photos are
+    read once (prepare_chunk) and new ones are written with the chunk (unsaved here); otherwise
+    the new ones are inserted at once (INSERT … ON CONFLICT DO NOTHING RETURNING)."""
     new = {}
     for photo in photos:
         new.setdefault(photo["sha256"], PhotoBlob(
             sha256=photo["sha256"], size=photo["size"],
             content_type=photo.get("content_type", "image/jpeg")))
-    _insert_new_blobs(list(new.values()))
-    blobs = {sha: blob for sha, blob in new.items() if blob.pk is not None}
-    known = [sha for sha in new if sha not in blobs]
-    if known:
-        blobs.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=known))
+    unit = chunk.deferring()
+    if unit is None:
+        _insert_new_blobs(list(new.values()))
+        blobs = {sha: blob for sha, blob in new.items() if blob.pk is not None}
+        known = [sha for sha in new if sha not in blobs]
+        if known:
+            blobs.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=known))
+        return blobs
+    known = unit.prepared.setdefault("blobs", {})
+    read = unit.prepared.setdefault("blobs_read", set())
+    unread = [sha for sha in new if sha not in read and sha not in unit.kept.blobs]
+    if unread:  # photos the chunk did not name (a correction's copied photos)
+        known.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=unread))
+        read.update(unread)
+    blobs = {}
+    for sha, blob in new.items():
+        blobs[sha] = known.get(sha) or unit.kept.blobs.get(sha) or unit.change.blobs.get(sha)
+        if blobs[sha] is None:
+            blobs[sha] = unit.change.blobs[sha] = blob
     return blobs
 
 
 def _insert_new_blobs(blobs):
     """INSERT … ON CONFLICT DO NOTHING RETURNING: sets id and created_at of the blobs inserted,
     leaves without an id those already announced (before, or by a concurrent transaction)."""
+    if not blobs:
+        return
     now = timezone.now()
     table = PhotoBlob._meta.db_table
     with connection.cursor() as cursor:
@@ -254,9 +286,33 @@ def _insert_new_blobs(blobs):
             blob._state.adding, blob._state.db = False, connection.alias
 
 
-def _set_photos(control, photos):
+def held_photos(user, sha256s):
+    """The SHA-256 among these that the user already holds: verified photos shown, received, on a
+    control the user may read. Only those count as present when the user announces them again;
+    knowing another control's SHA-256 is not having the photo (the bytes must be uploaded)."""
+    return set(ControlPhoto.objects.filter(
+        proven=True, blob__sha256__in=list(sha256s), control__in=scope.controls(user).values("pk"))
+        .values_list("blob__sha256", flat=True))
+
+
+def _held(user, sha256s):
+    unit = chunk.current()
+    if unit is None:
+        return held_photos(user, sha256s)
+    held = unit.prepared.setdefault("held", set())
+    unread = set(sha256s) - held - unit.prepared.setdefault("not_held", set())
+    if unread:
+        found = held_photos(user, unread)
+        held |= found
+        unit.prepared["not_held"] |= unread - found
+    return held | unit.kept.held
+
+
+def _set_photos(control, photos, user):
     links = []
     blobs = _blobs(photos) if photos else {}
+    verified = [sha for sha, blob in blobs.items() if blob.verified]
+    held = _held(user, verified) if verified else set()
     for photo in photos:
         blob = blobs[photo["sha256"]]
         if blob.size != photo["size"]:
@@ -264,9 +320,65 @@ def _set_photos(control, photos):
             raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre taille.")
                            % {"sha": photo["sha256"][:12]})
         links.append(ControlPhoto(control=control, blob=blob, caption=photo.get("caption", ""),
-                                  taken_at=photo.get("taken_at")))
-    ControlPhoto.objects.filter(control=control).delete()
-    _keep_written(control, "photos", ControlPhoto.objects.bulk_create(links))
+                                  taken_at=photo.get("taken_at"),
+                                  proven=blob.verified and blob.sha256 in held))
+    unit = chunk.deferring()
+    if unit is not None:  # written with the chunk's others (write_pending)
+        unit.change.photos[control.pk] = links
+        unit.change.held |= {link.blob.sha256 for link in links if link.proven}
+    else:
+        ControlPhoto.objects.filter(control=control).delete()
+        links = ControlPhoto.objects.bulk_create(links)
+    _keep_written(control, "photos", links)
+
+
+def _write_controls(controls):
+    """One UPDATE of every column of these controls (as their save() would), from arrays."""
+    fields = [f for f in Control._meta.concrete_fields if not f.primary_key]
+    for control in controls:
+        for field in fields:
+            if getattr(field, "auto_now", False):
+                field.pre_save(control, add=False)
+    columns = ", ".join(f"{connection.ops.quote_name(f.column)} = v.{connection.ops.quote_name(f.column)}"
+                        for f in fields)
+    # Arrays of the unsized types: an explicit cast to varchar(n) would truncate silently, while
+    # the assignment to the column refuses a value too long (22001), as save() would.
+    arrays = ", ".join(f"unnest(%s::{re.sub(r'[(].*[)]', '', f.db_type(connection))}[]) AS "
+                       f"{connection.ops.quote_name(f.column)}" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Control._meta.db_table} AS t SET {columns} "
+            f"FROM (SELECT unnest(%s::bigint[]) AS id, {arrays}) AS v WHERE t.id = v.id",
+            [[c.pk for c in controls]] + [
+                [f.get_db_prep_save(getattr(c, f.attname), connection) for c in controls]
+                for f in fields])
+
+
+def write_pending(findings, photos, blobs, controls=()):
+    """Write what a chunk's applied changes set (called by fieldsync.batching in the chunk's
+    transaction): the new photos in one INSERT, then per kind one DELETE of the controls'
+    previous rows and one INSERT of the new ones. A photo announced meanwhile by a concurrent
+    transaction with another size makes the chunk start again (batching.Replay): it is then
+    refused like any photo announced before with another size."""
+    from .batching import Replay
+
+    if controls:
+        _write_controls(list(controls))
+    if blobs:
+        _insert_new_blobs(list(blobs.values()))
+        unsaved = {sha: blob for sha, blob in blobs.items() if blob.pk is None}
+        for existing in PhotoBlob.objects.filter(sha256__in=list(unsaved)):
+            if existing.size != unsaved[existing.sha256].size:
+                raise Replay(f"photo {existing.sha256} announced meanwhile with another size")
+            blob = unsaved[existing.sha256]
+            blob.pk, blob.created_at = existing.pk, existing.created_at
+            blob.verified, blob.received = existing.verified, existing.received
+    if findings:
+        Finding.objects.filter(control__in=list(findings)).delete()
+        Finding.objects.bulk_create([row for rows in findings.values() for row in rows])
+    if photos:
+        ControlPhoto.objects.filter(control__in=list(photos)).delete()
+        ControlPhoto.objects.bulk_create([link for links in photos.values() for link in links])
 
 
 def _evaluate_and_transition(control, target_status):
@@ -307,7 +419,7 @@ def _shared_relations(control):
                 (field, pk), lambda model=model, pk=pk: model.objects.get(pk=pk)))
 
 
-def _apply_control_data(control, data):
+def _apply_control_data(user, control, data):
     _shared_relations(control)
     # No control supersedes this one (every caller checked it, or it is new): the answer's
     # "superseded_by" needs no query.
@@ -322,9 +434,13 @@ def _apply_control_data(control, data):
     if "findings" in data:
         _set_findings(control, data["findings"])
     if "photos" in data:
-        _set_photos(control, data["photos"])
+        _set_photos(control, data["photos"], user)
     _evaluate_and_transition(control, data.get("status"))
-    control.save()
+    unit = chunk.deferring()
+    if unit is not None and not control._state.adding:
+        unit.change.controls[control.pk] = control  # written with the chunk's others
+    else:
+        control.save()
     publication.publish(installation_ids=[control.installation_id], control_ids=[control.pk])
     return control
 
@@ -348,7 +464,7 @@ def create_control(user, uuid, data):
         raise Rejected(_t("Nature de contrôle inconnue : « %(code)s ».") % {"code": data["kind"]})
     control = Control(uuid=uuid, installation=installation, kind=kind, inspector=user,
                       status=ControlStatus.IN_PROGRESS)
-    return _apply_control_data(control, data)
+    return _apply_control_data(user, control, data)
 
 
 def _locked_control(user, uuid):
@@ -392,7 +508,7 @@ def update_control(user, uuid, base_version, data, as_manager=False):
     if control.status == ControlStatus.PLANNED:
         raise Rejected(_t("Ce contrôle n'est pas encore attribué."))
     control.version += 1
-    return _apply_control_data(control, data)
+    return _apply_control_data(user, control, data)
 
 
 def supersede_control(user, uuid, base_version, data):
@@ -428,7 +544,7 @@ def supersede_control(user, uuid, base_version, data):
                                 "content_type": p.blob.content_type, "caption": p.caption,
                                 "taken_at": p.taken_at}
                                for p in old.photos.select_related("blob")])
-    _apply_control_data(control, data)
+    _apply_control_data(user, control, data)
     publication.publish(control_ids=[old.pk])
     return control, old
 
@@ -436,8 +552,8 @@ def supersede_control(user, uuid, base_version, data):
 def missing_photos(control):
     written = getattr(control, "_prefetched_objects_cache", {}).get("photos")
     if written is not None:
-        return sorted(p.blob.sha256 for p in written if not p.blob.verified)
-    return list(control.photos.filter(blob__verified=False)
+        return sorted(p.blob.sha256 for p in written if not p.proven)
+    return list(control.photos.filter(proven=False)
                 .values_list("blob__sha256", flat=True).order_by("blob__sha256"))
 
 
@@ -447,7 +563,7 @@ def missing_photos_of(controls):
     in one query (those without a missing photo map to [])."""
     missing = {str(u): [] for u in controls.values_list("uuid", flat=True)}
     for control_uuid, sha256 in (ControlPhoto.objects.filter(
-            control__in=controls.values("pk"), blob__verified=False)
+            control__in=controls.values("pk"), proven=False)
             .values_list("control__uuid", "blob__sha256").order_by("blob__sha256")):
         missing[str(control_uuid)].append(sha256)
     return missing

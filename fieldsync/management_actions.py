@@ -3,7 +3,15 @@
 Used by the manager screens (/spanc/) and the API alike; every accepted action is audited and
 logged for pull cursors, like a tablet's change. Rows are locked in the order of
 fieldsync.editing: installations, then controls, then SyncChange rows.
+
+Each action runs in one transaction; one that loses a deadlock or a serialization failure
+(SQLSTATE 40P01, 40001) against a push or another manager is rolled back and run again, as a
+push's chunk is (fieldsync.batching), and past the last try raises Busy: nothing of it was
+written (the API answers a JSON 503 `busy`, the screens say to try again).
 """
+import functools
+import time
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -11,7 +19,7 @@ from django.utils.translation import gettext as _t
 
 from capgeo.accounts.models import Role, User
 
-from . import editing, planning, publication, scope, wire
+from . import batching, editing, planning, publication, scope, wire
 from .changes import ChangeSerializer
 from .journal import record
 from .models import Campaign, Control, ControlStatus, Installation, SyncChange
@@ -21,7 +29,33 @@ class ActionRefused(Exception):
     pass
 
 
-@transaction.atomic
+class Busy(ActionRefused):
+    """The action kept losing deadlocks or serialization failures: nothing of it was written."""
+
+    def __init__(self):
+        super().__init__(_t("Serveur trop sollicité : rien n'a été enregistré ; réessayez dans "
+                            "un instant."))
+
+
+def retried(action):
+    """Run the action in a transaction, again after a deadlock or a serialization failure."""
+    @functools.wraps(action)
+    def run(*args, **kwargs):
+        for attempt in range(batching.RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    return action(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - re-raised unless retryable
+                if batching.retryable_sqlstate(error) is None:
+                    raise
+                if attempt == batching.RETRIES:
+                    raise Busy() from error
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+    return run
+
+
+@retried
 def plan_campaign(manager, name, kind, communes=(), area=None, due_before=None,
                   starts_on=None, ends_on=None):
     """A campaign and one planned control per selected installation without an open control.
@@ -61,7 +95,7 @@ def inspectors():
     return User.objects.filter(role=Role.SPANC_INSPECTOR, is_active=True).order_by("last_name")
 
 
-@transaction.atomic
+@retried
 def assign(manager, controls, inspector):
     """Assign planned or assigned controls to an inspector (their devices get them at next pull)."""
     if inspector.role != Role.SPANC_INSPECTOR or not inspector.is_active:
@@ -88,7 +122,7 @@ def assign(manager, controls, inspector):
     return len(changed)
 
 
-@transaction.atomic
+@retried
 def decide(manager, control, validate, reason=""):
     """Validate or reject a transmitted control; validation needs every photo verified."""
     editing.lock_installation(control.installation_id)
@@ -147,7 +181,7 @@ def open_conflicts(manager):
             .select_related("batch__user", "batch__device").order_by("created_at"))
 
 
-@transaction.atomic
+@retried
 def resolve_conflict(manager, change, take_client):
     """Settle a conflict: keep the server's record, or apply the field version on top of it."""
     # The lock order: the record (installation, then control) before the SyncChange row.

@@ -362,6 +362,10 @@ class ControlPhoto(models.Model):
     blob = models.ForeignKey(PhotoBlob, on_delete=models.PROTECT, related_name="uses")
     caption = models.CharField(_("légende"), max_length=300, blank=True)
     taken_at = models.DateTimeField(_("prise le"), null=True, blank=True)
+    # A photo is stored once per SHA-256, but knowing a SHA-256 is not having the photo: it counts
+    # as present for this control once its bytes were received from someone who may see this
+    # control (uploaded for it, or already visible to the user who announced it).
+    proven = models.BooleanField(_("reçue pour ce contrôle"), default=False)
 
     class Meta:
         verbose_name = _("photo")

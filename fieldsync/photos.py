@@ -3,7 +3,15 @@
 A photo is stored once per SHA-256 however many controls show it. Uploads go by chunks
 (PUT with Content-Range: bytes start-end/total); the server keeps how many bytes it holds, so a
 device cut off mid-upload asks (GET) and resumes at that offset. When the last byte arrives the
-file is hashed: a mismatch discards it, a match marks the photo verified.
+file is hashed: a mismatch discards it, a match marks the photo verified, and received for the
+controls of the uploader's scope that show it (ControlPhoto.proven).
+
+Knowing a SHA-256 is not having the photo: a control that announces the SHA-256 of a photo the
+server holds only for controls outside the user's scope does not get it for free. That photo is
+missing for his control until he uploads its bytes too (proof of possession, the same PUT, by
+chunks if he likes, kept in a file of his own beside the stored photo); once they hash to the
+same SHA-256, it counts as received for his controls. Until then he can neither read its state
+beyond his own upload nor download it.
 
 Files live in FIELDSYNC_PHOTO_ROOT (default var/fieldsync/photos), outside MEDIA_ROOT: /media/ is
 served without access control, and these photos show private homes.
@@ -21,7 +29,7 @@ from django.utils.translation import gettext as _t
 
 from . import scope
 from .changes import max_photo_bytes
-from .models import Control, PhotoBlob
+from .models import Control, ControlPhoto, PhotoBlob
 
 RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -53,15 +61,37 @@ def partial_path(sha256):
     return photo_root() / "partial" / f"{sha256}.part"
 
 
+def proof_path(sha256, user):
+    return photo_root() / "partial" / f"{sha256}.proof-{user.pk}"
+
+
+def _links(user, sha256, held=None):
+    links = ControlPhoto.objects.filter(blob__sha256=sha256,
+                                        control__in=scope.controls(user).values("pk"))
+    return links if held is None else links.filter(proven=held)
+
+
 def visible_blob(user, sha256, lock=False):
-    """The announced photo if the user may see it (through a control they may read)."""
-    used_by_visible = PhotoBlob.objects.filter(
-        sha256=sha256, uses__control__in=scope.controls(user).values("pk")).values("pk")
-    queryset = PhotoBlob.objects.filter(pk__in=used_by_visible)
+    """The announced photo if a control the user may read shows it (held or not)."""
+    queryset = PhotoBlob.objects.filter(pk__in=_links(user, sha256).values("blob_id"))
     return (queryset.select_for_update() if lock else queryset).first()
 
 
-def status(blob):
+def held_blob(user, sha256):
+    """The photo if the user holds it: verified and received for a control they may read (the
+    only way to its content)."""
+    return PhotoBlob.objects.filter(pk__in=_links(user, sha256, held=True).values("blob_id"),
+                                    verified=True).first()
+
+
+def status(blob, user=None):
+    """The photo's state as this user sees it: a photo the server holds for others only shows
+    the bytes of his own upload (proof of possession), never as verified."""
+    if user is not None and blob.verified and not _links(user, blob.sha256, held=True).exists():
+        path = proof_path(blob.sha256, user)
+        received = path.stat().st_size if path.exists() else 0
+        return {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type,
+                "received": received, "verified": False}
     return {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type,
             "received": blob.size if blob.verified else blob.received,
             "verified": blob.verified}
@@ -86,8 +116,8 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
     if blob is None:
         raise UploadError(404, _t("Photo inconnue : elle doit d'abord être annoncée par un "
                                   "contrôle synchronisé."))
-    if blob.verified:
-        return status(blob)  # already here (maybe from another control): nothing to send
+    if blob.verified and _links(user, sha256, held=True).exists():
+        return status(blob)  # already here for this user's controls: nothing to send
     if content_length > max_chunk_bytes():
         raise UploadError(413, _t("Morceau trop gros : %(max)d octets au plus par envoi.")
                           % {"max": max_chunk_bytes()})
@@ -98,14 +128,12 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
     if total != blob.size:
         raise UploadError(400, _t("Taille totale %(total)d différente de la taille annoncée "
                                   "(%(size)d octets).") % {"total": total, "size": blob.size})
+    if blob.verified:
+        return _receive_proof(user, blob, start, end, stream, content_length)
     if start != blob.received:
         raise UploadError(409, _t("Reprenez l'envoi à l'octet %(offset)d.")
                           % {"offset": blob.received}, received=blob.received)
-    data = stream.read(content_length + 1) if content_length else b""
-    if len(data) != end - start + 1:
-        raise UploadError(400, _t("Le morceau reçu (%(got)d octets) ne correspond pas à "
-                                  "l'en-tête Content-Range (%(want)d octets).")
-                          % {"got": len(data), "want": end - start + 1})
+    data = _read_exactly(stream, content_length, start, end)
     path = partial_path(sha256)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +155,53 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
                                   "enregistré. Réessayez plus tard à partir de l'octet "
                                   "%(offset)d.") % {"offset": start}, received=start) from None
     blob.save(update_fields=["received", "verified", "verified_at"])
+    if blob.verified:  # received for the uploader's controls that show it
+        _links(user, sha256, held=False).update(proven=True)
+    return status(blob)
+
+
+def _read_exactly(stream, content_length, start, end):
+    data = stream.read(content_length + 1) if content_length else b""
+    if len(data) != end - start + 1:
+        raise UploadError(400, _t("Le morceau reçu (%(got)d octets) ne correspond pas à "
+                                  "l'en-tête Content-Range (%(want)d octets).")
+                          % {"got": len(data), "want": end - start + 1})
+    return data
+
+
+def _receive_proof(user, blob, start, end, stream, content_length):
+    """An upload of a photo the server already holds, by a user who does not hold it yet: his
+    bytes are kept in a file of his own (its size is his offset) and, once complete, hashed; the
+    same SHA-256 makes the photo received for his controls that show it."""
+    path = proof_path(blob.sha256, user)
+    offset = path.stat().st_size if path.exists() else 0
+    if start != offset:
+        raise UploadError(409, _t("Reprenez l'envoi à l'octet %(offset)d.")
+                          % {"offset": offset}, received=offset)
+    data = _read_exactly(stream, content_length, start, end)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as failure:
+        if failure.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _truncate_quietly(path, start)
+        raise UploadError(507, _t("Espace disque du serveur insuffisant : ce morceau n'a pas été "
+                                  "enregistré. Réessayez plus tard à partir de l'octet "
+                                  "%(offset)d.") % {"offset": start}, received=start) from None
+    if end + 1 < blob.size:
+        return status(blob, user)
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    path.unlink(missing_ok=True)
+    if digest.hexdigest() != blob.sha256:
+        raise ChecksumMismatch(blob)
+    _links(user, blob.sha256, held=False).update(proven=True)
     return status(blob)
 
 
@@ -165,5 +240,12 @@ def reset_after_mismatch(sha256):
     PhotoBlob.objects.filter(sha256=sha256, verified=False).update(received=0)
 
 
-def control_photo_status(control: Control):
-    return [status(p.blob) for p in control.photos.select_related("blob")]
+def control_photo_status(control: Control, user):
+    """The state of each photo of the control; one not received for it is never "verified"."""
+    statuses = []
+    for link in control.photos.select_related("blob"):
+        state = status(link.blob, user)
+        if not link.proven:
+            state["verified"] = False
+        statuses.append(state)
+    return statuses

@@ -32,7 +32,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from . import batching, editing, publication, scope, wire
+from . import batching, chunk, editing, publication, scope, wire
 from .changes import ChangeSerializer, validate_change
 from .journal import record
 from .models import ChangeStatus, Device, SyncBatch, SyncChange
@@ -137,7 +137,8 @@ def process(user, batch_id, device_id, changes, payload):
     # In chunks of one transaction each, bookkeeping set-based per chunk (fieldsync.batching).
     results = batching.apply_changes(  # raises Busy past the last retry
         changes, lambda position, change: _process_change(batch, position, change),
-        applied_status=ChangeStatus.APPLIED, prepare=lambda chunk: _prepare(user, chunk))
+        applied_status=ChangeStatus.APPLIED, prepare=lambda changes: _prepare(user, changes),
+        names=_names)
     summary = {status: sum(1 for r in results if r["status"] == status) for status in ChangeStatus}
     response = without_nul({"batch_id": str(batch.id), "received_at": batch.received_at.isoformat(),
                             "summary": summary, "results": results})
@@ -160,12 +161,21 @@ def _as_uuid(value):
         return None
 
 
-def _prepare(user, chunk):
+def _names(raw):
+    """The identifiers a change names: its change id and the records it reads or writes."""
+    if not isinstance(raw, dict):
+        return set()
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    return {_as_uuid(value) for value in (raw.get("change_id"), raw.get("id"),
+                                          data.get("supersedes"), data.get("installation"))} - {None}
+
+
+def _prepare(user, changes):
     """Look up and lock the chunk's records at once (editing.prepare_chunk): the controls that
     one change only names (updated or corrected), and the installations that receive new
     controls, unless a change of the chunk modifies that installation or its controls' state."""
-    named, new_on, modified = {}, set(), set()
-    for raw in chunk:
+    named, new_on, modified, photos = {}, set(), set(), set()
+    for raw in changes:
         if not isinstance(raw, dict):
             continue
         entity, op = raw.get("entity"), raw.get("op")
@@ -173,14 +183,16 @@ def _prepare(user, chunk):
         if entity == "installation":
             modified.add(_as_uuid(raw.get("id")))
         elif entity == "control":
+            if isinstance(data.get("photos"), list):
+                photos |= {str(p["sha256"]).lower() for p in data["photos"]
+                           if isinstance(p, dict) and isinstance(p.get("sha256"), str)}
             if op == "create":
                 new_on.add(_as_uuid(data.get("installation")))
             for name in [raw.get("id")] + ([data.get("supersedes")] if op == "supersede" else []):
                 named[_as_uuid(name)] = named.get(_as_uuid(name), 0) + 1
     controls = {u for u, count in named.items() if count == 1 and u is not None}
     installations = {u for u in new_on - modified if u is not None}
-    if controls or installations:
-        editing.prepare_chunk(user, controls, installations, skip_installations=modified)
+    editing.prepare_chunk(user, controls, installations, photos, skip_installations=modified)
 
 
 def refreshed(user, response):
@@ -362,9 +374,14 @@ def _apply(batch, position, raw, change):
     resubmitted = _close_resubmitted(user, change)
     if resubmitted:
         answer["resubmits"] = resubmitted
-    sync_change = SyncChange.objects.create(
+    sync_change = SyncChange(
         id=change["change_id"], batch=batch, position=position, entity=entity, op=op,
         entity_uuid=uuid, base_version=base, data=raw, status=ChangeStatus.APPLIED, answer=answer)
+    unit = chunk.deferring()
+    if unit is not None:  # written with the chunk's others (batching), like its journal
+        unit.change.sync_changes.append(sync_change)
+    else:
+        sync_change.save(force_insert=True)
     record(user, f"{entity}.{op}", entity, uuid, obj.version, device=device, change=sync_change)
     for old in extra_logs:
         record(user, "control.superseded", "control", old.uuid, old.version, device=device,

@@ -78,7 +78,7 @@ def control_out(control, user=None):
         "comments": control.comments,
         "photos": [
             {"sha256": p.blob.sha256, "size": p.blob.size, "content_type": p.blob.content_type,
-             "caption": p.caption, "verified": p.blob.verified}
+             "caption": p.caption, "verified": p.proven}
             for p in control.photos.all()
         ],
         "supersedes": str(control.supersedes.uuid) if control.supersedes_id else None,

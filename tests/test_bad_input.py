@@ -113,6 +113,8 @@ NUL_URLS = [
     (WMTS_KVP, OGC, None),
     ("/api/sync/installations/?commune={v}", JSON, "controleur.spanc"),
     ("/api/sync/changes/?since={v}", JSON, "controleur.spanc"),
+    ("/api/sync/push/{v}/", JSON, "controleur.spanc"),
+    ("/api/sync/push/6f2b7c1e-0f4e-4a4b-9a55-3c1d2e3f4a5b/?x={v}", JSON, "controleur.spanc"),
     ("/api/layers/{v}/", JSON, None),
     ("/api/layers/?search={v}", JSON, None),
     ("/api/layers/communes/features?nom={v}", JSON, None),
@@ -476,6 +478,9 @@ def test_malformed_tile_requests(client, url):
     ("get", "/api/sync/controls/pas-un-uuid/photos/", JSON, (401, 403, 404)),
     ("get", "/api/sync/conflicts/pas-un-uuid/resolution/", JSON, (401, 403, 404, 405)),
     ("delete", "/api/sync/push/", JSON, (401, 403, 405)),
+    ("get", "/api/sync/push/pas-un-uuid/", JSON, (401, 403, 404)),
+    ("get", "/api/sync/push/6f2b7c1e-0f4e-4a4b-9a55-3c1d2e3f4a5b/", JSON, (401, 403, 404)),
+    ("post", "/api/sync/push/6f2b7c1e-0f4e-4a4b-9a55-3c1d2e3f4a5b/", JSON, (401, 403, 405)),
     ("get", "/ows/nexiste-pas", OGC, (404,)),
     ("put", "/ows?SERVICE=WFS", OGC, (405,)),
     ("put", "/csw", OGC, (405,)),
@@ -509,6 +514,45 @@ def test_malformed_tile_requests(client, url):
 def test_framework_errors_in_the_url_space_format(client, method, url, space, statuses):
     response = getattr(client, method)(url)
     assert_error(response, space, statuses=statuses)
+
+
+@pytest.mark.parametrize("path", [
+    "pas-un-uuid", "6f2b7c1e-0f4e-4a4b-9a55-3c1d2e3f4a5", "6f2b7c1e0f4e4a4b9a553c1d2e3f4a5b0",
+    "6f2b7c1e-0f4e-4a4b-9a55-3c1d2e3f4a5b/encore", "%C3%A9" * 40, "1" * 5000,
+])
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+def test_batch_state_paths_answer_json_404_or_405(client, path, method):
+    """GET /api/sync/push/<batch_id>/: a malformed identifier (or an extra segment) is an
+    unknown address of the sync API; nothing written."""
+    login(client, "controleur.spanc")
+    before = writes()
+    response = getattr(client, method)(f"/api/sync/push/{path}/")
+    assert_error(response, JSON, statuses=(404, 405))
+    assert response.json()["reasons"]
+    assert writes() == before
+
+
+def test_another_users_batch_state_is_an_unknown_batch(client):
+    """A batch is read by the user who sent it only: for anyone else it does not exist (the
+    same 404 as an unknown batch, without its content, answer or device)."""
+    from fieldsync.models import Device, SyncBatch
+
+    owner = User.objects.get(username="controleur.spanc")
+    device = Device.objects.create(id=uuid.uuid4(), user=owner, name="Tablette")
+    batch = SyncBatch.objects.create(id=uuid.uuid4(), user=owner, device=device,
+                                     payload={"changes": []}, payload_sha256="0" * 64,
+                                     response={"batch_id": "x", "results": [], "summary": {}})
+    unknown = login(Client(raise_request_exception=False), "controleur.spanc").get(
+        f"/api/sync/push/{uuid.uuid4()}/")
+    for username in ("responsable.spanc", "admin.sig"):
+        other = login(Client(raise_request_exception=False), username)
+        before = writes()
+        response = other.get(f"/api/sync/push/{batch.id}/")
+        assert_error(response, JSON, statuses=(404,))
+        assert response.json() == unknown.json()
+        assert writes() == before
+    assert login(client, "controleur.spanc").get(
+        f"/api/sync/push/{batch.id}/").status_code == 200
 
 
 def test_wrong_credentials_under_api_answer_json(client):

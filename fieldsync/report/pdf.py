@@ -259,7 +259,7 @@ def photo_thumbnail(blob):
 def photos_grid(photos, style):
     cells = []
     for photo in photos:
-        image = photo_thumbnail(photo.blob) if photo.blob.verified else None
+        image = photo_thumbnail(photo.blob) if photo.proven else None
         caption = photo.caption or ""
         if photo.taken_at:
             caption = f"{caption} ({day(timezone.localdate(photo.taken_at))})".strip()

@@ -32,7 +32,7 @@ def stored_photo(control, data, caption=""):
     path.write_bytes(data)
     blob = PhotoBlob.objects.create(sha256=sha, size=len(data), received=len(data), verified=True,
                                     verified_at=timezone.now())
-    return ControlPhoto.objects.create(control=control, blob=blob, caption=caption,
+    return ControlPhoto.objects.create(control=control, blob=blob, caption=caption, proven=True,
                                        taken_at=timezone.now())
 
 

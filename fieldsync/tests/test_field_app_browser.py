@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ from playwright.sync_api import expect
 from conftest import log_in
 from capgeo.accounts.models import User
 from capgeo.territory.models import Commune
-from fieldsync import management_actions
-from fieldsync.models import Control, ControlKind, ControlStatus, Device, PhotoBlob, SyncChange
+from fieldsync import management_actions, push_queue
+from fieldsync.models import (
+    Control, ControlKind, ControlStatus, Device, PhotoBlob, SyncBatch, SyncChange,
+)
 
 from .conftest import GUERANDE, LA_BAULE, Tablet, control_change, make_installation
 
@@ -177,8 +180,17 @@ def test_offline_control_with_photo_synced_to_postgis_and_the_catalogue_layer(
     page.fill("textarea[name=comments]", "Correction : regard fêlé, pas cassé")
     page.click("button[value=submitted]")
     expect(pending(page)).to_have_text("1 modification en attente")
+    # Sent as a large batch is (Prefer: respond-async): stored, answered 202, applied by the
+    # background worker (here, the test plays the worker), then read at its Location.
+    page.evaluate("Terrain.api.ASYNC_FROM = 1")
     page.click("#sync-button")
-    expect(page.locator("#sync-results")).to_contain_text("appliquée")
+    deadline = time.monotonic() + 30
+    while not SyncBatch.objects.filter(response__isnull=True).exists():
+        assert time.monotonic() < deadline, "the batch never reached the server"
+        time.sleep(0.2)
+    queued = SyncBatch.objects.get(response__isnull=True)
+    assert push_queue.apply_batch.call(str(queued.id))["state"] == "done"
+    expect(page.locator("#sync-results")).to_contain_text("appliquée", timeout=30_000)
     expect(pending(page)).to_have_text("Aucune modification en attente")
     correction = Control.objects.get(supersedes=control)
     assert correction.comments == "Correction : regard fêlé, pas cassé"

@@ -226,3 +226,23 @@ def test_campaign_api_by_drawn_area_and_assignment(installations):
     refused = logged("controleur.spanc").post("/api/sync/campaigns/", {
         "name": "X", "kind": "vente", "communes": [GUERANDE]}, content_type="application/json")
     assert refused.status_code == 403
+
+
+def test_batch_state_is_for_its_sender_only(campaign, second_inspector):
+    """GET /api/sync/push/<batch_id>/ (asynchronous pushes): anonymous 401/403, users who may not
+    sync 403, another inspector or a manager 404 like an unknown batch, its sender 200."""
+    tablet = Tablet("controleur.spanc")
+    control = tablet.package()["controls"][0]
+    response, batch_id = tablet.push([control_change(control)])
+    assert response.status_code == 200
+    path = f"/api/sync/push/{batch_id}/"
+    assert Client().get(path).status_code in (401, 403)
+    for username in ("agent.guerande", "lecteur"):
+        refused = logged(username).get(path)
+        assert refused.status_code == 403 and refused.json()["reasons"], username
+    for username in ("controleur.deux", "responsable.spanc"):
+        unknown = logged(username).get(path)
+        assert unknown.status_code == 404 and unknown.json()["reasons"], username
+        assert str(control["id"]) not in unknown.content.decode()
+    mine = tablet.client.get(path)
+    assert mine.status_code == 200 and mine.json() == response.json()

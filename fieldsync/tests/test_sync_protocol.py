@@ -357,3 +357,62 @@ def test_published_changes_reach_the_catalogue_listeners_and_metadata(tablet, ca
         assert minx <= location.x <= maxx and miny <= location.y <= maxy
     refreshed = Layer.objects.get(name="spanc_controles")
     assert dated is None or refreshed.data_updated_at > dated
+
+
+@pytest.fixture
+def deadlocks(monkeypatch):
+    """Makes the next `count` installation locks of a manager action lose a real deadlock
+    (PostgreSQL raises SQLSTATE 40P01 in the action's transaction)."""
+    from django.db import connection
+
+    from fieldsync import editing
+
+    left = {"count": 0}
+    lock = editing.lock_installation
+
+    def losing(pk):
+        if left["count"]:
+            left["count"] -= 1
+            with connection.cursor() as cursor:
+                cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'interblocage simulé' "
+                               "USING ERRCODE = 'deadlock_detected'; END $$")
+        return lock(pk)
+
+    monkeypatch.setattr(editing, "lock_installation", losing)
+    return left
+
+
+def test_a_manager_action_that_loses_a_deadlock_is_run_again(campaign, deadlocks):
+    first, second = Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")
+    control = next(iter(assigned(first.package()).values()))
+    first.push([control_change(control, status="in_progress", comments="A")])
+    conflict = second.push([control_change(control, status="in_progress", comments="B")])[0]
+    change_id = conflict.json()["results"][0]["change_id"]
+    deadlocks["count"] = 1
+    resolved = manager_client().post(f"/api/sync/conflicts/{change_id}/resolution/",
+                                     {"keep": "client"}, content_type="application/json")
+    assert resolved.status_code == 200, resolved.content
+    assert resolved.json()["resolution"] == "took_client"
+    assert deadlocks["count"] == 0
+    assert Control.objects.get(uuid=control["id"]).comments == "B"
+    assert AuditEntry.objects.filter(action="control.resolve_take_client").count() == 1
+
+
+def test_a_manager_action_that_keeps_losing_answers_busy_with_nothing_written(campaign,
+                                                                               deadlocks):
+    first, second = Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")
+    control = next(iter(assigned(first.package()).values()))
+    first.push([control_change(control, status="in_progress", comments="A")])
+    conflict = second.push([control_change(control, status="in_progress", comments="B")])[0]
+    change_id = conflict.json()["results"][0]["change_id"]
+    deadlocks["count"] = 100
+    resolved = manager_client().post(f"/api/sync/conflicts/{change_id}/resolution/",
+                                     {"keep": "client"}, content_type="application/json")
+    assert resolved.status_code == 503, resolved.content
+    assert resolved.json()["code"] == "busy" and resolved.json()["reasons"]
+    assert resolved["Retry-After"]
+    assert Control.objects.get(uuid=control["id"]).comments == "A"
+    assert SyncChange.objects.get(id=change_id).resolution == "open"
+    # The manager screens say so too, instead of an error page.
+    page = manager_client().post(f"/spanc/conflits/{change_id}/", {"keep": "client"})
+    assert page.status_code == 200 and "trop sollicité" in page.content.decode()

@@ -228,3 +228,62 @@ def test_a_chunk_that_keeps_losing_raises_busy_with_nothing_written(monkeypatch)
         batching.apply_changes([{"id": "8d1f9a52-4a57-4c7a-9a3b-0c4d8f0e1a2b"}], process)
     assert calls == [0, 0]
     assert Log.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_change_reads_what_an_earlier_change_of_its_chunk_wrote():
+    """Findings, photos and SyncChange rows of a chunk are written at its end; a change that
+    names a record an earlier change of the chunk wrote sees it as written (the conflict shows
+    the first change's findings and photo), and a new photo announced twice in the chunk with
+    two sizes is refused the second time, as it would be across chunks."""
+    assigned_controls(2)
+    tablet = Tablet("controleur.spanc")
+    first, second = tablet.package()["controls"]
+    applied = control_change(first, status="in_progress", defects=["contact_direct"],
+                             photos=PHOTOS[:1])
+    stale = control_change(first, status="in_progress")  # on the version before `applied`
+    other_size = control_change(second, status="in_progress")
+    other_size["data"]["photos"] = [{"sha256": applied["data"]["photos"][0]["sha256"],
+                                     "size": len(PHOTOS[0]) + 1}]
+    response, _batch = tablet.push([applied, stale, other_size])
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["applied", "conflict", "rejected"]
+    record = results[1]["server_record"]
+    assert record == results[0]["record"]
+    assert {f["item"]: f["result"] for f in record["findings"]}["contact_direct"] == "defect"
+    assert [p["sha256"] for p in record["photos"]] == [applied["data"]["photos"][0]["sha256"]]
+    assert "autre taille" in results[2]["reasons"][0]
+    assert Finding.objects.filter(control__uuid=first["id"]).count() == len(
+        applied["data"]["findings"])
+    assert SyncChange.objects.filter(id__in=[c["change_id"] for c in (applied, stale)]).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_row_the_database_refuses_at_the_end_of_the_chunk_rejects_only_its_change(monkeypatch):
+    """A value past the validation that PostgreSQL refuses when the chunk writes its rows (here a
+    status longer than its column, injected past the serializer) would fail the whole chunk: the
+    chunk is applied again change by change and only that change is rejected."""
+    from fieldsync import editing
+
+    assigned_controls(3)
+    tablet = Tablet("controleur.spanc")
+    controls = tablet.package()["controls"]
+    original = editing._evaluate_and_transition
+
+    def too_long(control, target_status):
+        original(control, target_status)
+        if control.comments == "trop long":
+            control.status = "x" * 30  # the column is varchar(20)
+
+    monkeypatch.setattr(editing, "_evaluate_and_transition", too_long)
+    changes = [control_change(controls[0], photos=PHOTOS),
+               control_change(controls[1], comments="trop long"),
+               control_change(controls[2])]
+    response, _batch = tablet.push(changes)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    assert "22001" in results[1]["reasons"][0]
+    assert Control.objects.get(uuid=controls[1]["id"]).version == controls[1]["version"]
+    assert not Finding.objects.filter(control__uuid=controls[1]["id"]).exists()
+    assert Finding.objects.filter(control__uuid=controls[2]["id"]).exists()
+    assert SyncChange.objects.get(id=changes[1]["change_id"]).status == "rejected"

@@ -382,3 +382,51 @@ def test_a_value_the_database_refuses_rejects_that_change_and_the_batch_goes_on(
     assert [r["status"] for r in results] == ["rejected", "applied"]
     assert "22001" in results[0]["reasons"][0]
     assert Installation.objects.get(uuid=installation["id"]).version == installation["version"]
+
+
+def test_knowing_the_sha256_of_a_photo_held_elsewhere_is_not_having_it(tablet, campaign, foreign):
+    """Photo possession: the photo is stored once per SHA-256 for the other inspector's control.
+    Announced by controleur.spanc on his own control, it is missing for it (as an unknown photo
+    would be) and cannot be read until he uploads the same bytes himself."""
+    sha = sha256(PHOTO)
+    control = tablet.package()["controls"][0]
+    result = tablet.push([control_change(control, status="in_progress",
+                                         photos=[PHOTO])])[0].json()["results"][0]
+    assert result["status"] == "applied"
+    assert result["missing_photos"] == [sha]
+    assert [p["verified"] for p in result["record"]["photos"]] == [False]
+    listing = tablet.client.get(f"/api/sync/controls/{control['id']}/photos/").json()
+    assert listing["missing"] == [sha] and listing["photos"][0]["received"] == 0
+    state = tablet.client.get(f"/api/sync/photos/{sha}/").json()
+    assert state["verified"] is False and state["received"] == 0
+    assert tablet.client.get(f"/api/sync/photos/{sha}/content/").status_code == 404
+
+    # Other bytes of the same size do not prove anything (nor does a chunk alone).
+    forged = bytes(len(PHOTO))
+    first = tablet.put_photo(PHOTO[:100], 0, 99, len(PHOTO), sha=sha)
+    assert first.status_code == 200 and first.json() == {
+        **first.json(), "received": 100, "verified": False}
+    wrong = tablet.put_photo(forged[100:], 100, len(PHOTO) - 1, len(PHOTO), sha=sha)
+    assert wrong.status_code == 400 and wrong.json()["code"] == "checksum_mismatch"
+    assert tablet.client.get(f"/api/sync/photos/{sha}/content/").status_code == 404
+    assert ControlPhoto.objects.get(control__uuid=control["id"]).proven is False
+
+    # The bytes themselves: now it is his.
+    upload = tablet.put_photo(PHOTO)
+    assert upload.status_code == 200 and upload.json()["verified"] is True
+    assert tablet.client.get(f"/api/sync/photos/{sha}/content/").status_code == 200
+    assert tablet.client.get(
+        f"/api/sync/controls/{control['id']}/photos/").json()["missing"] == []
+    # The other inspector's own control was never affected.
+    assert ControlPhoto.objects.get(control=foreign[1]).proven is True
+
+
+def test_a_photo_announced_again_by_its_owner_needs_no_new_upload(tablet, campaign):
+    """The same inspector showing his own verified photo on another control: present at once."""
+    first, second = tablet.package()["controls"][:2]
+    tablet.push([control_change(first, status="in_progress", photos=[PHOTO])])
+    assert tablet.put_photo(PHOTO).json()["verified"] is True
+    result = tablet.push([control_change(second, status="in_progress",
+                                         photos=[PHOTO])])[0].json()["results"][0]
+    assert result["missing_photos"] == []
+    assert result["record"]["photos"][0]["verified"] is True

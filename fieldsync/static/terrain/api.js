@@ -52,7 +52,10 @@
   }
 
   async function json(url, options) {
-    const response = await call(url, options);
+    return read(await call(url, options));
+  }
+
+  async function read(response) {
     let body = null;
     try {
       body = await response.json();
@@ -98,12 +101,28 @@
       return json(config().urls.changes + "?since=" + encodeURIComponent(since) +
                   "&device=" + encodeURIComponent(deviceId));
     },
-    push(bodyText) {
-      return json(config().urls.push, {
-        method: "POST", headers: writeHeaders({"Content-Type": "application/json"}),
-        body: bodyText,
+    // A batch of ASYNC_FROM changes or more is sent with "Prefer: respond-async": the server
+    // stores it, answers 202 at once and applies it in the background, so a large push never
+    // holds one of the web workers that also serve the maps (docs/sync-protocol.md § 4.3); the
+    // answer is then read at its Location until it is complete. A smaller batch is answered in
+    // the request, without the wait between two readings.
+    async push(bodyText, changeCount) {
+      const extra = {"Content-Type": "application/json"};
+      if (changeCount >= api.ASYNC_FROM) {
+        extra.Prefer = "respond-async";
+      }
+      let response = await call(config().urls.push, {
+        method: "POST", headers: writeHeaders(extra), body: bodyText,
       });
+      while (response.status === 202) {
+        const location = response.headers.get("Location");
+        const seconds = Math.min(10, Math.max(1, Number(response.headers.get("Retry-After")) || 1));
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+        response = await call(location);
+      }
+      return read(response);
     },
+    ASYNC_FROM: 20,
     photoUrl(sha256) {
       return config().urls.photo.replace("SHA256", sha256);
     },

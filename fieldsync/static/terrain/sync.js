@@ -258,7 +258,7 @@
   async function sendBatch(batch, report) {
     let answer;
     try {
-      answer = await api.push(batch.body);
+      answer = await api.push(batch.body, batch.targets.length);
     } catch (failure) {
       if (failure.kind === "http") {
         // The whole batch was refused and nothing stored: the changes go back to the inspector.
