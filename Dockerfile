@@ -61,7 +61,7 @@ python manage.py migrate --noinput
 # Layer imports (layers/jobs.py); on start it marks failed the imports a previous run left unfinished.
 python manage.py import_worker --no-reload --no-startup-delay &
 worker=$!
-gunicorn capgeo.wsgi:application --bind 0.0.0.0:8000 --workers "${CAPGEO_WORKERS:-3}" --timeout 120 --access-logfile - --error-logfile - --no-control-socket --logger-class capgeo.accounts.gunicorn_logger.RedactingLogger &
+gunicorn capgeo.wsgi:application --bind 0.0.0.0:8000 --workers "${CAPGEO_WORKERS:-3}" --timeout 120 --access-logfile - --error-logfile - --no-control-socket --logger-class accounts.gunicorn_logger.RedactingLogger &
 web=$!
 trap 'kill -TERM "$web" "$worker" 2>/dev/null || true' TERM INT
 status=0

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from capgeo.territory.demo import load_demo
+from capgeo.demo import load_demo
 
 
 # --- The test database ---------------------------------------------------------------------------

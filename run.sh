@@ -224,7 +224,7 @@ setup() {
     ensure_venv
     ensure_assets
     ensure_cluster
-    if find "$ROOT/capgeo" "$ROOT/layers" "$ROOT/wms" "$ROOT/fieldsync" -name '*.po' -path '*/LC_MESSAGES/*' | grep -q .; then
+    if find "$ROOT/capgeo" -name '*.po' -path '*/LC_MESSAGES/*' | grep -q .; then
         step compilemessages manage compilemessages --ignore=.venv --ignore=node_modules --ignore=var
     fi
     step migrate manage migrate --noinput
@@ -237,7 +237,9 @@ static_fingerprint() {
     {
         cat "$VENV/.capgeo-stamp" "$ROOT/node_modules/.capgeo-stamp" "$ROOT/capgeo/settings.py"
         echo "${STATIC_ROOT:-}|${CAPGEO_VAR_DIR:-}"
-        (cd "$ROOT" && find capgeo layers wms fieldsync -path '*/static/*' -type f -printf '%p %s %T@\n' | sort)
+        # Every app's static/ folder (var, the virtualenv and node_modules are fingerprinted above).
+        (cd "$ROOT" && find . \( -name var -o -name .venv -o -name node_modules -o -name .git \) -prune \
+            -o -path '*/static/*' -type f -printf '%p %s %T@\n' | sort)
     } 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 
@@ -276,7 +278,7 @@ serve() {
     "$VENV/bin/gunicorn" capgeo.wsgi:application \
         --chdir "$ROOT" --bind "$HTTP_HOST:$HTTP_PORT" --workers "${CAPGEO_WORKERS:-3}" \
         --timeout 120 --access-logfile - --error-logfile - --no-control-socket \
-        --logger-class capgeo.accounts.gunicorn_logger.RedactingLogger &
+        --logger-class accounts.gunicorn_logger.RedactingLogger &
     local gunicorn_pid=$!
     # shellcheck disable=SC2064  # the ids are known now
     trap "kill -TERM $gunicorn_pid $worker_pid 2>/dev/null; wait $gunicorn_pid $worker_pid 2>/dev/null; exit 0" INT TERM

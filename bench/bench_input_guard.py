@@ -1,4 +1,4 @@
-"""Cost of the input guard (capgeo.middleware) per request: a WMS GetMap query string, and JSON
+"""Cost of the input guard (platform_web.input_guard) per request: a WMS GetMap query string, and JSON
 bodies the size of sync batches, checked for NUL and nesting depth, next to the cost of parsing
 the same body with json.loads (which the view does anyway).
 
@@ -41,7 +41,7 @@ def main():
     common.setup_django()
     from django.test import RequestFactory
 
-    from capgeo.middleware import json_problem, request_problem
+    from platform_web.input_guard import json_problem, request_problem
 
     factory = RequestFactory()
     getmap = factory.get("/ows", {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap",

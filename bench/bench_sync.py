@@ -224,10 +224,10 @@ def main():
     from django.contrib.gis.geos import Point
     from django.test import Client
 
-    from capgeo.accounts.models import User
-    from capgeo.accounts.tokens import create_token
-    from capgeo.territory.demo import load_demo
-    from capgeo.territory.models import Commune
+    from accounts.models import User
+    from accounts.tokens import create_token
+    from capgeo.demo import load_demo
+    from territory.models import Commune
     from fieldsync import management_actions, publication
     from fieldsync.models import (
         AuditEntry, ChangeLog, ChecklistItem, Control, ControlKind, Installation, PhotoBlob,

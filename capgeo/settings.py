@@ -67,8 +67,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Browser sessions need the CSRF token on every unsafe request, desktop credentials (Basic,
-# personal tokens) never do: see capgeo/accounts/csrf.py. Refusals answer in the endpoint's format.
-CSRF_FAILURE_VIEW = "capgeo.accounts.csrf.failure"
+# personal tokens) never do: see accounts/csrf.py. Refusals answer in the endpoint's format.
+CSRF_FAILURE_VIEW = "accounts.csrf.failure"
 
 # Local cluster started by run.sh; DATABASE_URL=postgis://… points elsewhere.
 _local_password_file = VAR_DIR / "pg" / "password"
@@ -113,18 +113,19 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
-    "capgeo.territory",
-    "capgeo.accounts",
+    "territory",
+    "accounts",
     "layers",
     "maps",
     "wms",
     "fieldsync",
-    "capgeo.webmap",
-    "capgeo.opendata",
+    "webmap",
+    "opendata",
     "signalements",
     "metadata",  # ISO 19139 records and the CSW catalogue (pycsw) of the public layers
     "ogcapi",  # OGC API – Features /ogc/ on the feature source
     "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
+    "capgeo",  # the project: its commands (load_demo, makemessages); templates/static in DIRS
 ]
 
 MIDDLEWARE = [
@@ -132,11 +133,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "capgeo.middleware.InputGuardMiddleware",  # NUL, nesting: 400 in the URL space's format
+    "platform_web.input_guard.InputGuardMiddleware",  # NUL, nesting: 400 in the URL space's format
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "capgeo.accounts.authentication.DesktopAuthMiddleware",  # Basic / personal tokens (QGIS)
+    "accounts.authentication.DesktopAuthMiddleware",  # Basic / personal tokens (QGIS)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -161,7 +162,8 @@ TEMPLATES = [
     },
 ]
 
-# Widgets render through TEMPLATES, so capgeo/templates can override Django's GIS widget templates.
+# Widgets render through TEMPLATES, so templates (territory/offline_map_widget.html) can extend
+# Django's GIS widget templates.
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -185,7 +187,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-STATICFILES_DIRS = [BASE_DIR / "capgeo" / "static"]
+# The apps' static/ folders (capgeo/static included: the project is an installed app).
+STATICFILES_DIRS = []
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
@@ -256,7 +259,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Basic and personal tokens (QGIS, scripts), then the browser's session.
-        "capgeo.accounts.authentication.DesktopTokenAuthentication",
+        "accounts.authentication.DesktopTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -321,11 +324,11 @@ CAPGEO_REPORT_RATE_IP = os.environ.get("CAPGEO_REPORT_RATE_IP", "10/h")
 CAPGEO_REPORT_RATE_USER = os.environ.get("CAPGEO_REPORT_RATE_USER", "30/h")
 
 # Every handler masks credentials (tokens, passwords, Authorization, X-Api-Key: see
-# capgeo/accounts/redaction.py); gunicorn's own logs are masked by its logger class (run.sh).
+# accounts/redaction.py); gunicorn's own logs are masked by its logger class (run.sh).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "capgeo.accounts.redaction.RedactCredentials"}},
+    "filters": {"redact": {"()": "accounts.redaction.RedactCredentials"}},
     "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter",
                                      "format": "[{server_time}] {message}", "style": "{"}},
     "handlers": {

@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 
 
 def home(request):

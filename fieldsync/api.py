@@ -24,8 +24,8 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 
 from . import editing, management_actions, photos, planning, pull, push, push_queue, scope, wire
 from .changes import BatchSerializer, ChangeSerializer, StrictSerializer, flatten_errors

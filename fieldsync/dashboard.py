@@ -34,7 +34,7 @@ from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 
 from . import charts, scope
 

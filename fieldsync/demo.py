@@ -12,8 +12,8 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.utils import timezone
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 
 from . import management_actions, publication, rules
 from .journal import record

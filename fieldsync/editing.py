@@ -21,8 +21,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 
 from . import chunk, publication, rules, scope, wire, zones
 from .models import (

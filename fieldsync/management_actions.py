@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from capgeo.accounts.models import Role, User
+from accounts.models import Role, User
 
 from . import batching, editing, planning, publication, scope, wire
 from .changes import ChangeSerializer

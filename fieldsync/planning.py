@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _t
 from django.views.decorators.http import require_GET, require_POST
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 
 from . import scope
 from .models import Control, ControlStatus, Installation

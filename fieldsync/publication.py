@@ -11,7 +11,7 @@ owners' personal data, since municipal agents may read their commune's rows.
 """
 from django.db import connection, transaction
 
-from capgeo.accounts.models import Role
+from accounts.models import Role
 from fieldsync import chunk
 from fieldsync.models import Control
 from layers.access import quote_ident

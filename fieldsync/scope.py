@@ -13,7 +13,7 @@ decides for the domain API and the manager screens:
 """
 from django.db.models import Q
 
-from capgeo.accounts.models import Role
+from accounts.models import Role
 
 from .models import Control, Installation
 

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 
 from . import editing, management_actions, planning, scope
 from .models import Campaign, ControlKind, ControlStatus

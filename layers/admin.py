@@ -18,9 +18,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from capgeo.accounts.models import Role
-from capgeo.territory.admin import OfflineMapAdmin
-from capgeo.widgets import OfflineMapWidget
+from accounts.models import Role
+from territory.admin import OfflineMapAdmin
+from territory.offline_map_widget import OfflineMapWidget
 
 from .models import (
     AccessRule, Audience, ImportJob, Layer, Publication, RemoteLayer, RemoteService,

@@ -9,7 +9,7 @@ embedded MapProxy and its tile caches (wms.tiles), the validators of capabilitie
 """
 from dataclasses import dataclass
 
-from capgeo.accounts.models import User
+from accounts.models import User
 
 from .access import AccessPolicy
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
-from capgeo.accounts.models import Role
+from accounts.models import Role
 
 from .models import (
     AccessRule, Audience, Layer, Licence, Permission, Publication, RowRestriction, Style, Theme,

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from capgeo.accounts.models import Role
+from accounts.models import Role
 
 from .inspire import Conformity, InspireTheme, TopicCategory, TOPIC_OF_THEME
 

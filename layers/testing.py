@@ -5,7 +5,7 @@ once: layers under every kind of rule, features in two communes, and who must se
 """
 from django.db import connection
 
-from capgeo.territory.models import Commune, TownHall
+from territory.models import Commune, TownHall
 
 from .sql import quote_ident
 from .models import AccessRule, Audience, Layer, Permission, RowRestriction, Theme

@@ -85,7 +85,7 @@ def link(href, rel, media_type, title):
 def api_view(methods):
     """Method check, ApiError → OGC API exception, never an HTML page."""
     def decorate(view):
-        @csrf_exempt  # sessions are checked by capgeo.accounts.csrf (DesktopAuthMiddleware)
+        @csrf_exempt  # sessions are checked by accounts.csrf (DesktopAuthMiddleware)
         def wrapper(request, *args, **kwargs):
             if request.method == "HEAD" and "GET" in methods:
                 request.method = "GET"

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 from layers.access import AccessPolicy
 from layers.models import Layer
 

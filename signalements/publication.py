@@ -17,7 +17,7 @@ tables.
 """
 from django.db import connection, transaction
 
-from capgeo.accounts.models import Role
+from accounts.models import Role
 from layers.access import quote_ident
 from layers.events import layer_data_changed
 from layers.models import (

@@ -16,7 +16,7 @@ from django.contrib.gis.geos import Point
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 from layers.access import AccessPolicy, LayerNotFound
 from layers.tables import SRID
 

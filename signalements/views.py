@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from capgeo.errors import error_response
+from platform_web.error_responses import error_response
 
 from . import processing
 from .limits import HONEYPOT, LimitExceeded, check_honeypot, check_rate, check_size

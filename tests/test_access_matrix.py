@@ -16,8 +16,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import TownHall
+from accounts.models import User
+from territory.models import TownHall
 from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.models import Permission
 from layers.testing import (GUERANDE, LA_BAULE, SCENARIO_EXPECTED_DOWNLOAD,

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from capgeo.accounts.models import Role, User
-from capgeo.territory.demo import demo_accounts
+from accounts.models import Role, User
+from territory.demo import demo_accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_admin_lists_the_communes_with_an_offline_map(client):
     for name in ["Guérande", "La Baule-Escoublac", "Pénestin", "Camoël"]:
         assert name in page
     assert "15 communes" in page
-    from capgeo.territory.models import Commune
+    from territory.models import Commune
 
     guerande = Commune.objects.get(insee="44069")
     change = client.get(f"/admin/territory/commune/{guerande.pk}/change/").content.decode()

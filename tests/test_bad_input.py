@@ -3,13 +3,13 @@ and nothing written to the database.
 
 The families enumerated here (endpoints × bad values):
 - a NUL character (%00, \\u0000) in a path, a query parameter's name or value, a JSON body or a
-  form body (capgeo.middleware.InputGuardMiddleware);
+  form body (platform_web.input_guard.InputGuardMiddleware);
 - numbers that are not finite or absurdly large (NaN, Infinity, 1e400, 10^30) in BBOX, GML
   coordinates, paging, image sizes, tile indices and print requests;
 - documents nested too deep (XML filters, JSON bodies);
 - malformed WMTS/TMS tile requests (MapProxy);
 - errors of the URL resolver and of the framework (404, 405, CSRF, uncaught exceptions) under
-  /api/, /ows and /mapproxy/ (capgeo.errors).
+  /api/, /ows and /mapproxy/ (platform_web.error_responses).
 Formats: an OGC exception report parsable as XML on /ows and /mapproxy/, JSON with a "detail"
 message under /api/ and /tiles/ (and the viewer's JSON endpoints), the French HTML page elsewhere.
 """
@@ -22,7 +22,7 @@ from defusedxml import ElementTree
 from django.db import connection
 from django.test import Client, RequestFactory
 
-from capgeo.accounts.models import User
+from accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_nul_in_paths_and_query_strings(client, template, space, username, value
 
 
 # (The sync push is not here: the sync protocol rejects the one change holding a NUL, not the
-# whole batch — capgeo.middleware.NUL_CHECKED_PER_ITEM — and its tests say so.)
+# whole batch — platform_web.input_guard.NUL_CHECKED_PER_ITEM — and its tests say so.)
 JSON_BODIES = [
     ("/api/sync/devices/", "controleur.spanc",
      lambda text: {"id": str(uuid.uuid4()), "name": text}),
@@ -417,7 +417,7 @@ def test_deeply_nested_json_bodies(client, url, username, shape):
 
 
 def test_json_depth_check_ignores_brackets_inside_strings():
-    from capgeo.middleware import json_too_deep
+    from platform_web.input_guard import json_too_deep
 
     assert not json_too_deep(json.dumps({"text": "[" * 500}).encode(), 64)
     assert not json_too_deep(json.dumps({"a": 'x"[{' * 300, "b": "\\", "c": '\\"[' * 99,
@@ -580,7 +580,7 @@ def test_uncaught_exceptions_answer_in_the_url_space_format(path, space):
     from django.urls import get_resolver
 
     handler = get_resolver().resolve_error_handler(500)
-    assert handler.__module__ == "capgeo.errors"
+    assert handler.__module__ == "platform_web.error_responses"
     response = handler(RequestFactory().get(path))
     assert_error(response, space, statuses=(500,))
 

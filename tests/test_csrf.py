@@ -1,4 +1,4 @@
-"""CSRF everywhere for browser sessions, never for desktop credentials (capgeo/accounts/csrf.py).
+"""CSRF everywhere for browser sessions, never for desktop credentials (accounts/csrf.py).
 
 A foreign page can make a signed-in browser post anything (a form, or fetch() with text/plain,
 which needs no CORS preflight) and the browser adds the session cookie: every unsafe request
@@ -12,8 +12,8 @@ import uuid
 import pytest
 from django.test import Client
 
-from capgeo.accounts.models import User
-from capgeo.accounts.tokens import create_token
+from accounts.models import User
+from accounts.tokens import create_token
 from fieldsync.models import Device
 from layers.models import FeatureChange
 from layers.testing import GUERANDE, build_access_scenario
@@ -152,7 +152,9 @@ def test_every_unsafe_endpoint_refuses_a_session_without_token(method, path, bod
     assert response.status_code == 403, (path, response.status_code, response.content[:300])
     text = response.content.decode()
     assert "CSRF" in text
-    if path.startswith(("/ows", "/mapproxy/")):
+    if "SERVICE=WMS" in path:
+        assert "ServiceExceptionReport" in text  # the WMS's own report
+    elif path.startswith(("/ows", "/mapproxy/")):
         assert "ows:ExceptionReport" in text
     else:
         assert response["Content-Type"] == "application/json"
@@ -178,4 +180,4 @@ def test_django_views_keep_their_own_csrf_check():
     assert not User.objects.get(username="lecteur").access_tokens.exists()
     response = Client(enforce_csrf_checks=True).post("/tiles/acces_public/0/0/0.mvt",
                                                      headers=FOREIGN)
-    assert response.status_code == 403 and "CSRF" in response.json()["error"]
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]

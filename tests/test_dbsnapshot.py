@@ -3,8 +3,8 @@ is put back exactly as the session's set-up left it."""
 import pytest
 from django.db import connection
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 from layers.models import Layer
 
 

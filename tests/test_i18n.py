@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.translation import trans_real
 
-from capgeo.accounts.models import Role
+from accounts.models import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 PO_FILE = ROOT / "capgeo" / "locale" / "en" / "LC_MESSAGES" / "django.po"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from capgeo.accounts.redaction import redact
+from accounts.redaction import redact
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {
@@ -62,7 +62,7 @@ def django_log_output():
 
 
 def test_every_django_handler_has_the_filter():
-    from capgeo.accounts.redaction import RedactCredentials
+    from accounts.redaction import RedactCredentials
 
     loggers = [logging.getLogger(), logging.getLogger("django.server"), logging.getLogger("django")]
     handlers = [h for log in loggers for h in log.handlers
@@ -156,7 +156,7 @@ def test_run_sh_and_the_image_use_the_redacting_logger():
     assert "--logger-class" in run_sh_gunicorn_options()
     dockerfile = (ROOT / "Dockerfile").read_text()
     served = [line for line in dockerfile.splitlines() if line.startswith("gunicorn ")]
-    assert served and all("--logger-class capgeo.accounts.gunicorn_logger.RedactingLogger"
+    assert served and all("--logger-class accounts.gunicorn_logger.RedactingLogger"
                           in line for line in served)
 
 

@@ -4,8 +4,9 @@ import json
 import pytest
 from django.db import connection
 
-from capgeo.territory.demo import COMMUNES_FILE, load_demo
-from capgeo.territory.models import Commune, Intercommunality, TownHall
+from capgeo.demo import load_demo
+from territory.demo import COMMUNES_FILE
+from territory.models import Commune, Intercommunality, TownHall
 
 pytestmark = pytest.mark.django_db
 

@@ -47,7 +47,7 @@ def service_of(request, params):
     return None  # GetCapabilities (both services have it), or no REQUEST at all
 
 
-@csrf_exempt  # QGIS, GDAL post XML with Basic or a token; sessions: capgeo.accounts.csrf
+@csrf_exempt  # QGIS, GDAL post XML with Basic or a token; sessions: accounts.csrf
 def ows(request):
     params = kvp(request)
     service = service_of(request, params)

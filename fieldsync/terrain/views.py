@@ -23,7 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _t
 from django.views.decorators.cache import never_cache
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 
 from .. import photos, scope
 from .messages import field_messages

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.test import Client
 
-from capgeo.accounts.models import Role, User
-from capgeo.territory.models import Commune
+from accounts.models import Role, User
+from territory.models import Commune
 from fieldsync import management_actions
 from fieldsync.models import ChecklistItem, ControlKind, Installation
 

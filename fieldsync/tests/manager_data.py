@@ -7,7 +7,7 @@ import io
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from fieldsync import rules
 from fieldsync.models import (
     ChecklistItem, Control, ControlKind, ControlPhoto, ControlStatus, Finding, FindingResult,

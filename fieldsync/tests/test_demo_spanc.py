@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 from fieldsync import dashboard
 
 from fieldsync.demo import PER_COMMUNE, load_spanc_demo

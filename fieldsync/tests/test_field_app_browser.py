@@ -20,8 +20,8 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from conftest import log_in
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 from fieldsync import management_actions, push_queue
 from fieldsync.models import (
     Control, ControlKind, ControlStatus, Device, PhotoBlob, SyncBatch, SyncChange,

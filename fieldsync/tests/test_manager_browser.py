@@ -5,7 +5,7 @@ import datetime
 
 from django.contrib.gis.geos import Point
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 from conftest import log_in
 from fieldsync.models import Campaign, ControlStatus
 

@@ -7,8 +7,8 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from capgeo.accounts.models import Role, User
-from capgeo.territory.models import Commune
+from accounts.models import Role, User
+from territory.models import Commune
 from fieldsync.models import Campaign, Control, ControlKind, ControlStatus
 from fieldsync.planning import parse_area, select_installations
 

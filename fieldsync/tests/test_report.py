@@ -8,8 +8,8 @@ from django.test import Client
 from PIL import Image
 from pypdf import PdfReader
 
-from capgeo.accounts.models import Role, User
-from capgeo.territory.models import Commune
+from accounts.models import Role, User
+from territory.models import Commune
 from fieldsync.models import ControlStatus
 from fieldsync.report import map_extract
 from fieldsync.rules import add_years

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from capgeo.accounts.tokens import create_token
+from accounts.tokens import create_token
 from fieldsync.models import Control
 
 from .conftest import GUERANDE, user

@@ -19,7 +19,7 @@ PHOTOS = [b"photo %d" % n for n in range(2)]
 
 def assigned_controls(count):
     """`count` controls planned over new installations and assigned to controleur.spanc."""
-    from capgeo.territory.models import Commune
+    from territory.models import Commune
 
     for index in range(count):
         make_installation(GUERANDE if index % 2 else LA_BAULE, f"{index} rue du Débit")

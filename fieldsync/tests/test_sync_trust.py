@@ -337,8 +337,8 @@ def test_the_manager_sees_the_current_server_version_of_a_conflict(campaign):
 
 
 def test_a_campaign_of_another_commune_is_not_shown(campaign, installations):
-    from capgeo.accounts.models import Role, User
-    from capgeo.territory.models import Commune
+    from accounts.models import Role, User
+    from territory.models import Commune
     local = User.objects.create_user("responsable.labaule", password="x",
                                      role=Role.SPANC_MANAGER,
                                      commune=Commune.objects.get(insee="44055"))

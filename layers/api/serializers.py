@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 
 from ..extents import stored_summary, summary_for
 from ..models import LAYER_NAME_RE, Layer, Permission, Theme

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.testing import build_access_scenario
 
 

@@ -2,7 +2,7 @@
 import pytest
 from django.db import connection
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 from layers.models import AccessRule, Audience, Layer, Permission, RowRestriction, Theme
 from layers.tables import DATA_SCHEMA, HISTORY_SCHEMA, copy_table, table_exists
 from layers.testing import make_vector_layer

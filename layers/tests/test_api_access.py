@@ -15,7 +15,7 @@ import json
 import pytest
 from django.contrib.gis.gdal import DataSource
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import Layer
 from layers.testing import (SCENARIO_EXPECTED_DOWNLOAD, SCENARIO_EXPECTED_ROWS, SCENARIO_RULES,
                             build_access_scenario)

@@ -4,7 +4,7 @@ import json
 import pytest
 from django.db import connection
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import Audience, ImportJob, Layer, Permission, Theme
 from layers.publishing import run_import
 from layers.tables import table_exists

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import Audience, Permission
 from layers.testing import make_vector_layer
 

@@ -143,7 +143,7 @@ def test_encoders_geojson_csv_and_one_feature(layer):
 
 
 def test_restricted_source_rows_extent_and_summary(layer, django_user_model):
-    from capgeo.territory.models import Commune
+    from territory.models import Commune
 
     from layers.models import AccessRule, RowRestriction
 

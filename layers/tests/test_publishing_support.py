@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from capgeo.accounts.models import User
+from accounts.models import User
 
 # Town halls of Guérande and La Baule (WGS 84), and roughly the same places in Lambert-93.
 GUERANDE_LONLAT = (-2.4289, 47.3286)

@@ -1,5 +1,5 @@
 """/api/remote-services/: registration and publication by GIS administrators only."""
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import Layer, RemoteService
 
 from .remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401

@@ -3,8 +3,8 @@ French admin workflow and the register_remote_service command (the platform is t
 import pytest
 from django.core.management import CommandError, call_command
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 from layers.models import AccessRule, Audience, Layer, RemoteLayer, RemoteService, Theme
 from layers.remote.publish import publish, refresh_service, register_service, suggested_name
 

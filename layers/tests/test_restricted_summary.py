@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from lxml import etree
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.extents import clear_cache
 from layers.testing import GUERANDE, build_access_scenario
 

@@ -2,7 +2,7 @@
 sees, following next links."""
 import json
 
-from capgeo.accounts.models import User
+from accounts.models import User
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"

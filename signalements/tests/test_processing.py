@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.access import AccessPolicy
 from signalements import processing, publication
 from signalements.models import Category, EventKind, Report, Service, Status

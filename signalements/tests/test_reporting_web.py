@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from signalements.models import Category, Report, ReportPhoto, Status, Support
 
 from .support import GUERANDE, OFFSHORE, metadata_of, photo_with_gps

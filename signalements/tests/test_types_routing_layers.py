@@ -2,7 +2,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.access import AccessPolicy, LayerNotFound
 from layers.tables import describe_columns
 from signalements import publication

@@ -152,8 +152,8 @@ class Platform:
         self.manage("shell", "-c", "\n".join([
             "from django.core.management import call_command",
             "call_command('migrate', interactive=False, verbosity=0)",
-            "from capgeo.territory.demo import load_demo",
-            "from capgeo.webmap.demo import load_saved_maps_demo",
+            "from capgeo.demo import load_demo",
+            "from webmap.demo import load_saved_maps_demo",
             "from fieldsync.demo import load_spanc_demo",
             "load_demo(thumbnails=False)",
             "load_saved_maps_demo()",

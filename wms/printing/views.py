@@ -3,7 +3,7 @@
 Bad requests answer 400 {"error": "<French message>"}; an unknown layer and a layer the user may
 not view answer the same message (its existence does not leak).
 
-CSRF (capgeo.accounts.csrf, checked by DesktopAuthMiddleware before this view runs): a request
+CSRF (accounts.csrf, checked by DesktopAuthMiddleware before this view runs): a request
 signed in by its session cookie (the viewer) must carry the CSRF token; anonymous requests and
 desktop credentials (Basic, personal token: sent per request, not by the browser on its own) have
 no ambient authority to abuse, so scripts may print with curl.
@@ -31,7 +31,7 @@ def error(message, status=400):
     return JsonResponse({"error": str(message)}, status=status)
 
 
-@csrf_exempt  # for desktop credentials only: sessions are checked (capgeo.accounts.csrf)
+@csrf_exempt  # for desktop credentials only: sessions are checked (accounts.csrf)
 @never_cache
 def print_map(request):
     if request.method != "POST":

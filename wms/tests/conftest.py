@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from PIL import Image
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 from layers.models import Audience, Permission, Style
 from layers.testing import build_access_scenario, make_vector_layer
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from capgeo.accounts.models import User
-from capgeo.accounts.tokens import create_token
+from accounts.models import User
+from accounts.tokens import create_token
 from layers.models import AccessRule, Audience, Permission
 
 from .wfs_support import PARCELS, make_parcels

@@ -5,7 +5,7 @@ import mapbox_vector_tile
 import pytest
 from django.db import connection
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import Audience, Permission
 from layers.testing import (GUERANDE, LA_BAULE, SCENARIO_EXPECTED_ROWS, SCENARIO_RULES,
                             build_access_scenario, make_vector_layer)

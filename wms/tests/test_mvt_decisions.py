@@ -9,7 +9,7 @@ from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import AccessRule, Audience, Layer, Permission, RowRestriction
 from layers.testing import GUERANDE, LA_BAULE, make_vector_layer
 from maps import decisions

@@ -62,7 +62,7 @@ def mercator(lon, lat):
 
 @pytest.fixture
 def overseas_layer(wms_world, tmp_path, settings):
-    from capgeo.accounts.models import User
+    from accounts.models import User
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CAPGEO_TILES_DIR = tmp_path / "tiles"

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.utils.http import http_date
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import Audience, Permission, Theme
 from layers.testing import build_access_scenario, make_vector_layer
 

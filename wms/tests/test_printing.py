@@ -12,7 +12,7 @@ from django.test import Client
 from PIL import Image
 from pypdf import PdfReader
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.testing import GUERANDE, LA_BAULE
 from maps.printing import compose
 from maps.printing.ground import fit_bbox, ground_width, north_angle
@@ -81,7 +81,7 @@ class TestDrawing:
         assert images and non_white_share(images[0].image) > 0.2
 
     def test_a_long_legend_continues_on_further_pages(self, communes_layer):
-        from capgeo.territory.models import Commune
+        from territory.models import Commune
 
         make_style(communes_layer, {
             "kind": "categorized", "attribute": "insee",

@@ -6,7 +6,7 @@ from django.db import connection
 from owslib.wmts import WebMapTileService
 from PIL import Image
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import Audience, Permission
 from layers.testing import GUERANDE, LA_BAULE, SCENARIO_RULES, build_access_scenario, make_vector_layer
 from layers.styles import DEFAULT_POINT_FILL

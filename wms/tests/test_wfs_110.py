@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.testing import (SCENARIO_EXPECTED_DOWNLOAD, SCENARIO_EXPECTED_ROWS, SCENARIO_RULES,
                             build_access_scenario)
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.testing import (BOTH, SCENARIO_EXPECTED_DOWNLOAD, SCENARIO_EXPECTED_ROWS,
                             SCENARIO_RULES, build_access_scenario)
 

@@ -5,8 +5,8 @@ import re
 import pytest
 from django.utils import timezone
 
-from capgeo.accounts.models import PersonalAccessToken, User
-from capgeo.accounts.tokens import create_token, hash_token, revoke_token
+from accounts.models import PersonalAccessToken, User
+from accounts.tokens import create_token, hash_token, revoke_token
 from layers.testing import build_access_scenario
 
 from .wfs_support import basic

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.test import Client
 
-from capgeo.accounts.models import User
+from accounts.models import User
 
 from .wfs_support import PARCELS, basic, make_parcels
 

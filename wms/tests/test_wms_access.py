@@ -10,7 +10,7 @@ from lxml import etree
 from owslib.util import ServiceException
 from owslib.wms import WebMapService
 
-from capgeo.territory.models import TownHall
+from territory.models import TownHall
 from layers.models import Layer
 from layers.testing import GUERANDE, LA_BAULE, SCENARIO_EXPECTED_ROWS, SCENARIO_RULES
 
@@ -36,7 +36,7 @@ def scenario_box():
 def client_for(username):
     client = Client()
     if username != "anonymous":
-        from capgeo.accounts.models import User
+        from accounts.models import User
 
         client.force_login(User.objects.get(username=username))
     return client

@@ -6,8 +6,8 @@ import io
 import pytest
 from PIL import Image, ImageChops
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune
+from accounts.models import User
+from territory.models import Commune
 from layers.models import AccessRule, Audience, Layer, Permission, RemoteLayer
 from layers.remote.publish import publish, register_service
 from layers.tests.remote_support import allow_local, closed_port, live_demo, remote  # noqa: F401

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from capgeo.accounts.models import User
-from capgeo.territory.models import Commune, TownHall
+from accounts.models import User
+from territory.models import Commune, TownHall
 from layers.models import AccessRule, Audience, Layer, Permission, RowRestriction, Style
 from layers.testing import GUERANDE, LA_BAULE
 from maps import decisions

@@ -66,7 +66,7 @@ CASES = [
     (getmap(LAYERS="wms_erreurs,"), "LayerNotDefined", "LAYERS"),
     (getmap(STYLES="n_existe_pas"), "StyleNotDefined", "STYLES"),
     (getmap(STYLES="<script>,'; DROP TABLE x"), "StyleNotDefined", "STYLES"),
-    # NUL is refused in every parameter before the WMS reads it (capgeo.middleware).
+    # NUL is refused in every parameter before the WMS reads it (platform_web.input_guard).
     (getmap(STYLES="\x00\x01garbage"), "InvalidParameterValue", "STYLES"),
     (getmap(STYLES="\x01garbage"), "StyleNotDefined", "STYLES"),
     (getmap(CRS="EPSG:9999"), "InvalidCRS", "CRS"),

@@ -3,7 +3,7 @@ graduated, labels, scale ranges, SLD exported by QGIS), the per-worker Map cache
 import pytest
 from django.test import Client
 
-from capgeo.territory.models import TownHall
+from territory.models import TownHall
 from layers.access import AccessPolicy
 from layers.models import Permission
 from layers.sld import import_sld

@@ -8,7 +8,7 @@ from lxml import etree
 from owslib.wms import WebMapService
 from PIL import Image
 
-from capgeo.territory.models import TownHall
+from territory.models import TownHall
 
 from .conftest import (LONLAT_BOX, RED, image_of, near, pixel_of, sql, transform_box,
                        transform_point)

@@ -202,7 +202,7 @@ def test_the_style_admin_downloads_the_style_as_sld(communes_layer, client):
     same rules; other users get nothing."""
     from django.urls import reverse
 
-    from capgeo.accounts.models import User
+    from accounts.models import User
     from layers.styles import resolve_style
 
     style = make_style(communes_layer, {

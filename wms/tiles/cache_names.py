@@ -12,7 +12,7 @@ each cacheable layer is backed by a cache chosen from the audience's Grant:
 """
 import hashlib
 
-from capgeo.territory.models import Commune
+from territory.models import Commune
 
 SHARED = "all"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from capgeo.accounts.models import User
+from accounts.models import User
 from layers.models import ImportJob
 from layers.publishing import PublishError, prepare_import, run_import
 

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class TerritoryConfig(AppConfig):
-    name = "capgeo.territory"
-    label = "territory"
-    verbose_name = _("Territoire")
