@@ -33,6 +33,7 @@ urlpatterns = [
     path("carte/", include("webmap.urls")),
     path("donnees/", include("opendata.urls")),
     path("signalements/", include("signalements.urls")),
+    path("open311/v2/", include("signalements.urls_open311")),
     path("", include("metadata.urls")),  # /csw and /metadonnees/<uuid>
     path("ogc/", include("ogcapi.urls")),  # OGC API – Features
     path("", views.home, name="home"),

@@ -5,6 +5,8 @@ is answered in the format the client of that address reads:
 
 - ``/ows`` (WMS and WFS) and ``/mapproxy/`` (WMTS, TMS): an OGC exception report (WMS
   ServiceExceptionReport, WFS OWS ExceptionReport in the requested version, WMTS OWS 1.1 report);
+- a space registered by its package (register_error_space: ``/open311/`` by signalements, the
+  GeoReport v2 list of ``{code, description}``);
 - ``/api/``, ``/tiles/`` and the viewer's JSON endpoints: ``{"detail": "…", "reasons": ["…"]}``
   (the shape of DRF's and of the sync protocol's errors);
 - anywhere else: the platform's HTML page for that status.
@@ -24,7 +26,7 @@ from django.template import loader
 from django.utils.translation import gettext as _
 from django.views import defaults
 
-OGC, JSON, HTML, OGCAPI = "ogc", "json", "html", "ogcapi"
+OGC, JSON, HTML, OGCAPI, REGISTERED = "ogc", "json", "html", "ogcapi", "registered"
 JSON_PREFIXES = ("/api/", "/tiles/")
 # The viewer's JSON endpoints (and its print service), read by its scripts.
 JSON_PATHS = {"/carte/config.json", "/carte/recherche/", "/carte/impression/", "/healthz"}
@@ -35,10 +37,33 @@ OGC_CODES = {400: "InvalidParameterValue", 403: "PermissionDenied", 404: "NotFou
              500: "NoApplicableCode"}
 
 
+# (path prefix, writer, content types) of the spaces registered by their package:
+# writer(request, status, message) returns the error answer; content types are those its answers
+# have (an error answer of another type is rewritten by the input guard).
+_error_spaces = []
+
+
+def register_error_space(prefix, writer, content_types):
+    """Make writer answer every error under prefix ("/open311/"), from the package's
+    AppConfig.ready(). Registering a prefix again replaces its writer."""
+    _error_spaces[:] = [entry for entry in _error_spaces if entry[0] != prefix]
+    _error_spaces.append((prefix, writer, tuple(content_types)))
+
+
+def registered_space(path):
+    """(writer, content types) of the registered space of a path, or None."""
+    for prefix, writer, content_types in _error_spaces:
+        if path.startswith(prefix):
+            return writer, content_types
+    return None
+
+
 def url_space(path):
-    """OGC, OGCAPI, JSON or HTML: the error format of a request path (no script prefix)."""
+    """OGC, OGCAPI, REGISTERED, JSON or HTML: the error format of a path (no script prefix)."""
     if path == "/ogc" or path.startswith("/ogc/"):
         return OGCAPI
+    if registered_space(path):
+        return REGISTERED
     if path in ("/ows", "/csw") or path.startswith(("/ows/", "/mapproxy/")) or path == "/mapproxy":
         return OGC
     if path.startswith(JSON_PREFIXES) or path in JSON_PATHS or path.endswith((".json", ".geojson")):
@@ -123,6 +148,8 @@ def error_response(request, status, message=None, code=None, locator=None, param
         space = JSON
     if space == OGC:
         response = ogc_response(request, status, message, code=code, locator=locator)
+    elif space == REGISTERED:
+        response = registered_space(request.path_info)[0](request, status, message)
     elif space == OGCAPI:  # OGC API exception: {"code", "description"}, and detail/reasons
         response = JsonResponse({"code": code or OGC_CODES.get(status, "NoApplicableCode"),
                                  "description": message, "detail": message,

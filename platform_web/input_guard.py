@@ -30,7 +30,9 @@ import re
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .error_responses import HTML, JSON, OGC, error_response, url_space
+from .error_responses import (
+    HTML, JSON, OGC, REGISTERED, error_response, registered_space, url_space,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -187,11 +189,13 @@ class InputGuardMiddleware:
 KEPT_HEADERS = ("WWW-Authenticate", "Allow", "Retry-After", "Vary")
 
 
-def in_format(space, content_type):
+def in_format(space, content_type, path=""):
     if space == JSON:
         return content_type == "application/json" or content_type.endswith("+json")
     if space == OGC:
         return "xml" in content_type or content_type.startswith("image/")
+    if space == REGISTERED:
+        return content_type in registered_space(path)[1]
     return True
 
 
@@ -206,7 +210,7 @@ def conform(request, response):
         rewritten = error_response(request, 405)
         rewritten["Allow"] = response.get("Allow", "")
         return rewritten
-    if space == HTML or in_format(space, content_type):
+    if space == HTML or in_format(space, content_type, request.path_info):
         return response
     message = None
     if content_type == "text/plain":

@@ -1,7 +1,6 @@
 """Administration of the reports (in French): report types with their fields, services, routing
 rules, e-mail texts and Open311 applications. Reports themselves are processed in the service
 pages (/signalements/traitement/); the admin shows them read-only with their audit trail."""
-import hashlib
 import secrets
 
 from django.contrib import admin, messages
@@ -103,7 +102,7 @@ class Open311ClientAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not obj.key_hash:
             key = "o311_" + secrets.token_urlsafe(24)
-            obj.key_hash = hashlib.sha256(key.encode()).hexdigest()
+            obj.key_hash = Open311Client.hash(key)
             obj.prefix = key[:10]
             messages.success(request, _("Clé api_key à transmettre (affichée une seule fois) : "
                                         "%(key)s") % {"key": key})

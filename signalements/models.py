@@ -15,6 +15,7 @@
 - ``ReportPhoto``: photos, re-encoded without any metadata (EXIF, GPS) before being stored.
 - ``ReportEvent``: the audit trail of every change (status, assignment, comment, reply, merge…).
 """
+import hashlib
 import secrets
 import uuid
 
@@ -331,6 +332,17 @@ class Open311Client(models.Model):
 
     def __str__(self):
         return self.name
+
+    @classmethod
+    def issue(cls, name):
+        """A new application and its api_key (shown once: only its SHA-256 is kept)."""
+        key = "o311_" + secrets.token_urlsafe(24)
+        client = cls.objects.create(name=name, key_hash=cls.hash(key), prefix=key[:10])
+        return client, key
+
+    @staticmethod
+    def hash(key):
+        return hashlib.sha256(key.encode()).hexdigest()
 
 
 class RateCounter(models.Model):

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from platform_web.error_responses import error_response
@@ -42,13 +42,13 @@ def _categories(data=None, errors=None, selected=None):
 
 # Where each refused item is on the form: (anchor, label) for the error summary.
 FORM_ANCHORS = {
-    "category": ("id_categorie", _lazy("Type de problème")),
-    "location": ("id_longitude", _lazy("Emplacement")),
-    "long": ("id_longitude", _lazy("Longitude")), "lat": ("id_latitude", _lazy("Latitude")),
-    "description": ("id_description", _lazy("Description")),
-    "address": ("id_adresse", _lazy("Adresse")), "photos": ("id_photos", _lazy("Photos")),
-    "contact_name": ("id_nom", _lazy("Nom")), "contact_email": ("id_courriel", _lazy("Courriel")),
-    "contact_phone": ("id_telephone", _lazy("Téléphone")),
+    "category": ("id_categorie", gettext_lazy("Type de problème")),
+    "location": ("id_longitude", gettext_lazy("Emplacement")),
+    "long": ("id_longitude", gettext_lazy("Longitude")), "lat": ("id_latitude", gettext_lazy("Latitude")),
+    "description": ("id_description", gettext_lazy("Description")),
+    "address": ("id_adresse", gettext_lazy("Adresse")), "photos": ("id_photos", gettext_lazy("Photos")),
+    "contact_name": ("id_nom", gettext_lazy("Nom")), "contact_email": ("id_courriel", gettext_lazy("Courriel")),
+    "contact_phone": ("id_telephone", gettext_lazy("Téléphone")),
 }
 
 
