@@ -53,3 +53,11 @@ def check_rate(request, group="signalements:create"):
 def check_honeypot(data):
     if (data.get(HONEYPOT) or "").strip():
         raise LimitExceeded(400, _("Envoi refusé : un champ qui doit rester vide a été rempli."))
+
+
+def check_nul(data):
+    """A NUL character in any field (multipart bodies included, which the platform's input
+    guard does not parse): PostgreSQL refuses it in text."""
+    for values in data.lists():
+        if any("\x00" in value for value in values[1]) or "\x00" in values[0]:
+            raise LimitExceeded(400, _("Valeur invalide : caractère nul (U+0000) refusé."))

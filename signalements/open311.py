@@ -30,7 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from .limits import LimitExceeded, check_size
+from .limits import LimitExceeded, check_nul, check_size
 from .models import Category, FieldType, Open311Client, Report, Source, Status
 from .photos import MAX_PHOTOS
 from .reporting import MAX_DESCRIPTION, ReportError, Submission, create_report
@@ -100,6 +100,9 @@ def open311_view(view):
     """Errors of a view as the spec's error list; the format from the URL's extension."""
     def wrapped(request, *args, fmt="json", **kwargs):
         try:
+            if request.method == "POST":  # before anything reads the body
+                check_size(request)
+                check_nul(request.POST)
             if request.GET.get("jurisdiction_id", jurisdiction()) != jurisdiction() \
                     or request.POST.get("jurisdiction_id", jurisdiction()) != jurisdiction():
                 raise Open311Error(404, _("jurisdiction_id inconnu : ce serveur ne sert que "
@@ -299,7 +302,6 @@ def _number(value, name):
 
 
 def _create(request, fmt):
-    check_size(request)
     client = _client(request)
     if client is None:
         raise Open311Error(403, _("api_key obligatoire pour créer un signalement."))

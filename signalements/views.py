@@ -13,7 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from platform_web.error_responses import error_response
 
 from . import processing
-from .limits import HONEYPOT, LimitExceeded, check_honeypot, check_rate, check_size
+from .limits import (
+    HONEYPOT, LimitExceeded, check_honeypot, check_nul, check_rate, check_size,
+)
 from .models import Category, Report, ReportPhoto, Status
 from .photos import MAX_PHOTOS
 from .reporting import (
@@ -83,12 +85,16 @@ def new_report(request):
         return render(request, "signalements/new.html", context)
     try:
         check_size(request)
+    except LimitExceeded as error:  # the body is not read at all
+        context.update(limit_error=error.message, groups=_categories())
+        return render(request, "signalements/new.html", context, status=error.status)
+    try:
+        check_nul(request.POST)
         check_honeypot(request.POST)
         check_rate(request)
     except LimitExceeded as error:
         context["limit_error"] = error.message
-        context["data"] = request.POST
-        context["groups"] = _categories(request.POST)
+        context["groups"] = _categories()
         return render(request, "signalements/new.html", context, status=error.status)
     category = Category.objects.filter(pk=request.POST.get("categorie") or 0).first() \
         if (request.POST.get("categorie") or "").isdigit() else None

@@ -811,3 +811,170 @@ def test_mapproxy_errors_in_french(client, url, words):
     assert 400 <= response.status_code < 500
     ElementTree.fromstring(body)
     assert words in body.decode(), body.decode()[:400]
+
+
+# --- Signalements and Open311 --------------------------------------------------------------------
+# The reporting form answers its French page with the errors listed (400), the duplicates
+# endpoint JSON, Open311 the spec's list of {code, description} (JSON or XML). Rate-limit
+# counters are the only rows a refused submission may write.
+
+GUERANDE_LONLAT = (-2.4286, 47.3281)
+
+
+@pytest.fixture
+def reports_demo(db):
+    """The demo's report types, services and routing (no reports: none is needed here)."""
+    from signalements.demo import load_services_and_types
+
+    load_services_and_types()
+
+
+def report_writes():
+    """Rows written so far by this test's transaction, rate-limit counters (and the test
+    snapshot's note that their table was written) aside."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+                       "FROM pg_stat_xact_user_tables WHERE relname <> 'signalements_ratecounter'"
+                       " AND schemaname <> 'test_snapshot'")
+        return cursor.fetchone()[0]
+
+
+def open311_error(response, status=400, fmt="json"):
+    body = body_of(response)
+    assert response.status_code == status, (response.status_code, body[:400])
+    if fmt == "xml":
+        assert response["Content-Type"].startswith("text/xml")
+        root = ElementTree.fromstring(body)
+        assert root.tag == "errors"
+        errors = [{"code": int(e.findtext("code")), "description": e.findtext("description")}
+                  for e in root.findall("error")]
+    else:
+        assert response["Content-Type"].startswith("application/json")
+        errors = json.loads(body)
+    assert isinstance(errors, list) and errors[0]["code"] == status
+    assert errors[0]["description"].strip()
+    return errors[0]["description"]
+
+
+@pytest.fixture
+def open311_key(reports_demo):
+    from signalements.models import Open311Client
+
+    return Open311Client.issue("tests")[1]
+
+
+def open311_post(client, key, fmt="json", **fields):
+    data = {"api_key": key, "service_code": "nid-de-poule", "lat": GUERANDE_LONLAT[1],
+            "long": GUERANDE_LONLAT[0], "description": "Trou", "attribute[taille]": "petit"}
+    data.update(fields)
+    return client.post(f"/open311/v2/requests.{fmt}", {k: v for k, v in data.items()
+                                                      if v is not None})
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("fields, words", [
+    ({"lat": "NaN"}, "lat"), ({"long": "Infinity"}, "long"), ({"lat": "1e400"}, "lat"),
+    ({"lat": HUGE_INT}, "lat"), ({"lat": "x"}, "lat"), ({"lat": None, "long": None}, "lat"),
+    ({"lat": "47.20", "long": "-2.70"}, "territoire"), ({"lat": "95"}, "lat"),
+    ({"description": "x" * 4001}, "4000"), ({"description": ""}, "Décrivez"),
+    ({"service_code": "inconnu"}, "service_code"), ({"service_code": None}, "service_code"),
+    ({"service_code": "voirie"}, "service_code"), ({"attribute[taille]": "géant"}, "choix"),
+    ({"email": "pas une adresse"}, "électronique"), ({"jurisdiction_id": "ailleurs"}, None),
+])
+def test_open311_bad_submissions(client, open311_key, fmt, fields, words):
+    before = report_writes()
+    status = 404 if "jurisdiction_id" in fields else 400
+    message = open311_error(open311_post(client, open311_key, fmt, **fields), status, fmt)
+    if words:
+        assert words in message, message
+    assert report_writes() == before
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_open311_duplicate_submission(client, open311_key, fmt):
+    first = json.loads(open311_post(client, open311_key, "json").content)[0]
+    before = report_writes()
+    message = open311_error(open311_post(client, open311_key, fmt), 400, fmt)
+    assert first["service_request_id"] in message
+    assert report_writes() == before
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/open311/v2/requests.json?api_key=a%00b", 400),
+    ("/open311/v2/requests.xml?service_code=%00", 400),
+    ("/open311/v2/services/a%00b.json", 400),
+    ("/open311/v2/requests.json?start_date=NaN", 400),
+    ("/open311/v2/requests.json?service_request_id=1e400", 400),
+    ("/open311/v2/requests.json?service_request_id=" + HUGE_INT, 400),
+    ("/open311/v2/requests.json?status=peut-etre", 400),
+    ("/open311/v2/requests/NaN.json", 404),
+    ("/open311/v2/requests/" + HUGE_INT + ".xml", 404),
+    ("/open311/v2/tokens/%00.json", 400),
+    ("/open311/v2/inconnu.json", 404),
+    ("/open311/v2/services.yaml", 404),
+])
+def test_open311_bad_queries(client, reports_demo, url, status):
+    fmt = "xml" if ".xml" in url else "json"
+    before = report_writes()
+    open311_error(client.get(url), status, fmt)
+    assert report_writes() == before
+
+
+def test_open311_nul_in_form_body_and_wrong_method(client, open311_key):
+    before = report_writes()
+    open311_error(open311_post(client, open311_key, description="tr\x00ou"), 400)
+    open311_error(client.put("/open311/v2/requests.json"), 405)
+    open311_error(client.post("/open311/v2/services.json"), 405)
+    assert report_writes() == before
+
+
+def report_form(**fields):
+    from signalements.models import Category
+
+    category = Category.objects.get(code="nid-de-poule")
+    data = {"categorie": str(category.pk), "longitude": str(GUERANDE_LONLAT[0]),
+            "latitude": str(GUERANDE_LONLAT[1]), "description": "Trou",
+            f"champ_{category.pk}_taille": "petit"}
+    data.update(fields)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"longitude": "NaN"}, "Coordonnée"), ({"latitude": "inf"}, "Coordonnée"),
+    ({"longitude": "1e400"}, "Coordonnée"), ({"latitude": HUGE_INT}, "Coordonnée"),
+    ({"longitude": "-2.70", "latitude": "47.20"}, "en dehors du territoire"),
+    ({"description": "x" * 4001}, "trop longue"), ({"categorie": "999999"}, "inconnu"),
+    ({"categorie": HUGE_INT}, "inconnu"), ({"categorie": "abc"}, "inconnu"),
+    ({"adresse": "x" * 301}, "300 caractères"), ({"site_web": "http://spam"}, "rester vide"),
+])
+def test_report_form_bad_input(client, reports_demo, fields, words):
+    before = report_writes()
+    response = client.post("/signalements/nouveau/", report_form(**fields))
+    body = assert_error(response, HTML)
+    assert words in body, body[:2000]
+    assert report_writes() == before
+
+
+def test_report_form_nul(client, reports_demo):
+    before = report_writes()
+    assert_error(client.post("/signalements/nouveau/", report_form(description="a\x00b")), HTML)
+    assert_error(client.get("/signalements/suivi/a%00b/"), HTML)
+    assert report_writes() == before
+
+
+@pytest.mark.parametrize("query", ["categorie=x", "categorie=1&longitude=NaN&latitude=47",
+                                   "categorie=1&longitude=-2.4&latitude=1e400",
+                                   "categorie=%00", "categorie=" + HUGE_INT])
+def test_duplicates_endpoint_bad_input(client, reports_demo, query):
+    assert_error(client.get("/signalements/doublons.json?" + query), JSON)
+
+
+def test_report_form_too_large_is_refused_before_reading(client, reports_demo):
+    from signalements.limits import MAX_REQUEST_BYTES
+
+    before = report_writes()
+    response = client.post("/signalements/nouveau/", report_form(),
+                           CONTENT_LENGTH=str(MAX_REQUEST_BYTES + 1))
+    assert response.status_code == 413
+    assert "trop volumineux" in response.content.decode()
+    assert report_writes() == before
