@@ -1,4 +1,8 @@
-"""Background jobs of the catalogue (layer imports), on django-tasks' database backend.
+"""Background jobs of the catalogue (layer imports), on django-tasks' database backend: the
+queue above the import pipeline (layers.publishing, which knows nothing of the queue).
+
+submit_import checks and stores an import and queues it; the worker's task runs it
+(layers.publishing.run_import, whose Heartbeat keeps the job's heartbeat_at fresh).
 
 Why django-tasks (+ django-tasks-db) rather than procrastinate: it is the backport of Django's
 own task framework (DEP 14, django.tasks in Django 6), so moving to Django 6 keeps the same
@@ -26,12 +30,12 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from .models import ImportJob
+from .publishing import prepare_import, run_import
+from .publishing.history import drop_staging
+from .publishing.pipeline import discard_job_files, staging_table_name
+from .publishing.uploads import imports_root, remove_tree
 
 logger = logging.getLogger(__name__)
-
-
-def heartbeat_seconds():
-    return int(getattr(settings, "CAPGEO_IMPORT_HEARTBEAT_SECONDS", 15))
 
 
 def stale_after_seconds():
@@ -40,8 +44,6 @@ def stale_after_seconds():
 
 @task()
 def import_layer(job_id):
-    from .publishing import run_import
-
     job = run_import(job_id)
     return {"job": job.pk, "status": job.status}
 
@@ -51,41 +53,27 @@ def enqueue_import(job):
     import_layer.enqueue(job.pk)
 
 
-class Heartbeat:
-    """While an import runs, a thread refreshes its heartbeat_at (own database connection), so
-    long SQL steps without progress are not mistaken for a dead worker."""
-
-    def __init__(self, job_id, interval=None):
-        self.job_id = job_id
-        self.interval = interval or heartbeat_seconds()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
-
-    def _run(self):
-        try:
-            while not self._stop.wait(self.interval):
-                ImportJob.objects.filter(pk=self.job_id, status=ImportJob.Status.RUNNING) \
-                    .update(heartbeat_at=timezone.now())
-        except Exception:  # a missed heartbeat must never break the import itself
-            logger.exception("Heartbeat of import %s failed", self.job_id)
-        finally:
-            connection.close()  # this thread's own connection
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
-        return False
+def submit_import(*, user, uploaded_path, source_name, layer_name, title=None, theme=None, srs=None,
+                  source_layer=None, mode="create", x_field=None, y_field=None,
+                  geometry_field=None):
+    """Check and store an import (layers.publishing.prepare_import, which documents the
+    arguments) and queue it for the worker. Raises PublishError (French message) when refused;
+    then nothing is left behind."""
+    # The job is committed with its queue entry or not at all: a server killed mid-submission
+    # leaves no job waiting for ever (the stored file it may leave is removed by the import
+    # worker, discard_orphan_uploads).
+    with transaction.atomic():
+        job = prepare_import(
+            user=user, path=uploaded_path, source_name=source_name, layer_name=layer_name,
+            title=title, theme=theme, srs=srs, source_layer=source_layer, mode=mode,
+            x_field=x_field, y_field=y_field, geometry_field=geometry_field, store=True,
+        )
+        enqueue_import(job)
+    return job
 
 
 def fail_stale_jobs(now=None):
     """Mark failed the imports left running by a dead worker; returns their ids."""
-    from .publishing.history import drop_staging
-    from .publishing.pipeline import _discard_files, staging_table_name
-
     now = now or timezone.now()
     limit = now - timedelta(seconds=stale_after_seconds())
     stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).exclude(heartbeat_at__gte=limit)
@@ -99,7 +87,7 @@ def fail_stale_jobs(now=None):
             )
         if updated:
             drop_staging(staging_table_name(job), f"{staging_table_name(job)}m")
-            _discard_files(job)
+            discard_job_files(job)
             failed.append(job.pk)
             logger.warning("Import %s (%s) was left running: marked failed", job.pk, job.layer_name)
     discard_orphan_uploads()
@@ -110,8 +98,6 @@ def discard_orphan_uploads():
     """Remove the stored files of submissions that never became a job (the server was killed
     while receiving them: the job's transaction rolled back), untouched for the stale delay so
     that a submission still in progress is left alone. Returns the removed directories."""
-    from .publishing.uploads import imports_root, remove_tree
-
     root = imports_root()
     if not root.is_dir():
         return []

@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from .jobs import submit_import
 from .models import LAYER_NAME_RE, ImportJob, Layer, Publication, Theme
-from .publishing import PublishError, restore_publication, submit_import
+from .publishing import PublishError, restore_publication
 from .publishing.uploads import upload_max_bytes
 
 

@@ -76,6 +76,7 @@ class ExportUnavailable(APIException):
 
 
 def export_directory():
+    """Where exports are written before they are sent (CAPGEO_EXPORT_TMP_DIR, or the system's)."""
     return getattr(settings, "CAPGEO_EXPORT_TMP_DIR", None) or tempfile.gettempdir()
 
 
@@ -100,7 +101,7 @@ def geopackage_export(source, query):
 
 def shapefile_export(source, query):
     try:
-        handles = shapefile.open_export(source, query)
+        handles = shapefile.open_export(source, query, export_directory())
     except shapefile.ShapefileUnsuitable as error:
         raise BadParameter("f", str(error)) from None
     except ExportFailed as error:

@@ -95,10 +95,11 @@ def readme(source, query, renamed):
     return "\r\n".join(lines) + "\r\n"
 
 
-def open_export(source, query):
-    """Open handles of the written files by archive name; their directory is already removed."""
+def open_export(source, query, parent_directory):
+    """Open handles of the written files by archive name, written in a fresh directory under
+    parent_directory that is already removed."""
     check_suitable(source.layer)
-    directory = Path(tempfile.mkdtemp(prefix="capgeo-export-", dir=_export_directory()))
+    directory = Path(tempfile.mkdtemp(prefix="capgeo-export-", dir=parent_directory))
     try:
         paths = write_shapefile(source, query, directory)
         # Open files stay readable once unlinked: nothing is left on disk after this.
@@ -106,11 +107,6 @@ def open_export(source, query):
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return handles
-
-
-def _export_directory():
-    from .encoders import export_directory
-    return export_directory()
 
 
 class _Sink:

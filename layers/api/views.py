@@ -151,7 +151,8 @@ class LayerViewSet(viewsets.GenericViewSet):
         return Response(self.get_serializer(self.get_object()).data)
 
     def create(self, request):
-        from ..publishing import PublishError, submit_import
+        from ..jobs import submit_import
+        from ..publishing import PublishError
 
         incoming = LayerCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)

@@ -1,20 +1,24 @@
 """Publishing vector layers: import a file or a PostGIS table, update a layer, keep its history.
 
-Public API (for the web pages, the REST API and the command line):
+Public API (for the import queue, the command line and the history pages). The web pages and
+the REST API submit imports through the queue, layers.jobs.submit_import (same arguments as
+prepare_import, path named uploaded_path), which calls prepare_import and queues the job in one
+transaction; this package knows nothing of the queue.
 
-    submit_import(*, user, uploaded_path, source_name, layer_name, title=None, theme=None,
-                  srs=None, source_layer=None, mode="create",
-                  x_field=None, y_field=None, geometry_field=None) -> ImportJob
+    prepare_import(*, user, path, source_name, layer_name, title=None, theme=None,
+                   srs=None, source_layer=None, mode="create",
+                   x_field=None, y_field=None, geometry_field=None, store=True) -> ImportJob
         Checks the request cheaply (rights, name, mode against the catalogue, theme slug, SRS,
         format, size, zip safety; small files and GeoPackages are opened by GDAL at once),
-        copies the file into MEDIA_ROOT/imports/<job id>/<random>/ (the caller keeps and removes its own
-        file) and queues the import. Raises PublishError (French message) when refused; then
-        nothing is left behind. uploaded_path may also be "postgis:schema.table" (a table or
-        view of the platform's database). source_name is the original file name (its extension
-        tells the format: .gpkg, .zip (Shapefile), .geojson/.json, .csv). srs: "EPSG:n" (only
-        used when the source has none, or to override it). source_layer: the layer of a
-        GeoPackage (or the dataset of a zip holding several). mode: "create", "replace" or
-        "append". x_field/y_field/geometry_field: CSV columns when not the usual names.
+        copies the file into MEDIA_ROOT/imports/<job id>/<random>/ when store is true (the caller
+        keeps and removes its own file) and records the job, queued. Raises PublishError (French
+        message) when refused; then nothing is left behind. path may also be
+        "postgis:schema.table" (a table or view of the platform's database). source_name is the
+        original file name (its extension tells the format: .gpkg, .zip (Shapefile),
+        .geojson/.json, .csv). srs: "EPSG:n" (only used when the source has none, or to override
+        it). source_layer: the layer of a GeoPackage (or the dataset of a zip holding several).
+        mode: "create", "replace" or "append". x_field/y_field/geometry_field: CSV columns when
+        not the usual names.
 
     run_import(job_id, on_progress=None) -> ImportJob
         Runs a queued import to its end (the worker calls it); never raises for bad input: the
@@ -33,25 +37,4 @@ from .errors import PublishError
 from .history import restore_publication
 from .pipeline import prepare_import, run_import
 
-
-def submit_import(*, user, uploaded_path, source_name, layer_name, title=None, theme=None, srs=None,
-                  source_layer=None, mode="create", x_field=None, y_field=None,
-                  geometry_field=None):
-    from django.db import transaction
-
-    from ..jobs import enqueue_import
-
-    # The job is committed with its queue entry or not at all: a server killed mid-submission
-    # leaves no job waiting for ever (the stored file it may leave is removed by the import
-    # worker, layers.jobs.discard_orphan_uploads).
-    with transaction.atomic():
-        job = prepare_import(
-            user=user, path=uploaded_path, source_name=source_name, layer_name=layer_name,
-            title=title, theme=theme, srs=srs, source_layer=source_layer, mode=mode,
-            x_field=x_field, y_field=y_field, geometry_field=geometry_field, store=True,
-        )
-        enqueue_import(job)
-    return job
-
-
-__all__ = ["PublishError", "submit_import", "run_import", "restore_publication", "prepare_import"]
+__all__ = ["PublishError", "prepare_import", "run_import", "restore_publication"]

@@ -15,6 +15,7 @@ from ..tables import finish_table
 from . import ogr
 from .errors import PublishError
 from .finalise import fix_geometries, launder_columns
+from .heartbeat import Heartbeat
 from .history import check_mode, check_publisher, commit_publication, drop_staging, resolve_theme
 from .sources import check_extension, is_postgis_source, open_file_source, open_postgis_source, parse_srs
 from .uploads import check_size, check_zip, imports_root, remove_tree, sha256_of, store_upload
@@ -96,7 +97,7 @@ def prepare_import(*, user, path, source_name, layer_name, title=None, theme=Non
                 (suffix != ".zip" and size <= INSPECT_AT_SUBMISSION_BYTES):
             _open_source(job, work_directory(job))
     except BaseException:
-        _discard_files(job)
+        discard_job_files(job)
         job.delete()
         raise
     finally:
@@ -114,7 +115,7 @@ def _open_source(job, work_dir):
                             csv_columns=columns, srs=options.get("srs"))
 
 
-def _discard_files(job):
+def discard_job_files(job):
     if "private_dir" not in job.options:
         return
     directory = job_directory(job)
@@ -154,8 +155,6 @@ class JobProgress:
 def run_import(job_id, on_progress=None):
     """Run a queued import to its end; returns the ImportJob (succeeded or failed). Never raises
     for bad input: the job's message says what went wrong, in French."""
-    from ..jobs import Heartbeat  # jobs imports this module for its task
-
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
         progress=0, message=_("Import en cours."),
@@ -190,7 +189,7 @@ def run_import(job_id, on_progress=None):
         try:
             drop_staging(staging)
         finally:
-            _discard_files(job)
+            discard_job_files(job)
     return job
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from layers.models import ImportJob, Layer
-from layers.publishing import submit_import
+from layers.jobs import submit_import
 
 from .test_publishing_support import TEST_PREFIX, admin_user, query, town_halls_geojson
 
