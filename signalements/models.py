@@ -312,6 +312,18 @@ class ReportEvent(models.Model):
     after = models.CharField(max_length=200, blank=True)
     text = models.TextField(blank=True)
 
+    @staticmethod
+    def _label(value):
+        return Status(value).label if value in Status.values else value
+
+    @property
+    def before_label(self):
+        return self._label(self.before)
+
+    @property
+    def after_label(self):
+        return self._label(self.after)
+
     class Meta:
         verbose_name = _("événement")
         verbose_name_plural = _("journal des signalements")

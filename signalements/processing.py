@@ -172,3 +172,18 @@ def reroute(report, service, actor, reason=""):
     _done(report)
     transaction.on_commit(lambda: notifications.rerouted(report.pk))
     return report
+
+
+@transaction.atomic
+def set_photo_public(report, photo_id, public, actor):
+    """Hide a photo from the public (a face, a number plate) or show it again; the reporter and
+    the service still see it."""
+    report = _locked(report)
+    photo = report.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise ProcessingError(_("Photo inconnue."))
+    photo.public = bool(public)
+    photo.save(update_fields=["public"])
+    _event(report, actor, EventKind.PHOTO, after=_("visible du public") if public
+           else _("masquée au public"), text=f"#{photo.pk}")
+    return report

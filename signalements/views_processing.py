@@ -130,6 +130,11 @@ def act(request, pk):
             messages.success(request, _("Transmis à %(service)s.") % {"service": service.name})
             if not processing.can_process(user, report):
                 return redirect("signalements:queue")
+        elif action == "photo":
+            photo_id = request.POST.get("photo", "")
+            processing.set_photo_public(report, int(photo_id) if photo_id.isdigit() else 0,
+                                        request.POST.get("public") == "1", user)
+            messages.success(request, _("Photo mise à jour."))
         else:
             raise ProcessingError(_("Action inconnue."))
     except (ProcessingError, ValueError) as error:

@@ -162,3 +162,26 @@ def test_daily_digest(signalements_demo, mailbox):
     assert send_digests() == 1
     digest = mailbox.to("services-techniques@guerande.demo")
     assert len(digest) == 1 and "Signalements du jour" in digest[0]["subject"]
+
+
+def test_hide_a_photo_from_the_public(client, signalements_demo):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from .support import photo_with_gps
+
+    response = client.post(reverse("signalements:new"), {
+        "categorie": Category.objects.get(code="nid-de-poule").pk, "longitude": GUERANDE[0],
+        "latitude": GUERANDE[1], "description": "Trou et voiture garée",
+        f"champ_{Category.objects.get(code='nid-de-poule').pk}_taille": "petit",
+        "photos": [SimpleUploadedFile("p.jpg", photo_with_gps((80, 60)), "image/jpeg")]})
+    report = Report.objects.get(tracking_token=response["Location"].split("/")[-2])
+    photo = report.photos.get()
+    url = reverse("signalements:photo", args=[photo.token])
+    assert client.get(url).status_code == 200
+    client.force_login(User.objects.get(username="agent.guerande"))
+    act(client, report, action="photo", photo=photo.pk, public="0")
+    photo.refresh_from_db()
+    assert not photo.public and report.events.filter(kind=EventKind.PHOTO).exists()
+    client.logout()
+    assert client.get(url).status_code == 404
+    assert client.get(url, {"suivi": report.tracking_token}).status_code == 200

@@ -120,3 +120,14 @@ def test_rebuild_matches_publish(signalements_demo):
     before = sorted(str(f) for f in features(admin, publication.SERVICES_LAYER))
     publication.rebuild()
     assert sorted(str(f) for f in features(admin, publication.SERVICES_LAYER)) == before
+
+
+def test_demo_is_idempotent(signalements_demo):
+    from signalements.demo import load_signalements_demo
+
+    counts = (Report.objects.count(), Service.objects.count(), Category.objects.count())
+    assert load_signalements_demo() == 0
+    assert (Report.objects.count(), Service.objects.count(), Category.objects.count()) == counts
+    # Every demo report has its audit trail, starting with its reception.
+    for report in Report.objects.all():
+        assert report.events.order_by("at", "id").first().kind == "created"
