@@ -485,23 +485,42 @@ def items(request, name):
             "links": page_links(request, url, limit, offset, after, last, len(features),
                                 matched),
             "names": source.readable_names()})
-    # The page's ids are read first (one small query) for the next link and numberReturned;
-    # the features themselves are encoded by PostgreSQL and streamed.
-    ids = [feature["id"] for feature in source.features(
-        FeatureQuery(area=area, where=where, crs=srid, limit=limit,
-                     offset=0 if after is not None else offset, after=after,
-                     properties=(), with_geometry=False))]
-    head = {
-        "numberMatched": matched,
-        "numberReturned": len(ids),
-        "timeStamp": datetime.utcnow().replace(microsecond=0).isoformat() + "Z",
-        "links": page_links(request, url, limit, offset, after, ids[-1] if ids else None,
-                            len(ids), matched),
-    }
-    response = StreamingHttpResponse(source.geojson_collection(query, head),
-                                     content_type=GEOJSON)
+    head = {"numberMatched": matched,
+            "timeStamp": datetime.utcnow().replace(microsecond=0).isoformat() + "Z"}
+
+    def tail(returned, last_fid):
+        return {"numberReturned": returned,
+                "links": page_links(request, url, limit, offset, after, last_fid, returned,
+                                    matched)}
+
+    stream = collection_stream(source.geojson_features(query), head, tail)
+    response = StreamingHttpResponse(stream, content_type=GEOJSON)
     response["Content-Crs"] = crs_module.content_crs_header(output_uri)
     return response
+
+
+FEATURE_START = '{"type":"Feature","id":'
+
+
+def collection_stream(chunks, head, tail):
+    """A FeatureCollection streamed as PostgreSQL encodes the features: head's members first,
+    then the features, then tail(numberReturned, last id)'s members (the next link needs the
+    last id, known once the page is written; JSON members have no order). Features are counted
+    where each one starts: inside a string value a quote is escaped, so the unescaped sequence
+    {"type":"Feature","id": only begins a feature."""
+    opening = json.dumps({"type": "FeatureCollection", **head}, ensure_ascii=False,
+                         separators=(",", ":"))
+    yield opening[:-1] + ',"features":['
+    returned, last = 0, None
+    for chunk in chunks:
+        found = chunk.count(FEATURE_START)
+        if found:
+            returned += found
+            start = chunk.rfind(FEATURE_START) + len(FEATURE_START)
+            last = int(chunk[start:chunk.index(",", start)])
+        yield chunk
+    closing = json.dumps(tail(returned, last), ensure_ascii=False, separators=(",", ":"))
+    yield "]," + closing[1:]
 
 
 def etag_of(feature):
