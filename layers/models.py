@@ -204,10 +204,6 @@ class Layer(models.Model):
         return self.title
 
     @property
-    def table_name(self):
-        return self.name
-
-    @property
     def qualified_table(self):
         """The live table, quoted for SQL. Only layers.features and layers.publishing use it."""
         return f'"{DATA_SCHEMA}"."{self.name}"'

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from .styles import FONTS, MARKS, StyleError, attribute_types, clean_definition
+from .styles import FONTS, StyleError, attribute_types, clean_definition
 
-SLD_NS = {"http://www.opengis.net/sld", "http://www.opengis.net/se"}
-OGC_NS = "http://www.opengis.net/ogc"
 MAX_BYTES = 2 * 1024 * 1024
 
 COMPARISONS = {

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from . import extents
 from .sql import quote_ident
-from .models import DATA_SCHEMA, HISTORY_SCHEMA, LAYER_NAME_RE, STAGING_SCHEMA, GeometryType, Layer
+from .models import DATA_SCHEMA, HISTORY_SCHEMA, LAYER_NAME_RE, STAGING_SCHEMA, GeometryType
 
 GEOMETRY_COLUMN = "geom"
 PRIMARY_KEY = "fid"
@@ -179,16 +179,3 @@ def drop_layer_tables(layer_name):
         )
         for (table,) in cursor.fetchall():
             cursor.execute(f"DROP TABLE IF EXISTS {qualified(HISTORY_SCHEMA, table)}")
-
-
-def drop_orphan_layer_tables():
-    """Drop tables of the layer schemas that no catalogue layer owns, and every staging table
-    (tests that flush the catalogue leave them behind)."""
-    names = set(Layer.objects.values_list("name", flat=True))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN (%s, %s, %s)",
-                       [DATA_SCHEMA, HISTORY_SCHEMA, STAGING_SCHEMA])
-        for schema, table in cursor.fetchall():
-            if schema == STAGING_SCHEMA or table.split("__")[0] not in names:
-                cursor.execute(f"DROP TABLE IF EXISTS {qualified(schema, table)}")
-

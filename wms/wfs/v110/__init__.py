@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from ..exceptions import WFSError
 
 VERSION = "1.1.0"
-OFFERED = ("2.0.0", "1.1.0")
 
 
 def negotiated(params):

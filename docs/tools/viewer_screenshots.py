@@ -2,7 +2,7 @@
 
 Run against a running C@p Géo holding the demo (./run.sh serve, or runserver):
 
-    .venv/bin/python -m webmap.screenshots http://127.0.0.1:8000
+    .venv/bin/python docs/tools/viewer_screenshots.py http://127.0.0.1:8000
 
 It adds the demo saved maps (webmap.demo) to that server's database if they are missing,
 then drives Debian's Chromium with Playwright, as the anonymous public and as agent.guerande.
@@ -14,7 +14,8 @@ from pathlib import Path
 import django
 
 CHROMIUM = os.environ.get("CAPGEO_CHROMIUM", "/usr/bin/chromium")
-OUT = Path(__file__).resolve().parents[2] / "docs" / "img"
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "img"
 PASSWORD = "demo-capgeo"
 
 
@@ -47,11 +48,11 @@ def shoot(page, name):
 
 
 def main(base):
+    sys.path.insert(0, str(ROOT))  # the project's packages, from any working directory
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capgeo.settings")
     django.setup()
-    from webmap.demo import load_saved_maps_demo
-
     from territory.models import TownHall
+    from webmap.demo import load_saved_maps_demo
 
     load_saved_maps_demo()
     # Read before Playwright starts its event loop (the ORM refuses async contexts).
