@@ -88,9 +88,18 @@ def dataset(request, name):
     return _public(response, request)
 
 
+def _feed(request, url_name):
+    """The feed's page asked (?page=), or Http404 for a page it does not have."""
+    layers = public_datasets().order_by("name")
+    page = dcat.page_number(request, layers.count())
+    if page is None:
+        raise Http404(_("Page inconnue du catalogue."))
+    return dcat.catalogue(request, layers, url_name, page)
+
+
 @require_GET
 def dcat_catalogue(request):
-    response = JsonResponse(dcat.catalogue(request, public_datasets().order_by("name")),
+    response = JsonResponse(_feed(request, "opendata:dcat"),
                             json_dumps_params={"ensure_ascii": False, "indent": 1})
     response["Content-Type"] = "application/ld+json; charset=utf-8"
     return _public(response)
@@ -98,7 +107,13 @@ def dcat_catalogue(request):
 
 @require_GET
 def dcat_rdf(request):
-    document = dcat.catalogue(request, public_datasets().order_by("name"))
-    response = HttpResponse(dcat.rdf_xml(document),
+    response = HttpResponse(dcat.rdf_xml(_feed(request, "opendata:dcat-rdf")),
                             content_type="application/rdf+xml; charset=utf-8")
+    return _public(response)
+
+
+@require_GET
+def dcat_turtle(request):
+    response = HttpResponse(dcat.turtle(_feed(request, "opendata:dcat-ttl")),
+                            content_type="text/turtle; charset=utf-8")
     return _public(response)

@@ -126,6 +126,11 @@ def test_search_and_theme_filters(db):
     assert refused.status_code == 400 and "caractère nul" in refused.content.decode()
 
 
+def names_of(identifiers):
+    """Layer names of the feed's dct:identifier values (the layers' UUIDs)."""
+    return set(Layer.objects.filter(uuid__in=list(identifiers)).values_list("name", flat=True))
+
+
 def test_dcat_feed_describes_public_datasets_only(scenario):
     response = client_for("admin.sig").get("/donnees/catalogue.json")
     assert response.status_code == 200
@@ -133,12 +138,15 @@ def test_dcat_feed_describes_public_datasets_only(scenario):
     feed = json.loads(response.content)
     assert feed["@type"] == "dcat:Catalog"
     datasets = {item["dct:identifier"]: item for item in feed["dcat:dataset"]}
-    assert set(datasets) == PUBLIC_DEMO | {"acces_public"}
-    communes = datasets["communes"]
+    assert names_of(datasets) == PUBLIC_DEMO | {"acces_public"}
+    assert len(datasets) == len(PUBLIC_DEMO) + 1
+    communes = datasets[str(Layer.objects.get(name="communes").uuid)]
     assert communes["dct:license"]["@id"].startswith("https://www.etalab.gouv.fr/")
     assert communes["dcat:landingPage"]["@id"] == "http://testserver/donnees/communes/"
     formats = {d["dct:format"] for d in communes["dcat:distribution"]}
-    assert formats == {"GeoJSON", "GPKG", "CSV", "SHP", "WMS", "WFS"}
+    assert formats == {"GeoJSON", "GPKG", "CSV", "SHP", "WMS", "WFS", "OGC API Features"}
+    assert all(d["dct:license"]["@id"] == communes["dct:license"]["@id"]
+               for d in communes["dcat:distribution"])
     assert communes["dct:spatial"]["dcat:bbox"]["@value"].startswith("POLYGON((-2.")
     assert communes["dct:accrualPeriodicity"]["@id"].startswith(
         "http://publications.europa.eu/resource/authority/frequency/")
@@ -161,12 +169,13 @@ def test_dcat_rdf_xml_says_the_same_as_the_json_ld(scenario):
     assert root.tag == "{%s}RDF" % ns["rdf"]
     datasets = root.xpath("//dcat:Dataset", namespaces=ns)
     identifiers = {d.findtext("dct:identifier", namespaces=ns) for d in datasets}
-    assert identifiers == PUBLIC_DEMO | {"acces_public"}
-    communes = next(d for d in datasets if d.findtext("dct:identifier", namespaces=ns) == "communes")
+    assert names_of(identifiers) == PUBLIC_DEMO | {"acces_public"}
+    uuid = str(Layer.objects.get(name="communes").uuid)
+    communes = next(d for d in datasets if d.findtext("dct:identifier", namespaces=ns) == uuid)
     assert communes.get("{%s}about" % ns["rdf"]) == "http://testserver/donnees/communes/"
     license = communes.find("dct:license", namespaces=ns).get("{%s}resource" % ns["rdf"])
     assert license.startswith("https://www.etalab.gouv.fr/")
     bbox = communes.find("dct:spatial/dct:Location/dcat:bbox", namespaces=ns)
     assert bbox.get("{%s}datatype" % ns["rdf"]) == "http://www.opengis.net/ont/geosparql#wktLiteral"
-    assert len(communes.xpath("dcat:distribution/dcat:Distribution", namespaces=ns)) == 6
+    assert len(communes.xpath("dcat:distribution/dcat:Distribution", namespaces=ns)) == 7
     assert b"acces_guerande" not in response.content
