@@ -91,7 +91,7 @@ def start_gunicorn(port, *options, timeout=30, ready_path=None, **popen):
     """The project served by gunicorn on 127.0.0.1:port, returned once ready. `options` are the
     benchmark's own gunicorn options (workers, timeout), `popen` its Popen arguments (env, output)."""
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "capgeo.wsgi", "--bind", f"127.0.0.1:{port}",
+        [str(Path(sys.executable).parent / "gunicorn"), "capgeo.wsgi", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", *options],
         cwd=ROOT, **popen,
     )
