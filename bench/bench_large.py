@@ -1,7 +1,7 @@
 """Benchmark: a layer of a million cadastre-like parcels, each operation next to its bare tool.
 
     .venv/bin/python bench/bench_large.py [--parcels 1000000] [--rounds 2] [--only PART ...]
-        [--tiles 40] [--no-doc] [--keep]
+        [--tiles 40] [--no-doc] [--keep] [--json FIGURES.json] [--report FIGURES.json]
 
 PART: import, wfs, export, mvt, wms (all by default; without import, the layer published by a
 previous --keep run is reused). The GeoPackage comes from bench/parcel_dataset.py (generated into
@@ -22,9 +22,12 @@ var/bench/ once). In one run, with the machine's load noted before and after eac
   - wms: GetMap of the whole layer (256 and 1,024 px, EPSG:2154 and EPSG:3857) in the default
     style, and in a style visible up to 1:25,000 only, under gunicorn's timeout.
 Writes the figures into docs/benchmarks.md (section "Grande couche : un million de parcelles")
-unless --only or --no-doc, and removes the layer unless --keep. Not a test: run it on a quiet
-machine.
+unless --only or --no-doc, and removes the layer unless --keep. --json adds each part's figures
+(with its time and load) to a file as soon as it is measured, --report writes the section from
+such a file (parts measured one after the other, e.g. again after a failure). Not a test: run it
+on a quiet machine.
 """
+import json
 import argparse
 import datetime
 import http.client
@@ -84,8 +87,12 @@ def scratch_schema():
 
 def bare_default(path):
     scratch_schema()
-    return timed_run(["ogr2ogr", "-f", "PostgreSQL", connection_string(), str(path), "-nln",
-                      "parcelles", "-lco", f"SCHEMA={SCRATCH}"], env=environment())
+    seconds = timed_run(["ogr2ogr", "-f", "PostgreSQL", connection_string(), str(path), "-nln",
+                         "parcelles", "-lco", f"SCHEMA={SCRATCH}"], env=environment())
+    # Dropped at once: autovacuum would otherwise work on its million new rows during the next
+    # measure.
+    sql(f'DROP SCHEMA IF EXISTS "{SCRATCH}" CASCADE')
+    return seconds
 
 
 def bare_fast(path):
@@ -96,7 +103,9 @@ def bare_fast(path):
                    check=True, env=environment(), stdout=subprocess.DEVNULL)
     sql(f'CREATE INDEX ON "{SCRATCH}".parcelles USING gist (geom)')
     sql(f'ANALYZE "{SCRATCH}".parcelles')
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    sql(f'DROP SCHEMA IF EXISTS "{SCRATCH}" CASCADE')
+    return seconds
 
 
 def publish(path):
@@ -232,6 +241,9 @@ def run_export():
     try:
         for name in ("geojson", "gpkg"):
             status, body, elapsed = client.get(f"/api/layers/{LAYER}/features?f={name}")
+            if status == 503:  # its database connection was cut (by another job): once more
+                print(f"export {name}: 503, again", flush=True)
+                status, body, elapsed = client.get(f"/api/layers/{LAYER}/features?f={name}")
             if status != 200:
                 raise SystemExit(f"export {name}: {status} {body[:300]!r}")
             results[name] = {"seconds": elapsed, "bytes": len(body), "rss": peak_rss_kib(worker)}
@@ -389,7 +401,8 @@ def write_doc(figures, info):
                          for name, values in imp["times"].items())
         lines += [
             "### Publication face à ogr2ogr", "",
-            f"Charge avant / après : {imp['load'][0]} → {imp['load'][1]}. Meilleure de "
+            f"{imp.get('measured_at', '')} ; charge avant / après : {imp['load'][0]} → "
+            f"{imp['load'][1]}. Meilleure de "
             f"{len(imp['times']['publish'])} exécutions alternées (toutes, en s : {runs}).", "",
             "| Opération | Durée | `publish_layer` / outil nu |",
             "|---|---|---|",
@@ -409,7 +422,8 @@ def write_doc(figures, info):
         verdict = "oui" if wfs["in_order"] else "**NON**"
         lines += [
             "### Pagination WFS comme QGIS (1 000 objets par page)", "",
-            f"Charge avant / après : {wfs['load'][0]} → {wfs['load'][1]}. GetFeature WFS 2.0, "
+            f"{wfs.get('measured_at', '')} ; charge avant / après : {wfs['load'][0]} → "
+            f"{wfs['load'][1]}. GetFeature WFS 2.0, "
             f"GML 3.2, `COUNT=1000&STARTINDEX=0, 1000, …` par gunicorn (2 workers), une connexion "
             f"gardée ouverte : **{wfs['pages']} pages, {fr(wfs['features'], 0)} objets lus, "
             f"{fr(wfs['distinct'], 0)} distincts**, chacun une fois et dans l'ordre des fid : "
@@ -433,7 +447,8 @@ def write_doc(figures, info):
         mib = 1024 ** 2
         lines += [
             "### Exports de toute la couche", "",
-            f"Charge avant / après : {exp['load'][0]} → {exp['load'][1]}. gunicorn, 1 worker ; "
+            f"{exp.get('measured_at', '')} ; charge avant / après : {exp['load'][0]} → "
+            f"{exp['load'][1]}. gunicorn, 1 worker ; "
             "mémoire du worker : pic (VmHWM) lu dans /proc.", "",
             "| Export | Durée | Octets | Outil nu | Rapport | Pic de mémoire du worker |",
             "|---|---|---|---|---|---|",
@@ -458,7 +473,8 @@ def write_doc(figures, info):
         own_median = statistics.median(mvt["own"]) * 1000
         lines += [
             "### Tuiles vectorielles z14", "",
-            f"Charge avant / après : {mvt['load'][0]} → {mvt['load'][1]}. {mvt['tiles']} tuiles "
+            f"{mvt.get('measured_at', '')} ; charge avant / après : {mvt['load'][0]} → "
+            f"{mvt['load'][1]}. {mvt['tiles']} tuiles "
             "z14 tirées parmi celles qui portent des parcelles, l'une après l'autre : "
             "`GET /tiles/…/14/x/y.mvt` (gunicorn, 2 workers, connexion gardée) puis la même "
             "tuile par une requête `ST_AsMVT` nue (`ST_AsMVTGeom(ST_Transform(geom, 3857), "
@@ -482,7 +498,8 @@ def write_doc(figures, info):
     if wms:
         lines += [
             "### WMS GetMap de toute la couche", "",
-            f"Charge avant / après : {wms['load'][0]} → {wms['load'][1]}. gunicorn (2 workers, "
+            f"{wms.get('measured_at', '')} ; charge avant / après : {wms['load'][0]} → "
+            f"{wms['load'][1]}. gunicorn (2 workers, "
             "délai de 120 s) ; une requête de chaque.", "",
             "| Style | CRS | Image | Échelle | Durée | Octets |", "|---|---|---|---|---|---|",
         ]
@@ -496,6 +513,18 @@ def write_doc(figures, info):
     return write_section(SECTION, "\n".join(lines))
 
 
+def save(path, figures):
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=1), encoding="utf-8")
+
+
+def machine_info():
+    info = common.machine()
+    info["gdal"] = subprocess.run(["ogr2ogr", "--version"], capture_output=True,
+                                  text=True).stdout.strip().split(",")[0]
+    return info
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parcels", type=int, default=1_000_000)
@@ -504,33 +533,39 @@ def main():
     parser.add_argument("--only", nargs="+", choices=PARTS)
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the published layer")
+    parser.add_argument("--json", help="add each part's figures to this file")
+    parser.add_argument("--report", help="write docs/benchmarks.md from this file and exit")
     args = parser.parse_args()
+    if args.report:
+        figures = json.loads(Path(args.report).read_text(encoding="utf-8"))
+        print(f"écrit dans {write_doc(figures, machine_info())}")
+        return figures
     parts = args.only or PARTS
     path = ensure_dataset(args.parcels)
-    figures = {"date": f"{datetime.datetime.now(datetime.timezone.utc):%d/%m/%Y %H:%M} UTC",
-               "parcels": args.parcels, "gpkg_bytes": path.stat().st_size}
+    figures = {}
+    if args.json and Path(args.json).exists():
+        figures = json.loads(Path(args.json).read_text(encoding="utf-8"))
+    figures.update({"date": f"{datetime.datetime.now(datetime.timezone.utc):%d/%m/%Y %H:%M} UTC",
+                    "parcels": args.parcels, "gpkg_bytes": path.stat().st_size})
     try:
         if "import" in parts:
             figures["import"] = run_import(path, args.rounds)
+            figures["import"]["measured_at"] = \
+                f"{datetime.datetime.now(datetime.timezone.utc):%H:%M} UTC"
+            save(args.json, figures)
         layer = make_public()
-        if "wfs" in parts:
-            figures["wfs"] = run_wfs(layer.feature_count)
-            print({k: v for k, v in figures["wfs"].items()}, flush=True)
-        if "export" in parts:
-            figures["export"] = run_export()
-            print(figures["export"], flush=True)
-        if "mvt" in parts:
-            figures["mvt"] = run_mvt(args.tiles)
-            print({k: figures["mvt"][k] for k in ("tiles", "http_bytes", "bare_bytes")},
-                  statistics.median(figures["mvt"]["http"]),
-                  statistics.median(figures["mvt"]["bare"]), flush=True)
-        if "wms" in parts:
-            figures["wms"] = run_wms(layer)
-        info = common.machine()
-        info["gdal"] = subprocess.run(["ogr2ogr", "--version"], capture_output=True,
-                                      text=True).stdout.strip().split(",")[0]
+        runs = {"wfs": lambda: run_wfs(layer.feature_count), "export": run_export,
+                "mvt": lambda: run_mvt(args.tiles), "wms": lambda: run_wms(layer)}
+        for part in PARTS[1:]:
+            if part in parts:
+                figures[part] = runs[part]()
+                figures[part]["measured_at"] = \
+                    f"{datetime.datetime.now(datetime.timezone.utc):%H:%M} UTC"
+                save(args.json, figures)
+                print(part, {k: v for k, v in figures[part].items()
+                             if not isinstance(v, list)}, flush=True)
         if not args.no_doc and not args.only:
-            print(f"écrit dans {write_doc(figures, info)}")
+            print(f"écrit dans {write_doc(figures, machine_info())}")
         elif not args.no_doc:
             print("--only : rien n'est écrit dans docs/benchmarks.md")
     finally:

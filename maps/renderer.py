@@ -95,8 +95,16 @@ def drawn_attributes(source, style):
     return [name for name in style.attributes if name in readable]
 
 
-def subquery(source, attributes, srid):
-    """The Mapnik datasource's table: the user's FeatureSource, generalised to the pixel."""
+def catalogue_guard(version):
+    """SQL true only while the catalogue is at `version` (wms_catalogue_version, bumped in the
+    transaction of every change of layers, rules and styles): a Map built on decisions taken
+    under that version reads no row once the catalogue has moved on (maps.decisions)."""
+    return f"(SELECT version FROM wms_catalogue_version WHERE id = 1) = {int(version)}"
+
+
+def subquery(source, attributes, srid, version=None):
+    """The Mapnik datasource's table: the user's FeatureSource, generalised to the pixel;
+    version: read rows only while the catalogue is at that version (catalogue_guard)."""
     # Only geometries spanning SIMPLIFY_MIN_PIXELS or more are generalised: a smaller one would
     # collapse into a flat ring whose outline Mapnik strokes differently (darker dots). Those
     # that are generalised keep their collapsed parts (preserveCollapsed), nothing disappears.
@@ -109,6 +117,8 @@ def subquery(source, attributes, srid):
     else:
         geometry = f"ST_Transform({geometry}, {srid})"
         in_box = f"t.geom && {storage_box_sql('!bbox!', srid)}"  # overseas boxes too
+    if version is not None:
+        in_box = f"{in_box} AND {catalogue_guard(version)}"
     return source.mapnik_subquery(attributes, geometry, in_box)
 
 
@@ -139,11 +149,11 @@ def map_xml(layer, style, srid, parameters):
     return etree.tostring(root, encoding="unicode")
 
 
-def postgis_parameters(source, style, srid):
+def postgis_parameters(source, style, srid, version=None):
     layer = source.layer
     return {
         "type": "postgis", **connection_parameters(),
-        "table": subquery(source, drawn_attributes(source, style), srid),
+        "table": subquery(source, drawn_attributes(source, style), srid, version),
         "geometry_field": "geom", "key_field": "fid", "srid": str(srid),
         "extent": ",".join(repr(v) for v in datasource_extent(layer, srid)),
         "estimate_extent": "false", "max_size": str(POOL_SIZE), "persist_connection": "true",
@@ -157,15 +167,17 @@ def new_map(xml):
     return map_
 
 
-def layer_map(served, srid):
-    """The cached Map drawing one ServedLayer in srid."""
+def layer_map(served, srid, version=None):
+    """The cached Map drawing one ServedLayer in srid (guarded by the catalogue version its
+    decision was taken under, when given: catalogue_guard)."""
     layer, source = served.layer, served.grant
     key = (layer.pk, layer.name, layer.updated_at, layer.data_updated_at, served.style_version,
-           source.view_key, srid)
+           source.view_key, srid, version)
 
     def build():
         style = served.resolved_style()
-        return new_map(map_xml(layer, style, srid, postgis_parameters(source, style, srid)))
+        return new_map(map_xml(layer, style, srid,
+                               postgis_parameters(source, style, srid, version)))
 
     return _maps.get(key, build)
 
@@ -179,13 +191,15 @@ def rows_geojson(served, srid, bbox_xy, pixel):
     return geojson if count else None  # Mapnik cannot read an empty collection
 
 
-def draw(served_layers, crs, bbox_xy, image, rows=False):
+def draw(served_layers, crs, bbox_xy, image, rows=False, version=None):
     """Draw the layers (first at the bottom) over bbox_xy (east/north order) onto image.
 
     rows=False: the cached Maps reading PostGIS through Mapnik's pooled connections (committed
     rows; GetMap, tiles). rows=True: the rows are read on Django's connection, so within its
     transaction, and handed to the same Map inline (thumbnails, drawn while a publication may
     not be committed yet); bounded by the image size (one vertex per half pixel).
+    version: the catalogue version the decisions were taken under; the Maps read no row once
+    the catalogue has changed (the caller checks a blank image: wms.wms.getmap.guarded_render).
     """
     box = mapnik.Box2d(*bbox_xy)
     for served in served_layers:
@@ -197,7 +211,7 @@ def draw(served_layers, crs, bbox_xy, image, rows=False):
             map_ = new_map(map_xml(served.layer, served.resolved_style(), crs.srid,
                                    {"type": "geojson", "inline": geojson}))
         else:
-            map_ = layer_map(served, crs.srid)
+            map_ = layer_map(served, crs.srid, version)
         map_.resize(image.width(), image.height())
         map_.zoom_to_box(box)
         # mapnik.render takes the image as premultiplied and leaves it demultiplied: without
@@ -207,12 +221,12 @@ def draw(served_layers, crs, bbox_xy, image, rows=False):
     return image
 
 
-def render(served_layers, crs, bbox_xy, width, height, background):
+def render(served_layers, crs, bbox_xy, width, height, background, version=None):
     """A mapnik.Image of the layers (first at the bottom) over bbox_xy (east/north order).
 
-    background: (r, g, b, a) or None (transparent).
+    background: (r, g, b, a) or None (transparent). version: see draw().
     """
     image = mapnik.Image(width, height)
     if background is not None:
         image.fill(mapnik.Color(*background))
-    return draw(served_layers, crs, bbox_xy, image)
+    return draw(served_layers, crs, bbox_xy, image, version=version)

@@ -24,6 +24,9 @@ def get_map(request, params, version):
     image_format = parse_format(params)
     fill = background(params, image_format)
     query = parse_map_request(params, version)
+    image = guarded_render(request.user, query, fill)
+    if image is not None:
+        return image_response(image, image_format, fill)
     served = decisions.resolve(request.user, query.layer_names, query.style_names)
     if has_remote(served):  # remote catalogue layers: maps.remote
         image, failed = compose.render(served, query, fill, request_depth(request))
@@ -33,6 +36,23 @@ def get_map(request, params, version):
         return response
     image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)
     return image_response(image, image_format, fill)
+
+
+def guarded_render(user, query, fill):
+    """The image of one local layer drawn on this worker's cached decision without reading the
+    catalogue counter first (maps.decisions.resolve_cached), or None. Its Map reads no row once
+    the catalogue has changed: a blank image is kept only if the counter has not moved."""
+    if len(query.layer_names) != 1:
+        return None
+    cached = decisions.resolve_cached(user, query.layer_names, query.style_names)
+    if cached is None or has_remote(cached[0]):
+        return None
+    served, catalogue_version = cached
+    image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill,
+                            version=catalogue_version)
+    if image.is_solid() and decisions.catalogue_version() != catalogue_version:
+        return None  # nothing drawn, perhaps because the decision is stale: resolve again
+    return image
 
 
 def image_response(image, image_format, fill):
