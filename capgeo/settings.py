@@ -192,7 +192,7 @@ STATICFILES_DIRS = []
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "capgeo.staticfinders.NpmFileFinder",
+    "capgeo.npm_static_files.NpmFileFinder",
 ]
 # Front-end libraries installed from the npm registry (package.json), served by the platform.
 NPM_STATIC_FILES = {

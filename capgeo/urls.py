@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from capgeo import health, views
+from capgeo import health, home
 from wms.printing.views import print_map
 
 # Errors in the format of each URL space: OGC reports on /ows and /mapproxy/, JSON under /api/.
@@ -35,7 +35,7 @@ urlpatterns = [
     path("open311/v2/", include("signalements.urls_open311")),
     path("", include("metadata.urls")),  # /csw and /metadonnees/<uuid>
     path("ogc/", include("ogcapi.urls")),  # OGC API – Features
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("compte/", include("accounts.urls")),

@@ -5,7 +5,7 @@ commune and role (an administrator's commune and role change nothing: every laye
 Users sharing them get the same decisions on every layer, so whatever is built from those
 decisions is shared by audience: the per-worker cache of decisions (maps.decisions), the
 embedded MapProxy and its tile caches (wms.tiles), the validators of capabilities documents
-(wms.conditional).
+(wms.capabilities_revalidation).
 """
 from dataclasses import dataclass
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .ows import ows
+from .ows_endpoint import ows
 
 app_name = "ows"
 urlpatterns = [path("ows", ows, name="ows")]

@@ -1,5 +1,5 @@
 """When each catalogue version was first served, for the Last-Modified of capabilities documents
-(wms.conditional); theme changes (titles and descriptions of the capabilities' layer groups)
+(wms.capabilities_revalidation); theme changes (titles and descriptions of the capabilities' layer groups)
 bump the catalogue version too.
 
 A version's time is the time a request first read it, which is after the change committed (a

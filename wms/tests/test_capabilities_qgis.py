@@ -4,7 +4,7 @@ QGIS keeps GetCapabilities in its network disk cache (in the profile, under HOME
 run (fresh HOME) connects and opens a WFS and a WMS layer; a layer is then published; a second
 run with the same HOME, hence the same cache, opens the new layer. QGIS 3.22 drops
 Cache-Control from its cache entries and keeps one without an expiry date for a day: only with
-the validators and the explicit expiry of wms.conditional does it revalidate its copy and find
+the validators and the explicit expiry of wms.capabilities_revalidation does it revalidate its copy and find
 the layer (with Cache-Control: no-cache alone, this test fails: "Could not find typename").
 
 Skipped where Debian's python3-qgis is not installed (it is not a dependency of C@p Géo)."""

@@ -1,4 +1,4 @@
-"""HTTP caching of the OGC services: capabilities validators and 304 (wms.conditional), private
+"""HTTP caching of the OGC services: capabilities validators and 304 (wms.capabilities_revalidation), private
 WFS answers, exact WFS pages, and a SERVICE parameter required when the request is ambiguous."""
 import re
 

@@ -17,7 +17,7 @@ from layers.access import AccessPolicy
 from layers.audience import Audience
 from layers.models import Permission
 
-from .. import conditional
+from .. import capabilities_revalidation
 from .app import configuration_for
 from .checks import (KVP_PATHS, REST_CAPABILITIES, error_body, exception_report,
                      refuse_bad_request)
@@ -101,8 +101,8 @@ def mapproxy(request, path=""):
     if refused is not None:
         return refused
     if _is_wmts_capabilities(path, request.GET) or _is_tms_capabilities(path):
-        # Validators and 304, like the WMS and WFS capabilities (wms.conditional).
-        return conditional.capabilities(request, "TILES", lambda: _serve(request, path))
+        # Validators and 304, like the WMS and WFS capabilities (wms.capabilities_revalidation).
+        return capabilities_revalidation.capabilities(request, "TILES", lambda: _serve(request, path))
     return _serve(request, path)
 
 

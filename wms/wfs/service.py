@@ -1,4 +1,4 @@
-"""WFS 2.0 and WFS-T at /ows (wms.ows hands WFS requests here).
+"""WFS 2.0 and WFS-T at /ows (wms.ows_endpoint hands WFS requests here).
 
 handle(request, params) answers one KVP or XML request (params: the query with upper-cased keys):
 - a POSTed Transaction document (WFS 1.1.0 as QGIS sends it, or 2.0.0) -> wms.wfs.transaction;
@@ -26,7 +26,7 @@ def handle(request, params):
 def cache_headers(response):
     """Every WFS answer depends on who asks (the layers and rows the access policy grants):
     never kept by a shared cache, like the REST API's. Capabilities get validators on top
-    (wms.conditional, no-cache)."""
+    (wms.capabilities_revalidation, no-cache)."""
     if "Cache-Control" not in response:
         patch_cache_control(response, private=True)
     patch_vary_headers(response, ("Cookie", "Authorization"))

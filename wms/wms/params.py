@@ -1,4 +1,4 @@
-"""Parsing of WMS KVP parameters (names already upper-cased by wms.ows) into checked values."""
+"""Parsing of WMS KVP parameters (names already upper-cased by wms.ows_endpoint) into checked values."""
 import math
 import re
 from dataclasses import dataclass

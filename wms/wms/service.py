@@ -1,7 +1,7 @@
 """WMS 1.3.0 / 1.1.1 drawn by the map engine (maps). handle(request, params) answers one KVP
-request (wms.ows hands WMS requests here).
+request (wms.ows_endpoint hands WMS requests here).
 
-params: the query parameters with upper-cased names (wms.ows). Every answer is an image, a
+params: the query parameters with upper-cased names (wms.ows_endpoint). Every answer is an image, a
 document or an OGC service exception: client errors are WmsError, and any unexpected failure is
 logged and reported as an exception too, never as an HTTP 500 page.
 """

@@ -1,3 +1,4 @@
+"""The home page: the intercommunality and its communes."""
 from django.shortcuts import render
 
 from territory.models import Commune

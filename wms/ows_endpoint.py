@@ -5,7 +5,7 @@ it, an operation only one service has names it (GetMap… → WMS, GetFeature…
 without SERVICE is ambiguous and answers MissingParameterValue (400). A POST without SERVICE in the
 query string carries an XML request document: those are WFS requests (WMS here is KVP only), and
 the WFS module parses them (safely) itself. Capabilities documents carry validators (ETag,
-Last-Modified) and answer 304 to a matching conditional request (wms.conditional).
+Last-Modified) and answer 304 to a matching conditional request (wms.capabilities_revalidation).
 """
 from xml.sax.saxutils import escape
 
@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from . import conditional
+from . import capabilities_revalidation
 from .wfs import service as wfs
 from .wms import service as wms
 
@@ -56,8 +56,8 @@ def ows(request):
     handler = wfs.handle if service == "WFS" else wms.handle
     if request.method in ("GET", "HEAD") and \
             params.get("REQUEST", "").strip().lower() in ("getcapabilities", "capabilities"):
-        # Validators and 304 (wms.conditional): QGIS sees a layer published after it connected.
-        return conditional.capabilities(request, service, lambda: handler(request, params))
+        # Validators and 304 (wms.capabilities_revalidation): QGIS sees a layer published after it connected.
+        return capabilities_revalidation.capabilities(request, service, lambda: handler(request, params))
     return handler(request, params)
 
 
