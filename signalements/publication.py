@@ -16,6 +16,7 @@ This module is the only code of the app that writes SQL on layers_data, and only
 tables.
 """
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.models import Role
 from layers.access import quote_ident
@@ -134,6 +135,31 @@ def _extent(name, ids):
     return tuple(row) if row and row[0] is not None else None
 
 
+def _present(name, ids):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT fid FROM {qualified(DATA_SCHEMA, name)} WHERE fid = ANY(%s)",
+                       [ids])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _follow_metadata(layer, inserted, deleted, after):
+    """The catalogue's count and extents after the change. Measuring the whole table (what
+    refresh_layer_metadata does) costs ~35 ms at 10,000 reports, twice per report: only done
+    when the extents may have changed — rows removed, or added outside the stored extent. A
+    status change keeps both; new reports inside the extent add to the count."""
+    inside = after is None or (layer.extent is not None and _within(after, layer.extent.extent))
+    if deleted or (inserted and not inside) or layer.feature_count is None:
+        refresh_layer_metadata(layer)
+        return
+    layer.feature_count += len(inserted)
+    layer.data_updated_at = timezone.now()
+    layer.save(update_fields=["feature_count", "data_updated_at", "updated_at"])
+
+
+def _within(box, outer):
+    return outer[0] <= box[0] and outer[1] <= box[1] and box[2] <= outer[2] and box[3] <= outer[3]
+
+
 def publish(*report_ids):
     """Refresh the published rows of these reports, inside the caller's transaction (a rolled
     back change is never shown); tile caches are told which area changed, and the catalogue's
@@ -144,8 +170,10 @@ def publish(*report_ids):
     ensure_layers()
     for name in LAYERS:
         before = _extent(name, ids)
+        present = _present(name, ids)
         _upsert(name, ids)
         after = _extent(name, ids)
+        now_present = _present(name, ids)
         layer = Layer.objects.get(name=name)
         boxes = [b for b in (before, after) if b]
         if boxes:
@@ -154,7 +182,7 @@ def publish(*report_ids):
             transaction.on_commit(
                 lambda layer=layer, bbox=bbox: layer_data_changed.send(
                     sender=Layer, layer=layer, bbox=bbox))
-        refresh_layer_metadata(layer)
+        _follow_metadata(layer, now_present - present, present - now_present, after)
 
 
 @transaction.atomic

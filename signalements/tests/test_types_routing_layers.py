@@ -131,3 +131,24 @@ def test_demo_is_idempotent(signalements_demo):
     # Every demo report has its audit trail, starting with its reception.
     for report in Report.objects.all():
         assert report.events.order_by("at", "id").first().kind == "created"
+
+
+def test_catalogue_count_and_extent_follow_each_change(signalements_demo):
+    from layers.models import Layer
+    from signalements import processing
+
+    def exact(name):
+        layer = Layer.objects.get(name=name)
+        source = AccessPolicy.for_user(User.objects.get(username="admin.sig")).source(name)
+        return layer.feature_count == source.count()
+
+    report = create_report(Submission(category=Category.objects.get(code="nid-de-poule"),
+                                      longitude=GUERANDE[0], latitude=GUERANDE[1],
+                                      description="Trou", attributes={"taille": "petit"}))
+    assert exact(publication.PUBLIC_LAYER) and exact(publication.SERVICES_LAYER)
+    processing.set_status(report, Status.REJECTED, None, "Hors voirie publique")
+    assert exact(publication.PUBLIC_LAYER) and exact(publication.SERVICES_LAYER)
+    layer = Layer.objects.get(name=publication.PUBLIC_LAYER)
+    point = report.location
+    assert layer.extent.contains(point) or not Report.objects.exclude(
+        status__in=[Status.REJECTED, Status.DUPLICATE]).filter(location=point).exists()
