@@ -138,6 +138,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.authentication.DesktopAuthMiddleware",  # Basic / personal tokens (QGIS)
+    "layers.access_log.PersonalDataReadMiddleware",  # names the protocol in « qui a lu quoi »
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -245,6 +246,8 @@ CAPGEO_IMPORT_STALE_SECONDS = env_int("CAPGEO_IMPORT_STALE_SECONDS", 120)  # sil
 CAPGEO_API_FEATURES_DEFAULT_LIMIT = env_int("CAPGEO_API_FEATURES_DEFAULT_LIMIT", 100)
 CAPGEO_API_FEATURES_MAX_LIMIT = env_int("CAPGEO_API_FEATURES_MAX_LIMIT", 10000)
 CAPGEO_EXPORT_TIMEOUT = env_int("CAPGEO_EXPORT_TIMEOUT", 100)  # below gunicorn's 120 s
+# « Qui a lu quoi » (layers.access_log): days the journal of personal-data reads is kept.
+CAPGEO_PERSONAL_DATA_READS_RETENTION_DAYS = env_int("CAPGEO_PERSONAL_DATA_READS_RETENTION_DAYS", 365)
 CAPGEO_WMS_MAX_SIZE = env_int("CAPGEO_WMS_MAX_SIZE", 4096)  # WIDTH and HEIGHT, pixels
 CAPGEO_PRINT_DPI = env_int("CAPGEO_PRINT_DPI", 150)  # map frame of a print (/carte/impression/)
 CAPGEO_PRINT_MAX_PIXELS = env_int("CAPGEO_PRINT_MAX_PIXELS", 10_000_000)  # map image of a print

@@ -1,35 +1,55 @@
-"""The access policy: the one component that decides which layers, which rows and which columns
-a user may see, download or edit.
+"""The access policy: the one component that decides which layers, which rows, which columns
+and which operations a user gets.
 
-Every protocol (REST, exports, WMS, GetFeatureInfo, legends, WFS, tiles, MVT, sync) asks it:
+Every protocol (REST, exports, WMS, GetFeatureInfo, legends, WFS, WFS-T, tiles, MVT, sync, open
+data, print, OGC API) asks it:
 
     policy = AccessPolicy.for_user(request.user)
     layers = policy.layers(Permission.VIEW)           # a Layer queryset, for listings
     source = policy.source("zones_activite", Permission.DOWNLOAD)  # or raises
 
 and reads or writes features only through the returned FeatureSource (layers.features), which
-builds every query on the layer's table with the rows (read filter, write filter) and columns
-decided here. A FeatureSource can only be made here, so a protocol cannot reach a layer's rows
-without having asked. (``grant`` is the earlier name of ``source``.)
+builds every query on the layer's table with the rows (read filter, write filters), the columns
+(readable, writable), the operations and the clipping decided here. A FeatureSource can only be
+made here, so a protocol cannot reach a layer's rows without having asked.
 
-Semantics (docs/guide-sig.md explains them to GIS staff):
-- GIS administrators and superusers may do everything on every layer, without row restriction.
-- A rule grants a permission (view < download < edit: each includes the previous ones) to an
-  audience: the anonymous public, every authenticated user, the members of given communes, the
-  users having given roles, or administrators only.
-- A rule may restrict rows to the user's commune: features intersecting the commune's territory,
-  or whose INSEE attribute equals the commune's code. Members of the intercommunality (no commune)
-  cover the whole territory and are not restricted; anonymous visitors have no commune, so a
-  restricted rule grants them nothing.
-- Several matching rules add up: one unrestricted rule lifts every restriction.
+Semantics (docs/guide-sig.md « Droits » explains them to GIS staff, docs/architecture.md to
+developers):
+- GIS administrators and superusers may do everything on every layer, without restriction.
+- A rule (AccessRule) applies to a user when he is in its audience (the public, every
+  authenticated user, members of communes, users with roles, named users, members of groups,
+  administrators only) and today is within its validity dates.
+- Operations (view, download, insert, update attributes, update geometry, delete) are decided
+  separately. An ALLOW rule counts for an operation unless a DENY rule of equal or higher priority
+  applying to the same user denies that operation or viewing (denying view denies everything).
+- What a protocol asks: VIEW uses the rules counting for view, DOWNLOAD those counting for
+  download, EDIT those counting for any write operation (each write then checks its own one).
+  The rows are the union (OR) of those rules' read filters; a column is readable when one of
+  them shows it, writable when a rule counting for insert or update attributes makes it
+  read-write. Most permissive union of the allows, minus the denies.
+- A rule's read filter is the AND of its parts: the user's commune (territory or INSEE code),
+  an area (intersect: rows touching it, whole; clip: rows touching it, geometries cut to it), an
+  attribute condition. Its write filter is its read filter AND its write parts (commune, area —
+  the new geometry must lie inside it —, condition), checked before and after every change.
+- Clip and intersect together: a row given by a rule that does not clip (no area, or intersect)
+  is shown whole; a row given only by clipping rules is cut to the union of their areas.
+- A rule restricted to the user's commune: members of the intercommunality (no commune) cover
+  the whole territory; anonymous visitors have no commune, so such a rule gives them nothing.
 - A layer the user may not view is reported as not found, never as forbidden, so its existence
   does not leak.
 """
-from django.db.models import Exists, OuterRef, Q, QuerySet
+import threading
+from dataclasses import dataclass
 
-from .features.columns import layer_columns
-from .features.source import _TOKEN, ALL_ROWS, NO_ROWS, FeatureSource, RowFilter
-from .models import AccessRule, Audience, Layer, Permission, RowRestriction
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .features.columns import Column
+from .features.query import Compare, ConditionCompiler, In, IsNull, Like, Not
+from .features.source import _TOKEN, ALL_ROWS, NO_ROWS, Clip, FeatureSource, RowFilter
+from .models import (AccessRule, AreaMode, Audience, ColumnAccess, Effect, Layer, Operation,
+                     Permission, RowRestriction)
 from .sql import quote_ident
 
 
@@ -56,6 +76,73 @@ Grant = FeatureSource
 __all__ = ["ALL_ROWS", "NO_ROWS", "AccessDenied", "AccessPolicy", "FeatureSource", "Grant",
            "LayerNotFound", "RowFilter", "quote_ident"]
 
+WRITES = tuple(op.value for op in Operation.writes())
+ALL_OPERATIONS = frozenset(op.value for op in Operation)
+_ORDER = {ColumnAccess.HIDDEN: 0, ColumnAccess.READ: 1, ColumnAccess.WRITE: 2}
+
+
+# --- facts about the rules, per catalogue version ---------------------------------------------
+class _RuleFacts(threading.local):
+    def __init__(self):
+        self.version, self.facts = None, None
+
+
+_facts_cache = _RuleFacts()
+
+
+@dataclass(frozen=True)
+class RuleFacts:
+    named_users: frozenset       # ids of the users named by a rule
+    groups: frozenset            # ids of the groups named by a rule
+    boundaries: tuple            # validity dates (sorted): the rules in force change there
+
+
+def rule_facts(version=None):
+    """What the audience keys need to know about all rules, read once per catalogue version
+    (the counter bumped by every change to the rules: migrations wms 0001, layers 0009); the
+    caller may give the version it has just read."""
+    if version is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version FROM wms_catalogue_version WHERE id = 1")
+            row = cursor.fetchone()
+        version = row[0] if row else None
+    if version is not None and version == _facts_cache.version:
+        return _facts_cache.facts
+    through_users = AccessRule.users.through.objects
+    through_groups = AccessRule.groups.through.objects
+    dates = set()
+    for start, end in AccessRule.objects.filter(
+            Q(valid_from__isnull=False) | Q(valid_until__isnull=False)
+    ).values_list("valid_from", "valid_until"):
+        if start:
+            dates.add(start)
+        if end:
+            dates.add(end + timezone.timedelta(days=1))
+    facts = RuleFacts(frozenset(through_users.values_list("user_id", flat=True)),
+                      frozenset(through_groups.values_list("group_id", flat=True)),
+                      tuple(sorted(dates)))
+    _facts_cache.version, _facts_cache.facts = version, facts
+    return facts
+
+
+# --- one rule's filters as SQL ----------------------------------------------------------------
+def _hex(geometry):
+    return bytes(geometry.ewkb).hex()
+
+
+def condition_node(condition):
+    """A rule's structured condition as a node of the feature source's condition tree."""
+    column, op, value = condition["column"], condition["op"], condition.get("value")
+    if op == "in":
+        return In(column, tuple(value))
+    if op == "like":
+        return Like(column, value)
+    if op == "is_null":
+        return IsNull(column)
+    if op == "not_null":
+        return Not(IsNull(column))
+    return Compare(column, op, value)
+
 
 class AccessPolicy:
     def __init__(self, user):
@@ -64,10 +151,49 @@ class AccessPolicy:
         self.is_admin = self.authenticated and user.is_gis_admin
         self.commune_id = getattr(user, "commune_id", None) if self.authenticated else None
         self.role = getattr(user, "role", None) if self.authenticated else None
+        self._groups = None
 
     @classmethod
     def for_user(cls, user):
         return cls(user)
+
+    # --- who the user is, as far as rules are concerned --------------------------------------
+    @property
+    def user_id(self):
+        return getattr(self.user, "pk", None) if self.authenticated else None
+
+    def group_ids(self):
+        if self._groups is None:
+            explicit = getattr(self.user, "capgeo_group_ids", None)
+            if not self.authenticated:
+                self._groups = frozenset()
+            elif explicit is not None:
+                self._groups = frozenset(explicit)
+            elif self.user_id is None:
+                self._groups = frozenset()
+            else:
+                self._groups = frozenset(self.user.groups.values_list("pk", flat=True))
+        return self._groups
+
+    def audience_key(self, version=None):
+        """Hashable: every fact about the user the rules may depend on. Two users with the same
+        key get the same decisions on every layer (caches of decisions, capabilities and tiles
+        are keyed by it): authenticated, administrator, commune, role, the user himself when a
+        rule names him, his groups that rules name, and the rules in force today."""
+        if not self.authenticated:
+            facts = rule_facts(version)
+            return ("anonymous", self._epoch(facts))
+        if self.is_admin:
+            return ("admin",)
+        facts = rule_facts(version)
+        named = self.user_id if self.user_id in facts.named_users else None
+        groups = tuple(sorted(self.group_ids() & facts.groups)) if facts.groups else ()
+        return (self.commune_id, self.role, named, groups, self._epoch(facts))
+
+    @staticmethod
+    def _epoch(facts):
+        today = timezone.localdate()
+        return sum(1 for day in facts.boundaries if day <= today)
 
     # --- rules that apply to this user ---------------------------------------------------
     def audience_q(self):
@@ -82,16 +208,57 @@ class AccessPolicy:
             q |= Q(audience=Audience.COMMUNES, communes=self.commune_id)
         return q
 
-    def _audience_q(self):
-        if not self.authenticated:
+    def _rule_q(self):
+        q = self.audience_q()
+        if self.authenticated:
+            if self.user_id is not None:
+                q |= Q(audience=Audience.USERS, users=self.user_id)
+            groups = self.group_ids()
+            if groups:
+                q |= Q(audience=Audience.GROUPS, groups__in=list(groups))
+        else:
             # Anonymous visitors have no commune: a commune-restricted rule gives them nothing.
-            return self.audience_q() & Q(row_restriction=RowRestriction.NONE)
-        return self.audience_q()
+            q &= Q(row_restriction=RowRestriction.NONE)
+        today = timezone.localdate()
+        q &= Q(valid_from__isnull=True) | Q(valid_from__lte=today)
+        q &= Q(valid_until__isnull=True) | Q(valid_until__gte=today)
+        return q
 
-    def _rules(self, permission):
-        return AccessRule.objects.filter(
-            self._audience_q(), permission__in=Permission.levels_granting(permission)
-        )
+    def rules(self, layer=None):
+        """The rules in force for this user (on one layer), allows and denies."""
+        queryset = AccessRule.objects.filter(self._rule_q())
+        if layer is not None:
+            queryset = queryset.filter(layer=layer)
+        return list(queryset.distinct().order_by("-priority", "pk"))
+
+    @staticmethod
+    def counted(rules, operation):
+        """The ALLOW rules that count for an operation: not beaten by a DENY of it (or of
+        viewing) with equal or higher priority."""
+        denies = [r for r in rules if r.effect == Effect.DENY
+                  and (operation in r.operations or Operation.VIEW in r.operations)]
+        return [r for r in rules if r.effect == Effect.ALLOW and operation in r.operations
+                and not any(d.priority >= r.priority for d in denies)]
+
+    def operations(self, layer, rules=None):
+        """The operations the user holds on a layer."""
+        if self.is_admin:
+            return set(ALL_OPERATIONS)
+        rules = self.rules(layer) if rules is None else rules
+        if not self.counted(rules, Operation.VIEW):
+            return set()
+        return {op for op in ALL_OPERATIONS if self.counted(rules, op)}
+
+    def _rules_for(self, rules, permission):
+        if permission == Permission.VIEW:
+            return self.counted(rules, Operation.VIEW)
+        if permission == Permission.DOWNLOAD:
+            return self.counted(rules, Operation.DOWNLOAD)
+        found = {}
+        for op in WRITES:
+            for rule in self.counted(rules, op):
+                found[rule.pk] = rule
+        return list(found.values())
 
     # --- listings ----------------------------------------------------------------------------
     def layers(self, permission=Permission.VIEW) -> QuerySet:
@@ -99,25 +266,40 @@ class AccessPolicy:
         queryset = Layer.objects.all()
         if self.is_admin:
             return queryset
-        return queryset.filter(Exists(self._rules(permission).filter(layer=OuterRef("pk"))))
+        permission = Permission(permission)
+        by_layer = {}
+        for rule in self.rules():
+            by_layer.setdefault(rule.layer_id, []).append(rule)
+        allowed = [pk for pk, rules in by_layer.items()
+                   if self.counted(rules, Operation.VIEW) and self._rules_for(rules, permission)]
+        return queryset.filter(pk__in=allowed)
 
     def permissions(self, layer):
         """The set of permissions the user holds on a layer (for display and capabilities)."""
         if self.is_admin:
             return set(Permission)
-        granted = set(
-            self._rules(Permission.VIEW).filter(layer=layer).values_list("permission", flat=True)
-        )
-        held = set()
-        for level in (Permission.VIEW, Permission.DOWNLOAD, Permission.EDIT):
-            if any(p in granted for p in Permission.levels_granting(level)):
-                held.add(level)
-        return held
+        held = self.operations(layer)
+        levels = set()
+        if Operation.VIEW in held:
+            levels.add(Permission.VIEW)
+        if Operation.DOWNLOAD in held:
+            levels.add(Permission.DOWNLOAD)
+        if held & set(WRITES):
+            levels.add(Permission.EDIT)
+        return levels
+
+    def readable_columns(self, layer):
+        """The names of the columns this user may read in the layer (viewing)."""
+        if self.is_admin:
+            return {a["name"] for a in (layer.attributes or [])}
+        rules = self.rules(layer)
+        chosen = self.counted(rules, Operation.VIEW)
+        return {c.name for c in self._columns(layer, chosen) if c.readable}
 
     # --- a single layer ----------------------------------------------------------------------
     def source(self, layer, permission=Permission.VIEW):
         """The FeatureSource of the layer (a Layer or its name) for this user and permission —
-        its rows and columns — or LayerNotFound / AccessDenied."""
+        its rows, columns, operations — or LayerNotFound / AccessDenied."""
         permission = Permission(permission)
         if not isinstance(layer, Layer):
             name = layer
@@ -126,23 +308,36 @@ class AccessPolicy:
             except Layer.DoesNotExist:
                 raise LayerNotFound(name) from None
         if self.is_admin:
-            return self._make(layer, permission, ALL_ROWS)
-        rules = list(self._rules(Permission.VIEW).filter(layer=layer))
-        if not rules:
+            columns = tuple(Column(a["name"], a.get("type", ""), True,
+                                   permission == Permission.EDIT)
+                            for a in (layer.attributes or []))
+            writes = tuple((op, ALL_ROWS) for op in WRITES) if permission == Permission.EDIT \
+                else ()
+            return self._make(layer, permission, ALL_ROWS, columns, ALL_OPERATIONS, writes, None)
+        rules = self.rules(layer)
+        if not self.counted(rules, Operation.VIEW):
             raise LayerNotFound(layer.name)
-        matching = [r for r in rules if r.permission in Permission.levels_granting(permission)]
-        if not matching:
+        chosen = self._rules_for(rules, permission)
+        if not chosen:
             raise AccessDenied(layer, permission)
-        return self._make(layer, permission, self._row_filter(layer, matching))
+        operations = frozenset(self.operations(layer, rules))
+        rows = self._union([self._read_filter(layer, r) for r in chosen])
+        columns = self._columns(layer, chosen, rules if permission == Permission.EDIT else None)
+        writes = ()
+        if permission == Permission.EDIT:
+            writes = tuple((op, self._union([self._write_filter(layer, r)
+                                             for r in self.counted(rules, op)]))
+                           for op in WRITES if op in operations)
+        return self._make(layer, permission, rows, columns, operations, writes,
+                          self._clip(layer, chosen))
 
     # The name of the first version (a Grant): same object.
     grant = source
 
-    def _make(self, layer, permission, rows, write_rows=None):
-        # Columns: every attribute readable; writable with the EDIT permission. A rule kind
-        # hiding columns or making them read-only returns other Column values here.
-        columns = layer_columns(layer, writable=permission == Permission.EDIT)
-        return FeatureSource(layer, permission, rows, columns, self.user, write_rows, _TOKEN)
+    def _make(self, layer, permission, rows, columns, operations, writes, clip):
+        write_rows = self._union([f for _, f in writes]) if writes else None
+        return FeatureSource(layer, permission, rows, columns, self.user, write_rows,
+                             frozenset(operations), writes, clip, _TOKEN)
 
     def rebind(self, source):
         """The same decision for this policy's user (a source cached for his audience by a
@@ -153,28 +348,111 @@ class AccessPolicy:
         if source.user is self.user:
             return source
         return FeatureSource(source.layer, source.permission, source.rows, source.columns,
-                             self.user, source.write_rows, _TOKEN)
+                             self.user, source.write_rows, source.operations,
+                             source.write_filters, source.clip, _TOKEN)
 
-    def _row_filter(self, layer, rules):
-        if any(rule.row_restriction == RowRestriction.NONE for rule in rules):
+    # --- columns -------------------------------------------------------------------------------
+    @staticmethod
+    def _rule_column(rule, name):
+        if not rule.columns:
+            writes = {Operation.INSERT, Operation.UPDATE_ATTRIBUTES} & set(rule.operations)
+            return ColumnAccess.WRITE if writes else ColumnAccess.READ
+        return rule.columns.get(name, rule.other_columns)
+
+    def _columns(self, layer, chosen, rules=None):
+        writers = []
+        if rules is not None:
+            seen = set()
+            for op in (Operation.INSERT, Operation.UPDATE_ATTRIBUTES):
+                for rule in self.counted(rules, op):
+                    if rule.pk not in seen:
+                        seen.add(rule.pk)
+                        writers.append(rule)
+        columns = []
+        for attribute in layer.attributes or []:
+            name = attribute["name"]
+            readable = any(_ORDER[self._rule_column(r, name)] >= 1 for r in chosen)
+            writable = readable and any(self._rule_column(r, name) == ColumnAccess.WRITE
+                                        for r in writers)
+            columns.append(Column(name, attribute.get("type", ""), readable, writable))
+        return tuple(columns)
+
+    # --- rows ----------------------------------------------------------------------------------
+    @staticmethod
+    def _union(filters):
+        filters = [f for f in filters if f.sql != "FALSE"]
+        if not filters:
+            return NO_ROWS
+        if any(f.is_unrestricted for f in filters):
+            return ALL_ROWS
+        unique = list(dict.fromkeys(filters))
+        if len(unique) == 1:
+            return unique[0]
+        return RowFilter("(" + " OR ".join(f"({f.sql})" for f in unique) + ")",
+                         tuple(p for f in unique for p in f.params))
+
+    @staticmethod
+    def _intersection(filters):
+        filters = [f for f in filters if not f.is_unrestricted]
+        if not filters:
+            return ALL_ROWS
+        if any(f.sql == "FALSE" for f in filters):
+            return NO_ROWS
+        if len(filters) == 1:
+            return filters[0]
+        return RowFilter(" AND ".join(f"({f.sql})" for f in filters),
+                         tuple(p for f in filters for p in f.params))
+
+    def _commune_filter(self, layer, restriction):
+        if restriction == RowRestriction.NONE:
             return ALL_ROWS
         if self.commune_id is None:
             # Members of the intercommunality cover its whole territory.
             return ALL_ROWS if self.authenticated else NO_ROWS
-        clauses, params = [], []
-        kinds = {rule.row_restriction for rule in rules}
-        if RowRestriction.COMMUNE_TERRITORY in kinds:
-            clauses.append(
-                "ST_Intersects(t.geom, (SELECT c.geom FROM territory_commune c WHERE c.id = %s))"
-            )
-            params.append(self.commune_id)
-        if RowRestriction.COMMUNE_INSEE in kinds and layer.insee_field:
+        if restriction == RowRestriction.COMMUNE_TERRITORY:
+            return RowFilter("ST_Intersects(t.geom, (SELECT c.geom FROM territory_commune c "
+                             "WHERE c.id = %s))", (self.commune_id,))
+        if restriction == RowRestriction.COMMUNE_INSEE and layer.insee_field:
             column = quote_ident(layer.insee_field)
-            clauses.append(
-                f"t.{column}::text = (SELECT c.insee FROM territory_commune c WHERE c.id = %s)"
-            )
-            params.append(self.commune_id)
-        if not clauses:
-            return NO_ROWS
-        return RowFilter("(" + " OR ".join(clauses) + ")", tuple(params))
+            return RowFilter(f"t.{column}::text = (SELECT c.insee FROM territory_commune c "
+                             "WHERE c.id = %s)", (self.commune_id,))
+        return NO_ROWS
 
+    @staticmethod
+    def _condition_filter(layer, condition):
+        if not condition:
+            return ALL_ROWS
+        columns = [Column(a["name"], a.get("type", ""), True, False)
+                   for a in (layer.attributes or [])]
+        try:
+            sql, params = ConditionCompiler(columns).compile(condition_node(condition))
+        except (ValueError, TypeError, KeyError):
+            return NO_ROWS  # a condition on a column the layer no longer has: nothing (closed)
+        return RowFilter(sql, tuple(params))
+
+    def _read_filter(self, layer, rule):
+        parts = [self._commune_filter(layer, rule.row_restriction),
+                 self._condition_filter(layer, rule.read_condition)]
+        if rule.area is not None:
+            parts.append(RowFilter("ST_Intersects(t.geom, %s::geometry)", (_hex(rule.area),)))
+        return self._intersection(parts)
+
+    def _write_filter(self, layer, rule):
+        parts = [self._read_filter(layer, rule),
+                 self._commune_filter(layer, rule.write_restriction),
+                 self._condition_filter(layer, rule.write_condition)]
+        if rule.write_area is not None:
+            parts.append(RowFilter("ST_CoveredBy(t.geom, %s::geometry)",
+                                   (_hex(rule.write_area),)))
+        return self._intersection(parts)
+
+    def _clip(self, layer, chosen):
+        clipping = [r for r in chosen if r.area is not None and r.area_mode == AreaMode.CLIP]
+        if not clipping:
+            return None
+        whole = self._union([self._read_filter(layer, r) for r in chosen if r not in clipping])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ST_AsEWKB(ST_Multi(ST_Union(g))) FROM unnest(%s::geometry[]) g",
+                           [[_hex(r.area) for r in clipping]])
+            area = bytes(cursor.fetchone()[0]).hex()
+        return Clip(whole, area)

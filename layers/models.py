@@ -159,6 +159,12 @@ class Layer(models.Model):
         default=list, blank=True,
         help_text=_("Attributs inclus dans les tuiles vectorielles (MVT) ; vide : tous."),
     )
+    personal_columns = ArrayField(
+        models.CharField(max_length=63), verbose_name=_("données personnelles"),
+        default=list, blank=True,
+        help_text=_("Attributs de données personnelles (RGPD) : toute lecture en est consignée "
+                    "dans le journal « qui a lu quoi »."),
+    )
     insee_field = models.CharField(
         _("champ du code INSEE"), max_length=63, blank=True,
         help_text=_("Attribut portant le code INSEE de la commune de chaque objet (restriction "
@@ -236,6 +242,10 @@ class Layer(models.Model):
             raise ValidationError(
                 {"temporal_end": _("La fin de la période couverte précède son début.")}
             )
+        unknown_personal = sorted(set(self.personal_columns) - set(self.attribute_names()))
+        if self.attributes and unknown_personal:
+            raise ValidationError({"personal_columns": _("Attributs inconnus : %(names)s.")
+                                   % {"names": ", ".join(unknown_personal)}})
         unknown = sorted(set(self.mvt_attributes) - set(self.attribute_names()))
         if self.attributes and unknown:
             raise ValidationError(
@@ -244,7 +254,8 @@ class Layer(models.Model):
 
 
 class Permission(models.TextChoices):
-    """What a rule grants; each level includes the ones before it."""
+    """What a protocol asks of a layer (and the shortcut level of a rule): each level includes
+    the ones before it. A rule grants Operations; EDIT is any write operation."""
     VIEW = "view", _("consulter (carte, WMS, tuiles)")
     DOWNLOAD = "download", _("télécharger (exports, WFS)")
     EDIT = "edit", _("modifier (WFS-T, synchronisation)")
@@ -255,11 +266,47 @@ class Permission(models.TextChoices):
         return order[order.index(cls(wanted)):]
 
 
+class Operation(models.TextChoices):
+    """What a rule allows (or denies), separately."""
+    VIEW = "view", _("consulter")
+    DOWNLOAD = "download", _("télécharger")
+    INSERT = "insert", _("ajouter des objets")
+    UPDATE_ATTRIBUTES = "update_attributes", _("modifier les attributs")
+    UPDATE_GEOMETRY = "update_geometry", _("modifier les géométries")
+    DELETE = "delete", _("supprimer des objets")
+
+    @classmethod
+    def writes(cls):
+        return (cls.INSERT, cls.UPDATE_ATTRIBUTES, cls.UPDATE_GEOMETRY, cls.DELETE)
+
+    @classmethod
+    def of_permission(cls, permission):
+        """The operations of a level (the rules before operations existed, and the shortcut)."""
+        permission = Permission(permission)
+        if permission == Permission.VIEW:
+            return [cls.VIEW.value]
+        if permission == Permission.DOWNLOAD:
+            return [cls.VIEW.value, cls.DOWNLOAD.value]
+        return [op.value for op in cls]
+
+    @classmethod
+    def level(cls, operations):
+        """The highest Permission whose operations are all in `operations` (EDIT: any write)."""
+        operations = set(operations)
+        if operations & {op.value for op in cls.writes()}:
+            return Permission.EDIT
+        if cls.DOWNLOAD.value in operations:
+            return Permission.DOWNLOAD
+        return Permission.VIEW
+
+
 class Audience(models.TextChoices):
     PUBLIC = "public", _("tout le monde, y compris le public anonyme")
     AUTHENTICATED = "authenticated", _("tout utilisateur connecté")
     COMMUNES = "communes", _("les membres de communes données")
     ROLES = "roles", _("les utilisateurs ayant un rôle donné")
+    USERS = "users", _("des utilisateurs nommés")
+    GROUPS = "groups", _("les membres de groupes donnés")
     ADMINS = "admins", _("les administrateurs SIG seulement")
 
 
@@ -269,33 +316,180 @@ class RowRestriction(models.TextChoices):
     COMMUNE_INSEE = "commune_insee", _("objets dont le code INSEE est celui de sa commune")
 
 
+class Effect(models.TextChoices):
+    ALLOW = "allow", _("autoriser")
+    DENY = "deny", _("interdire")
+
+
+class AreaMode(models.TextChoices):
+    INTERSECT = "intersect", _("objets qui touchent la zone (entiers)")
+    CLIP = "clip", _("objets qui touchent la zone, géométries découpées à la zone")
+
+
+class ColumnAccess(models.TextChoices):
+    HIDDEN = "hidden", _("masquée")
+    READ = "read", _("lecture seule")
+    WRITE = "write", _("lecture et écriture")
+
+
+# Operators of a rule's attribute condition (compiled to layers.features.query's tree).
+CONDITION_OPERATORS = ("=", "<>", "<", "<=", ">", ">=", "in", "like", "is_null", "not_null")
+
+
+def validate_condition(value, column_names=None):
+    """A rule's attribute condition: {"column", "op", "value"} (value: a list for "in", absent
+    for is_null / not_null), on a column of the layer. Never SQL."""
+    if value in (None, {}):
+        return
+    if not isinstance(value, dict) or set(value) - {"column", "op", "value"}:
+        raise ValidationError(_("Condition attendue : {\"column\": …, \"op\": …, "
+                                "\"value\": …}."))
+    column, op = value.get("column"), value.get("op")
+    if not isinstance(column, str) or not column:
+        raise ValidationError(_("La condition doit nommer une colonne de la couche."))
+    if column_names is not None and column not in column_names:
+        raise ValidationError(_("« %(name)s » n'est pas une colonne de la couche.")
+                              % {"name": column})
+    if op not in CONDITION_OPERATORS:
+        raise ValidationError(_("Opérateur inconnu : « %(op)s » (attendu : %(ops)s).")
+                              % {"op": op, "ops": ", ".join(CONDITION_OPERATORS)})
+    if op in ("is_null", "not_null"):
+        return
+    if "value" not in value:
+        raise ValidationError(_("La condition demande une valeur."))
+    item = value["value"]
+    items = item if op == "in" else [item]
+    if op == "in" and (not isinstance(item, list) or not item):
+        raise ValidationError(_("L'opérateur « in » demande une liste de valeurs."))
+    for element in items:
+        if not isinstance(element, (str, int, float, bool)):
+            raise ValidationError(_("Les valeurs d'une condition sont du texte ou des nombres."))
+
+
 class AccessRule(models.Model):
+    """Who may do what with a layer's rows and columns, when (docs/guide-sig.md, « Droits »).
+
+    Combination (layers.access): the allows that apply add up (most permissive union), minus
+    the operations denied by a DENY rule of equal or higher priority."""
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="access_rules",
                               verbose_name=_("couche"))
+    effect = models.CharField(_("effet"), max_length=5, choices=Effect.choices,
+                              default=Effect.ALLOW)
+    priority = models.IntegerField(
+        _("priorité"), default=0,
+        help_text=_("Une interdiction l'emporte sur les autorisations de priorité égale ou "
+                    "inférieure ; une autorisation de priorité supérieure l'emporte sur elle."))
+    description = models.CharField(_("description"), max_length=200, blank=True)
     audience = models.CharField(_("qui"), max_length=20, choices=Audience.choices)
     communes = models.ManyToManyField("territory.Commune", blank=True, related_name="+",
                                       verbose_name=_("communes"))
     roles = ArrayField(models.CharField(max_length=32, choices=Role.choices),
                        verbose_name=_("rôles"), default=list, blank=True)
-    permission = models.CharField(_("quoi"), max_length=10, choices=Permission.choices,
-                                  default=Permission.VIEW)
-    row_restriction = models.CharField(_("restriction des objets"), max_length=20,
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+",
+                                   verbose_name=_("utilisateurs"))
+    groups = models.ManyToManyField("auth.Group", blank=True, related_name="+",
+                                    verbose_name=_("groupes"))
+    permission = models.CharField(
+        _("niveau"), max_length=10, choices=Permission.choices, default=Permission.VIEW,
+        help_text=_("Raccourci : sans opérations cochées, celles du niveau."))
+    operations = ArrayField(models.CharField(max_length=20, choices=Operation.choices),
+                            verbose_name=_("opérations"), default=list, blank=True)
+    # Columns: {name: hidden|read|write}; empty: every column (read, and write with a write
+    # operation). When some are listed, the others — columns added later included — get
+    # other_columns (hidden by default).
+    columns = models.JSONField(_("colonnes"), default=dict, blank=True)
+    other_columns = models.CharField(_("autres colonnes"), max_length=6,
+                                     choices=ColumnAccess.choices, default=ColumnAccess.HIDDEN)
+    # Read filter: the rows the rule gives.
+    row_restriction = models.CharField(_("lecture : commune"), max_length=20,
                                        choices=RowRestriction.choices, default=RowRestriction.NONE)
+    area = models.MultiPolygonField(_("lecture : zone"), srid=settings.CAPGEO_STORAGE_SRID,
+                                    null=True, blank=True)
+    area_mode = models.CharField(_("lecture : mode de la zone"), max_length=10,
+                                 choices=AreaMode.choices, default=AreaMode.INTERSECT)
+    read_condition = models.JSONField(_("lecture : condition sur un attribut"), null=True,
+                                      blank=True, validators=[validate_condition])
+    # Write filter: among the rows read, those the rule lets write (before and after a change).
+    write_restriction = models.CharField(_("écriture : commune"), max_length=20,
+                                         choices=RowRestriction.choices,
+                                         default=RowRestriction.NONE)
+    write_area = models.MultiPolygonField(_("écriture : zone"), srid=settings.CAPGEO_STORAGE_SRID,
+                                          null=True, blank=True)
+    write_condition = models.JSONField(_("écriture : condition sur un attribut"), null=True,
+                                       blank=True, validators=[validate_condition])
+    valid_from = models.DateField(_("valable à partir du"), null=True, blank=True)
+    valid_until = models.DateField(_("valable jusqu'au (inclus)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("règle d'accès")
         verbose_name_plural = _("règles d'accès")
+        ordering = ["-priority", "pk"]
 
     def __str__(self):
-        return f"{self.get_audience_display()} : {self.get_permission_display()}"
+        effect = "" if self.effect == Effect.ALLOW else f"{self.get_effect_display()} — "
+        return f"{effect}{self.get_audience_display()} : " + ", ".join(
+            Operation(op).label for op in self.effective_operations())
+
+    def effective_operations(self):
+        """The operations of the rule: those checked, else those of its level; viewing comes
+        with any other one (one cannot download or edit what one cannot see)."""
+        operations = list(self.operations) or Operation.of_permission(self.permission)
+        if self.effect == Effect.ALLOW and operations and Operation.VIEW not in operations:
+            operations = [Operation.VIEW.value, *operations]
+        return [op.value for op in Operation if op.value in operations]
+
+    def save(self, *args, **kwargs):
+        self.operations = self.effective_operations()
+        self.permission = Operation.level(self.operations)
+        super().save(*args, **kwargs)
 
     def clean(self):
-        if self.row_restriction == RowRestriction.COMMUNE_INSEE and self.layer_id \
-                and not self.layer.insee_field:
+        layer = self.layer if self.layer_id else None
+        uses_insee = RowRestriction.COMMUNE_INSEE in (self.row_restriction, self.write_restriction)
+        if uses_insee and layer is not None and not layer.insee_field:
             raise ValidationError(_("La restriction par code INSEE demande de renseigner le champ "
                                     "du code INSEE de la couche."))
         if self.audience == Audience.ROLES and not self.roles:
             raise ValidationError(_("Choisissez au moins un rôle."))
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": _("La fin de validité précède son début.")})
+        names = set(layer.attribute_names()) if layer is not None and layer.attributes else None
+        for field in ("read_condition", "write_condition"):
+            try:
+                validate_condition(getattr(self, field), names)
+            except ValidationError as error:
+                raise ValidationError({field: error.messages}) from None
+        if not isinstance(self.columns, dict) or any(
+                value not in ColumnAccess.values for value in self.columns.values()):
+            raise ValidationError({"columns": _("Chaque colonne est « hidden », « read » ou "
+                                                "« write ».")})
+        unknown = sorted(set(self.columns) - names) if names is not None else []
+        if unknown:
+            raise ValidationError({"columns": _("Colonnes inconnues : %(names)s.")
+                                   % {"names": ", ".join(unknown)}})
+
+
+class PersonalDataRead(models.Model):
+    """Append-only journal of reads of personal-data columns (the data protection officer's
+    « qui a lu quoi »): who, when, which layer and columns, how many rows, through which
+    protocol. Written by layers.access_log; never updated (a database trigger refuses it)."""
+    read_at = models.DateTimeField(_("lu le"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                             blank=True, related_name="+", verbose_name=_("utilisateur"))
+    username = models.CharField(_("identifiant"), max_length=150, blank=True)
+    layer_name = models.CharField(_("couche"), max_length=48, db_index=True)
+    columns = ArrayField(models.CharField(max_length=63), verbose_name=_("colonnes personnelles"))
+    rows = models.BigIntegerField(_("objets"), null=True, blank=True)
+    protocol = models.CharField(_("protocole"), max_length=30)
+    address = models.GenericIPAddressField(_("adresse"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lecture de données personnelles")
+        verbose_name_plural = _("lectures de données personnelles")
+        ordering = ["-read_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.read_at:%Y-%m-%d %H:%M} {self.username} {self.layer_name}"
 
 
 class Publication(models.Model):

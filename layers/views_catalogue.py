@@ -138,4 +138,6 @@ def layer_detail(request, name):
         "extent_wgs84": extent_wgs84,
         "feature_count": summary.count,
         "admin_url": admin_url,
+        # Only the columns this user may read (hidden columns are not even named).
+        "attributes": [a for a in (layer.attributes or []) if a["name"] in grant.readable_names()],
     })

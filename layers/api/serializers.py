@@ -64,7 +64,7 @@ class LayerSerializer(serializers.ModelSerializer):
     update_frequency = serializers.SerializerMethodField()
     extent = serializers.SerializerMethodField()
     feature_count = serializers.SerializerMethodField()
-    attributes = AttributeSerializer(many=True, read_only=True)
+    attributes = serializers.SerializerMethodField()
     permissions = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
@@ -82,6 +82,16 @@ class LayerSerializer(serializers.ModelSerializer):
         if layer.pk not in cache:
             cache[layer.pk] = self.context["policy"].permissions(layer)
         return cache[layer.pk]
+
+    @extend_schema_field(AttributeSerializer(many=True))
+    def get_attributes(self, layer):
+        """The columns this user may read (hidden columns are not even named)."""
+        policy = self.context.get("policy")
+        attributes = layer.attributes or []
+        if policy is None:
+            return attributes
+        readable = policy.readable_columns(layer)
+        return [a for a in attributes if a["name"] in readable]
 
     @extend_schema_field(ThemeRefSerializer(allow_null=True))
     def get_theme(self, layer):

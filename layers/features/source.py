@@ -54,6 +54,27 @@ ALL_ROWS = RowFilter("TRUE")
 NO_ROWS = RowFilter("FALSE")
 
 
+@dataclass(frozen=True)
+class Clip:
+    """Geometries cut to an area (a rule's area in clip mode): rows given whole by another rule
+    (``whole``) keep their geometry, the others are cut to ``area`` (EWKB hex, EPSG:2154)."""
+    whole: RowFilter
+    area: str
+
+    def __post_init__(self):
+        int(self.area, 16)  # hexadecimal only: it is written into SQL as a literal
+
+    def geometry_sql(self, geometry):
+        """The clipped geometry expression over `geometry` (a column of a row aliased t)."""
+        whole = self.whole.sql
+        if self.whole.params:
+            with connection.cursor() as cursor:
+                whole = cursor.mogrify(whole, list(self.whole.params))
+                whole = whole.decode() if isinstance(whole, bytes) else whole
+        return (f"CASE WHEN ({whole}) THEN {geometry} ELSE "
+                f"ST_Intersection({geometry}, '{self.area}'::geometry) END")
+
+
 class InvalidFilterValue(ValueError):
     """An attribute filter value the column's type does not accept."""
 
@@ -80,6 +101,9 @@ class FeatureSource(WritingMixin):
     columns: tuple                  # Column values (readable / writable)
     user: object
     write_rows: RowFilter = None    # the write filter (edits); the read filter when None
+    operations: frozenset = frozenset()  # the operations the user holds on the layer
+    write_filters: tuple = ()       # ((operation, RowFilter), …) for each write operation held
+    clip: Clip = None               # geometries cut to an area (reads), or None
     _token: object = None
 
     def __post_init__(self):
@@ -87,6 +111,35 @@ class FeatureSource(WritingMixin):
             raise TypeError("A FeatureSource is made by the access policy, never directly.")
         if self.write_rows is None:
             object.__setattr__(self, "write_rows", self.rows)
+        if not self.operations:
+            # Made without operations (the earlier form): those of the permission.
+            from ..models import Operation
+            object.__setattr__(self, "operations", frozenset(
+                op.value for op in Operation
+                if op == Operation.VIEW or (op == Operation.DOWNLOAD and self.permission != Permission.VIEW)
+                or (op in Operation.writes() and self.permission == Permission.EDIT)))
+        if not self.write_filters and self.permission == Permission.EDIT:
+            from ..models import Operation
+            object.__setattr__(self, "write_filters", tuple(
+                (op.value, self.write_rows) for op in Operation.writes()))
+
+    def holds(self, operation):
+        """True when the user holds the operation (view, download, insert, update_attributes,
+        update_geometry, delete) on the layer."""
+        return str(operation) in self.operations
+
+    def write_filter(self, operation):
+        """The rows the user may change with that operation (NO_ROWS without it)."""
+        for op, rows in self.write_filters:
+            if op == str(operation):
+                return rows
+        return NO_ROWS
+
+    @property
+    def personal_columns(self):
+        """The readable columns flagged as personal data (their reads are journaled)."""
+        flagged = set(getattr(self.layer, "personal_columns", None) or ())
+        return [name for name in self.readable_names() if name in flagged]
 
     # --- what the policy gave ---------------------------------------------------------------
     @property
@@ -121,13 +174,15 @@ class FeatureSource(WritingMixin):
         share cached answers; anything else they don't)."""
         return (self.layer.pk, self.layer.name, str(self.permission), self.rows.sql,
                 tuple(map(str, self.rows.params)), self.write_rows.sql,
-                tuple(map(str, self.write_rows.params)), self.columns)
+                tuple(map(str, self.write_rows.params)), self.columns,
+                tuple(sorted(self.operations)), self.write_filters, self.clip)
 
     @property
     def sees_everything(self):
         """True when the user gets every row and every column (answers may be shared with
         anyone else who does)."""
-        return not self.restricted and all(c.readable for c in self.columns)
+        return (not self.restricted and self.clip is None
+                and all(c.readable for c in self.columns))
 
     @property
     def view_key(self):
@@ -137,6 +192,8 @@ class FeatureSource(WritingMixin):
         key = (self.rows.sql, tuple(self.rows.params))
         if not all(c.readable for c in self.columns):
             key += (tuple(self.readable_names()),)
+        if self.clip is not None:
+            key += (self.clip,)
         return key
 
     def where(self, alias="t"):
@@ -144,10 +201,35 @@ class FeatureSource(WritingMixin):
         still listed in tests/test_feature_source_boundary.py's allow-list: use the methods."""
         return self.rows.sql, self.rows.params
 
+    # --- « qui a lu quoi » ----------------------------------------------------------------------
+    def journal(self, names, rows=None, query=None):
+        """Journal a read of the columns `names` when some are personal data (layers.access_log);
+        rows: how many were output, else counted from query (its window applied)."""
+        if not self.personal_columns or not set(names) & set(self.personal_columns):
+            return None
+        if rows is None and query is not None:
+            rows = self.count(query)
+            rows = max(0, rows - (query.offset or 0))
+            if query.limit is not None:
+                rows = min(rows, query.limit)
+        from ..access_log import record
+        return record(self, names, rows)
+
     # --- the table ---------------------------------------------------------------------------
     @property
     def table(self):
         return qualified(DATA_SCHEMA, self.layer.name)
+
+    @property
+    def read_table(self):
+        """What reads select FROM (aliased t): the table, or — when geometries are clipped — the
+        table with its geometry cut (Clip); the read filter applies to the whole geometries."""
+        if self.clip is None:
+            return self.table
+        names = "".join(f", t.{quote_ident(a['name'])}" for a in (self.layer.attributes or []))
+        return (f"(SELECT t.{quote_ident(PRIMARY_KEY)}{names}, "
+                f"{self.clip.geometry_sql('t.' + quote_ident(GEOMETRY_COLUMN))} AS "
+                f"{quote_ident(GEOMETRY_COLUMN)} FROM {self.table} t WHERE {self.inline_rows_filter()})")
 
     def exists(self):
         """True when the layer's table exists (a vector layer whose data are published)."""
@@ -172,20 +254,21 @@ class FeatureSource(WritingMixin):
         return [name for name in names if name in wanted]
 
     def where_sql(self, query=None):
-        return where_sql(self.rows, self.columns, query)
+        # Clipped reads: read_table already holds the read filter, tested on whole geometries.
+        return where_sql(ALL_ROWS if self.clip is not None else self.rows, self.columns, query)
 
     def exists(self, query=None):
         """True when the query has at least one row (stops at the first)."""
         sql, params = self.where_sql(query)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.table} t WHERE {sql})", params)
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.read_table} t WHERE {sql})", params)
             return cursor.fetchone()[0]
 
     def count(self, query=None):
         """numberMatched: the rows of the query, without its window."""
         sql, params = self.where_sql(query)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {self.table} t WHERE {sql}", params)
+            cursor.execute(f"SELECT count(*) FROM {self.read_table} t WHERE {sql}", params)
             return cursor.fetchone()[0]
 
     def check_filter_values(self, equals):
@@ -211,11 +294,12 @@ class FeatureSource(WritingMixin):
         geometry, geometry_params = output_geometry(query) if query.with_geometry \
             else ("NULL::geometry", [])
         select = encoders.geojson_feature_select(
-            f"{self.table} t", "t", self.properties(query), geometry, query.coordinate_digits)
+            f"{self.read_table} t", "t", self.properties(query), geometry, query.coordinate_digits)
         return f"{select} WHERE {sql}{window_sql(self.columns, query)}", geometry_params + params
 
     def geojson_features(self, query):
         """The features as GeoJSON text chunks separated by commas (server-side cursor)."""
+        self.journal(self.properties(query), query=query)
         return encoders.join_features(encoders.stream_rows(*self.geojson_sql(query)))
 
     def geojson_collection(self, query, head):
@@ -227,7 +311,9 @@ class FeatureSource(WritingMixin):
         sql, params = self.geojson_sql(query)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [json.loads(row[0]) for row in cursor.fetchall()]
+            found = [json.loads(row[0]) for row in cursor.fetchall()]
+        self.journal(self.properties(query), rows=len(found))
+        return found
 
     def feature(self, fid, crs=4326):
         """One feature by id as a GeoJSON dict, or None (absent, or not among the rows)."""
@@ -238,12 +324,13 @@ class FeatureSource(WritingMixin):
     def csv(self, query):
         """CSV text chunks: header row first, CRLF line ends (RFC 4180)."""
         names = self.properties(query)
+        self.journal(names, query=query)
         yield encoders.csv_header(self.layer, names)
         sql, params = self.where_sql(query)
         line = encoders.csv_line("t", names, "g.geom", query.coordinate_digits,
                                  encoders.csv_point_columns(self.layer))
         geometry, geometry_params = output_geometry(query)
-        statement = (f"SELECT {line} FROM {self.table} t CROSS JOIN LATERAL "
+        statement = (f"SELECT {line} FROM {self.read_table} t CROSS JOIN LATERAL "
                      f"(SELECT {geometry} AS geom) g "
                      f"WHERE {sql}{window_sql(self.columns, query)}")
         for batch in encoders.stream_rows(statement, geometry_params + params):
@@ -263,7 +350,7 @@ class FeatureSource(WritingMixin):
         geometry, geometry_params = output_geometry(query)
         columns.append(f"{geometry} AS {quote_ident(GEOMETRY_COLUMN)}")
         sql, params = self.where_sql(query)
-        statement = (f"SELECT {', '.join(columns)} FROM {self.table} t WHERE {sql}"
+        statement = (f"SELECT {', '.join(columns)} FROM {self.read_table} t WHERE {sql}"
                      f"{window_sql(self.columns, query)}")
         with connection.cursor() as cursor:
             return cursor.cursor.mogrify(statement, geometry_params + params).decode()
@@ -274,6 +361,7 @@ class FeatureSource(WritingMixin):
 
         env = environment()
         env["PGAPPNAME"] = "capgeo-export"
+        self.journal(self.properties(query), query=query)
         command = [OGR2OGR, "-f", driver, str(path), connection_string(),
                    "-sql", self.ogr_sql(query, renamed, dbf), "-nln", self.layer.name, *extra]
         try:
@@ -311,7 +399,7 @@ class FeatureSource(WritingMixin):
         geometry = projected_geometry(crs)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
-                           f"ST_Extent({geometry}) AS e FROM {self.table} t WHERE {sql}) s",
+                           f"ST_Extent({geometry}) AS e FROM {self.read_table} t WHERE {sql}) s",
                            params)
             row = cursor.fetchone()
         return tuple(row) if row and row[0] is not None else None
@@ -322,7 +410,7 @@ class FeatureSource(WritingMixin):
         column = self.column(name).sql
         sql, params = self.where_sql()
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT DISTINCT {column} FROM {self.table} t "
+            cursor.execute(f"SELECT DISTINCT {column} FROM {self.read_table} t "
                            f"WHERE {column} IS NOT NULL AND ({sql}) ORDER BY 1 LIMIT %s",
                            [*params, limit])
             return [row[0] for row in cursor.fetchall()]
@@ -333,7 +421,7 @@ class FeatureSource(WritingMixin):
         sql, params = self.where_sql()
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY {column})"
-                           f" FROM {self.table} t WHERE {column} IS NOT NULL AND ({sql})",
+                           f" FROM {self.read_table} t WHERE {column} IS NOT NULL AND ({sql})",
                            [list(fractions), *params])
             return cursor.fetchone()[0]
 
@@ -343,7 +431,7 @@ class FeatureSource(WritingMixin):
         sql, params = self.where_sql()
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT ARRAY[min({column}), max({column})]::float8[] FROM "
-                           f"{self.table} t WHERE {column} IS NOT NULL AND ({sql})", params)
+                           f"{self.read_table} t WHERE {column} IS NOT NULL AND ({sql})", params)
             return cursor.fetchone()[0]
 
     # --- search (web map) ----------------------------------------------------------------------
@@ -357,12 +445,14 @@ class FeatureSource(WritingMixin):
             cursor.execute(
                 "SELECT label, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
                 f" SELECT {label} AS label, ST_Envelope(ST_Transform({GEOM}, 3857)) b"
-                f" FROM {self.table} t"
+                f" FROM {self.read_table} t"
                 f" WHERE ({match}) AND ({sql}) AND {GEOM} IS NOT NULL"
                 " ORDER BY 1 LIMIT %s) s",
                 [*patterns, *params, limit],
             )
-            return [(label, tuple(box)) for label, *box in cursor.fetchall()]
+            found = [(label, tuple(box)) for label, *box in cursor.fetchall()]
+        self.journal(names, rows=len(found))
+        return found
 
     # --- maps: vector tiles, Mapnik, GetFeatureInfo ---------------------------------------------
     def tile_sql(self, z, x, y, names, extent, buffer, tolerance, storage_box_sql):
@@ -371,6 +461,7 @@ class FeatureSource(WritingMixin):
         being projected. storage_box_sql(box, 3857): the index box in Lambert-93."""
         columns = "".join(f", {self.column(name).sql}" for name in names)
         sql, params = self.where_sql()
+        self.journal(names)  # rows: unknown (one tile)
         # Douglas-Peucker at the tile's resolution; preserveCollapsed keeps small polygons and
         # short lines as a dot rather than dropping them (ST_AsMVTGeom repairs the rest).
         statement = f"""
@@ -384,7 +475,7 @@ class FeatureSource(WritingMixin):
                 SELECT t.fid{columns},
                        ST_AsMVTGeom(ST_Transform(ST_Simplify(t.geom, %s, true), 3857),
                                     bounds.tile, {int(extent)}, {int(buffer)}, true) AS geom
-                FROM {self.table} t, bounds
+                FROM {self.read_table} t, bounds
                 WHERE t.geom && bounds.area AND ({sql})
             ) AS features
             WHERE features.geom IS NOT NULL
@@ -406,7 +497,7 @@ class FeatureSource(WritingMixin):
         FROM the table t WHERE <in_box> AND <read filter>) AS data". geometry and in_box are the
         renderer's SQL over t.geom and Mapnik's !bbox! tokens (no request value)."""
         columns = "".join(f", {self.column(name).sql}" for name in names)
-        return (f"(SELECT t.fid, {geometry} AS geom{columns} FROM {self.table} t "
+        return (f"(SELECT t.fid, {geometry} AS geom{columns} FROM {self.read_table} t "
                 f"WHERE {in_box} AND ({self.inline_rows_filter()})) AS data")
 
     def inline_geojson(self, names, srid, bbox_xy, pixel, max_rows):
@@ -423,7 +514,7 @@ class FeatureSource(WritingMixin):
                 "coalesce(json_agg(json_build_object('type', 'Feature', 'properties', p, "
                 "'geometry', ST_AsGeoJSON(g, 2)::json)), '[]'::json))::text FROM ("
                 f"  SELECT ST_SnapToGrid(ST_Simplify({geometry}, %s, true), %s) AS g, "
-                f"  json_build_object({properties}) AS p FROM {self.table} t"
+                f"  json_build_object({properties}) AS p FROM {self.read_table} t"
                 f"  WHERE {GEOM} && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), {SRID})"
                 f"  AND ({sql}) LIMIT {int(max_rows)}"
                 ") s WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)",
@@ -445,13 +536,14 @@ class FeatureSource(WritingMixin):
             cursor.execute(
                 f"SELECT t.fid, {properties}, ST_AsGeoJSON({geometry}, 6, 0),"
                 f"       ST_AsGML(3, {geometry}, 6, %s)"
-                f" FROM {self.table} t{lateral}"
+                f" FROM {self.read_table} t{lateral}"
                 f" WHERE ST_DWithin({GEOM}, {point}, %s) AND ({sql})"
                 f" ORDER BY ST_Distance({GEOM}, {point}), t.fid"
                 f" LIMIT %s",
                 [gml_options, x, y, tolerance, *params, x, y, count],
             )
             rows = cursor.fetchall()
+        self.journal(names, rows=len(rows))
         return [{"fid": fid, "properties": json.loads(properties), "geojson": geojson,
                  "gml": gml} for fid, properties, geojson, gml in rows]
 
@@ -479,9 +571,13 @@ class FeatureSource(WritingMixin):
 
         for name in names:
             self.column(name)
+        self.journal(names)  # rows: unknown (a WFS page, streamed by django-gisserver)
+        geometry = f'{self.table}."{GEOMETRY_COLUMN}"'
+        if self.clip is not None:
+            geometry = (f"(SELECT {self.clip.geometry_sql('t.' + quote_ident(GEOMETRY_COLUMN))} "
+                        f'FROM {self.table} t WHERE t."{PRIMARY_KEY}" = {self.table}."{PRIMARY_KEY}")')
         queryset = queryset.values(PRIMARY_KEY, *names).annotate(**{
-            GEOMETRY_ALIAS: RawSQL(f'{self.table}."{GEOMETRY_COLUMN}"', (),
-                                   output_field=models.TextField())})
+            GEOMETRY_ALIAS: RawSQL(geometry, (), output_field=models.TextField())})
         if stop is not None:
             queryset = queryset[start:stop]
         elif start:

@@ -12,7 +12,12 @@ parses its own encoding, and hands over plain values and geometries:
     source.update(fids, values, geometry=…); source.delete(fids)
     source.record(FeatureChange.Action.UPDATE, fids, before, after, "wfs-t")
 
-Nothing here commits: a refusal raised by the caller rolls everything back.
+The source enforces the user's rights by itself, whatever the caller checked: a write of a
+column that is not writable (ReadOnlyColumn), an operation he does not hold — insert, update
+attributes, update geometry, delete — (OperationDenied), a change of a row outside the write
+filter of that operation, before or after (OutsideWriteFilter), is refused inside a savepoint,
+so nothing of it remains. Nothing here commits: a refusal raised by the caller rolls everything
+back.
 """
 import json
 from dataclasses import dataclass
@@ -36,6 +41,23 @@ class ReadOnlyColumn(ValueError):
     def __init__(self, name):
         super().__init__(name)
         self.name = name
+
+
+class OperationDenied(PermissionError):
+    """An operation the user does not hold on the layer (insert, update_attributes,
+    update_geometry, delete)."""
+
+    def __init__(self, operation):
+        super().__init__(operation)
+        self.operation = operation
+
+
+class OutsideWriteFilter(PermissionError):
+    """Rows (before or after the change) outside what the user may change with the operation."""
+
+    def __init__(self, operation, fids):
+        super().__init__(f"{operation}: {fids}")
+        self.operation, self.fids = operation, sorted(fids)
 
 
 class InvalidValue(ValueError):
@@ -137,9 +159,35 @@ class WritingMixin:
             return f"ST_Multi({geometry.sql})"
         return geometry.sql
 
+    def require(self, operation):
+        """Raise OperationDenied unless the user holds the operation."""
+        if not self.holds(operation):
+            raise OperationDenied(operation)
+
+    def _filters(self, operations):
+        """The write filters of operations, as one RowFilter's (sql, params) (AND)."""
+        if not operations:
+            return self.write_rows.sql, list(self.write_rows.params)
+        parts, params = [], []
+        for operation in operations:
+            rows = self.write_filter(operation)
+            parts.append(f"({rows.sql})")
+            params += rows.params
+        return " AND ".join(parts), params
+
+    def _outside(self, fids, operations):
+        """The fids (among those that exist) outside the write filters of operations."""
+        sql, params = self._filters(operations)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT t.{FID_SQL} FROM {self.table} t WHERE t.{FID_SQL} = ANY(%s) "
+                           f"AND NOT coalesce(({sql}), false)", [list(fids), *params])
+            return [row[0] for row in cursor.fetchall()]
+
     def insert(self, values, geometry=None):
-        """Insert one row (values checked by checked_values) and return its fid. The caller then
-        checks inside([fid]) (the write filter) before committing."""
+        """Insert one row (values checked by checked_values) and return its fid; refused
+        (OperationDenied, OutsideWriteFilter: nothing inserted) without the insert operation or
+        when the new row is outside its write filter."""
+        self.require("insert")
         columns, expressions, params = [], [], []
         if geometry is not None:
             columns.append(GEOM_SQL)
@@ -151,21 +199,37 @@ class WritingMixin:
             params.append(value)
         body = f"({', '.join(columns)}) VALUES ({', '.join(expressions)})" if columns \
             else "DEFAULT VALUES"
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {self.table} {body} RETURNING {FID_SQL}", params)
-            return cursor.fetchone()[0]
+            fid = cursor.fetchone()[0]
+            if self._outside([fid], ["insert"]):
+                raise OutsideWriteFilter("insert", [fid])
+        return fid
 
-    def lock(self, fids):
-        """Lock the rows (FOR UPDATE); {fid: True when inside the write filter} of those found."""
+    def lock(self, fids, operations=()):
+        """Lock the rows (FOR UPDATE); {fid: True when inside the write filters of operations
+        (all of them; none given: any write)} of those found."""
+        sql, params = self._filters(operations)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT t.{FID_SQL}, ({self.write_rows.sql}) FROM {self.table} t "
-                           f"WHERE t.{FID_SQL} = ANY(%s) FOR UPDATE",
-                           [*self.write_rows.params, list(fids)])
+            cursor.execute(f"SELECT t.{FID_SQL}, coalesce(({sql}), false) FROM {self.table} t "
+                           f"WHERE t.{FID_SQL} = ANY(%s) FOR UPDATE", [*params, list(fids)])
             return dict(cursor.fetchall())
+
+    @staticmethod
+    def update_operations(values, set_geometry):
+        """The operations an update needs: update_attributes for values, update_geometry for
+        a geometry."""
+        return (["update_attributes"] if values else []) + \
+            (["update_geometry"] if set_geometry else [])
 
     def update(self, fids, values, geometry=None, set_geometry=False):
         """Set the (checked) values, and the geometry when set_geometry (None: null), on the
-        rows fids (locked first with lock()). Returns the number of rows changed."""
+        rows fids (locked first with lock()). Returns the number of rows changed. Refused
+        (nothing changed) without update_attributes / update_geometry, or when a row is outside
+        their write filters before or after."""
+        operations = self.update_operations(values, set_geometry)
+        for operation in operations:
+            self.require(operation)
         assignments, params = [], []
         if set_geometry:
             if geometry is None:
@@ -178,23 +242,38 @@ class WritingMixin:
             params.append(value)
         if not assignments:
             return 0
-        with connection.cursor() as cursor:
+        outside = self._outside(fids, operations)
+        if outside:
+            raise OutsideWriteFilter(operations[0], outside)
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"UPDATE {self.table} SET {', '.join(assignments)} "
                            f"WHERE {FID_SQL} = ANY(%s)", [*params, list(fids)])
-            return cursor.rowcount
+            count = cursor.rowcount
+            outside = self._outside(fids, operations)
+            if outside:
+                raise OutsideWriteFilter(operations[0], outside)
+        return count
 
     def delete(self, fids):
+        """Delete the rows fids; refused (nothing deleted) without the delete operation or when
+        a row is outside its write filter."""
+        self.require("delete")
+        outside = self._outside(fids, ["delete"])
+        if outside:
+            raise OutsideWriteFilter("delete", outside)
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {self.table} WHERE {FID_SQL} = ANY(%s)", [list(fids)])
             return cursor.rowcount
 
-    def inside(self, fids):
-        """True when every row fids is inside the write filter (after a change)."""
-        if self.write_rows.is_unrestricted:
+    def inside(self, fids, operations=()):
+        """True when every row fids is inside the write filters of operations (after a change;
+        none given: any write)."""
+        sql, params = self._filters(operations)
+        if sql == "TRUE":
             return True
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {self.table} t WHERE t.{FID_SQL} = ANY(%s) "
-                           f"AND {self.write_rows.sql}", [list(fids), *self.write_rows.params])
+                           f"AND coalesce(({sql}), false)", [list(fids), *params])
             return cursor.fetchone()[0] == len(set(fids))
 
     def snapshot(self, fids):

@@ -25,7 +25,8 @@ from gisserver.exceptions import ExternalValueError
 
 from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.events import layer_data_changed
-from layers.features import (InvalidGeometry, InvalidValue, ReadOnlyColumn, UnknownColumn,
+from layers.features import (InvalidGeometry, InvalidValue, OperationDenied, OutsideWriteFilter,
+                             ReadOnlyColumn, UnknownColumn,
                              geometry_from_gml)
 from layers.models import FeatureChange, Layer, Permission, Publication
 from layers.tables import GEOMETRY_COLUMN, SRID, refresh_layer_metadata
@@ -151,6 +152,32 @@ def checked_values(grant, values):
                                                 "type": error.type}) from None
 
 
+OPERATION_LABELS = {
+    "insert": _("ajouter des objets à"),
+    "update_attributes": _("modifier les attributs de"),
+    "update_geometry": _("modifier les géométries de"),
+    "delete": _("supprimer des objets de"),
+}
+
+
+def guarded(grant, locator, write):
+    """Run a write of the feature source; its refusals as OGC exceptions (nothing written)."""
+    try:
+        return write()
+    except OperationDenied as error:
+        raise WFSError("PermissionDenied", locator,
+                       _("Vous n'avez pas le droit de %(operation)s la couche « %(layer)s » : "
+                         "rien n'a été enregistré.")
+                       % {"operation": OPERATION_LABELS.get(error.operation, error.operation),
+                          "layer": grant.layer.name}) from None
+    except OutsideWriteFilter as error:
+        raise WFSError("PermissionDenied", locator,
+                       _("Ces objets sont ou seraient hors du périmètre que vous pouvez modifier "
+                         "dans « %(layer)s » (%(fids)s) : rien n'a été enregistré.")
+                       % {"layer": grant.layer.name,
+                          "fids": ", ".join(map(str, error.fids[:20]))}) from None
+
+
 def geometry_value(gml_element, locator):
     """A GML geometry as a checked GeometryValue in EPSG:2154 (layers.features.writing)."""
     srs_name = find_srs_name(gml_element)
@@ -215,9 +242,11 @@ def do_insert(action, policy, grants, outcome, user):
                 continue
             else:
                 values[prop_name] = prop.text if prop.text is not None else None
+        if not grant.holds("insert"):
+            guarded(grant, "Insert", lambda: grant.require("insert"))
         values = checked_values(grant, values)
-        fid = grant.insert(values, geometry)
-        check_inside_grant(grant, [fid], "Insert")
+        fid = guarded(grant, "Insert", lambda: grant.insert(values, geometry))
+        check_inside_grant(grant, [fid], "Insert", ["insert"])
         new = grant.snapshot([fid])
         outcome.changes.setdefault(name, []).extend(
             grant.record(FeatureChange.Action.INSERT, [fid], after=new, source="wfs-t"))
@@ -262,9 +291,12 @@ def parse_fid(raw, layer_name):
     return int(number)
 
 
-def rows_for_change(action, grant, fids, locator):
-    """Lock the rows; refuse unknown ids and rows outside the write filter."""
-    found = grant.lock(fids)
+def rows_for_change(action, grant, fids, locator, operations=()):
+    """Lock the rows; refuse unknown ids and rows outside the write filters of operations."""
+    for operation in operations:
+        if not grant.holds(operation):
+            guarded(grant, locator, lambda: grant.require(operation))
+    found = grant.lock(fids, operations)
     missing = [fid for fid in fids if fid not in found]
     if missing:
         raise WFSError("InvalidParameterValue", locator,
@@ -302,15 +334,19 @@ def do_update(action, policy, grants, outcome, user):
             geometry = geometry_value(gml, prop_name) if gml is not None else None
         else:
             values[prop_name] = value_node.text if value_node is not None else None
+    if set_geometry and not grant.holds("update_geometry"):
+        guarded(grant, "Update", lambda: grant.require("update_geometry"))
     values = checked_values(grant, values)
     if not values and not set_geometry:
         raise WFSError("MissingParameterValue", "Property",
                        _("Update ne contient aucune Property à modifier."))
-    rows_for_change(action, grant, fids, "Update")
+    operations = grant.update_operations(values, set_geometry)
+    rows_for_change(action, grant, fids, "Update", operations)
     before = grant.snapshot(fids)
     boxes = [grant.extent_of(fids)]
-    outcome.updated += grant.update(fids, values, geometry, set_geometry)
-    check_inside_grant(grant, fids, "Update")
+    outcome.updated += guarded(grant, "Update",
+                               lambda: grant.update(fids, values, geometry, set_geometry))
+    check_inside_grant(grant, fids, "Update", operations)
     after = grant.snapshot(fids)
     boxes.append(grant.extent_of(fids))
     outcome.changes.setdefault(name, []).extend(
@@ -322,10 +358,10 @@ def do_delete(action, policy, grants, outcome, user):
     name = type_name(action)
     grant = edit_grant(name, policy, grants, user)
     fids = filter_fids(action, name)
-    rows_for_change(action, grant, fids, "Delete")
+    rows_for_change(action, grant, fids, "Delete", ["delete"])
     before = grant.snapshot(fids)
     outcome.changed.setdefault(name, []).append(grant.extent_of(fids))
-    outcome.deleted += grant.delete(fids)
+    outcome.deleted += guarded(grant, "Delete", lambda: grant.delete(fids))
     outcome.changes.setdefault(name, []).extend(
         grant.record(FeatureChange.Action.DELETE, fids, before, source="wfs-t"))
 
@@ -334,9 +370,9 @@ HANDLERS = {"Insert": do_insert, "Update": do_update, "Delete": do_delete}
 
 
 # --- helpers over changed rows -------------------------------------------------------------------
-def check_inside_grant(grant, fids, locator):
+def check_inside_grant(grant, fids, locator, operations=()):
     """After the change, the rows must still be rows the user may edit (the write filter)."""
-    if not grant.inside(fids):
+    if not grant.inside(fids, operations):
         raise WFSError("PermissionDenied", locator,
                        _("Ces objets sortiraient du périmètre que vous pouvez modifier dans "
                          "« %(layer)s » (votre commune) : rien n'a été enregistré.")
