@@ -276,6 +276,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set used by several fields (layers' permissions, access rules).
+    "ENUM_NAME_OVERRIDES": {
+        "PermissionEnum": "layers.models.Permission",
+        "RowRestrictionEnum": "layers.models.RowRestriction",
+    },
 }
 
 # Production hardening: a deployment behind TLS sets CAPGEO_HTTPS=true (docker-compose.yml does),

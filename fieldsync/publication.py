@@ -4,8 +4,10 @@ Decision: the Django models are the source of truth, and each layer is a real, t
 layers_data (fid = the model's id, geom Point 2154, GiST index) that this module keeps up to date
 *in the same transaction* as every accepted change. A VIEW would have been always fresh, but the
 catalogue's contract is "one typed table per layer": the publishing code swaps, archives and drops
-tables, the WFS-T code edits them, and a view would break each of these. The tables never hold
-owners' personal data, since municipal agents may read their commune's rows.
+tables, the WFS-T code edits them, and a view would break each of these. The installations'
+table holds the owner's name and phone (personal data, their reads journaled): the access rules
+show these columns to the SPANC roles only, municipal agents read the other columns of their
+commune's rows (column rights, layers.access).
 
 `manage.py spanc_publier_couches` creates the layers and rebuilds both tables from the models.
 """
@@ -31,7 +33,10 @@ INSTALLATION_COLUMNS = [
     ("dernier_controle", "date"), ("conclusion", "varchar(50)"), ("conclusion_libelle", "text"),
     ("conforme", "boolean"), ("travaux_obligatoires", "boolean"), ("echeance_travaux", "date"),
     ("prochain_controle", "date"), ("couleur", "varchar(7)"),
+    ("proprietaire", "text"), ("telephone_proprietaire", "varchar(30)"),
 ]
+# Personal data (RGPD): shown to the SPANC roles only, each read journaled (layers.access_log).
+OWNER_COLUMNS = ["proprietaire", "telephone_proprietaire"]
 CONTROL_COLUMNS = [
     ("uuid", "uuid"), ("installation", "uuid"), ("code_insee", "varchar(5)"), ("commune", "text"),
     ("nature", "text"), ("statut", "varchar(20)"), ("date_visite", "date"),
@@ -45,7 +50,8 @@ INSTALLATION_SELECT = """
 SELECT i.id, i.uuid, c.insee, c.name, i.address, array_to_string(i.parcels, ', '),
        i.capacity_eh, i.year_built, i.sanitary_zone, i.environmental_zone,
        last.visit_date, last.code, last.label, last.compliant, coalesce(last.works_required, false),
-       last.works_due_on, last.next_control_on, coalesce(last.color, '#777777'), i.location
+       last.works_due_on, last.next_control_on, coalesce(last.color, '#777777'),
+       nullif(i.owner_name, ''), nullif(i.owner_phone, ''), i.location
 FROM fieldsync_installation i
 JOIN territory_commune c ON c.id = i.commune_id
 LEFT JOIN LATERAL (
@@ -93,13 +99,23 @@ LAYERS = {
 }
 
 ACCESS_RULES = [
-    # SPANC staff: their commune, or everything for the intercommunality's staff.
+    # SPANC staff: their commune, or everything for the intercommunality's staff; every column.
     {"audience": Audience.ROLES, "roles": [Role.SPANC_MANAGER, Role.SPANC_INSPECTOR],
-     "permission": Permission.DOWNLOAD, "row_restriction": RowRestriction.COMMUNE_INSEE},
-    # Municipal agents: their own commune's rows only.
+     "permission": Permission.DOWNLOAD, "row_restriction": RowRestriction.COMMUNE_INSEE,
+     "description": "Équipe SPANC : toutes les colonnes, propriétaires compris"},
+    # Municipal agents: their own commune's rows only, without the owners (hidden columns).
     {"audience": Audience.ROLES, "roles": [Role.MUNICIPAL_AGENT],
-     "permission": Permission.DOWNLOAD, "row_restriction": RowRestriction.COMMUNE_INSEE},
+     "permission": Permission.DOWNLOAD, "row_restriction": RowRestriction.COMMUNE_INSEE,
+     "description": "Agents municipaux : leur commune, sans les propriétaires"},
 ]
+
+
+def hide_owners(rule):
+    """Columns of a rule that does not show the owners: every other column readable, the owners'
+    hidden, and any column added later hidden too."""
+    rule.columns = {name: ("hidden" if name in OWNER_COLUMNS else "read")
+                    for name, _ in INSTALLATION_COLUMNS}
+    rule.other_columns = "hidden"
 
 
 def ensure_layers():
@@ -117,11 +133,39 @@ def ensure_layers():
                 lineage="Tenue à jour par la synchronisation des contrôles SPANC (fieldsync).",
             )
             for rule in ACCESS_RULES:
-                AccessRule.objects.create(layer=layer, **rule)
+                rule = AccessRule(layer=layer, **rule)
+                if name == INSTALLATIONS_LAYER and Role.MUNICIPAL_AGENT in rule.roles:
+                    hide_owners(rule)
+                rule.save()
             created.append(name)
         if not table_exists(DATA_SCHEMA, name):
             create_table(DATA_SCHEMA, name, spec["columns"], "POINT")
+        elif name == INSTALLATIONS_LAYER:
+            _add_owner_columns(layer)
+        if name == INSTALLATIONS_LAYER and layer.personal_columns != OWNER_COLUMNS:
+            Layer.objects.filter(pk=layer.pk).update(personal_columns=OWNER_COLUMNS)
     return created
+
+
+def _add_owner_columns(layer):
+    """A table published before the owners' columns existed: add them, hidden from every rule
+    that is not the SPANC team's (closed by default), before any row carries them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
+                       "AND table_name = %s AND column_name = ANY(%s)",
+                       [DATA_SCHEMA, INSTALLATIONS_LAYER, OWNER_COLUMNS])
+        if cursor.fetchone()[0] == len(OWNER_COLUMNS):
+            return
+        for rule in layer.access_rules.all():
+            if not set(rule.roles) & {Role.SPANC_MANAGER, Role.SPANC_INSPECTOR}:
+                hide_owners(rule)
+                rule.save()
+        table = qualified(DATA_SCHEMA, INSTALLATIONS_LAYER)
+        for column, pgtype in INSTALLATION_COLUMNS:
+            if column in OWNER_COLUMNS:
+                cursor.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "
+                               f"{quote_ident(column)} {pgtype}")
+    refresh_layer_metadata(layer)
 
 
 def _upsert(name, where, params):

@@ -49,7 +49,7 @@ from .features.columns import Column
 from .features.query import Compare, ConditionCompiler, In, IsNull, Like, Not
 from .features.source import _TOKEN, ALL_ROWS, NO_ROWS, Clip, FeatureSource, RowFilter
 from .models import (AccessRule, AreaMode, Audience, ColumnAccess, Effect, Layer, Operation,
-                     Permission, RowRestriction)
+                     Permission, RowRestriction, RuleAudience)
 from .sql import quote_ident
 
 
@@ -212,10 +212,10 @@ class AccessPolicy:
         q = self.audience_q()
         if self.authenticated:
             if self.user_id is not None:
-                q |= Q(audience=Audience.USERS, users=self.user_id)
+                q |= Q(audience=RuleAudience.USERS, users=self.user_id)
             groups = self.group_ids()
             if groups:
-                q |= Q(audience=Audience.GROUPS, groups__in=list(groups))
+                q |= Q(audience=RuleAudience.GROUPS, groups__in=list(groups))
         else:
             # Anonymous visitors have no commune: a commune-restricted rule gives them nothing.
             q &= Q(row_restriction=RowRestriction.NONE)

@@ -8,7 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
-from django.core.exceptions import PermissionDenied
+from django.contrib.gis.admin.options import GeoModelAdminMixin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -23,8 +24,9 @@ from territory.admin import OfflineMapAdmin
 from territory.offline_map_widget import OfflineMapWidget
 
 from .models import (
-    AccessRule, Audience, ImportJob, Layer, Publication, RemoteLayer, RemoteService,
-    RowRestriction, Theme,
+    AccessRule, Audience, ColumnAccess, ImportJob, Layer, Operation, PersonalDataRead,
+    Publication, RemoteLayer, RemoteService, RowRestriction, RuleAudience, Theme,
+    validate_condition,
 )
 from .remote.capabilities import read_capabilities, sync_service
 from .remote.fetch import RemoteError
@@ -56,26 +58,140 @@ class ThemeAdmin(admin.ModelAdmin):
         return theme.layer_count
 
 
+CONDITION_OPERATOR_CHOICES = [
+    ("", "—"), ("=", "="), ("<>", "≠"), ("<", "<"), ("<=", "≤"), (">", ">"), (">=", "≥"),
+    ("in", _("parmi (valeurs séparées par « ; »)")), ("like", _("ressemble à (% joker)")),
+    ("is_null", _("est vide")), ("not_null", _("n'est pas vide")),
+]
+
+
 class AccessRuleForm(forms.ModelForm):
+    """A rule in the layer's page: who, what operations, which columns, read and write filters,
+    when. Columns and conditions are chosen among the layer's columns (never SQL)."""
     # An ArrayField of choices would be a comma-separated text box: offer checkboxes instead.
     roles = forms.TypedMultipleChoiceField(
         label=_("Rôles"), choices=Role.choices, required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Pour « les utilisateurs ayant un rôle donné »."),
     )
+    operations = forms.TypedMultipleChoiceField(
+        label=_("Opérations"), choices=Operation.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Sans case cochée : celles du niveau. Consulter accompagne toujours les "
+                    "autres. Une interdiction de consulter interdit tout."),
+    )
+    hidden_columns = forms.MultipleChoiceField(
+        label=_("Colonnes masquées"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Absentes de toutes les réponses (WFS, API, exports, tuiles, "
+                    "interrogation, impression, données ouvertes)."))
+    readonly_columns = forms.MultipleChoiceField(
+        label=_("Colonnes en lecture seule"), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Les autres sont modifiables si la règle permet d'ajouter ou de modifier les "
+                    "attributs. Une colonne ajoutée plus tard à la couche est masquée."))
+    read_condition_column = forms.ChoiceField(label=_("Lecture : colonne"), required=False)
+    read_condition_op = forms.ChoiceField(label=_("opérateur"), required=False,
+                                          choices=CONDITION_OPERATOR_CHOICES)
+    read_condition_value = forms.CharField(label=_("valeur"), required=False, max_length=200)
+    write_condition_column = forms.ChoiceField(label=_("Écriture : colonne"), required=False)
+    write_condition_op = forms.ChoiceField(label=_("opérateur"), required=False,
+                                           choices=CONDITION_OPERATOR_CHOICES)
+    write_condition_value = forms.CharField(label=_("valeur"), required=False, max_length=200)
 
     class Meta:
         model = AccessRule
-        fields = ["audience", "communes", "roles", "permission", "row_restriction"]
+        fields = ["description", "effect", "priority", "audience", "communes", "roles", "users",
+                  "groups", "permission", "operations", "row_restriction", "area", "area_mode",
+                  "write_restriction", "write_area", "valid_from", "valid_until"]
+
+    def __init__(self, *args, layer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        layer = layer if layer is not None else (self.instance.layer
+                                                 if self.instance.layer_id else None)
+        names = layer.attribute_names() if layer is not None and layer.attributes else []
+        self.column_names = names
+        choices = [(name, name) for name in names]
+        for field in ("hidden_columns", "readonly_columns"):
+            self.fields[field].choices = choices
+        for field in ("read_condition_column", "write_condition_column"):
+            self.fields[field].choices = [("", "—"), *choices]
+        rule = self.instance
+        if rule.pk:
+            self.initial["operations"] = list(rule.operations)
+            self.initial["hidden_columns"] = [n for n, a in (rule.columns or {}).items()
+                                              if a == ColumnAccess.HIDDEN]
+            self.initial["readonly_columns"] = [n for n, a in (rule.columns or {}).items()
+                                                if a == ColumnAccess.READ]
+            for prefix in ("read", "write"):
+                condition = getattr(rule, f"{prefix}_condition") or {}
+                value = condition.get("value")
+                self.initial[f"{prefix}_condition_column"] = condition.get("column", "")
+                self.initial[f"{prefix}_condition_op"] = condition.get("op", "")
+                self.initial[f"{prefix}_condition_value"] = \
+                    "; ".join(map(str, value)) if isinstance(value, list) else (value or "")
+
+    def _condition(self, prefix):
+        column = self.cleaned_data.get(f"{prefix}_condition_column")
+        op = self.cleaned_data.get(f"{prefix}_condition_op")
+        value = (self.cleaned_data.get(f"{prefix}_condition_value") or "").strip()
+        if not column and not op:
+            return None
+        if not column or not op:
+            self.add_error(f"{prefix}_condition_column",
+                           _("Choisissez une colonne et un opérateur, ou aucun des deux."))
+            return None
+        condition = {"column": column, "op": op}
+        if op == "in":
+            condition["value"] = [v.strip() for v in value.split(";") if v.strip()]
+        elif op not in ("is_null", "not_null"):
+            condition["value"] = value
+        try:
+            validate_condition(condition, set(self.column_names))
+        except ValidationError as error:
+            self.add_error(f"{prefix}_condition_value", error)
+            return None
+        return condition
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("audience") == Audience.COMMUNES and not cleaned.get("communes"):
             self.add_error("communes", _("Choisissez au moins une commune."))
+        if cleaned.get("audience") == RuleAudience.USERS and not cleaned.get("users"):
+            self.add_error("users", _("Choisissez au moins un utilisateur."))
+        if cleaned.get("audience") == RuleAudience.GROUPS and not cleaned.get("groups"):
+            self.add_error("groups", _("Choisissez au moins un groupe."))
+        hidden = set(cleaned.get("hidden_columns") or [])
+        readonly = set(cleaned.get("readonly_columns") or [])
+        if hidden & readonly:
+            self.add_error("readonly_columns", _("Une colonne est masquée ou en lecture seule, "
+                                                 "pas les deux : %(names)s.")
+                           % {"names": ", ".join(sorted(hidden & readonly))})
+        self.rule_columns = {
+            name: (ColumnAccess.HIDDEN if name in hidden else
+                   ColumnAccess.READ if name in readonly else ColumnAccess.WRITE)
+            for name in self.column_names}
+        self.rule_conditions = {prefix: self._condition(prefix) for prefix in ("read", "write")}
         return cleaned
+
+    def save(self, commit=True):
+        rule = super().save(commit=False)
+        rule.operations = list(self.cleaned_data.get("operations") or [])
+        if self.column_names:
+            # Every current column listed: a column added later gets other_columns (hidden).
+            rule.columns = self.rule_columns
+            rule.other_columns = ColumnAccess.HIDDEN
+        rule.read_condition = self.rule_conditions["read"]
+        rule.write_condition = self.rule_conditions["write"]
+        if commit:
+            rule.save()
+            self.save_m2m()
+        return rule
 
 
 class AccessRuleFormSet(BaseInlineFormSet):
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "layer": self.instance}
+
     def clean(self):
         super().clean()
         # AccessRule.clean() only checks the INSEE field of a saved layer; check it here against
@@ -83,21 +199,35 @@ class AccessRuleFormSet(BaseInlineFormSet):
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
                 continue
-            if form.cleaned_data.get("row_restriction") == RowRestriction.COMMUNE_INSEE \
-                    and not self.instance.insee_field \
-                    and INSEE_RESTRICTION_NEEDS_FIELD not in form.non_field_errors():
-                form.add_error("row_restriction", INSEE_RESTRICTION_NEEDS_FIELD)
+            for field in ("row_restriction", "write_restriction"):
+                if form.cleaned_data.get(field) == RowRestriction.COMMUNE_INSEE \
+                        and not self.instance.insee_field \
+                        and INSEE_RESTRICTION_NEEDS_FIELD not in form.non_field_errors():
+                    form.add_error(field, INSEE_RESTRICTION_NEEDS_FIELD)
 
 
-class AccessRuleInline(admin.StackedInline):
+class AccessRuleInline(GeoModelAdminMixin, admin.StackedInline):
     model = AccessRule
     form = AccessRuleForm
     formset = AccessRuleFormSet
+    gis_widget = OfflineMapWidget
     extra = 0
-    filter_horizontal = ["communes"]
-    fields = [("audience", "permission", "row_restriction"), "communes", "roles"]
+    filter_horizontal = ["communes", "users", "groups"]
+    fieldsets = [
+        (None, {"fields": ["description", ("effect", "priority"), ("valid_from", "valid_until")]}),
+        (_("Qui"), {"fields": ["audience", "communes", "roles", "users", "groups"]}),
+        (_("Quoi"), {"fields": ["permission", "operations"]}),
+        (_("Colonnes"), {"fields": ["hidden_columns", "readonly_columns"]}),
+        (_("Filtre de lecture"), {"fields": [
+            "row_restriction", ("read_condition_column", "read_condition_op",
+                                "read_condition_value"), "area_mode", "area"]}),
+        (_("Filtre d'écriture (en plus de celui de lecture)"), {"fields": [
+            "write_restriction", ("write_condition_column", "write_condition_op",
+                                  "write_condition_value"), "write_area"]}),
+    ]
     verbose_name = _("règle d'accès")
-    verbose_name_plural = _("règles d'accès (qui peut consulter, télécharger, modifier)")
+    verbose_name_plural = _("règles d'accès (qui peut consulter, télécharger, modifier ; "
+                            "colonnes ; filtres ; dates)")
 
 
 class PublicationInline(admin.TabularInline):
@@ -142,7 +272,7 @@ class LayerAdmin(OfflineMapAdmin):
         ]}),
         (_("Usage"), {"fields": [
             "kind", "usage", "queryable", ("searchable", "search_fields"), "cacheable",
-            "insee_field",
+            "insee_field", "personal_columns",
         ]}),
         (_("Calculé à partir des données (lecture seule)"), {"fields": [
             ("geometry_type", "feature_count", "data_updated_at"), "extent", "attributes_table",
@@ -451,3 +581,45 @@ class RemoteLayerAdmin(admin.ModelAdmin):
 # The style administration (French form, SLD import and export) lives in its own module; importing
 # it here registers it when Django discovers the admin modules.
 from . import admin_styles  # noqa: E402,F401
+
+
+@admin.register(PersonalDataRead)
+class PersonalDataReadAdmin(admin.ModelAdmin):
+    """« Qui a lu quoi » for the data protection officer: filter, then export (CSV). Append-only:
+    nothing can be added, changed or deleted here (layers.access_log)."""
+    list_display = ["read_at", "username", "layer_name", "columns_display", "rows", "protocol",
+                    "address"]
+    list_filter = ["layer_name", "protocol", ("read_at", admin.DateFieldListFilter)]
+    search_fields = ["username", "layer_name"]
+    date_hierarchy = "read_at"
+    actions = ["export_csv"]
+
+    @admin.display(description=_("colonnes personnelles"))
+    def columns_display(self, read):
+        return ", ".join(read.columns)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Exporter les lectures choisies (CSV)"))
+    def export_csv(self, request, queryset):
+        import csv
+
+        from django.http import HttpResponse
+
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="lectures-donnees-personnelles.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["lu_le", "identifiant", "couche", "colonnes", "objets", "protocole",
+                         "adresse"])
+        for read in queryset.order_by("read_at", "pk"):
+            writer.writerow([read.read_at.isoformat(), read.username, read.layer_name,
+                             " ".join(read.columns), "" if read.rows is None else read.rows,
+                             read.protocol, read.address or ""])
+        return response

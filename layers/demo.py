@@ -9,6 +9,7 @@
 Idempotent: a layer that already exists in the catalogue is left alone (even if someone changed
 it). Each layer is created in its own transaction: nothing is ever half-created.
 """
+import datetime
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from accounts.models import Role
+from territory.models import Commune
 
 from .models import (
-    AccessRule, Audience, Layer, Licence, Permission, Publication, RowRestriction, Style, Theme,
-    UpdateFrequency,
+    AccessRule, AreaMode, Audience, Effect, Layer, Licence, Operation, Permission, Publication,
+    RowRestriction, RuleAudience, Style, Theme, UpdateFrequency,
 )
 from .events import layer_published
 from .styles import clean_definition
@@ -399,9 +401,76 @@ def load_catalogue_demo(thumbnails=True):
     existing = set(Layer.objects.filter(name__in=[s.name for s in DEMO_LAYERS])
                    .values_list("name", flat=True))
     created = [create_demo_layer(spec).name for spec in DEMO_LAYERS if spec.name not in existing]
+    ensure_demo_rights()
     if thumbnails:
         # Their thumbnails drawn now by the map engine (a failure is logged, never stops the
         # demo; the catalogue page draws a missing one when shown).
         for layer in Layer.objects.filter(name__in=[s.name for s in DEMO_LAYERS], thumbnail=""):
             layer_published.send(sender=Layer, layer=layer)
     return created
+
+
+# --- rights as fine as the data charter asks (docs/guide-sig.md « Droits ») -------------------
+CONTRACT_END = datetime.date(2027, 6, 30)
+CONTRACTOR = "prestataire.fibre"
+CONTRACTOR_COMMUNES = ("44069", "44055")  # Guérande, La Baule-Escoublac
+
+
+def demo_rights():
+    """The demo rules showing the model at work, created once (keyed by their description):
+    - zones_activite: municipal agents update the attributes of their commune's zones (name and
+      vocation; INSEE code and area read-only), never their outlines;
+    - reseau_fibre: the contractor's group is denied the network (priority 0, which beats the
+      "every connected user" rule of the same priority); the contractor himself, by a rule of
+      higher priority, reads and downloads it over Guérande and La Baule only, geometries clipped
+      to those communes, until the end of his contract.
+    (spanc_installations: owners shown to the SPANC roles only, fieldsync.publication.)"""
+    communes = Commune.objects.filter(insee__in=CONTRACTOR_COMMUNES)
+    area = None
+    for commune in communes:
+        area = commune.geom if area is None else area.union(commune.geom)
+    if area is not None and area.geom_type == "Polygon":
+        from django.contrib.gis.geos import MultiPolygon
+        area = MultiPolygon(area, srid=area.srid)
+    return [
+        ("zones_activite", {
+            "description": "Agents municipaux : attributs des zones de leur commune, sans "
+                           "déplacer les contours",
+            "audience": Audience.ROLES, "roles": [Role.MUNICIPAL_AGENT],
+            "operations": [Operation.VIEW, Operation.DOWNLOAD, Operation.UPDATE_ATTRIBUTES],
+            "write_restriction": RowRestriction.COMMUNE_INSEE,
+            "columns": {"nom": "write", "vocation": "write", "code_insee": "read",
+                        "surface_ha": "read"},
+        }, {}),
+        ("reseau_fibre", {
+            "description": "Prestataires : pas d'accès au réseau par défaut",
+            "audience": RuleAudience.GROUPS, "effect": Effect.DENY, "priority": 0,
+            "operations": [Operation.VIEW],
+        }, {"groups": ["Prestataires"]}),
+        ("reseau_fibre", {
+            "description": "Prestataire fibre : Guérande et La Baule, jusqu'à la fin du contrat",
+            "audience": RuleAudience.USERS, "priority": 10,
+            "operations": [Operation.VIEW, Operation.DOWNLOAD],
+            "area": area, "area_mode": AreaMode.CLIP, "valid_until": CONTRACT_END,
+        }, {"users": [CONTRACTOR]}),
+    ]
+
+
+def ensure_demo_rights():
+    from django.contrib.auth.models import Group
+
+    from accounts.models import User
+
+    for layer_name, fields, related in demo_rights():
+        layer = Layer.objects.filter(name=layer_name).first()
+        if layer is None or layer.access_rules.filter(description=fields["description"]).exists():
+            continue
+        users = list(User.objects.filter(username__in=related.get("users", [])))
+        if related.get("users") and not users:
+            continue  # loaded without the demo accounts
+        rule = AccessRule.objects.create(layer=layer, **fields)
+        if users:
+            rule.users.set(users)
+        if related.get("groups"):
+            rule.groups.set([Group.objects.get_or_create(name=name)[0]
+                             for name in related["groups"]])

@@ -301,6 +301,16 @@ class Operation(models.TextChoices):
 
 
 class Audience(models.TextChoices):
+    """Who something is shared with (access rules, saved maps)."""
+    PUBLIC = "public", _("tout le monde, y compris le public anonyme")
+    AUTHENTICATED = "authenticated", _("tout utilisateur connecté")
+    COMMUNES = "communes", _("les membres de communes données")
+    ROLES = "roles", _("les utilisateurs ayant un rôle donné")
+    ADMINS = "admins", _("les administrateurs SIG seulement")
+
+
+class RuleAudience(models.TextChoices):
+    """Who an access rule applies to: the shared audiences, named users and groups too."""
     PUBLIC = "public", _("tout le monde, y compris le public anonyme")
     AUTHENTICATED = "authenticated", _("tout utilisateur connecté")
     COMMUNES = "communes", _("les membres de communes données")
@@ -380,7 +390,7 @@ class AccessRule(models.Model):
         help_text=_("Une interdiction l'emporte sur les autorisations de priorité égale ou "
                     "inférieure ; une autorisation de priorité supérieure l'emporte sur elle."))
     description = models.CharField(_("description"), max_length=200, blank=True)
-    audience = models.CharField(_("qui"), max_length=20, choices=Audience.choices)
+    audience = models.CharField(_("qui"), max_length=20, choices=RuleAudience.choices)
     communes = models.ManyToManyField("territory.Commune", blank=True, related_name="+",
                                       verbose_name=_("communes"))
     roles = ArrayField(models.CharField(max_length=32, choices=Role.choices),
@@ -428,7 +438,7 @@ class AccessRule(models.Model):
     def __str__(self):
         effect = "" if self.effect == Effect.ALLOW else f"{self.get_effect_display()} — "
         return f"{effect}{self.get_audience_display()} : " + ", ".join(
-            Operation(op).label for op in self.effective_operations())
+            str(Operation(op).label) for op in self.effective_operations())
 
     def effective_operations(self):
         """The operations of the rule: those checked, else those of its level; viewing comes

@@ -35,6 +35,12 @@ def public_datasets():
             .select_related("theme", "owner_commune"))
 
 
+def public_attributes(layer):
+    """The columns the anonymous public may read (a column hidden by the rules is not named)."""
+    readable = AccessPolicy.for_user(AnonymousUser()).readable_columns(layer)
+    return [a for a in (layer.attributes or []) if a["name"] in readable]
+
+
 def downloads(request, layer):
     """[(label, absolute URL, media type, format)] of the layer's API exports."""
     url = request.build_absolute_uri(reverse("api:layer-features", args=[layer.name]))

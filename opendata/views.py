@@ -13,7 +13,7 @@ from layers.models import Theme
 from layers.search import search_layers
 
 from . import dcat
-from .datasets import downloads, public_datasets, service_urls
+from .datasets import public_attributes, downloads, public_datasets, service_urls
 
 PAGE_SIZE = 24
 
@@ -83,6 +83,7 @@ def dataset(request, name):
     extent = layer.extent_wgs84.extent if layer.extent_wgs84 else None  # layers.extents
     response = render(request, "opendata/detail.html", {
         "layer": layer, "downloads": downloads(request, layer),
+        "attributes": public_attributes(layer),
         "services": service_urls(request, layer), "extent_wgs84": extent,
     })
     return _public(response, request)

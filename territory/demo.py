@@ -95,6 +95,11 @@ def load_accounts(report):
         )
         user.set_password(account["password"])
         user.save()
+        if account.get("groups"):
+            from django.contrib.auth.models import Group
+
+            user.groups.set([Group.objects.get_or_create(name=name)[0]
+                             for name in account["groups"]])
         report.accounts_created.append(user.username)
 
 

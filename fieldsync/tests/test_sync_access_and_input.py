@@ -63,7 +63,7 @@ def test_municipal_agents_never_get_owners_nor_other_communes(campaign):
     assert logged("lecteur").get("/api/sync/installations/").json()["installations"] == []
 
 
-def test_published_layers_restrict_agents_to_their_commune_and_carry_no_owner(campaign):
+def test_published_layers_restrict_agents_to_their_commune_and_hide_owners_from_them(campaign):
     grant = AccessPolicy.for_user(user("agent.labaule")).grant("spanc_installations",
                                                               Permission.DOWNLOAD)
     where, params = grant.where("t")
@@ -71,10 +71,12 @@ def test_published_layers_restrict_agents_to_their_commune_and_carry_no_owner(ca
         cursor.execute(f"SELECT t.code_insee FROM layers_data.spanc_installations t WHERE {where}",
                        params)
         assert [row[0] for row in cursor.fetchall()] == [LA_BAULE]
-        cursor.execute("SELECT column_name FROM information_schema.columns WHERE "
-                       "table_schema = 'layers_data' AND table_name = 'spanc_installations'")
-        columns = {row[0] for row in cursor.fetchall()}
-    assert not any(column.startswith("owner") or column == "proprietaire" for column in columns)
+    # The owners' columns exist, hidden from municipal agents, shown to the SPANC team.
+    assert "proprietaire" not in grant.readable_names()
+    assert "telephone_proprietaire" not in grant.readable_names()
+    spanc = AccessPolicy.for_user(user("responsable.spanc")).source("spanc_installations",
+                                                                    Permission.DOWNLOAD)
+    assert {"proprietaire", "telephone_proprietaire"} <= set(spanc.readable_names())
     with pytest.raises(LayerNotFound):
         AccessPolicy.for_user(user("lecteur")).grant("spanc_installations")
     with pytest.raises(LayerNotFound):

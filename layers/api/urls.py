@@ -1,14 +1,16 @@
-"""REST API of the catalogue (/api/): layers, their features and exports, the OpenAPI schema."""
+"""REST API of the catalogue (/api/): layers, their features and exports, access rules, the
+OpenAPI schema."""
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import remote, views
+from . import remote, rules, views
 
 app_name = "api"
 
 router = SimpleRouter()
 router.register("layers", views.LayerViewSet, basename="layer")
+router.register("rules", rules.AccessRuleViewSet, basename="rule")
 
 urlpatterns = [
     path("layers/<str:name>/features", views.FeaturesView.as_view(), name="layer-features"),

@@ -322,9 +322,13 @@ class FeatureSource(WritingMixin):
 
     # --- CSV ---------------------------------------------------------------------------------
     def csv(self, query):
-        """CSV text chunks: header row first, CRLF line ends (RFC 4180)."""
+        """CSV text chunks: header row first, CRLF line ends (RFC 4180). The read is journaled
+        when asked (not when streamed: the request is over by then)."""
         names = self.properties(query)
         self.journal(names, query=query)
+        return self._csv_chunks(query, names)
+
+    def _csv_chunks(self, query, names):
         yield encoders.csv_header(self.layer, names)
         sql, params = self.where_sql(query)
         line = encoders.csv_line("t", names, "g.geom", query.coordinate_digits,

@@ -57,8 +57,13 @@ def form_data(response):
 
 
 def add_rule(data, index, **rule):
+    # index: the n-th rule added by the test, after the layer's existing ones.
+    index = int(data["access_rules-TOTAL_FORMS"])
     prefix = f"access_rules-{index}-"
-    data["access_rules-TOTAL_FORMS"] = int(data["access_rules-TOTAL_FORMS"]) + 1
+    data["access_rules-TOTAL_FORMS"] = index + 1
+    # What a new rule's form shows before the administrator changes it.
+    rule = {"effect": "allow", "priority": "0", "area_mode": "intersect",
+            "write_restriction": "none", **rule}
     for key, value in rule.items():
         data[prefix + key] = value
     data[prefix + "layer"] = ""

@@ -1,0 +1,583 @@
+"""One rule table, every protocol: rows, columns and operations as fine as the data charter asks.
+
+RIGHTS_RULES (below) puts every kind of rule on four layers holding the town halls of Guérande
+and La Baule — columns hidden per audience, a DENY beaten by a higher priority, validity dates,
+attribute conditions, groups and named users. EXPECTED says what each user gets: the rows and
+columns he views, the rows and columns he downloads. Every protocol must answer exactly that —
+the feature source itself, the REST page, layer sheet and CSV export, WMS GetFeatureInfo, vector
+tiles, WFS capabilities, DescribeFeatureType, GetFeature and GetPropertyValue, the tile caches
+(WMTS: one cache per distinct effective rights), the open-data portal — with nothing beyond. The
+writes (WFS-T and the source) and clip vs intersect have their own tests below, and the journal
+of personal-data reads records what the matrix read.
+"""
+import csv
+import datetime
+import io
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+
+import mapbox_vector_tile
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User
+from territory.models import Commune, TownHall
+from layers.access import AccessDenied, AccessPolicy, LayerNotFound
+from layers.features import OperationDenied, OutsideWriteFilter, ReadOnlyColumn
+from layers.models import (AccessRule, AreaMode, Audience, Effect, Operation, Permission,
+                           PersonalDataRead, RowRestriction, RuleAudience)
+from layers.testing import GUERANDE, LA_BAULE, make_vector_layer
+
+pytestmark = pytest.mark.django_db
+
+BOTH = {GUERANDE, LA_BAULE}
+ALL = {"code_insee", "nom", "proprietaire", "telephone"}
+PUBLIC_COLUMNS = {"code_insee", "nom"}
+ATTRIBUTES = [("code_insee", "varchar(5)"), ("nom", "text"), ("proprietaire", "text"),
+              ("telephone", "varchar(20)")]
+SPANC = ["spanc_manager", "spanc_inspector"]
+TODAY = timezone.localdate()
+DAY = datetime.timedelta(days=1)
+
+# Layer -> its rules (AccessRule fields; "communes", "users", "groups" by name).
+RIGHTS_RULES = {
+    "droits_colonnes": [
+        {"audience": Audience.ROLES, "roles": SPANC, "permission": Permission.DOWNLOAD},
+        {"audience": Audience.ROLES, "roles": ["municipal_agent"],
+         "operations": ["view", "download"], "row_restriction": RowRestriction.COMMUNE_INSEE,
+         "columns": {"code_insee": "read", "nom": "read"}},
+        {"audience": Audience.PUBLIC, "operations": ["view"],
+         "columns": {"code_insee": "read", "nom": "read", "proprietaire": "hidden"}},
+    ],
+    "droits_refus": [
+        {"audience": Audience.AUTHENTICATED, "permission": Permission.DOWNLOAD},
+        {"audience": Audience.ROLES, "roles": ["municipal_agent"], "effect": Effect.DENY,
+         "operations": ["view"], "priority": 5},
+        {"audience": RuleAudience.USERS, "users": ["agent.labaule"], "operations": ["view"],
+         "priority": 10},
+    ],
+    "droits_dates": [
+        {"audience": Audience.AUTHENTICATED, "operations": ["view"], "valid_until": TODAY - DAY},
+        {"audience": Audience.ROLES, "roles": ["spanc_manager"], "permission": Permission.DOWNLOAD,
+         "valid_from": TODAY - DAY, "valid_until": TODAY + 30 * DAY},
+        {"audience": Audience.PUBLIC, "operations": ["view"], "valid_from": TODAY + DAY},
+    ],
+    "droits_condition": [
+        {"audience": Audience.PUBLIC, "permission": Permission.DOWNLOAD,
+         "read_condition": {"column": "code_insee", "op": "=", "value": GUERANDE}},
+        {"audience": RuleAudience.GROUPS, "groups": ["Prestataires"], "permission": Permission.DOWNLOAD,
+         "read_condition": {"column": "code_insee", "op": "in", "value": [LA_BAULE]}},
+    ],
+}
+
+
+def grants(view_rows, view_columns=ALL, download_rows=None, download_columns=None):
+    """(rows viewed, columns viewed, rows downloaded or None, columns downloaded)."""
+    return (view_rows, view_columns, download_rows,
+            download_columns if download_columns is not None else view_columns)
+
+
+EVERYTHING = {name: grants(BOTH, ALL, BOTH) for name in RIGHTS_RULES}
+EXPECTED = {
+    "anonymous": {
+        "droits_colonnes": grants(BOTH, PUBLIC_COLUMNS),
+        "droits_condition": grants({GUERANDE}, ALL, {GUERANDE}),
+    },
+    "agent.guerande": {
+        "droits_colonnes": grants(BOTH, PUBLIC_COLUMNS, {GUERANDE}),
+        "droits_condition": grants({GUERANDE}, ALL, {GUERANDE}),
+    },
+    "agent.labaule": {
+        "droits_colonnes": grants(BOTH, PUBLIC_COLUMNS, {LA_BAULE}),
+        "droits_refus": grants(BOTH),
+        "droits_condition": grants({GUERANDE}, ALL, {GUERANDE}),
+    },
+    "responsable.spanc": {
+        "droits_colonnes": grants(BOTH, ALL, BOTH),
+        "droits_refus": grants(BOTH, ALL, BOTH),
+        "droits_dates": grants(BOTH, ALL, BOTH),
+        "droits_condition": grants({GUERANDE}, ALL, {GUERANDE}),
+    },
+    "lecteur": {
+        "droits_colonnes": grants(BOTH, PUBLIC_COLUMNS),
+        "droits_refus": grants(BOTH, ALL, BOTH),
+        "droits_condition": grants({GUERANDE}, ALL, {GUERANDE}),
+    },
+    "prestataire.fibre": {
+        "droits_colonnes": grants(BOTH, PUBLIC_COLUMNS),
+        "droits_refus": grants(BOTH, ALL, BOTH),
+        "droits_condition": grants(BOTH, ALL, BOTH),
+    },
+    "admin.sig": EVERYTHING,
+}
+USERS = sorted(EXPECTED)
+
+
+def halls():
+    return {h.commune.insee: h for h in TownHall.objects.select_related("commune")
+            .filter(commune__insee__in=[GUERANDE, LA_BAULE])}
+
+
+def make_rules(layer, rules):
+    for fields in rules:
+        fields = dict(fields)
+        communes = fields.pop("communes", [])
+        users = fields.pop("users", [])
+        groups = fields.pop("groups", [])
+        rule = AccessRule.objects.create(layer=layer, **fields)
+        rule.full_clean()
+        if communes:
+            rule.communes.set(Commune.objects.filter(insee__in=communes))
+        if users:
+            rule.users.set(User.objects.filter(username__in=users))
+        if groups:
+            rule.groups.set(Group.objects.filter(name__in=groups))
+
+
+def hall_rows():
+    return [{"code_insee": insee, "nom": f"Mairie de {hall.commune.name}",
+             "proprietaire": f"Propriétaire {insee}", "telephone": f"02 40 00 {insee[-2:]} 00",
+             "geom": hall.location.wkt} for insee, hall in sorted(halls().items())]
+
+
+@pytest.fixture
+def rights():
+    Group.objects.get_or_create(name="Prestataires")
+    layers = {}
+    for name, rules in RIGHTS_RULES.items():
+        layer = make_vector_layer(name, "POINT", ATTRIBUTES, hall_rows(), insee_field="code_insee",
+                                  personal_columns=["proprietaire", "telephone"], cacheable=True)
+        make_rules(layer, rules)
+        layers[name] = layer
+    return layers
+
+
+def user(username):
+    return AnonymousUser() if username == "anonymous" else User.objects.get(username=username)
+
+
+def client_for(username):
+    client = Client()
+    if username != "anonymous":
+        client.force_login(User.objects.get(username=username))
+    return client
+
+
+def body(response):
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def answer(features):
+    """(rows by INSEE code, property names) of GeoJSON-like features."""
+    features = list(features)
+    return ({f["properties"]["code_insee"] for f in features},
+            set().union(*(f["properties"].keys() for f in features)) if features else None)
+
+
+# --- each protocol: (rows, columns), or None when it refuses the layer -----------------------
+def through_source(username, name, permission):
+    try:
+        source = AccessPolicy.for_user(user(username)).source(name, permission)
+    except (LayerNotFound, AccessDenied):
+        return None
+    return answer(source.features(source.query()))
+
+
+def through_rest_page(client, name):
+    response = client.get(f"/api/layers/{name}/features")
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, body(response)[:300]
+    return answer(json.loads(body(response))["features"])
+
+
+def through_rest_sheet(client, name):
+    response = client.get(f"/api/layers/{name}/")
+    if response.status_code == 404:
+        return None
+    return {a["name"] for a in response.json()["attributes"]}
+
+
+def through_rest_export(client, name):
+    response = client.get(f"/api/layers/{name}/features", {"f": "csv"})
+    if response.status_code in (403, 404):
+        assert b"Mairie" not in body(response)
+        return None
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(body(response).decode())))
+    return {row["code_insee"] for row in rows}, set(rows[0]) - {"x", "y", "wkt", "fid"}
+
+
+def through_feature_info(client, name):
+    features, size = [], 101
+    for hall in halls().values():
+        x, y, half = hall.location.x, hall.location.y, size // 2 + 0.5
+        response = client.get("/ows", {
+            "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo", "LAYERS": name,
+            "QUERY_LAYERS": name, "STYLES": "", "CRS": "EPSG:2154",
+            "BBOX": f"{x - half},{y - half},{x + half},{y + half}", "WIDTH": size,
+            "HEIGHT": size, "I": size // 2, "J": size // 2, "FORMAT": "image/png",
+            "INFO_FORMAT": "application/json", "FEATURE_COUNT": 10})
+        if response.status_code == 400:
+            assert b"LayerNotDefined" in response.content and b"Mairie" not in response.content
+            return None
+        assert response.status_code == 200
+        features += json.loads(response.content)["features"]
+    return answer(features)
+
+
+def common_tile():
+    with connection.cursor() as cursor:
+        lonlats = []
+        for hall in halls().values():
+            cursor.execute("SELECT ST_X(p), ST_Y(p) FROM ST_Transform(%s::geometry, 4326) p",
+                           [hall.location.ewkt])
+            lonlats.append(cursor.fetchone())
+    for z in range(16, 0, -1):
+        n = 1 << z
+        tiles = {(int((lon + 180) / 360 * n),
+                  int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+                 for lon, lat in lonlats}
+        if len(tiles) == 1:
+            return (z, *tiles.pop())
+    return 0, 0, 0
+
+
+def through_tiles(client, name):
+    z, x, y = common_tile()
+    response = client.get(f"/tiles/{name}/{z}/{x}/{y}.mvt")
+    if response.status_code == 404:
+        return None
+    if response.status_code == 204:
+        return set(), None
+    assert response.status_code == 200
+    return answer(mapbox_vector_tile.decode(response.content)[name]["features"])
+
+
+WFS = "/ows?SERVICE=WFS&VERSION=2.0.0&"
+
+
+def through_wfs(client, name):
+    response = client.get(WFS + f"REQUEST=GetFeature&TYPENAMES={name}&OUTPUTFORMAT=geojson")
+    if response.status_code == 400:
+        assert b'locator="typeNames"' in body(response) and b"Mairie" not in body(response)
+        return None
+    assert response.status_code == 200
+    return answer(json.loads(body(response))["features"])
+
+
+def through_describe(client, name):
+    response = client.get(WFS + f"REQUEST=DescribeFeatureType&TYPENAMES={name}")
+    if response.status_code == 400:
+        return None
+    assert response.status_code == 200, response.content[:300]
+    names = {e.get("name") for e in ET.fromstring(response.content).iter()
+             if e.tag.endswith("}element")}
+    return names & ALL
+
+
+def through_property_values(client, name):
+    """The columns GetPropertyValue answers (a hidden one is refused like an unknown one)."""
+    answered = set()
+    for column in sorted(ALL):
+        response = client.get(WFS + f"REQUEST=GetPropertyValue&TYPENAMES={name}"
+                                    f"&VALUEREFERENCE={column}")
+        text = body(response)
+        if response.status_code == 200:
+            answered.add(column)
+        else:
+            assert response.status_code == 400 and b"Propri" not in text and b"02 40" not in text
+    return answered or None
+
+
+def capabilities_layers(client):
+    content = client.get(WFS + "REQUEST=GetCapabilities").content
+    return {name.decode() for name in re.findall(rb"<Name>capgeo:(droits_\w+)</Name>", content)}
+
+
+# --- the matrix -------------------------------------------------------------------------------
+@pytest.mark.parametrize("username", USERS)
+def test_every_protocol_gives_exactly_the_rows_and_columns_of_the_rule_table(rights, username):
+    client = client_for(username)
+    expected_layers = EXPECTED[username]
+    assert capabilities_layers(client) == {name for name, g in expected_layers.items()
+                                           if g[2] is not None}
+    for name in RIGHTS_RULES:
+        view_rows, view_columns, download_rows, download_columns = \
+            expected_layers.get(name, (None, None, None, None))
+        viewed = (view_rows, view_columns) if view_rows is not None else None
+        downloaded = (download_rows, download_columns) if download_rows is not None else None
+        answers = {
+            "source (view)": through_source(username, name, Permission.VIEW),
+            "REST page": through_rest_page(client, name),
+            "WMS GetFeatureInfo": through_feature_info(client, name),
+            "MVT": through_tiles(client, name),
+        }
+        for protocol, got in answers.items():
+            assert got == viewed, (username, name, protocol)
+        assert through_rest_sheet(client, name) == view_columns, (username, name, "REST sheet")
+        answers = {
+            "source (download)": through_source(username, name, Permission.DOWNLOAD),
+            "REST export": through_rest_export(client, name),
+            "WFS GetFeature": through_wfs(client, name),
+        }
+        for protocol, got in answers.items():
+            assert got == downloaded, (username, name, protocol)
+        expected_columns = download_columns if download_rows is not None else None
+        assert through_describe(client, name) == expected_columns, (username, name, "Describe")
+        assert through_property_values(client, name) == expected_columns, \
+            (username, name, "GetPropertyValue")
+
+
+def test_tile_caches_are_never_shared_across_different_rights(rights):
+    """WMTS: each audience's cache of a layer is chosen from its effective rights; two audiences
+    share a cache only when they see the same rows and columns."""
+    from wms.tiles.audience import Audience as TileAudience
+    from wms.tiles.config import layer_caches
+
+    seen = {}
+    for username in USERS:
+        for name, layer in rights.items():
+            found = layer_caches(layer, TileAudience.of(user(username)))
+            expected = EXPECTED[username].get(name)
+            if expected is None:
+                assert found is None, (username, name)
+                continue
+            _variant, cache = found
+            seen.setdefault(cache, set()).add((expected[0] and frozenset(expected[0]),
+                                               frozenset(expected[1])))
+    assert all(len(views) == 1 for views in seen.values()), seen
+    assert len({c for c in seen if c.startswith("droits_colonnes")}) >= 2
+
+
+def test_open_data_shows_only_what_the_anonymous_public_may_download(rights):
+    from opendata.datasets import public_attributes, public_datasets
+
+    published = set(public_datasets().filter(name__in=RIGHTS_RULES).values_list("name", flat=True))
+    assert published == {name for name, g in EXPECTED["anonymous"].items() if g[2] is not None}
+    assert {a["name"] for a in public_attributes(rights["droits_colonnes"])} == PUBLIC_COLUMNS
+    page = Client().get("/donnees/droits_condition/")
+    assert page.status_code == 200
+
+
+def test_the_rules_change_bumps_the_catalogue_version_and_the_next_request_follows(rights):
+    client = client_for("lecteur")
+    assert through_rest_sheet(client, "droits_colonnes") == PUBLIC_COLUMNS
+    rule = AccessRule.objects.get(layer__name="droits_colonnes", audience=Audience.PUBLIC)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM wms_catalogue_version")
+        before = cursor.fetchone()[0]
+        rule.columns = {**rule.columns, "telephone": "read"}
+        rule.save()
+        cursor.execute("SELECT version FROM wms_catalogue_version")
+        assert cursor.fetchone()[0] > before
+    assert through_rest_sheet(client, "droits_colonnes") == PUBLIC_COLUMNS | {"telephone"}
+    assert through_tiles(client, "droits_colonnes")[1] == PUBLIC_COLUMNS | {"telephone"}
+
+
+# --- personal data: « qui a lu quoi » ----------------------------------------------------------
+def test_personal_data_reads_are_journaled_by_protocol_and_the_journal_is_append_only(rights):
+    start = PersonalDataRead.objects.count()
+    spanc, agent = client_for("responsable.spanc"), client_for("agent.guerande")
+    through_rest_page(spanc, "droits_colonnes")
+    through_wfs(spanc, "droits_colonnes")
+    through_rest_export(spanc, "droits_colonnes")
+    through_rest_page(agent, "droits_colonnes")
+    through_wfs(agent, "droits_colonnes")
+    reads = list(PersonalDataRead.objects.order_by("pk")[start:])
+    assert [(r.username, r.layer_name, sorted(r.columns)) for r in reads] == \
+        [("responsable.spanc", "droits_colonnes", ["proprietaire", "telephone"])] * 3
+    assert [r.protocol for r in reads] == ["rest", "wfs-GetFeature", "rest"]
+    assert reads[0].rows == 2 and reads[2].rows == 2
+    with pytest.raises(DatabaseError), transaction.atomic():
+        PersonalDataRead.objects.filter(pk=reads[0].pk).update(username="personne")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        PersonalDataRead.objects.filter(pk=reads[0].pk).delete()
+
+
+# --- writes -----------------------------------------------------------------------------------
+EDIT_RULES = [
+    # Municipal agents: the names of their commune's rows; INSEE code read-only; the owners
+    # hidden; no insert, no geometry change, no delete.
+    {"audience": Audience.ROLES, "roles": ["municipal_agent"],
+     "operations": ["view", "download", "update_attributes"],
+     "write_restriction": RowRestriction.COMMUNE_INSEE,
+     "columns": {"nom": "write", "code_insee": "read"}},
+    {"audience": Audience.ROLES, "roles": SPANC, "permission": Permission.EDIT},
+    # The reader may insert, inside Guérande only (write area).
+    {"audience": RuleAudience.USERS, "users": ["lecteur"], "operations": ["view", "insert"]},
+]
+NS = ('xmlns:wfs="http://www.opengis.net/wfs" xmlns:ogc="http://www.opengis.net/ogc" '
+      'xmlns:gml="http://www.opengis.net/gml" xmlns:capgeo="https://capgeo.cap-atlantique.fr/wfs"')
+EDITED = "droits_edition"
+
+
+@pytest.fixture
+def editable():
+    layer = make_vector_layer(EDITED, "POINT", ATTRIBUTES, hall_rows(), insee_field="code_insee")
+    make_rules(layer, EDIT_RULES)
+    guerande = Commune.objects.get(insee=GUERANDE).geom
+    area = guerande if isinstance(guerande, MultiPolygon) else MultiPolygon(guerande)
+    AccessRule.objects.filter(layer=layer, audience=RuleAudience.USERS).update(write_area=area)
+    return layer
+
+
+def table_rows():
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT fid, code_insee, nom, ST_AsText(geom) FROM layers_data."{EDITED}" '
+                       "ORDER BY fid")
+        return cursor.fetchall()
+
+
+def fid_of(insee):
+    return next(fid for fid, code, *_ in table_rows() if code == insee)
+
+
+def transaction_11(body):
+    return (f'<?xml version="1.0" encoding="UTF-8"?><wfs:Transaction service="WFS" '
+            f'version="1.1.0" {NS}>{body}</wfs:Transaction>')
+
+
+def update(fid, name, value):
+    return (f'<wfs:Update typeName="capgeo:{EDITED}"><wfs:Property><wfs:Name>{name}</wfs:Name>'
+            f'<wfs:Value>{value}</wfs:Value></wfs:Property><ogc:Filter>'
+            f'<ogc:FeatureId fid="{EDITED}.{fid}"/></ogc:Filter></wfs:Update>')
+
+
+def point(x, y):
+    return f'<gml:Point srsName="urn:ogc:def:crs:EPSG::2154"><gml:pos>{x} {y}</gml:pos></gml:Point>'
+
+
+def insert(x, y, insee=GUERANDE):
+    return (f'<wfs:Insert><capgeo:{EDITED}><capgeo:code_insee>{insee}</capgeo:code_insee>'
+            f'<capgeo:nom>Nouvelle</capgeo:nom><capgeo:geom>{point(x, y)}</capgeo:geom>'
+            f'</capgeo:{EDITED}></wfs:Insert>')
+
+
+def delete(fid):
+    return (f'<wfs:Delete typeName="capgeo:{EDITED}"><ogc:Filter>'
+            f'<ogc:FeatureId fid="{EDITED}.{fid}"/></ogc:Filter></wfs:Delete>')
+
+
+def post(username, document):
+    return client_for(username).post("/ows", data=transaction_11(document),
+                                     content_type="text/xml")
+
+
+def refused(response, locator=None):
+    assert response.status_code in (400, 403), response.content[:500]
+    text = response.content.decode()
+    assert "ExceptionReport" in text and ("PermissionDenied" in text
+                                          or "InvalidParameterValue" in text), text
+    return text
+
+
+def test_wfs_t_refuses_every_write_beyond_the_rules_and_nothing_changes(editable):
+    before = table_rows()
+    guerande, la_baule = fid_of(GUERANDE), fid_of(LA_BAULE)
+    hall = halls()[GUERANDE].location
+    attempts = [
+        ("read-only column", update(guerande, "code_insee", LA_BAULE)),
+        ("hidden column", update(guerande, "proprietaire", "X")),
+        ("geometry without update_geometry", f'<wfs:Update typeName="capgeo:{EDITED}">'
+         f'<wfs:Property><wfs:Name>geom</wfs:Name><wfs:Value>{point(hall.x + 5, hall.y)}'
+         f'</wfs:Value></wfs:Property><ogc:Filter><ogc:FeatureId fid="{EDITED}.{guerande}"/>'
+         f'</ogc:Filter></wfs:Update>'),
+        ("another commune's row", update(la_baule, "nom", "Pas chez moi")),
+        ("insert without insert", insert(hall.x, hall.y)),
+        ("delete without delete", delete(guerande)),
+        # An allowed change followed by a refused one: the whole document is rolled back.
+        ("allowed then refused", update(guerande, "nom", "Changé") + delete(guerande)),
+    ]
+    for label, document in attempts:
+        refused(post("agent.guerande", document))
+        assert table_rows() == before, label
+    response = post("agent.guerande", update(guerande, "nom", "Mairie renommée"))
+    assert response.status_code == 200, response.content
+    assert [r[2] for r in table_rows() if r[0] == guerande] == ["Mairie renommée"]
+
+
+def test_an_insert_outside_the_write_filter_is_refused_and_inside_it_accepted(editable):
+    before = table_rows()
+    guerande, la_baule = halls()[GUERANDE].location, halls()[LA_BAULE].location
+    refused(post("lecteur", insert(la_baule.x, la_baule.y, LA_BAULE)))
+    assert table_rows() == before
+    assert post("lecteur", insert(guerande.x + 10, guerande.y)).status_code == 200
+    assert len(table_rows()) == len(before) + 1
+    refused(post("lecteur", update(fid_of(GUERANDE), "nom", "Non")))  # no update for him
+
+
+def test_the_source_itself_refuses_what_the_rules_do_not_allow(editable):
+    source = AccessPolicy.for_user(user("agent.guerande")).source(EDITED, Permission.EDIT)
+    assert source.operations == {"view", "download", "update_attributes"}
+    assert [c.name for c in source.writable] == ["nom"]
+    before = table_rows()
+    with pytest.raises(ReadOnlyColumn):
+        source.checked_values({"code_insee": LA_BAULE})
+    with pytest.raises(OperationDenied), transaction.atomic():
+        source.delete([fid_of(GUERANDE)])
+    with pytest.raises(OperationDenied), transaction.atomic():
+        source.update([fid_of(GUERANDE)], {}, None, set_geometry=True)
+    with pytest.raises(OutsideWriteFilter), transaction.atomic():
+        source.update([fid_of(LA_BAULE)], {"nom": "Ailleurs"})
+    assert table_rows() == before
+    spanc = AccessPolicy.for_user(user("responsable.spanc")).source(EDITED, Permission.EDIT)
+    assert spanc.operations == {op.value for op in Operation}
+    with pytest.raises(LayerNotFound):
+        AccessPolicy.for_user(user("prestataire.fibre")).source(EDITED, Permission.EDIT)
+
+
+# --- areas: intersect and clip ----------------------------------------------------------------
+def test_clip_cuts_geometries_to_the_area_intersect_keeps_them_whole_and_whole_wins(rights):
+    """One polygon spanning both communes, one small inside Guérande. lecteur: area Guérande in
+    clip mode; agent.labaule: same area in intersect mode; agent.guerande: both rules — the
+    intersect one gives the big polygon whole (documented: a row given by a rule that does not
+    clip is shown whole)."""
+    guerande = Commune.objects.get(insee=GUERANDE).geom
+    area = guerande if isinstance(guerande, MultiPolygon) else MultiPolygon(guerande)
+    h = halls()
+    big = (f"POLYGON(({h[GUERANDE].location.x - 300} {h[GUERANDE].location.y - 300},"
+           f"{h[LA_BAULE].location.x + 300} {h[GUERANDE].location.y - 300},"
+           f"{h[LA_BAULE].location.x + 300} {h[LA_BAULE].location.y + 300},"
+           f"{h[GUERANDE].location.x - 300} {h[LA_BAULE].location.y + 300},"
+           f"{h[GUERANDE].location.x - 300} {h[GUERANDE].location.y - 300}))")
+    small = h[GUERANDE].location.buffer(50).wkt
+    layer = make_vector_layer("droits_zone", "POLYGON", [("nom", "text")],
+                              [{"nom": "grand", "geom": big}, {"nom": "petit", "geom": small}])
+    for username, mode in (("lecteur", AreaMode.CLIP), ("agent.labaule", AreaMode.INTERSECT),
+                           ("agent.guerande", AreaMode.CLIP),
+                           ("agent.guerande", AreaMode.INTERSECT)):
+        rule = AccessRule.objects.create(layer=layer, audience=RuleAudience.USERS,
+                                         permission=Permission.DOWNLOAD, area=area, area_mode=mode)
+        rule.users.set([User.objects.get(username=username)])
+
+    def areas(username):
+        source = AccessPolicy.for_user(user(username)).source("droits_zone", Permission.VIEW)
+        return {f["properties"]["nom"]: GEOSGeometry(json.dumps(f["geometry"]), srid=2154).area
+                for f in source.features(source.query(crs=2154))}
+
+    whole = areas("admin.sig")
+    clipped, intersected, both = areas("lecteur"), areas("agent.labaule"), areas("agent.guerande")
+    assert intersected == pytest.approx(whole) and both == pytest.approx(whole)
+    assert clipped["petit"] == pytest.approx(whole["petit"])
+    assert 0 < clipped["grand"] < whole["grand"] * 0.99
+    expected = GEOSGeometry(big, srid=2154).intersection(area).area
+    assert clipped["grand"] == pytest.approx(expected, rel=1e-3)
+    # The same cut over REST and WFS, and its own tile cache.
+    page = json.loads(body(client_for("lecteur").get("/api/layers/droits_zone/features",
+                                                      {"crs": "2154"})))
+    rest = {f["properties"]["nom"]: GEOSGeometry(json.dumps(f["geometry"])).area
+            for f in page["features"]}
+    assert rest["grand"] == pytest.approx(clipped["grand"], rel=1e-3)
+    wfs = json.loads(body(client_for("lecteur").get(
+        WFS + "REQUEST=GetFeature&TYPENAMES=droits_zone&OUTPUTFORMAT=geojson"
+              "&SRSNAME=urn:ogc:def:crs:EPSG::2154")))
+    wfs_areas = {f["properties"]["nom"]: GEOSGeometry(json.dumps(f["geometry"])).area
+                 for f in wfs["features"]}
+    assert wfs_areas["grand"] == pytest.approx(clipped["grand"], rel=1e-2)
