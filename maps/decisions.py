@@ -83,7 +83,10 @@ def source(user, layer_name, permission=Permission.VIEW):
     user, through the policy)."""
     policy = AccessPolicy.for_user(user)
     permission = Permission(permission)
-    decision = cached(_fresh(), ("source", Audience.of_policy(policy).key, layer_name, permission),
+    fresh = _fresh()
+    # The catalogue version just read by _fresh() spares the policy reading it again.
+    audience = Audience.of_policy(policy, _cache.version if fresh else None).key
+    decision = cached(fresh, ("source", audience, layer_name, permission),
                       lambda: policy.source(layer_name, permission))
     return policy.rebind(decision)
 
@@ -119,7 +122,7 @@ def resolve(user, names, style_names, locator="LAYERS", style_locator="STYLES"):
     """catalogue.resolve, answered from this worker's cache when the catalogue has not changed."""
     fresh = _fresh()
     policy = AccessPolicy.for_user(user)
-    audience = Audience.of_policy(policy).key
+    audience = Audience.of_policy(policy, _cache.version if fresh else None).key
     served = []
     for name, style_name in zip(names, style_names):
         decision = cached(

@@ -5,7 +5,7 @@ and La Baule — columns hidden per audience, a DENY beaten by a higher priority
 attribute conditions, groups and named users. EXPECTED says what each user gets: the rows and
 columns he views, the rows and columns he downloads. Every protocol must answer exactly that —
 the feature source itself, the REST page, layer sheet and CSV export, WMS GetFeatureInfo, vector
-tiles, WFS capabilities, DescribeFeatureType, GetFeature and GetPropertyValue, the tile caches
+tiles, OGC API Features (items and queryables), WFS capabilities, DescribeFeatureType, GetFeature and GetPropertyValue, the tile caches
 (WMTS: one cache per distinct effective rights), the open-data portal — with nothing beyond. The
 writes (WFS-T and the source) and clip vs intersect have their own tests below, and the journal
 of personal-data reads records what the matrix read.
@@ -260,6 +260,19 @@ def through_tiles(client, name):
     return answer(mapbox_vector_tile.decode(response.content)[name]["features"])
 
 
+def through_ogcapi(client, name):
+    response = client.get(f"/ogc/collections/{name}/items", {"f": "json", "limit": 100})
+    if response.status_code == 404:
+        assert b"Mairie" not in body(response)
+        return None
+    assert response.status_code == 200, body(response)[:300]
+    rows, columns = answer(json.loads(body(response))["features"])
+    queryables = client.get(f"/ogc/collections/{name}/queryables", {"f": "json"})
+    assert queryables.status_code == 200
+    assert set(queryables.json()["properties"]) & ALL == columns
+    return rows, columns
+
+
 WFS = "/ows?SERVICE=WFS&VERSION=2.0.0&"
 
 
@@ -318,6 +331,7 @@ def test_every_protocol_gives_exactly_the_rows_and_columns_of_the_rule_table(rig
             "REST page": through_rest_page(client, name),
             "WMS GetFeatureInfo": through_feature_info(client, name),
             "MVT": through_tiles(client, name),
+            "OGC API Features": through_ogcapi(client, name),
         }
         for protocol, got in answers.items():
             assert got == viewed, (username, name, protocol)
@@ -338,7 +352,7 @@ def test_every_protocol_gives_exactly_the_rows_and_columns_of_the_rule_table(rig
 def test_tile_caches_are_never_shared_across_different_rights(rights):
     """WMTS: each audience's cache of a layer is chosen from its effective rights; two audiences
     share a cache only when they see the same rows and columns."""
-    from wms.tiles.audience import Audience as TileAudience
+    from layers.audience import Audience as TileAudience
     from wms.tiles.config import layer_caches
 
     seen = {}
