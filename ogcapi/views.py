@@ -24,7 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.events import layer_data_changed
 from layers.features import (All, Compare, FeatureQuery, In, InvalidGeometry, InvalidValue,
-                             ReadOnlyColumn, UnknownColumn, geometry_from_geojson, storage_area)
+                             OperationDenied, OutsideWriteFilter, ReadOnlyColumn, UnknownColumn,
+                             geometry_from_geojson, storage_area)
 from layers.models import FeatureChange, Layer, Permission, Publication
 from layers.models import DATA_SCHEMA
 from layers.tables import refresh_layer_metadata, table_exists
@@ -639,6 +640,25 @@ def publish_edit(source, changes, user, box_fids):
     return box
 
 
+def refused(error):
+    """The feature source's refusal of a write (rights: layers.access) as a 403, nothing saved."""
+    if isinstance(error, OperationDenied):
+        message = {
+            "insert": _("Vous n'avez pas le droit d'ajouter des objets à cette collection : rien "
+                        "n'a été enregistré."),
+            "update_attributes": _("Vous n'avez pas le droit de modifier les propriétés de ces "
+                                   "objets : rien n'a été enregistré."),
+            "update_geometry": _("Vous n'avez pas le droit de modifier la géométrie de ces "
+                                 "objets : rien n'a été enregistré."),
+            "delete": _("Vous n'avez pas le droit de supprimer ces objets : rien n'a été "
+                        "enregistré."),
+        }.get(error.operation, _("Opération refusée : rien n'a été enregistré."))
+    else:
+        message = _("Cet objet sortirait du périmètre que vous pouvez modifier : rien n'a été "
+                    "enregistré.")
+    return ApiError(403, "Forbidden", message)
+
+
 def outside(source, fids):
     if not source.inside(fids):
         raise ApiError(403, "Forbidden", _("Cet objet sortirait du périmètre que vous pouvez "
@@ -658,6 +678,8 @@ def create_item(request, name):
             changes = source.record(FeatureChange.Action.INSERT, [fid],
                                     after=source.snapshot([fid]), source="ogcapi")
             box = publish_edit(source, changes, request.user, [fid])
+    except (OperationDenied, OutsideWriteFilter) as error:
+        raise refused(error) from None
     except DatabaseError as error:
         raise bad_request(_("Refusé par la base de données, rien n'a été enregistré : "
                             "%(error)s") % {"error": str(error).splitlines()[0][:200]}) from None
@@ -708,6 +730,8 @@ def change_item(request, name, raw_fid):
                 changes = source.record(FeatureChange.Action.UPDATE, [fid], before,
                                         source.snapshot([fid]), source="ogcapi")
                 box = publish_edit(source, changes, request.user, [fid])
+    except (OperationDenied, OutsideWriteFilter) as error:
+        raise refused(error) from None
     except DatabaseError as error:
         raise bad_request(_("Refusé par la base de données, rien n'a été enregistré : "
                             "%(error)s") % {"error": str(error).splitlines()[0][:200]}) from None

@@ -595,3 +595,86 @@ def test_clip_cuts_geometries_to_the_area_intersect_keeps_them_whole_and_whole_w
     wfs_areas = {f["properties"]["nom"]: GEOSGeometry(json.dumps(f["geometry"])).area
                  for f in wfs["features"]}
     assert wfs_areas["grand"] == pytest.approx(clipped["grand"], rel=1e-2)
+
+
+# --- the demo rules, as a newcomer meets them ---------------------------------------------------
+def describe_columns(username, name):
+    response = client_for(username).get(WFS + f"REQUEST=DescribeFeatureType&TYPENAMES={name}")
+    assert response.status_code == 200, response.content[:300]
+    return {e.get("name") for e in ET.fromstring(response.content).iter()
+            if e.tag.endswith("}element")}
+
+
+def test_demo_spanc_owners_are_for_the_spanc_roles_only():
+    from fieldsync.demo import load_spanc_demo
+
+    load_spanc_demo()  # what `manage.py load_demo` adds for the SPANC (installations, owners)
+    owners = {"proprietaire", "telephone_proprietaire"}
+    assert not owners & describe_columns("agent.guerande", "spanc_installations")
+    assert owners <= describe_columns("responsable.spanc", "spanc_installations")
+    page = json.loads(body(client_for("agent.guerande").get(
+        "/api/layers/spanc_installations/features")))
+    assert page["features"] and not owners & set(page["features"][0]["properties"])
+    before = PersonalDataRead.objects.count()
+    client_for("responsable.spanc").get("/api/layers/spanc_installations/features")
+    assert PersonalDataRead.objects.count() == before + 1
+
+
+def test_demo_zones_activite_names_but_not_outlines_and_only_in_ones_commune():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT fid, code_insee, ST_AsText(geom) FROM layers_data.zones_activite "
+                       "ORDER BY fid")
+        zones = cursor.fetchall()
+    own = next(fid for fid, insee, _ in zones if insee == GUERANDE)
+    other = next(fid for fid, insee, _ in zones if insee != GUERANDE)
+
+    def post_update(fid, prop, value):
+        document = (f'<?xml version="1.0"?><wfs:Transaction service="WFS" version="1.1.0" {NS}>'
+                    f'<wfs:Update typeName="capgeo:zones_activite"><wfs:Property>'
+                    f'<wfs:Name>{prop}</wfs:Name><wfs:Value>{value}</wfs:Value></wfs:Property>'
+                    f'<ogc:Filter><ogc:FeatureId fid="zones_activite.{fid}"/></ogc:Filter>'
+                    f'</wfs:Update></wfs:Transaction>')
+        return client_for("agent.guerande").post("/ows", data=document, content_type="text/xml")
+
+    moved = (f'<gml:Polygon srsName="urn:ogc:def:crs:EPSG::2154"><gml:exterior><gml:LinearRing>'
+             f'<gml:posList>290000 6705000 290100 6705000 290100 6705100 290000 6705000'
+             f'</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>')
+    refused(post_update(own, "geom", moved))
+    refused(post_update(other, "nom", "Pas ma commune"))
+    refused(post_update(own, "code_insee", LA_BAULE))
+    assert post_update(own, "nom", "Zone renommée par la commune").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT fid, code_insee, ST_AsText(geom) FROM layers_data.zones_activite "
+                       "ORDER BY fid")
+        assert cursor.fetchall() == zones  # outlines and INSEE codes untouched
+        cursor.execute("SELECT nom FROM layers_data.zones_activite WHERE fid = %s", [own])
+        assert cursor.fetchone()[0] == "Zone renommée par la commune"
+
+
+def test_demo_contractor_reads_two_communes_clipped_until_the_end_of_his_contract():
+    contractor = AccessPolicy.for_user(user("prestataire.fibre"))
+    source = contractor.source("reseau_fibre", Permission.DOWNLOAD)
+    assert source.clip is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_Union(geom) FROM territory_commune WHERE insee = ANY(%s)",
+                       [[GUERANDE, LA_BAULE]])
+        (area,) = cursor.fetchone()
+    area = GEOSGeometry(area)
+    features = source.features(source.query(crs=2154))
+    assert features
+    for feature in features:
+        line = GEOSGeometry(json.dumps(feature["geometry"]), srid=2154)
+        assert area.buffer(0.01).covers(line)
+    # Another member of the contractors' group, without his named rule: denied.
+    other = User.objects.create_user("autre.prestataire", password="x-secret-123")
+    other.groups.add(Group.objects.get(name="Prestataires"))
+    with pytest.raises(LayerNotFound):
+        AccessPolicy.for_user(other).source("reseau_fibre")
+    # Past the end of the contract, the layer is gone for him (and his caches with it).
+    rule = AccessRule.objects.get(layer__name="reseau_fibre", users__username="prestataire.fibre")
+    rule.valid_until = TODAY - DAY
+    rule.save()
+    with pytest.raises(LayerNotFound):
+        AccessPolicy.for_user(user("prestataire.fibre")).source("reseau_fibre")
+    assert client_for("prestataire.fibre").get(
+        "/api/layers/reseau_fibre/features").status_code == 404
