@@ -108,7 +108,7 @@ def resolve_cached(user, names, style_names, locator="LAYERS", style_locator="ST
     if version is None:
         return None
     policy = AccessPolicy.for_user(user)
-    audience = Audience.of_policy(policy).key
+    audience = Audience.of_policy(policy, version).key
     served = []
     for name, style_name in zip(names, style_names):
         decision = _cache.entries.get(("wms", audience, name, style_name, locator, style_locator))
