@@ -65,6 +65,39 @@ def definition(base, collection_ids):
     }
     ref = {name: {"$ref": f"#/components/parameters/{name}"} for name in parameters}
     body = {"required": True, "content": {"application/geo+json": {"schema": {"type": "object"}}}}
+    tile_params = [ref["collectionId"],
+                   _parameter("tileMatrixSetId", "path", {"type": "string",
+                                                         "enum": ["WebMercatorQuad"]},
+                              "Jeu de matrices de tuiles.", required=True)]
+    tile_item = tile_params + [
+        _parameter(name, "path", {"type": "integer", "minimum": 0}, description, required=True)
+        for name, description in (("tileMatrix", "Niveau (zoom)."), ("tileRow", "Ligne."),
+                                  ("tileCol", "Colonne."))]
+    json_ok = {"200": {"description": "JSON", "content": json_object}, "404": EXCEPTION}
+    tiles_paths = {
+        "/tileMatrixSets": {"get": {"summary": "Jeux de matrices de tuiles",
+                                    "operationId": "getTileMatrixSetsList",
+                                    "responses": json_ok}},
+        "/tileMatrixSets/{tileMatrixSetId}": {"get": {
+            "summary": "Un jeu de matrices de tuiles", "operationId": "getTileMatrixSet",
+            "parameters": [tile_params[1]], "responses": json_ok}},
+        "/collections/{collectionId}/tiles": {"get": {
+            "summary": "Jeux de tuiles vectorielles de la collection",
+            "operationId": "getCollectionVectorTilesetsList", "parameters": [ref["collectionId"]],
+            "responses": json_ok}},
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}": {"get": {
+            "summary": "Un jeu de tuiles", "operationId": "getCollectionVectorTileSet",
+            "parameters": tile_params, "responses": json_ok}},
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": {
+            "get": {"summary": "Une tuile vectorielle (MVT)",
+                    "operationId": "getCollectionVectorTile", "parameters": tile_item,
+                    "responses": {"200": {"description": "Tuile",
+                                          "content": {"application/vnd.mapbox-vector-tile": {
+                                              "schema": {"type": "string",
+                                                         "format": "binary"}}}},
+                                  "204": {"description": "Tuile vide"},
+                                  "400": EXCEPTION, "404": EXCEPTION}}},
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "C@p Géo — OGC API – Features", "version": "1.0.0",
@@ -144,6 +177,7 @@ def definition(base, collection_ids):
                            "responses": {"204": {"description": "Supprimé"}, "403": EXCEPTION,
                                          "404": EXCEPTION, "412": EXCEPTION}},
             },
+            **tiles_paths,
         },
         "components": {
             "parameters": parameters,

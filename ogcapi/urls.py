@@ -13,4 +13,10 @@ urlpatterns = [
     path("collections/<slug:name>/queryables", views.queryables, name="queryables"),
     path("collections/<slug:name>/items", views.items, name="items"),
     path("collections/<slug:name>/items/<str:fid>", views.item, name="item"),
+    path("tileMatrixSets", views.tile_matrix_sets, name="tile-matrix-sets"),
+    path("tileMatrixSets/<str:tms>", views.tile_matrix_set, name="tile-matrix-set"),
+    path("collections/<slug:name>/tiles", views.collection_tilesets, name="tilesets"),
+    path("collections/<slug:name>/tiles/<str:tms>", views.collection_tileset, name="tileset"),
+    path("collections/<slug:name>/tiles/<str:tms>/<str:matrix>/<str:row>/<str:col>",
+         views.collection_tile, name="tile"),
 ]

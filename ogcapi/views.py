@@ -31,6 +31,7 @@ from layers.models import DATA_SCHEMA
 from layers.tables import refresh_layer_metadata, table_exists
 
 from . import crs as crs_module
+from . import tiles
 from .constants import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT
 from .cql import LANGUAGES, compile_filter
 from .errors import ApiError, bad_request, exception_response, not_found
@@ -162,6 +163,9 @@ def landing(request):
             link(f"{base}/collections", "data", JSON_TYPE, _("Collections")),
             link(f"{base}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON_TYPE,
                  _("Collections")),
+            link(f"{base}/tileMatrixSets",
+                 "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON_TYPE,
+                 _("Jeux de matrices de tuiles")),
         ],
     }
     if wants(request, ("json", "html")) == "html":
@@ -221,6 +225,8 @@ def collection_document(request, base, layer, source=None):
             link(f"{url}/items?f=html", "items", HTML, _("Objets (HTML)")),
             link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                  "application/schema+json", _("Propriétés interrogeables")),
+            link(f"{url}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                 JSON_TYPE, _("Tuiles vectorielles")),
             link(request.build_absolute_uri(f"/metadonnees/{layer.uuid}.xml"), "describedby",
                  "application/xml", _("Fiche de métadonnées ISO 19139")),
         ],
@@ -561,6 +567,38 @@ def item(request, name, fid):
         return render(request, "ogcapi/item.html", {"layer": source.layer, "feature": feature})
     return json_response(feature, GEOJSON, headers={
         "ETag": etag, "Content-Crs": crs_module.content_crs_header(output_uri)})
+
+
+# --- OGC API – Tiles ----------------------------------------------------------------------------
+@api_view(["GET"])
+def tile_matrix_sets(request):
+    return tiles.json_answer(tiles.tile_matrix_sets(base_url(request)))
+
+
+@api_view(["GET"])
+def tile_matrix_set(request, tms):
+    if tms != tiles.TMS_ID:
+        raise not_found(_("Jeu de matrices de tuiles inconnu : %(id)s.") % {"id": tms[:60]})
+    return tiles.json_answer(tiles.tile_matrix_set(base_url(request)))
+
+
+@api_view(["GET"])
+def collection_tilesets(request, name):
+    return tiles.json_answer(tiles.tilesets(base_url(request), source_of(request, name).layer))
+
+
+@api_view(["GET"])
+def collection_tileset(request, name, tms):
+    if tms != tiles.TMS_ID:
+        raise not_found(_("Jeu de matrices de tuiles inconnu : %(id)s.") % {"id": tms[:60]})
+    return tiles.json_answer(tiles.tileset(base_url(request), source_of(request, name).layer))
+
+
+@api_view(["GET"])
+def collection_tile(request, name, tms, matrix, row, col):
+    if tms != tiles.TMS_ID:
+        raise not_found(_("Jeu de matrices de tuiles inconnu : %(id)s.") % {"id": tms[:60]})
+    return tiles.tile(request, name, matrix, row, col)
 
 
 # --- Part 4: create, replace, update, delete ------------------------------------------------------

@@ -199,7 +199,8 @@ def test_conf_oas30_oas_impl_every_path_answers(admin):
     feature = document(admin.get("/ogc/collections/communes/items?limit=1"))["features"][0]
     for path, operations in api["paths"].items():
         url = "/ogc" + path.replace("{collectionId}", "communes").replace(
-            "{featureId}", str(feature["id"]))
+            "{featureId}", str(feature["id"])).replace("{tileMatrixSetId}", "WebMercatorQuad")
+        url = url.replace("{tileMatrix}/{tileRow}/{tileCol}", "12/1434/2020")
         assert admin.get(url).status_code == 200, url
 
 
