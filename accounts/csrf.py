@@ -20,7 +20,7 @@ Where it is enforced:
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
 
-from platform_web.error_responses import JSON, JSON_PREFIXES, OGC, error_response, url_space
+from platform_web.error_responses import HTML, JSON, error_response, url_space
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
@@ -58,9 +58,12 @@ def message():
 
 
 def refusal_response(request, reason):
-    """403 in the endpoint's own error format: the service's exception report on /ows and
-    /mapproxy/, JSON elsewhere (these endpoints are read by scripts, not by people)."""
-    space = OGC if url_space(request.path_info) == OGC else JSON
+    """403 in the endpoint's own error format: its URL space's (the service's exception report
+    on /ows and /mapproxy/, OGC API's on /ogc/, …), JSON for an endpoint among HTML pages (these
+    endpoints are read by scripts, not by people)."""
+    space = url_space(request.path_info)
+    if space == HTML:
+        space = JSON
     return error_response(request, 403, message(), code="PermissionDenied", locator="CSRF",
                           space=space)
 
@@ -68,7 +71,7 @@ def refusal_response(request, reason):
 def failure(request, reason=""):
     """CSRF_FAILURE_VIEW: Django's own refusals (views without csrf_exempt), in the endpoint's
     format on the protocol paths, Django's page elsewhere (HTML forms)."""
-    if url_space(request.path_info) == OGC or request.path_info.startswith(JSON_PREFIXES):
+    if url_space(request.path_info) != HTML:
         return refusal_response(request, reason)
     from django.views.csrf import csrf_failure
 

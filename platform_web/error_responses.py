@@ -66,8 +66,6 @@ def url_space(path):
         return REGISTERED
     if path in ("/ows", "/csw") or path.startswith(("/ows/", "/mapproxy/")) or path == "/mapproxy":
         return OGC
-    if path.startswith("/open311/"):
-        return OPEN311
     if path.startswith(JSON_PREFIXES) or path in JSON_PATHS or path.endswith((".json", ".geojson")):
         return JSON
     return HTML

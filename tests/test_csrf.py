@@ -138,6 +138,8 @@ UNSAFE = [
     ("post", "/mapproxy/service", lambda: "SERVICE=WMTS&REQUEST=GetCapabilities",
      "text/plain", 405),
     ("post", "/ows?SERVICE=WMS&REQUEST=GetMap", lambda: "x", "text/plain", 400),
+    # OGC API: the collection is unknown outside the scenario, the view's own 404.
+    ("post", "/ogc/collections/acces_public/items", lambda: "x", "text/plain", 404),
 ]
 
 
@@ -158,7 +160,9 @@ def test_every_unsafe_endpoint_refuses_a_session_without_token(method, path, bod
         assert "ows:ExceptionReport" in text
     else:
         assert response["Content-Type"] == "application/json"
-        json.loads(text)
+        answer = json.loads(text)
+        if path.startswith("/ogc/"):
+            assert answer["code"] == "PermissionDenied"  # OGC API's exception format
     assert Device.objects.count() == devices
 
 
