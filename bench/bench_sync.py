@@ -228,7 +228,7 @@ def main():
     from accounts.tokens import create_token
     from capgeo.demo import load_demo
     from territory.models import Commune
-    from fieldsync import management_actions, publication
+    from fieldsync import campaigns, publication
     from fieldsync.models import (
         AuditEntry, ChangeLog, ChecklistItem, Control, ControlKind, Installation, PhotoBlob,
         SyncBatch, SyncChange,
@@ -258,8 +258,8 @@ def main():
     manager = User.objects.get(username="responsable.spanc")
     inspector = User.objects.get(username="controleur.spanc")
     kind = ControlKind.objects.get(code="bon_fonctionnement")
-    campaign, planned = management_actions.plan_campaign(manager, "Banc d'essai", kind, communes)
-    management_actions.assign(manager, list(campaign.controls.all()), inspector)
+    campaign, planned = campaigns.plan_campaign(manager, "Banc d'essai", kind, communes)
+    campaigns.assign(manager, list(campaign.controls.all()), inspector)
 
     client = Client()
     client.force_login(inspector)

@@ -5,7 +5,8 @@ Sync records (batches, changes, audit) are read-only here: they are evidence, no
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
-from . import journal, models, publication, zones
+from . import history, models, publication, zones
+from .records import installation as installation_type
 
 
 class VocabularyAdmin(admin.ModelAdmin):
@@ -83,10 +84,10 @@ class InstallationAdmin(GISModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        publication.publish(installation_ids=[form.instance.pk])
+        publication.publish({installation_type.LAYER.name: [form.instance.pk]})
         publication.refresh_metadata()
         # Devices learn of the edit at their next pull, and the audit trail names its author.
-        journal.record(request.user, "installation.admin_edit", "installation",
+        history.record(request.user, "installation.admin_edit", "installation",
                        form.instance.uuid, form.instance.version)
 
 

@@ -18,7 +18,7 @@ from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
@@ -27,8 +27,12 @@ from rest_framework.views import APIView
 from accounts.models import User
 from territory.models import Commune
 
-from . import editing, management_actions, photos, planning, pull, push, push_queue, scope, wire
-from .changes import BatchSerializer, ChangeSerializer, StrictSerializer, flatten_errors
+from . import campaigns, conflicts, photos, planning, pull, push, push_queue, review, scope
+from .actions import ActionRefused, Busy
+from .records import control as control_type
+from .records import installation as installation_type
+from .serializers import StrictSerializer
+from .validation import BatchSerializer, ChangeSerializer, flatten_errors
 from .models import ControlKind, Device
 
 logger = logging.getLogger(__name__)
@@ -399,7 +403,7 @@ class InstallationListView(BaseSyncView):
                                  "est attendu."), code="invalid_parameter")
         if insee:
             queryset = queryset.filter(commune__insee=insee)
-        return Response({"installations": [wire.installation_out(i, request.user)
+        return Response({"installations": [installation_type.out(i, request.user)
                                            for i in queryset[:5000]]})
 
 
@@ -444,12 +448,12 @@ class CampaignView(BaseSyncView):
                 return error(400, _t("Zone invalide : %(reason)s")
                              % {"reason": " ".join(invalid.messages)})
         try:
-            campaign, count = management_actions.plan_campaign(
+            campaign, count = campaigns.plan_campaign(
                 request.user, data["name"], kind, communes, area, data.get("due_before"),
                 data.get("starts_on"), data.get("ends_on"))
-        except management_actions.Busy as busy:
+        except Busy as busy:
             return busy_answer(busy)
-        except management_actions.ActionRefused as refused:
+        except ActionRefused as refused:
             return error(400, refused)
         return Response({"id": campaign.pk, "name": campaign.name, "planned": count,
                          "controls": [str(u) for u in campaign.controls.values_list("uuid",
@@ -481,10 +485,10 @@ class AssignView(BaseSyncView):
         if inspector is None or len(controls) != len(set(data["controls"])):
             return error(400, _t("Contrôleur ou contrôle inconnu."))
         try:
-            count = management_actions.assign(request.user, controls, inspector)
-        except management_actions.Busy as busy:
+            count = campaigns.assign(request.user, controls, inspector)
+        except Busy as busy:
             return busy_answer(busy)
-        except management_actions.ActionRefused as refused:
+        except ActionRefused as refused:
             return error(400, refused)
         return Response({"assigned": count})
 
@@ -513,14 +517,14 @@ class DecisionView(BaseSyncView):
             return error(404, _t("Contrôle inconnu ou hors de vos attributions."),
                          code="not_found")
         try:
-            control = management_actions.decide(
+            control = review.decide(
                 request.user, control, serializer.validated_data["decision"] == "validate",
                 serializer.validated_data.get("reason", ""))
-        except management_actions.Busy as busy:
+        except Busy as busy:
             return busy_answer(busy)
-        except management_actions.ActionRefused as refused:
-            return error(400, refused, missing_photos=editing.missing_photos(control))
-        return Response(wire.control_out(control, request.user))
+        except ActionRefused as refused:
+            return error(400, refused, missing_photos=control_type.missing_photos(control))
+        return Response(control_type.out(control, request.user))
 
 
 class ConflictListView(BaseSyncView):
@@ -533,8 +537,8 @@ class ConflictListView(BaseSyncView):
              "user": c.batch.user.username, "device": c.batch.device.name,
              "received_at": c.created_at.isoformat(), "client": c.data,
              # The object's version now, not the one stored when the conflict arose.
-             "server_version": management_actions.current_server_state(request.user, c)[0]}
-            for c in management_actions.open_conflicts(request.user)]})
+             "server_version": conflicts.current_server_state(request.user, c)[0]}
+            for c in conflicts.open_conflicts(request.user)]})
 
 
 class ResolutionSerializer(StrictSerializer):
@@ -554,16 +558,16 @@ class ConflictResolutionView(BaseSyncView):
         if not serializer.is_valid():
             return error(400, _t("Arbitrage invalide."), flatten_errors(serializer.errors))
         change_id = parse_uuid(change_id)
-        change = change_id and management_actions.visible_conflicts(request.user).filter(
+        change = change_id and conflicts.visible_conflicts(request.user).filter(
             pk=change_id).first()
         if change is None:
             return error(404, _t("Conflit inconnu ou hors de votre ressort."), code="not_found")
         try:
-            change = management_actions.resolve_conflict(
+            change = conflicts.resolve_conflict(
                 request.user, change, serializer.validated_data["keep"] == "client")
-        except management_actions.Busy as busy:
+        except Busy as busy:
             return busy_answer(busy)
-        except management_actions.ActionRefused as refused:
+        except ActionRefused as refused:
             return error(400, refused)
         return Response({"change_id": str(change.id), "resolution": change.resolution})
 

@@ -28,16 +28,17 @@ import logging
 import time
 import uuid
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from . import chunk as context  # (a local "chunk" is a slice of the batch here)
+from . import history, publication, records, retry
+from .models import SyncChange
+from .retry import Replay
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 100
-RETRIES = 3
-# SQLSTATE of the errors after which a chunk is applied again.
-RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+RETRIES = retry.RETRIES
 
 
 
@@ -45,28 +46,20 @@ class _Pending:
     """What one change (or a chunk's kept changes) asks to be written at the end of the chunk."""
 
     def __init__(self):
-        self.installation_ids = set()
-        self.control_ids = set()
+        self.published = {}    # layer name: ids of its rows to refresh (fieldsync.publication)
         self.audit = []        # AuditEntry instances, unsaved
         self.changelog = []    # ChangeLog instances, unsaved, in the order of the changes
         self.sync_changes = []  # SyncChange rows of the applied changes, unsaved
-        self.findings = {}     # control id: its new Finding rows (replacing the old ones)
-        self.photos = {}       # control id: its new ControlPhoto rows (replacing the old ones)
-        self.blobs = {}        # sha256: PhotoBlob announced for the first time, unsaved
-        self.controls = {}     # control id: the Control updated in memory, to write
-        self.held = set()      # sha256 of photos now held on a control the user may read
+        self.rows = {}         # a record type's pending rows: name: {key: value} (later wins)
 
     def merge(self, other):
-        self.installation_ids |= other.installation_ids
-        self.control_ids |= other.control_ids
+        for layer, ids in other.published.items():
+            self.published.setdefault(layer, set()).update(ids)
         self.audit += other.audit
         self.changelog += other.changelog
         self.sync_changes += other.sync_changes
-        self.findings.update(other.findings)
-        self.photos.update(other.photos)
-        self.blobs.update(other.blobs)
-        self.controls.update(other.controls)
-        self.held |= other.held
+        for name, rows in other.rows.items():
+            self.rows.setdefault(name, {}).update(rows)
 
 
 class Unit:
@@ -81,13 +74,21 @@ class Unit:
         self.unknown_change_ids = set()  # change ids no SyncChange had when the chunk began
         self.named = set()  # what the changes since the last flush named (see _apply_chunk)
 
-    def publish(self, installation_ids, control_ids):
-        self.change.installation_ids.update(installation_ids)
-        self.change.control_ids.update(control_ids)
+    def publish(self, rows):
+        for layer, ids in rows.items():
+            self.change.published.setdefault(layer, set()).update(ids)
 
     def journal(self, audit_entry, changelog_entry):
         self.change.audit.append(audit_entry)
         self.change.changelog.append(changelog_entry)
+
+    def pending(self, name):
+        """This change's pending rows of one kind ({key: value}; see records.*.write_pending)."""
+        return self.change.rows.setdefault(name, {})
+
+    def kept_rows(self, name):
+        """The pending rows of one kind that the chunk's applied changes left (not written yet)."""
+        return self.kept.rows.get(name, {})
 
     def end_change(self, applied):
         if applied:
@@ -95,20 +96,15 @@ class Unit:
         self.change = _Pending()
 
     def flush(self):
-        """Write what the chunk's applied changes asked for (inside the chunk's transaction)."""
-        from django.db import IntegrityError
-
-        from . import editing, journal, publication
-        from .models import SyncChange
-
+        """Write what the chunk's applied changes asked for (inside the chunk's transaction): each
+        record type's rows, in the registry's order, then the sync changes, the published rows
+        and the journal."""
         pending, self.kept = self.kept, _Pending()
         self.named = set()
         token = context.enter(None)  # the writes below are the real ones
         try:
-            editing.write_pending(pending.findings, pending.photos, pending.blobs,
-                                  pending.controls.values())
-            self.prepared.setdefault("blobs", {}).update(pending.blobs)  # saved now
-            self.prepared.setdefault("held", set()).update(pending.held)
+            for record_type in records.REGISTRY.values():
+                record_type.write_pending(pending.rows, self)
             if pending.sync_changes:
                 try:
                     SyncChange.objects.bulk_create(pending.sync_changes)
@@ -116,10 +112,9 @@ class Unit:
                     # A concurrent batch stored one of these change ids meanwhile: the chunk
                     # starts again and answers that change as already received.
                     raise Replay("change id stored concurrently") from error
-            if pending.installation_ids or pending.control_ids:
-                publication.publish(installation_ids=pending.installation_ids,
-                                    control_ids=pending.control_ids)
-            journal.write(pending.audit, pending.changelog)
+            if pending.published:
+                publication.publish(pending.published)
+            history.write(pending.audit, pending.changelog)
         finally:
             context.leave(token)
 
@@ -128,8 +123,6 @@ def stored_change(change_id):
     """The SyncChange of this change id, or None. Within a chunk, the ids are looked up once for
     the whole chunk; an id met a second time (the same change twice in a batch) is read again. A
     concurrent batch storing the same id meanwhile is caught by the unique key, as before."""
-    from .models import SyncChange
-
     unit = context.current()
     if unit is not None and change_id in unit.unknown_change_ids:
         unit.unknown_change_ids.discard(change_id)
@@ -157,27 +150,9 @@ def _unit(defer):
         context.leave(token)
 
 
-class Replay(Exception):
-    """Raised while writing a chunk's pending rows when a concurrent transaction changed what the
-    chunk relied on: the chunk is rolled back and applied again, like after a deadlock."""
-
-
 class Busy(Exception):
     """A chunk kept losing deadlocks or serialization failures: nothing of it was committed; the
     same batch sent again resumes after the chunks committed before it."""
-
-
-def retryable_sqlstate(error):
-    """The SQLSTATE of a deadlock or a serialization failure behind this error, else None (its
-    causes are followed: a caller may have wrapped the database error in its own)."""
-    seen = 0
-    while error is not None and seen < 10:
-        if isinstance(error, Replay):
-            return "replay"
-        if getattr(error, "pgcode", None) in RETRYABLE:
-            return error.pgcode
-        error, seen = error.__cause__, seen + 1
-    return None
 
 
 def apply_changes(changes, process, applied_status="applied", prepare=None, names=None):
@@ -197,7 +172,7 @@ def apply_changes(changes, process, applied_status="applied", prepare=None, name
                 results += _apply_chunk(chunk, process, applied_status, prepare, names, defer)
                 break
             except Exception as error:  # noqa: BLE001 - re-raised unless retryable
-                sqlstate = retryable_sqlstate(error)
+                sqlstate = retry.retryable_sqlstate(error)
                 if sqlstate is None and defer and isinstance(error, DatabaseError):
                     # The database refused a row written at the end of the chunk (a value the
                     # validation let through): apply the chunk again writing each change's rows
@@ -213,13 +188,11 @@ def apply_changes(changes, process, applied_status="applied", prepare=None, name
                 attempt += 1
                 log.warning("sync chunk %d-%d rolled back (%s: %s), applying it again",
                             chunk[0][0], chunk[-1][0], sqlstate, error)
-                time.sleep(0.05 * attempt)
+                time.sleep(retry.pause(attempt))
     return results
 
 
 def _apply_chunk(chunk, process, applied_status, prepare, names, defer=True):
-    from .models import SyncChange
-
     answers = []
     with transaction.atomic(), _unit(defer) as unit:
         ids = _change_ids(chunk)

@@ -15,10 +15,12 @@ from django.utils import timezone
 from accounts.models import User
 from territory.models import Commune
 
-from . import management_actions, publication, rules
-from .journal import record
+from . import campaigns, publication, verdict
+from .history import record
 from .models import (ChecklistItem, Control, ControlKind, ControlStatus, Finding, FindingResult,
                      Installation)
+from .records import control as control_type
+from .records import installation as installation_type
 
 # Communes of the demo campaign (Guérande, La Baule-Escoublac) and installations per commune.
 DEMO_CAMPAIGN_COMMUNES = ["44069", "44055"]
@@ -53,15 +55,15 @@ def load_spanc_demo():
                 owner_name=OWNERS[number % len(OWNERS)], owner_phone="02 40 00 00 00",
                 capacity_eh=4 + number % 4, year_built=year))
     Installation.objects.bulk_create(created)
-    publication.publish(installation_ids=[i.pk for i in created])
+    publication.publish({installation_type.LAYER.name: [i.pk for i in created]})
     manager = User.objects.filter(username="responsable.spanc").first()
     inspector = User.objects.filter(username="controleur.spanc").first()
     kind = ControlKind.objects.filter(code="bon_fonctionnement").first()
     if created and manager and inspector and kind:
-        campaign, _count = management_actions.plan_campaign(
+        campaign, _count = campaigns.plan_campaign(
             manager, "Campagne de démonstration", kind,
             [communes[insee] for insee in DEMO_CAMPAIGN_COMMUNES if insee in communes])
-        management_actions.assign(manager, list(campaign.controls.all()), inspector)
+        campaigns.assign(manager, list(campaign.controls.all()), inspector)
     if created and manager and inspector:
         load_control_history(created, manager, inspector)
     publication.refresh_metadata()
@@ -83,7 +85,7 @@ def load_control_history(installations, manager, inspector, today=None):
     """Validated periodic controls of the past years for most installations (this year's too),
     and a few transmitted controls awaiting the manager's validation; returns their number.
 
-    The verdicts come from the regulation's own rules (fieldsync.rules.evaluate) over drawn
+    The verdicts come from the regulation's own rules (fieldsync.verdict.evaluate) over drawn
     findings, so conclusions, works deadlines and next-control dates are the ones the field app
     would have produced. The campaign's installations (Guérande, La Baule) were last checked long
     ago: their periodic control is due, which is why the campaign plans them.
@@ -119,8 +121,7 @@ def load_control_history(installations, manager, inspector, today=None):
         visit = _day_between(draw, today - datetime.timedelta(days=20), today)
         made.append(_validated_control(installation, periodic, visit, items[periodic.code], draw,
                                        manager, inspector, status=ControlStatus.SUBMITTED))
-    publication.publish(installation_ids=[c.installation_id for c in made],
-                        control_ids=[c.pk for c in made])
+    publication.publish({control_type.LAYER.name: [c.pk for c in made]})  # and installations
     return len(made)
 
 
@@ -132,7 +133,7 @@ def _validated_control(installation, kind, visit, items, draw, manager, inspecto
     control = Control(installation=installation, kind=kind, inspector=inspector, visit_date=visit,
                       sale_date=visit if kind.is_sale else None, status=status,
                       submitted_at=moment)
-    rules.evaluate(control, findings)
+    verdict.evaluate(control, findings)
     if status == ControlStatus.VALIDATED:
         control.decided_at, control.decided_by = moment + datetime.timedelta(days=2), manager
     control.comments = ("Installation bien entretenue." if control.conclusion

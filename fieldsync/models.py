@@ -450,7 +450,7 @@ class SyncChange(models.Model):
 class ChangeLog(models.Model):
     """The server's monotonic sequence: pull cursors are ids of this table.
 
-    Rows are written under a transaction-level advisory lock (fieldsync.journal) so that ids are
+    Rows are written under a transaction-level advisory lock (fieldsync.history) so that ids are
     committed in order: a reader never skips a change that commits late.
     """
     id = models.BigAutoField(primary_key=True)

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 
 from . import scope
-from .changes import max_photo_bytes
+from .serializers import max_photo_bytes
 from .models import Control, ControlPhoto, PhotoBlob
 
 RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")

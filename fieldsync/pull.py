@@ -9,13 +9,13 @@ import json
 
 from django.contrib.gis.geos import Polygon
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from layers.access import AccessPolicy
 from layers.tables import qualified
 
-from . import scope, wire, zones
+from . import records, vocabularies, zones
 from .models import ChangeLog, Control, ControlStatus, Installation, SyncChange
 
 PROTOCOL = "capgeo-spanc-sync/1"
@@ -34,17 +34,6 @@ def assignments(user):
 
 def current_cursor():
     return ChangeLog.objects.aggregate(last=Max("id"))["last"] or 0
-
-
-def _controls(queryset, user):
-    queryset = queryset.select_related(*wire.CONTROL_RELATED).prefetch_related(
-        *wire.CONTROL_PREFETCH)
-    return [wire.control_out(control, user) for control in queryset]
-
-
-def _installations(queryset, user):
-    queryset = queryset.select_related("commune").prefetch_related("components__type")
-    return [wire.installation_out(installation, user) for installation in queryset]
 
 
 def _area(installations):
@@ -97,11 +86,12 @@ def package(user):
     """The offline package as JSON text."""
     cursor = current_cursor()  # read first: whatever commits later comes again with the changes
     mine = assignments(user)
-    installations = Installation.objects.filter(pk__in=mine.values("installation"))
-    history = Control.objects.filter(installation__in=installations).exclude(pk__in=mine)
-    area = _area(installations)
+    area = _area(Installation.objects.filter(pk__in=mine.values("installation")))
     campaigns = {c.campaign_id: c.campaign for c in mine.select_related("campaign")
                  if c.campaign_id}
+    members = {}
+    for record_type in records.REGISTRY.values():
+        members.update(record_type.package(user, mine))
     body = {
         "format": PROTOCOL,
         "generated_at": timezone.now().isoformat(),
@@ -112,10 +102,8 @@ def package(user):
                        "ends_on": c.ends_on.isoformat() if c.ends_on else None}
                       for c in campaigns.values()],
         "assignments": [str(u) for u in mine.values_list("uuid", flat=True)],
-        "installations": _installations(installations, user),
-        "controls": _controls(mine, user),
-        "previous_controls": _controls(history, user),
-        "vocabularies": wire.vocabularies(),
+        **members,
+        "vocabularies": vocabularies.vocabularies(),
         "map": ({k: v for k, v in area.items() if k != "polygon"} if area else None),
     }
     text = json.dumps(body, ensure_ascii=False)
@@ -127,12 +115,15 @@ def changes(user, since):
     entries = list(ChangeLog.objects.filter(id__gt=since).order_by("id")
                    .values_list("id", "entity", "entity_uuid")[:CHANGES_PAGE])
     new_cursor = entries[-1][0] if entries else max(since, 0)
-    control_ids = {u for _, entity, u in entries if entity == "control"}
-    installation_ids = {u for _, entity, u in entries if entity == "installation"}
-    controls = scope.controls(user).filter(uuid__in=control_ids)
-    # A control's installation travels with it, so a new assignment is usable offline at once.
-    installations = scope.installations(user).filter(
-        Q(uuid__in=installation_ids) | Q(pk__in=controls.values("installation")))
+    uuids = {}
+    for _id, entity, uuid in entries:
+        uuids.setdefault(entity, set()).add(uuid)
+    # In reverse order: a record type may bring along the records that refer to it (a control's
+    # installation travels with it, so a new assignment is usable offline at once).
+    changed = {}
+    for record_type in reversed(list(records.REGISTRY.values())):
+        changed[record_type.entity] = record_type.changed(
+            user, uuids.get(record_type.entity, set()), changed)
     conflicts = SyncChange.objects.filter(batch__user=user, status="conflict") \
         .order_by("-created_at")[:100]
     return {
@@ -141,8 +132,8 @@ def changes(user, since):
         "cursor": new_cursor,
         "more": len(entries) == CHANGES_PAGE,
         "assignments": [str(u) for u in assignments(user).values_list("uuid", flat=True)],
-        "installations": _installations(installations, user),
-        "controls": _controls(controls, user),
+        **{record_type.members: record_type.serialise(changed[record_type.entity], user)
+           for record_type in records.REGISTRY.values()},
         "conflicts": [
             {"change_id": str(c.id), "entity": c.entity, "id": str(c.entity_uuid),
              "resolution": c.resolution or "open",

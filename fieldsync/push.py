@@ -16,8 +16,8 @@ crash is resumed after its last committed chunk.
 
 Concurrency: a chunk that loses a deadlock or a serialization failure (SQLSTATE 40P01, 40001) is
 rolled back and applied again, a bounded number of times (fieldsync.batching); the lock order of
-fieldsync.editing keeps that rare. Past the last try the request answers 503 `busy` (the chunks
-before are committed; resend the same batch).
+the records (fieldsync.records.control) keeps that rare. Past the last try the request answers
+503 `busy` (the chunks before are committed; resend the same batch).
 
 PostgreSQL refuses the NUL character in text and jsonb: a change holding one is rejected with its
 path, and the stored copy of the batch has it replaced by U+FFFD (its digest is the one of the
@@ -26,15 +26,16 @@ bytes received).
 import hashlib
 import json
 import logging
-import uuid as uuid_module
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from . import batching, chunk, editing, publication, scope, wire
-from .changes import ChangeSerializer, validate_change
-from .journal import record
+from . import batching, chunk, publication, records
+from .history import record
+from .records.base import Conflict, Rejected
+from .serializers import as_uuid
+from .validation import ChangeSerializer, validate_change
 from .models import ChangeStatus, Device, SyncBatch, SyncChange
 
 logger = logging.getLogger(__name__)
@@ -151,61 +152,53 @@ def process(user, batch_id, device_id, changes, payload):
     return refreshed(user, response)  # a resumed batch holds stored answers of before the crash
 
 
-def _as_uuid(value):
-    """The UUID ChangeSerializer would read from this value, or None."""
-    try:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return uuid_module.UUID(int=value)
-        return uuid_module.UUID(hex=value) if isinstance(value, str) else None
-    except ValueError:
-        return None
+def _record_type(raw):
+    entity = raw.get("entity") if isinstance(raw, dict) else None
+    return records.REGISTRY.get(entity) if isinstance(entity, str) else None
 
 
 def _names(raw):
     """The identifiers a change names: its change id and the records it reads or writes."""
-    if not isinstance(raw, dict):
+    record_type = _record_type(raw)
+    if record_type is None:
         return set()
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-    return {_as_uuid(value) for value in (raw.get("change_id"), raw.get("id"),
-                                          data.get("supersedes"), data.get("installation"))} - {None}
+    return {as_uuid(value) for value in [raw.get("change_id"), *record_type.names(raw)]} - {None}
 
 
 def _prepare(user, changes):
-    """Look up and lock the chunk's records at once (editing.prepare_chunk): the controls that
-    one change only names (updated or corrected), and the installations that receive new
-    controls, unless a change of the chunk modifies that installation or its controls' state."""
-    named, new_on, modified, photos = {}, set(), set(), set()
+    """Look up and lock the chunk's records at once, type by type (RecordType.prepare), telling
+    each what the chunk's changes modify and how often."""
+    modified, by_type = {}, {}
     for raw in changes:
-        if not isinstance(raw, dict):
+        record_type = _record_type(raw)
+        if record_type is None:
             continue
-        entity, op = raw.get("entity"), raw.get("op")
-        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-        if entity == "installation":
-            modified.add(_as_uuid(raw.get("id")))
-        elif entity == "control":
-            if isinstance(data.get("photos"), list):
-                photos |= {str(p["sha256"]).lower() for p in data["photos"]
-                           if isinstance(p, dict) and isinstance(p.get("sha256"), str)}
-            if op == "create":
-                new_on.add(_as_uuid(data.get("installation")))
-            for name in [raw.get("id")] + ([data.get("supersedes")] if op == "supersede" else []):
-                named[_as_uuid(name)] = named.get(_as_uuid(name), 0) + 1
-    controls = {u for u, count in named.items() if count == 1 and u is not None}
-    installations = {u for u in new_on - modified if u is not None}
-    editing.prepare_chunk(user, controls, installations, photos, skip_installations=modified)
+        by_type.setdefault(record_type.entity, []).append(raw)
+        for entity, identifier in record_type.modifies(raw):
+            key = (entity, as_uuid(identifier))
+            modified[key] = modified.get(key, 0) + 1
+    for entity, raws in by_type.items():
+        records.get(entity).prepare(user, raws, modified)
 
 
 def refreshed(user, response):
-    """A stored answer replayed: the same, except `missing_photos`, recomputed (photos uploaded
-    since are no longer listed, so a client never re-sends or keeps what the server holds)."""
-    wanted = {r["id"] for r in response["results"]
-              if r.get("entity") == "control" and "missing_photos" in r and r.get("id")}
-    if not wanted:
+    """A stored answer replayed: the same, except what its record types recompute (a control's
+    `missing_photos`: photos uploaded since are no longer listed, so a client never re-sends or
+    keeps what the server holds)."""
+    wanted = {}
+    for result in response["results"]:
+        if result.get("id") and result.get("entity") in records.REGISTRY:
+            wanted.setdefault(result["entity"], set()).add(result["id"])
+    fresh = {}
+    for entity, uuids in wanted.items():
+        fresh.update(((entity, uuid), members)
+                     for uuid, members in records.get(entity).refreshed(user, uuids).items())
+    if not fresh:
         return response
-    # One query for the whole batch; a control gone out of scope keeps its stored answer.
-    missing = editing.missing_photos_of(scope.controls(user).filter(uuid__in=wanted))
-    results = [{**r, "missing_photos": missing[r["id"]]} if "missing_photos" in r
-               and r.get("id") in missing else r for r in response["results"]]
+    results = []
+    for result in response["results"]:
+        members = fresh.get((result.get("entity"), result.get("id")), {})
+        results.append({**result, **{k: v for k, v in members.items() if k in result}})
     return {**response, "results": results}
 
 
@@ -255,10 +248,10 @@ def _apply_once(batch, position, raw, change):
     try:
         with transaction.atomic():
             return _apply(batch, position, raw, change)
-    except editing.Rejected as error:
+    except Rejected as error:
         return _store_outcome(batch, position, raw, change_id, ChangeStatus.REJECTED,
                               {"reasons": error.reasons}, change)
-    except editing.Conflict as conflict:
+    except Conflict as conflict:
         return _store_outcome(batch, position, raw, change_id, ChangeStatus.CONFLICT, {
             "reasons": [_t("Conflit : l'objet a changé sur le serveur depuis la version %(base)s "
                            "(version actuelle : %(version)s). Rien n'a été écrasé ; reprenez la "
@@ -305,21 +298,13 @@ def current_state(user, change):
         state["resolution"] = change.resolution or SyncChange.Resolution.OPEN
     if change.status not in (ChangeStatus.APPLIED, ChangeStatus.CONFLICT) or not change.entity_uuid:
         return state
-    if change.entity == "installation":
-        obj = (scope.installations(user).filter(uuid=change.entity_uuid)
-               .prefetch_related("components__type").first())
-        out = obj and wire.installation_out(obj, user)
-    else:
-        obj = (scope.controls(user).filter(uuid=change.entity_uuid)
-               .select_related(*wire.CONTROL_RELATED).prefetch_related(*wire.CONTROL_PREFETCH)
-               .first())
-        out = obj and wire.control_out(obj, user)
+    record_type = records.get(change.entity)
+    obj = record_type.load(user, change.entity_uuid)
     if obj is None:
         return state  # gone out of the user's scope since: nothing to show
+    out = record_type.out(obj, user)
     if change.status == ChangeStatus.APPLIED:
-        state.update({"version": obj.version, "record": out})
-        if change.entity == "control":
-            state["missing_photos"] = editing.missing_photos(obj)
+        state.update({"version": obj.version, "record": out, **record_type.answer(obj)})
     else:
         state.update({"server_version": obj.version, "server_record": out})
     return state
@@ -354,21 +339,10 @@ def _apply(batch, position, raw, change):
     entity, op, uuid = change["entity"], change["op"], change["id"]
     base, data = change.get("base_version"), change["data"]
     answer = _base_answer(position, change["change_id"], raw)
-    extra_logs = []
-    if entity == "installation":
-        obj = (editing.create_installation(user, uuid, data) if op == "create"
-               else editing.update_installation(user, uuid, base, data))
-        out = wire.installation_out(obj, user)
-    else:
-        if op == "create":
-            obj = editing.create_control(user, uuid, data)
-        elif op == "update":
-            obj = editing.update_control(user, uuid, base, data)
-        else:
-            obj, old = editing.supersede_control(user, uuid, base, data)
-            extra_logs.append(old)
-        out = wire.control_out(obj, user)
-        answer["missing_photos"] = editing.missing_photos(obj)
+    record_type = records.get(entity)
+    obj, superseded = record_type.apply(user, op, uuid, base, data)
+    out = record_type.out(obj, user)
+    answer.update(record_type.answer(obj))
     answer.update({"status": ChangeStatus.APPLIED, "version": obj.version, "record": out})
     # The lock order: records (above), then SyncChange rows, then the change log (record()).
     resubmitted = _close_resubmitted(user, change)
@@ -383,8 +357,8 @@ def _apply(batch, position, raw, change):
     else:
         sync_change.save(force_insert=True)
     record(user, f"{entity}.{op}", entity, uuid, obj.version, device=device, change=sync_change)
-    for old in extra_logs:
-        record(user, "control.superseded", "control", old.uuid, old.version, device=device,
+    for old in superseded:
+        record(user, f"{entity}.superseded", entity, old.uuid, old.version, device=device,
                change=sync_change, details={"superseded_by": str(uuid)})
     return answer
 
@@ -395,13 +369,13 @@ def _close_resubmitted(user, change):
     conflict_id = change.get("resubmits")
     if not conflict_id:
         return None
-    targets = [change["id"]] + ([change["data"]["supersedes"]] if "supersedes" in change["data"]
-                                else [])
+    targets = [as_uuid(identifier) for _entity, identifier in
+               records.get(change["entity"]).modifies(change)]
     conflict = (SyncChange.objects.select_for_update(of=("self",))
                 .filter(id=conflict_id, status=ChangeStatus.CONFLICT, batch__user=user,
                         entity_uuid__in=targets).first())
     if conflict is None:
-        raise editing.Rejected(_t("resubmits : ce n'est pas l'un de vos conflits sur cet objet."))
+        raise Rejected(_t("resubmits : ce n'est pas l'un de vos conflits sur cet objet."))
     if conflict.resolution == SyncChange.Resolution.OPEN:
         conflict.resolution = SyncChange.Resolution.RESUBMITTED
         conflict.resolved_at = timezone.now()

@@ -30,16 +30,8 @@ def is_spanc_staff(user):
         user.is_gis_admin or user.role in SPANC_ROLES))
 
 
-def is_admin(user):
-    return _active(user) and user.is_gis_admin
-
-
 def is_manager(user):
     return _active(user) and (user.is_gis_admin or user.role == Role.SPANC_MANAGER)
-
-
-def is_inspector(user):
-    return _active(user) and user.role == Role.SPANC_INSPECTOR
 
 
 def installations(user):

@@ -11,7 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from territory.models import Commune
 
-from . import editing, management_actions, planning, scope
+from . import campaigns, planning, review, scope
+from .conflicts import current_server_state, open_conflicts, resolve_conflict
+from .actions import ActionRefused
+from .records import control as control_type
 from .models import Campaign, ControlKind, ControlStatus
 
 
@@ -37,7 +40,7 @@ def dashboard(request):
         "inspector", "kind").order_by("submitted_at")
     return render(request, "fieldsync/dashboard.html", {
         "campaigns": campaigns, "to_validate": to_validate,
-        "conflict_count": management_actions.open_conflicts(request.user).count(),
+        "conflict_count": open_conflicts(request.user).count(),
     })
 
 
@@ -69,10 +72,10 @@ def campaign_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            campaign, count = management_actions.plan_campaign(
+            campaign, count = campaigns.plan_campaign(
                 request.user, data["name"], data["kind"], list(data["communes"]), data["area"],
                 data["due_before"], None, data["ends_on"])
-        except management_actions.ActionRefused as refused:
+        except ActionRefused as refused:
             form.add_error(None, str(refused))
         else:
             messages.success(request, _t("%(count)d contrôle(s) planifié(s).") % {"count": count})
@@ -92,20 +95,20 @@ def campaign_detail(request, pk):
         "installation__commune__name", "installation__address")
     if request.method == "POST":
         chosen = controls.filter(uuid__in=request.POST.getlist("controls"))
-        inspector = management_actions.inspectors().filter(pk=request.POST.get("inspector")).first()
+        inspector = campaigns.inspectors().filter(pk=request.POST.get("inspector")).first()
         if inspector is None or not chosen:
             messages.error(request, _t("Choisissez des contrôles et un contrôleur."))
         else:
             try:
-                count = management_actions.assign(request.user, list(chosen), inspector)
+                count = campaigns.assign(request.user, list(chosen), inspector)
                 messages.success(request, _t("%(count)d contrôle(s) attribué(s) à %(name)s.")
                                  % {"count": count, "name": inspector.get_full_name()})
-            except management_actions.ActionRefused as refused:
+            except ActionRefused as refused:
                 messages.error(request, str(refused))
         return redirect("spanc:campaign", pk=pk)
     return render(request, "fieldsync/campaign_detail.html", {
         "campaign": campaign, "controls": controls,
-        "inspectors": management_actions.inspectors(),
+        "inspectors": campaigns.inspectors(),
     })
 
 
@@ -117,17 +120,17 @@ def control_detail(request, uuid):
         raise Http404
     if request.method == "POST":
         try:
-            management_actions.decide(request.user, control,
+            review.decide(request.user, control,
                                       request.POST.get("decision") == "validate",
                                       request.POST.get("reason", ""))
             messages.success(request, _t("Décision enregistrée."))
-        except management_actions.ActionRefused as refused:
+        except ActionRefused as refused:
             messages.error(request, str(refused))
         return redirect("spanc:control", uuid=uuid)
     return render(request, "fieldsync/control_detail.html", {
         "control": control, "findings": control.findings.select_related("item"),
         "photos": control.photos.select_related("blob"),
-        "missing": editing.missing_photos(control),
+        "missing": control_type.missing_photos(control),
         "sees_owner": scope.sees_owner(request.user, control.installation),
     })
 
@@ -135,25 +138,25 @@ def control_detail(request, uuid):
 @manager_required
 def conflicts(request):
     return render(request, "fieldsync/conflicts.html",
-                  {"conflicts": management_actions.open_conflicts(request.user)})
+                  {"conflicts": open_conflicts(request.user)})
 
 
 @manager_required
 def conflict_detail(request, change_id):
-    change = management_actions.open_conflicts(request.user).filter(pk=change_id).first()
+    change = open_conflicts(request.user).filter(pk=change_id).first()
     if change is None:
         raise Http404
     if request.method == "POST":
         try:
-            management_actions.resolve_conflict(request.user, change,
+            resolve_conflict(request.user, change,
                                                 request.POST.get("keep") == "client")
             messages.success(request, _t("Conflit réglé."))
             return redirect("spanc:conflicts")
-        except management_actions.ActionRefused as refused:
+        except ActionRefused as refused:
             messages.error(request, str(refused))
     # The server's record as it is now: "keep the server's version" keeps this one, not the
     # one stored when the conflict arose.
-    server = management_actions.current_server_state(request.user, change)[1] or {}
+    server = current_server_state(request.user, change)[1] or {}
     client = change.data.get("data", {})
     keys = sorted(set(client) | (set(server) & set(client)))
     rows = [{"field": key, "client": client.get(key), "server": server.get(key)} for key in keys]

@@ -56,9 +56,6 @@ KNOWN_VIOLATIONS = {
     # being removed by the feature-source work.
     ("layers.extents", "layers.access"): "feature source",
     ("layers.tables", "layers.extents"): "feature source",
-    # The batched push: fieldsync.batching imports editing, editing imports batching.Replay:
-    # being removed by the field-sync speed work.
-    ("fieldsync.editing", "fieldsync.batching"): "field sync speed",
 }
 
 

@@ -29,7 +29,7 @@ from reportlab.platypus import (
 
 from ..models import FindingCategory, FindingResult, Zone
 from ..photos import final_path
-from ..rules import worst_category
+from ..verdict import worst_category
 from . import map_extract, mentions
 
 logger = logging.getLogger(__name__)

@@ -30,8 +30,11 @@ from .messages import field_messages
 
 STYLES = ["vendor/ol/ol.css", "terrain/terrain.css"]
 # i18n.js first: the other scripts build their texts with it.
-SCRIPTS = ["vendor/ol/ol.js", "terrain/i18n.js", "terrain/store.js", "terrain/api.js",
-           "terrain/tiles.js", "terrain/sync.js", "terrain/map.js", "terrain/form.js",
+# terrain/records.js, then one module per record type (its form), in the server's registry order
+# (fieldsync.records).
+SCRIPTS = ["vendor/ol/ol.js", "terrain/i18n.js", "terrain/records.js",
+           "terrain/forms/installation.js", "terrain/store.js", "terrain/api.js",
+           "terrain/tiles.js", "terrain/sync.js", "terrain/map.js", "terrain/forms/control.js",
            "terrain/app.js"]
 ICONS = ["terrain/icon-192.png", "terrain/icon-512.png", "terrain/icon.svg"]
 SHELL_STATIC = STYLES + SCRIPTS + ICONS

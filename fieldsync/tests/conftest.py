@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.models import Role, User
 from territory.models import Commune
-from fieldsync import management_actions
+from fieldsync import campaigns
 from fieldsync.models import ChecklistItem, ControlKind, Installation
 
 GUERANDE, LA_BAULE = "44069", "44055"
@@ -56,9 +56,9 @@ def campaign(installations):
     """A periodic-control campaign over both communes, assigned to controleur.spanc."""
     manager = user("responsable.spanc")
     kind = ControlKind.objects.get(code="bon_fonctionnement")
-    campaign, _count = management_actions.plan_campaign(
+    campaign, _count = campaigns.plan_campaign(
         manager, "Campagne 2025", kind, list(Commune.objects.filter(insee__in=[GUERANDE, LA_BAULE])))
-    management_actions.assign(manager, list(campaign.controls.all()), user("controleur.spanc"))
+    campaigns.assign(manager, list(campaign.controls.all()), user("controleur.spanc"))
     return campaign
 
 

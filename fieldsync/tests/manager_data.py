@@ -8,7 +8,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import User
-from fieldsync import rules
+from fieldsync import verdict
 from fieldsync.models import (
     ChecklistItem, Control, ControlKind, ControlPhoto, ControlStatus, Finding, FindingResult,
     PhotoBlob,
@@ -51,7 +51,7 @@ def control(installation, status=ControlStatus.VALIDATED, kind="bon_fonctionneme
         items = ChecklistItem.objects.filter(control_kinds=kind, active=True)
         findings = [(item, FindingResult.DEFECT if item.code in defects else FindingResult.OK)
                     for item in items]
-        rules.evaluate(made, findings)
+        verdict.evaluate(made, findings)
     if status == ControlStatus.VALIDATED:
         made.decided_at = timezone.now()
         made.decided_by = User.objects.get(username="responsable.spanc")

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from fieldsync.models import ControlStatus
-from fieldsync.rules import add_years
+from fieldsync.verdict import add_years
 
 from . import manager_data
 from .conftest import GUERANDE, LA_BAULE, make_installation, user

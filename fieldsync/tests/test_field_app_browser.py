@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from conftest import log_in
 from accounts.models import User
 from territory.models import Commune
-from fieldsync import management_actions, push_queue
+from fieldsync import campaigns, push_queue
 from fieldsync.models import (
     Control, ControlKind, ControlStatus, Device, PhotoBlob, SyncBatch, SyncChange,
 )
@@ -48,10 +48,10 @@ def field_campaign(committed_demo):
     make_installation(GUERANDE, "12 route de Saillé")
     make_installation(LA_BAULE, "3 allée des Pins", owner="Pierre Le Floch")
     manager = User.objects.get(username="responsable.spanc")
-    campaign, _count = management_actions.plan_campaign(
+    campaign, _count = campaigns.plan_campaign(
         manager, "Campagne 2025", ControlKind.objects.get(code="bon_fonctionnement"),
         list(Commune.objects.filter(insee__in=[GUERANDE, LA_BAULE])))
-    management_actions.assign(manager, list(campaign.controls.all()),
+    campaigns.assign(manager, list(campaign.controls.all()),
                               User.objects.get(username="controleur.spanc"))
     return campaign
 

@@ -12,7 +12,7 @@ from accounts.models import Role, User
 from territory.models import Commune
 from fieldsync.models import ControlStatus
 from fieldsync.report import map_extract
-from fieldsync.rules import add_years
+from fieldsync.verdict import add_years
 
 from . import manager_data
 from .conftest import GUERANDE, LA_BAULE, make_installation, user

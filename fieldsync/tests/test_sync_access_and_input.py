@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from fieldsync import management_actions
+from fieldsync import campaigns
 from fieldsync.models import Control, Installation, SyncBatch, SyncChange
 from layers.access import AccessPolicy, LayerNotFound
 from layers.models import Permission
@@ -38,7 +38,7 @@ def test_inspector_gets_only_their_own_assignments(campaign, second_inspector):
                                            installation__commune__insee=GUERANDE)
     manager = user("responsable.spanc")
     # Reassigning is refused once started, allowed while only assigned.
-    management_actions.assign(manager, [guerande_control], second_inspector)
+    campaigns.assign(manager, [guerande_control], second_inspector)
     mine = Tablet("controleur.spanc").package()
     theirs = Tablet("controleur.deux").package()
     assert {c["id"] for c in mine["controls"]} == {

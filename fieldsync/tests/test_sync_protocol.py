@@ -365,10 +365,10 @@ def deadlocks(monkeypatch):
     (PostgreSQL raises SQLSTATE 40P01 in the action's transaction)."""
     from django.db import connection
 
-    from fieldsync import editing
+    from fieldsync.records import installation as installation_type
 
     left = {"count": 0}
-    lock = editing.lock_installation
+    lock = installation_type.lock_installation
 
     def losing(pk):
         if left["count"]:
@@ -378,7 +378,7 @@ def deadlocks(monkeypatch):
                                "USING ERRCODE = 'deadlock_detected'; END $$")
         return lock(pk)
 
-    monkeypatch.setattr(editing, "lock_installation", losing)
+    monkeypatch.setattr(installation_type, "lock_installation", losing)
     return left
 
 

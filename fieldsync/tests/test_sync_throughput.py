@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from fieldsync import batching, management_actions
+from fieldsync import batching, campaigns
 from fieldsync.models import (
     AuditEntry, ChangeLog, Control, ControlKind, Finding, SyncBatch, SyncChange,
 )
@@ -25,9 +25,9 @@ def assigned_controls(count):
         make_installation(GUERANDE if index % 2 else LA_BAULE, f"{index} rue du Débit")
     manager = user("responsable.spanc")
     kind = ControlKind.objects.get(code="bon_fonctionnement")
-    campaign, _count = management_actions.plan_campaign(
+    campaign, _count = campaigns.plan_campaign(
         manager, "Débit", kind, list(Commune.objects.filter(insee__in=[GUERANDE, LA_BAULE])))
-    management_actions.assign(manager, list(campaign.controls.all()), user("controleur.spanc"))
+    campaigns.assign(manager, list(campaign.controls.all()), user("controleur.spanc"))
 
 
 def published_status(control_uuid):
@@ -163,7 +163,7 @@ def test_a_chunk_that_loses_a_serialization_failure_is_rolled_back_and_applied_a
     """The chunk's transaction is retried as a whole: what its first attempt wrote is gone, the
     answers are those of the attempt that committed. PostgreSQL raises a real 40001 here."""
     from fieldsync.models import ChangeLog as Log
-    from fieldsync.journal import log as write_log
+    from fieldsync.history import log as write_log
 
     attempts = []
 
@@ -211,7 +211,7 @@ def test_the_worker_does_not_apply_the_batch_of_an_account_deactivated_since():
 @pytest.mark.django_db
 def test_a_chunk_that_keeps_losing_raises_busy_with_nothing_written(monkeypatch):
     from fieldsync.models import ChangeLog as Log
-    from fieldsync.journal import log as write_log
+    from fieldsync.history import log as write_log
 
     monkeypatch.setattr(batching, "RETRIES", 1)
     calls = []
@@ -263,19 +263,19 @@ def test_a_row_the_database_refuses_at_the_end_of_the_chunk_rejects_only_its_cha
     """A value past the validation that PostgreSQL refuses when the chunk writes its rows (here a
     status longer than its column, injected past the serializer) would fail the whole chunk: the
     chunk is applied again change by change and only that change is rejected."""
-    from fieldsync import editing
+    from fieldsync.records import control as control_type
 
     assigned_controls(3)
     tablet = Tablet("controleur.spanc")
     controls = tablet.package()["controls"]
-    original = editing._evaluate_and_transition
+    original = control_type._evaluate_and_transition
 
     def too_long(control, target_status):
         original(control, target_status)
         if control.comments == "trop long":
             control.status = "x" * 30  # the column is varchar(20)
 
-    monkeypatch.setattr(editing, "_evaluate_and_transition", too_long)
+    monkeypatch.setattr(control_type, "_evaluate_and_transition", too_long)
     changes = [control_change(controls[0], photos=PHOTOS),
                control_change(controls[1], comments="trop long"),
                control_change(controls[2])]

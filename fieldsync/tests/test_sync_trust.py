@@ -8,8 +8,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from fieldsync import editing, management_actions
-from fieldsync.journal import record
+from fieldsync import campaigns
+from fieldsync.records import installation as installation_type
+from fieldsync.history import record
 from fieldsync.models import (
     Control, ControlKind, ControlPhoto, Device, Installation, PhotoBlob, SyncBatch, SyncChange,
 )
@@ -38,7 +39,7 @@ def foreign(campaign, second_inspector):
     manager = user("responsable.spanc")
     kind = ControlKind.objects.get(code="bon_fonctionnement")
     control = Control.objects.create(installation=installation, kind=kind)
-    management_actions.assign(manager, [control], second_inspector)
+    campaigns.assign(manager, [control], second_inspector)
     other = Tablet("controleur.deux")
     theirs = next(c for c in other.package()["controls"] if c["id"] == str(control.uuid))
     answer = other.push([control_change(theirs, status="in_progress", photos=[PHOTO])])[0]
@@ -94,7 +95,7 @@ def test_inspector_cannot_reach_an_installation_outside_his_assignments(tablet, 
     assert str(installation.uuid) not in {i["id"] for i in package["installations"]}
     manager = user("responsable.spanc")
     with transaction.atomic():
-        editing.update_installation(manager, installation.uuid, installation.version,
+        installation_type.update(manager, installation.uuid, installation.version,
                                     {"address": "7 bis impasse des Salines"})
         record(manager, "installation.update", "installation", installation.uuid,
                installation.version + 1)
@@ -345,7 +346,7 @@ def test_a_campaign_of_another_commune_is_not_shown(campaign, installations):
     client = Client()
     client.force_login(local)
     assert client.get(f"/spanc/campagnes/{campaign.pk}/").status_code == 200  # has La Baule
-    only_guerande, _count = management_actions.plan_campaign(
+    only_guerande, _count = campaigns.plan_campaign(
         user("responsable.spanc"), "Secteur Guérande", ControlKind.objects.get(code="vente"),
         [Commune.objects.get(insee=GUERANDE)])
     assert client.get(f"/spanc/campagnes/{only_guerande.pk}/").status_code == 404
@@ -367,13 +368,13 @@ def test_a_value_the_database_refuses_rejects_that_change_and_the_batch_goes_on(
     that change with a reason; the batch is answered and the changes after it apply."""
     package = tablet.package()
     installation = package["installations"][0]
-    original = editing._set_installation_fields
+    original = installation_type._set_installation_fields
 
     def too_long(target, data):
         original(target, data)
         target.address = "x" * 400  # the column is varchar(300)
 
-    monkeypatch.setattr(editing, "_set_installation_fields", too_long)
+    monkeypatch.setattr(installation_type, "_set_installation_fields", too_long)
     control = next(c for c in package["controls"] if c["installation"] == installation["id"])
     response, _ = tablet.push([install_update(installation["id"], installation["version"]),
                                control_change(control, status="in_progress")])

@@ -1,4 +1,4 @@
-"""The one-pass validation of pushed changes (fieldsync.changes.validate_change) answers exactly
+"""The one-pass validation of pushed changes (fieldsync.validation.validate_change) answers exactly
 what the DRF serializers answer: the same validated values for a valid change, the same reasons
 for an invalid one, whichever path decides."""
 import copy
@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from fieldsync import changes
-from fieldsync.changes import ChangeSerializer, flatten_errors, validate_change
+from fieldsync import validation
+from fieldsync.validation import ChangeSerializer, flatten_errors, validate_change
 
 SHA = "ab" * 32
 TODAY = datetime.date.today()
@@ -89,7 +89,7 @@ ODD = [  # valid or not, but not in the plain form: the serializers decide
 
 @pytest.mark.parametrize("raw", PLAIN)
 def test_plain_changes_take_the_one_pass_path_with_the_serializers_values(raw):
-    changes._fast(copy.deepcopy(raw))  # does not defer to the serializers
+    validation._fast(copy.deepcopy(raw))  # does not defer to the serializers
     assert validate_change(copy.deepcopy(raw)) == serializer_answer(raw)
 
 

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from fieldsync import publication, zones
 from fieldsync.models import Installation
+from fieldsync.records import installation as installation_type
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
                 installation.save(update_fields=["sanitary_zone", "environmental_zone",
                                                  "zones_computed_at"])
                 if before != (installation.sanitary_zone, installation.environmental_zone):
-                    publication.publish(installation_ids=[installation.pk])
+                    publication.publish({installation_type.LAYER.name: [installation.pk]})
                     changed += 1
         if changed:
             publication.refresh_metadata()

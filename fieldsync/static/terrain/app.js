@@ -261,7 +261,7 @@
         const installation = record && record.server.installation
           ? await store.get("installations", record.server.installation) : null;
         rows.push({label: (installation ? installation.server.address : "") + " (" +
-                          t(target.store === "controls" ? "entityControl" : "entityInstallation") + ")",
+                          t(Terrain.records.byStore(target.store).label) + ")",
                    status: result.status, reasons: result.reasons || [],
                    details: await appliedDetails(result)});
       }

@@ -1,14 +1,17 @@
 /* Local storage of the field app: IndexedDB, the tablet's only copy of the inspector's work.
  *
- * Stores: meta (key/value: device, package details, cursor, batch in flight), installations and
- * controls (each {id, server, draft, ...}: the server's record and the local, unconfirmed edit),
+ * Stores: meta (key/value: device, package details, cursor, batch in flight), one per record type
+ * (Terrain.records: installations, controls; each {id, server, draft, ...}: the server's record
+ * and the local, unconfirmed edit),
  * previous (earlier controls, read only), photos (Blobs keyed by SHA-256).
  */
 (function (Terrain) {
   "use strict";
   const DB_NAME = "capgeo-terrain";
-  const STORES = {meta: "key", installations: "id", controls: "id", previous: "id",
-                  photos: "sha256"};
+  // meta, each record type's store (Terrain.records), previous controls and photos.
+  const stores = () => ({meta: "key",
+                         ...Object.fromEntries(Terrain.records.all().map((type) => [type.store, "id"])),
+                         previous: "id", photos: "sha256"});
   let opening = null;
 
   function request(req) {
@@ -23,7 +26,7 @@
       opening = new Promise((resolve, reject) => {
         const req = indexedDB.open(DB_NAME, 1);
         req.onupgradeneeded = () => {
-          for (const [name, keyPath] of Object.entries(STORES)) {
+          for (const [name, keyPath] of Object.entries(stores())) {
             if (!req.result.objectStoreNames.contains(name)) {
               req.result.createObjectStore(name, {keyPath});
             }
@@ -77,7 +80,7 @@
     },
     /* Forget everything (another inspector takes the tablet over). */
     clearAll() {
-      const names = Object.keys(STORES);
+      const names = Object.keys(stores());
       return run(names, "readwrite", (tx) => {
         names.forEach((name) => tx.objectStore(name).clear());
       });

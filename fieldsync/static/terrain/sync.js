@@ -14,7 +14,6 @@
   const STATUS_LABELS = {applied: t("resultApplied"), duplicate: t("resultDuplicate"),
                          conflict: t("resultConflict"), rejected: t("resultRejected")};
   const FROZEN = ["submitted", "validated", "rejected"];
-  const ENTITY_STORE = {installation: "installations", control: "controls"};
 
   function uuid() {
     return crypto.randomUUID();
@@ -22,7 +21,7 @@
 
   async function pendingRecords() {
     const records = [];
-    for (const name of ["installations", "controls"]) {
+    for (const {store: name} of Terrain.records.all()) {
       for (const record of await store.all(name)) {
         if (record.draft || (record.missing_photos || []).length) {
           records.push({store: name, record});
@@ -121,21 +120,20 @@
     await store.putMany(storeName, rows);
   }
 
-  async function dropUnassigned(assignments) {
-    const keep = new Set(assignments);
-    for (const record of await store.all("controls")) {
-      if (!keep.has(record.id) && !record.draft && !(record.missing_photos || []).length) {
-        await store.delete("controls", record.id);
-        await store.put("previous", record.server);
-      }
+  /* A package or a page of changes: each record type keeps its records, then does its own. */
+  async function mergePage(page) {
+    const assigned = new Set(page.assignments);
+    for (const type of Terrain.records.all()) {
+      await mergeServer(type.store, (page[type.member] || []).filter(
+        (server) => type.kept({id: server.id, server}, assigned)));
+    }
+    for (const type of Terrain.records.all()) {
+      await type.afterPull(page, store);
     }
   }
 
   async function applyPackage(pkg) {
-    await mergeServer("installations", pkg.installations);
-    await mergeServer("controls", pkg.controls);
-    await store.putMany("previous", pkg.previous_controls);
-    await dropUnassigned(pkg.assignments);
+    await mergePage(pkg);
     for (const key of ["user", "campaigns", "vocabularies", "map", "zones"]) {
       await store.setMeta(key, pkg[key]);
     }
@@ -180,8 +178,8 @@
   async function buildBatch(device) {
     const targets = [];
     const changes = [];
-    // Installations first: a control may refer to one created in the same batch.
-    for (const [entity, storeName] of Object.entries(ENTITY_STORE)) {
+    // In the registry's order: a control may refer to an installation created in the same batch.
+    for (const {entity, store: storeName} of Terrain.records.all()) {
       for (const record of await store.all(storeName)) {
         if (record.draft && !record.draft.sent && !record.outcome) {
           changes.push(changeOf(entity, record));
@@ -337,7 +335,7 @@
   async function settleConflicts(conflicts) {
     const byChange = new Map(conflicts.filter((c) => c.resolution !== "open")
                                       .map((c) => [c.change_id, c]));
-    for (const storeName of Object.values(ENTITY_STORE)) {
+    for (const {store: storeName} of Terrain.records.all()) {
       for (const record of await store.all(storeName)) {
         const decision = record.outcome && byChange.get(record.outcome.change_id);
         if (!decision || record.outcome.resolved) {
@@ -372,11 +370,7 @@
         }
         throw failure;
       }
-      const assigned = new Set(page.assignments);
-      await mergeServer("installations", page.installations);
-      await mergeServer("controls", page.controls.filter((c) => assigned.has(c.id)));
-      await store.putMany("previous", page.controls.filter((c) => !assigned.has(c.id)));
-      await dropUnassigned(page.assignments);
+      await mergePage(page);
       await settleConflicts(page.conflicts);
       since = page.cursor;
       await store.setMeta("cursor", since);

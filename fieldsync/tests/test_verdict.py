@@ -4,7 +4,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 
-from fieldsync import rules, zones
+from fieldsync import verdict, zones
 from fieldsync.models import (
     ChecklistItem, CommunePeriod, Conclusion, Control, ControlKind, FindingResult, ZoneLayer,
 )
@@ -23,7 +23,7 @@ def evaluate(installation, kind_code, defects=(), visit=VISIT, sale_date=None):
     control = Control(installation=installation, kind=kind, visit_date=visit, sale_date=sale_date)
     findings = [(item, FindingResult.DEFECT if item.code in defects else FindingResult.OK)
                 for item in ChecklistItem.objects.filter(control_kinds=kind)]
-    return rules.evaluate(control, findings)
+    return verdict.evaluate(control, findings)
 
 
 @pytest.fixture

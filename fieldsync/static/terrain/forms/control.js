@@ -1,4 +1,4 @@
-/* The control form: checklist of the control's kind (from the package's vocabularies), visit
+/* The control record type and its form: checklist of the control's kind (from the package's vocabularies), visit
  * date, observations, photos from the camera (Blobs in IndexedDB, SHA-256 by crypto.subtle), GPS
  * position, and the Annexe II conclusion computed offline as a preview (the server's is final). */
 (function (Terrain) {
@@ -28,7 +28,7 @@
     return installation.environmental_zone ? "environmental" : "outside";
   }
 
-  /* The Annexe II verdict for these findings, as the server computes it (fieldsync.rules). */
+  /* The Annexe II verdict for these findings, as the server computes it (fieldsync.verdict). */
   function conclusion(vocab, installation, findings) {
     const categories = new Map(vocab.checklist.map((item) => [item.code, item.category]));
     const found = new Set(findings.filter((f) => f.result === "defect")
@@ -283,4 +283,24 @@
   }
 
   Terrain.form = {render, conclusion, esc, STATUS};
+
+  // The control record type. Only assigned controls stay in its store; the others (earlier
+  // controls of the same installations, controls no longer assigned) go to "previous".
+  Terrain.records.register({
+    entity: "control", store: "controls", member: "controls", label: "entityControl",
+    form: Terrain.form,
+    kept: (record, assigned) => assigned.has(record.id),
+    async afterPull(page, store) {
+      const assigned = new Set(page.assignments);
+      const previous = page.previous_controls ||
+        page.controls.filter((control) => !assigned.has(control.id));
+      await store.putMany("previous", previous);
+      for (const record of await store.all("controls")) {
+        if (!assigned.has(record.id) && !record.draft && !(record.missing_photos || []).length) {
+          await store.delete("controls", record.id);
+          await store.put("previous", record.server);
+        }
+      }
+    },
+  });
 })(window.Terrain = window.Terrain || {});

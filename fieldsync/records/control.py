@@ -1,72 +1,288 @@
-"""Applying one validated change to installations and controls: the domain's write path.
+"""The control, a field record type: an inspection of an installation (findings, photos,
+verdict), in the field workflow planned → assigned → in progress → submitted → validated.
 
-Shared by the sync push (a tablet's change) and the manager's conflict resolution. Each function
-runs inside the caller's transaction and raises Rejected (reasons in French) or Conflict (the
-server's current record) instead of writing anything partial.
+Updated by the inspector it is assigned to on its version; corrected once transmitted by a new
+control that supersedes it (op "supersede"); published as the `spanc_controles` layer (its
+installation's row shows its verdict); its photos count once received for it (fieldsync.photos).
 
-Scope: every lookup goes through fieldsync.scope, and a record outside the user's scope answers
-exactly like an unknown one (no conflict record, no owner, no write).
+Lock order: its installation first (records.installation), then the control rows by id, then the
+sync bookkeeping rows (SyncChange), and the change-log advisory lock last (fieldsync.history). A
+control's writer needs its installation anyway: the deferred foreign key of a control updated
+twice in one transaction takes a KEY SHARE lock on the installation at COMMIT, and the published
+installation row is rewritten with the control's verdict; taking the installation first makes two
+writers of the same installation queue instead of deadlocking.
 
-Lock order, the same everywhere (here, in management_actions and in the conflict resolution):
-the installation row first, then its control rows (by id), then the sync bookkeeping rows
-(SyncChange), and the change-log advisory lock last (fieldsync.journal). A control's writer needs
-its installation anyway: the deferred foreign key of a control updated twice in one transaction
-takes a KEY SHARE lock on the installation at COMMIT, and the published installation row is
-rewritten with the control's verdict; taking the installation first makes two writers of the
-same installation queue instead of deadlocking.
+During a push, a chunk's controls, findings and photos are written at its end (write_pending),
+one statement per table (fieldsync.batching).
 """
 import re
 
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 
 from accounts.models import User
-from territory.models import Commune
 
-from . import chunk, publication, rules, scope, wire, zones
-from .models import (
-    Campaign, ChecklistItem, Component, ComponentType, Control, ControlKind, ControlPhoto,
-    ControlStatus, Finding, Installation, PhotoBlob,
+from .. import chunk, publication, scope, serializers as fields, verdict
+from ..models import (
+    Campaign, ChecklistItem, Control, ControlKind, ControlPhoto, ControlStatus, Finding,
+    FindingResult, PhotoBlob,
 )
+from ..retry import Replay
+from ..serializers import (
+    EARLIEST_DATE, MAX_FINDINGS, MAX_PHOTOS, PHOTO_TYPES, SALE_DATE_MAX_YEARS_AHEAD, SHA256_RE,
+    StrictSerializer, Unsure, WireInteger, max_photo_bytes,
+)
+from ..verdict import add_years
+from . import installation as installation_type
+from .base import Conflict, RecordType, Rejected
 
 
-class Rejected(Exception):
-    def __init__(self, *reasons):
-        super().__init__("; ".join(str(r) for r in reasons))
-        self.reasons = [str(r) for r in reasons]
+# --- wire schema ---------------------------------------------------------------------------------
+class FindingSerializer(StrictSerializer):
+    item = serializers.SlugField(max_length=50)
+    result = serializers.ChoiceField(choices=FindingResult.choices)
+    comment = serializers.CharField(max_length=500, allow_blank=True, required=False)
 
 
-class Conflict(Exception):
-    def __init__(self, entity, record, version):
-        super().__init__(f"{entity} v{version}")
-        self.entity = entity
-        self.record = record
-        self.version = version
+class PhotoRefSerializer(StrictSerializer):
+    sha256 = serializers.CharField(max_length=64)
+    size = WireInteger(min_value=1, max_value=2 ** 63 - 1)
+    content_type = serializers.ChoiceField(choices=PHOTO_TYPES, required=False)
+    caption = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    taken_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_sha256(self, value):
+        value = value.lower()
+        if not SHA256_RE.match(value):
+            raise serializers.ValidationError(
+                _t("Empreinte SHA-256 invalide : 64 caractères hexadécimaux attendus."))
+        return value
+
+    def validate_size(self, value):
+        if value > max_photo_bytes():
+            raise serializers.ValidationError(
+                _t("Photo trop volumineuse : %(size)d octets, %(max)d au plus.")
+                % {"size": value, "max": max_photo_bytes()})
+        return value
 
 
-def _check_version(entity, obj, base_version, user):
-    if base_version != obj.version:
-        record = (wire.installation_out(obj, user) if entity == "installation"
-                  else wire.control_out(obj, user))
-        raise Conflict(entity, record, obj.version)
+class ControlDataSerializer(StrictSerializer):
+    installation = serializers.UUIDField(required=False)
+    kind = serializers.SlugField(max_length=50, required=False)
+    status = serializers.ChoiceField(choices=[("in_progress", _("en cours")),
+                                              ("submitted", _("transmis"))], required=False)
+    visit_date = serializers.DateField(required=False, allow_null=True)
+    sale_date = serializers.DateField(required=False, allow_null=True)
+    findings = FindingSerializer(many=True, required=False, max_length=MAX_FINDINGS)
+    comments = serializers.CharField(max_length=10000, allow_blank=True, required=False)
+    photos = PhotoRefSerializer(many=True, required=False, max_length=MAX_PHOTOS)
+    supersedes = serializers.UUIDField(required=False)
+
+    def validate_visit_date(self, value):
+        if value and value > timezone.localdate():
+            raise serializers.ValidationError(_t("La date de visite est dans le futur."))
+        if value and value < EARLIEST_DATE:
+            raise serializers.ValidationError(_t("La date de visite est trop ancienne."))
+        return value
+
+    def validate_sale_date(self, value):
+        if value and value < EARLIEST_DATE:
+            raise serializers.ValidationError(_t("La date de la vente est trop ancienne."))
+        if value and value > add_years(timezone.localdate(), SALE_DATE_MAX_YEARS_AHEAD):
+            raise serializers.ValidationError(
+                _t("La date de la vente est à plus de %(years)d ans.")
+                % {"years": SALE_DATE_MAX_YEARS_AHEAD})
+        return value
+
+    def validate_photos(self, value):
+        seen = set()
+        for photo in value:
+            if photo["sha256"] in seen:
+                raise serializers.ValidationError(
+                    _t("La photo %(sha)s… figure deux fois dans le contrôle.")
+                    % {"sha": photo["sha256"][:12]})
+            seen.add(photo["sha256"])
+        return value
+
+    def validate_findings(self, value):
+        items = [finding["item"] for finding in value]
+        if len(items) != len(set(items)):
+            raise serializers.ValidationError(_t("Un point de contrôle figure deux fois."))
+        return value
 
 
-def field_area(user):
-    """Installations a field user may edit or attach a new control to (fieldsync.scope)."""
-    return scope.field_installations(user)
+# The one-pass validation of a control's data (fieldsync.validation): exactly what
+# ControlDataSerializer gives, or Unsure.
+CONTROL_KEYS = frozenset(ControlDataSerializer._declared_fields)
+FINDING_KEYS = frozenset(FindingSerializer._declared_fields)
+PHOTO_KEYS = frozenset(PhotoRefSerializer._declared_fields)
+RESULTS = frozenset(FindingResult.values)
+CONTROL_STATUSES = frozenset({"in_progress", "submitted"})
+_TAKEN_AT = serializers.DateTimeField(required=False, allow_null=True)
 
 
-def lock_installation(pk):
-    """Take the installation's row lock (first in the lock order); returns the fresh row."""
-    return Installation.objects.select_for_update().get(pk=pk)
+def _fast_findings(value):
+    if type(value) is not list or len(value) > MAX_FINDINGS:
+        raise Unsure
+    out, seen = [], set()
+    for finding in value:
+        if type(finding) is not dict or not finding.keys() <= FINDING_KEYS:
+            raise Unsure
+        item = fields.slug(finding.get("item"))
+        clean = {"item": item, "result": fields.choice(finding.get("result"), RESULTS)}
+        if "comment" in finding:
+            clean["comment"] = fields.text(finding["comment"], 500, allow_blank=True)
+        if item in seen:
+            raise Unsure
+        seen.add(item)
+        out.append(clean)
+    return out
 
 
-def lock_installations(pks):
-    """Lock several installations, in id order (two multi-row lockers never cross)."""
-    return list(Installation.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
+def _fast_photos(value):
+    if type(value) is not list or len(value) > MAX_PHOTOS:
+        raise Unsure
+    out, seen, largest = [], set(), max_photo_bytes()
+    for photo in value:
+        if type(photo) is not dict or not photo.keys() <= PHOTO_KEYS:
+            raise Unsure
+        sha = fields.text(photo.get("sha256"), 64).lower()
+        size = photo.get("size")
+        if not SHA256_RE.match(sha) or sha in seen or type(size) is not int \
+                or not 1 <= size <= largest:
+            raise Unsure
+        seen.add(sha)
+        clean = {"sha256": sha, "size": size}
+        if "content_type" in photo:
+            clean["content_type"] = fields.choice(photo["content_type"], PHOTO_TYPES)
+        if "caption" in photo:
+            clean["caption"] = fields.text(photo["caption"], 300, allow_blank=True)
+        if "taken_at" in photo:
+            try:
+                clean["taken_at"] = _TAKEN_AT.run_validation(photo["taken_at"])
+            except serializers.ValidationError:
+                raise Unsure from None
+        out.append(clean)
+    return out
 
 
+def fast_data(data):
+    if not data.keys() <= CONTROL_KEYS:
+        raise Unsure
+    clean, today = {}, timezone.localdate()
+    for name, value in data.items():
+        if name in ("installation", "supersedes"):
+            clean[name] = fields.uuid(value)
+        elif name == "kind":
+            clean[name] = fields.slug(value)
+        elif name == "status":
+            clean[name] = fields.choice(value, CONTROL_STATUSES)
+        elif name == "visit_date":
+            clean[name] = fields.date(value, EARLIEST_DATE, today)
+        elif name == "sale_date":
+            clean[name] = fields.date(value, EARLIEST_DATE,
+                                add_years(today, SALE_DATE_MAX_YEARS_AHEAD))
+        elif name == "findings":
+            clean[name] = _fast_findings(value)
+        elif name == "photos":
+            clean[name] = _fast_photos(value)
+        else:  # comments
+            clean[name] = fields.text(value, 10000, allow_blank=True)
+    return clean
+
+
+# The data validated in one pass, per entity (the others go through their serializer).
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def out(control, user=None):
+    superseded_by = getattr(control, "superseded_by", None)
+    return {
+        "id": str(control.uuid),
+        "version": control.version,
+        "installation": str(control.installation.uuid),
+        "kind": control.kind.code,
+        "campaign": control.campaign.name if control.campaign_id else None,
+        "status": control.status,
+        "inspector": control.inspector.username if control.inspector_id else None,
+        "visit_date": _iso(control.visit_date),
+        "sale_date": _iso(control.sale_date),
+        "findings": [
+            {"item": f.item.code, "result": f.result, "comment": f.comment}
+            for f in control.findings.all()
+        ],
+        "conclusion": control.conclusion.code if control.conclusion_id else None,
+        "works_required": control.works_required,
+        "works_deadline": control.works_deadline.code if control.works_deadline_id else None,
+        "works_due_on": _iso(control.works_due_on),
+        "next_control_on": _iso(control.next_control_on),
+        "comments": control.comments,
+        "photos": [
+            {"sha256": p.blob.sha256, "size": p.blob.size, "content_type": p.blob.content_type,
+             "caption": p.caption, "verified": p.proven}
+            for p in control.photos.all()
+        ],
+        "supersedes": str(control.supersedes.uuid) if control.supersedes_id else None,
+        "superseded_by": str(superseded_by.uuid) if superseded_by else None,
+        "rejection_reason": control.rejection_reason,
+        "editable": bool(user) and scope.may_edit_control(user, control) and not control.frozen
+        and superseded_by is None,
+    }
+
+
+CONTROL_PREFETCH = ["findings__item", "photos__blob"]
+CONTROL_RELATED = ["installation__commune", "kind", "campaign", "inspector", "conclusion",
+                   "works_deadline", "supersedes", "superseded_by"]
+
+
+# --- published layer ----------------------------------------------------------------------------
+CONTROL_COLUMNS = [
+    ("uuid", "uuid"), ("installation", "uuid"), ("code_insee", "varchar(5)"), ("commune", "text"),
+    ("nature", "text"), ("statut", "varchar(20)"), ("date_visite", "date"),
+    ("controleur", "text"), ("conclusion", "varchar(50)"), ("conclusion_libelle", "text"),
+    ("travaux_obligatoires", "boolean"), ("echeance_travaux", "date"),
+    ("prochain_controle", "date"), ("version", "integer"), ("couleur", "varchar(7)"),
+]
+
+# Each control chain shows its current version only.
+CONTROL_SELECT = """
+SELECT ctl.id, ctl.uuid, i.uuid, c.insee, c.name, k.label, ctl.status, ctl.visit_date,
+       nullif(trim(u.first_name || ' ' || u.last_name), ''), cc.code, cc.label,
+       ctl.works_required, ctl.works_due_on, ctl.next_control_on, ctl.version,
+       coalesce(cc.color, '#777777'), i.location
+FROM fieldsync_control ctl
+JOIN fieldsync_installation i ON i.id = ctl.installation_id
+JOIN territory_commune c ON c.id = i.commune_id
+JOIN fieldsync_controlkind k ON k.id = ctl.kind_id
+LEFT JOIN fieldsync_conclusion cc ON cc.id = ctl.conclusion_id
+LEFT JOIN accounts_user u ON u.id = ctl.inspector_id
+WHERE NOT EXISTS (SELECT 1 FROM fieldsync_control n WHERE n.supersedes_id = ctl.id)
+  AND {where}
+"""
+
+LAYER = publication.register(publication.PublishedLayer(
+    name="spanc_controles",
+    title="Contrôles SPANC",
+    abstract="Contrôles des installations d'ANC (dernière version de chacun) : nature, "
+             "état, date de visite, conclusion et échéances.",
+    columns=CONTROL_COLUMNS, select=CONTROL_SELECT, key="ctl.id",
+    # A control's verdict shows on its installation's row; its rows show its installation's.
+    also={installation_type.LAYER.name:
+          "SELECT installation_id FROM fieldsync_control WHERE id = ANY(%s)"},
+    follows={installation_type.LAYER.name:
+             "SELECT id FROM fieldsync_control WHERE installation_id = ANY(%s)"},
+    # A correction hides the version it supersedes.
+    hidden_by="SELECT supersedes_id FROM fieldsync_control "
+              "WHERE id = ANY(%s) AND supersedes_id IS NOT NULL"))
+
+
+# --- a chunk's look-ups --------------------------------------------------------------------------
 def prepare_chunk(user, control_uuids, installation_uuids, photo_sha256s=(),
                   skip_installations=()):
     """Look up in the user's scope and lock, in one query each, the controls (updated or
@@ -89,11 +305,11 @@ def prepare_chunk(user, control_uuids, installation_uuids, photo_sha256s=(),
                 scope.controls(user).filter(uuid__in=list(control_uuids))
                 .values_list("pk", "installation_id", "installation__uuid")
                 if installation_uuid not in skip_installations]
-    installation_pks = set(field_area(user).filter(uuid__in=list(installation_uuids))
+    installation_pks = set(installation_type.field_area(user).filter(uuid__in=list(installation_uuids))
                            .values_list("pk", flat=True))
     if not controls and not installation_pks:
         return
-    installations = {i.pk: i for i in lock_installations(
+    installations = {i.pk: i for i in installation_type.lock_installations(
         installation_pks | {installation_id for _pk, installation_id in controls})}
     for installation in installations.values():
         if installation.pk in installation_pks:
@@ -109,95 +325,7 @@ def prepare_chunk(user, control_uuids, installation_uuids, photo_sha256s=(),
         chunk.prepare(("control", control.uuid), control)
 
 
-def _scoped_installation(user, uuid, shared=False):
-    prepared = chunk.take(("installation", uuid), keep=True) if shared else None
-    if prepared is not None:
-        return prepared
-    # The scope query may use DISTINCT or joins (not lockable): find the id, then lock the row.
-    pk = field_area(user).filter(uuid=uuid).values_list("pk", flat=True).first()
-    if pk is None:
-        raise Rejected(_t("Installation inconnue ou hors de vos attributions."))
-    return lock_installation(pk)
-
-
-# --- installations ---------------------------------------------------------------------------
-def _locate(user, geometry):
-    point = wire.geometry_in(geometry)
-    commune = Commune.objects.filter(geom__intersects=point).first()
-    if commune is None:
-        raise Rejected(_t("L'emplacement est hors du territoire de l'intercommunalité."))
-    if not (user.is_gis_admin or user.commune_id in (None, commune.pk)):
-        raise Rejected(_t("L'emplacement est hors de votre commune."))
-    return point, commune
-
-
-def _set_installation_fields(installation, data):
-    for field in ("address", "parcels", "capacity_eh", "year_built"):
-        if field in data:
-            setattr(installation, field, data[field])
-    owner = data.get("owner")
-    if owner is not None:
-        for key in ("name", "address", "phone", "email"):
-            if key in owner:
-                setattr(installation, f"owner_{key}", owner[key])
-
-
-def _set_components(installation, components):
-    types = {t.code: t for t in ComponentType.objects.filter(active=True)}
-    unknown = sorted({c["type"] for c in components} - set(types))
-    if unknown:
-        raise Rejected(*[_t("Type de composant inconnu : « %(code)s ».") % {"code": code}
-                         for code in unknown])
-    for component in components:
-        if types[component["type"]].approved_device and not component.get("approval_number"):
-            raise Rejected(_t("Le dispositif agréé « %(label)s » demande son numéro "
-                              "d'agrément.") % {"label": types[component["type"]].label})
-    installation.components.all().delete()
-    Component.objects.bulk_create([
-        Component(installation=installation, type=types[c["type"]], order=index,
-                  volume_m3=c.get("volume_m3"), approval_number=c.get("approval_number", ""),
-                  comment=c.get("comment", ""))
-        for index, c in enumerate(components)
-    ])
-
-
-def create_installation(user, uuid, data):
-    if not (user.is_gis_admin or user.role in scope.SPANC_ROLES):
-        raise Rejected(_t("Vous n'avez pas le droit de créer une installation."))
-    if Installation.objects.filter(uuid=uuid).exists():
-        raise Rejected(_t("Une installation porte déjà cet identifiant."))
-    if "geometry" not in data:
-        raise Rejected(_t("data.geometry : L'emplacement est obligatoire pour une création."))
-    point, commune = _locate(user, data["geometry"])
-    installation = Installation(uuid=uuid, location=point, commune=commune, created_by=user)
-    _set_installation_fields(installation, data)
-    zones.compute_zones(installation)
-    installation.save()
-    if "components" in data:
-        _set_components(installation, data["components"])
-    publication.publish(installation_ids=[installation.pk])
-    return installation
-
-
-def update_installation(user, uuid, base_version, data):
-    installation = _scoped_installation(user, uuid)
-    _check_version("installation", installation, base_version, user)
-    if "owner" in data and not scope.sees_owner(user, installation):
-        raise Rejected(_t("Vous n'avez pas accès aux données du propriétaire."))
-    _set_installation_fields(installation, data)
-    if "geometry" in data:
-        installation.location, installation.commune = _locate(user, data["geometry"])
-        zones.compute_zones(installation)
-    installation.version += 1
-    installation.save()
-    if "components" in data:
-        _set_components(installation, data["components"])
-    publication.publish(installation_ids=[installation.pk],
-                        control_ids=installation.controls.values_list("pk", flat=True))
-    return installation
-
-
-# --- controls --------------------------------------------------------------------------------
+# --- apply ---------------------------------------------------------------------------------------
 def _checklist(kind):
     """{code: ChecklistItem} of a control kind (read once per chunk of a push)."""
     return chunk.cached(("checklist", kind.pk), lambda: {
@@ -226,7 +354,7 @@ def _set_findings(control, findings):
                     comment=f.get("comment", "")) for f in findings]
     unit = chunk.deferring()
     if unit is not None:  # written with the chunk's others (write_pending)
-        unit.change.findings[control.pk] = rows
+        unit.pending("control.findings")[control.pk] = rows
     else:
         Finding.objects.filter(control=control).delete()
         rows = Finding.objects.bulk_create(rows)
@@ -252,15 +380,17 @@ def _blobs(photos):
         return blobs
     known = unit.prepared.setdefault("blobs", {})
     read = unit.prepared.setdefault("blobs_read", set())
-    unread = [sha for sha in new if sha not in read and sha not in unit.kept.blobs]
+    unread = [sha for sha in new
+              if sha not in read and sha not in unit.kept_rows("control.blobs")]
     if unread:  # photos the chunk did not name (a correction's copied photos)
         known.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=unread))
         read.update(unread)
     blobs = {}
     for sha, blob in new.items():
-        blobs[sha] = known.get(sha) or unit.kept.blobs.get(sha) or unit.change.blobs.get(sha)
+        blobs[sha] = (known.get(sha) or unit.kept_rows("control.blobs").get(sha)
+                     or unit.pending("control.blobs").get(sha))
         if blobs[sha] is None:
-            blobs[sha] = unit.change.blobs[sha] = blob
+            blobs[sha] = unit.pending("control.blobs")[sha] = blob
     return blobs
 
 
@@ -305,7 +435,7 @@ def _held(user, sha256s):
         found = held_photos(user, unread)
         held |= found
         unit.prepared["not_held"] |= unread - found
-    return held | unit.kept.held
+    return held | set(unit.kept_rows("control.held"))
 
 
 def _set_photos(control, photos, user):
@@ -324,8 +454,9 @@ def _set_photos(control, photos, user):
                                   proven=blob.verified and blob.sha256 in held))
     unit = chunk.deferring()
     if unit is not None:  # written with the chunk's others (write_pending)
-        unit.change.photos[control.pk] = links
-        unit.change.held |= {link.blob.sha256 for link in links if link.proven}
+        unit.pending("control.photos")[control.pk] = links
+        unit.pending("control.held").update(
+            (link.blob.sha256, True) for link in links if link.proven)
     else:
         ControlPhoto.objects.filter(control=control).delete()
         links = ControlPhoto.objects.bulk_create(links)
@@ -356,12 +487,10 @@ def _write_controls(controls):
 
 def write_pending(findings, photos, blobs, controls=()):
     """Write what a chunk's applied changes set (called by fieldsync.batching in the chunk's
-    transaction): the new photos in one INSERT, then per kind one DELETE of the controls'
-    previous rows and one INSERT of the new ones. A photo announced meanwhile by a concurrent
-    transaction with another size makes the chunk start again (batching.Replay): it is then
-    refused like any photo announced before with another size."""
-    from .batching import Replay
-
+    transaction): the controls in one UPDATE, the new photos in one INSERT, then per kind one
+    DELETE of the controls' previous rows and one INSERT of the new ones. A photo announced
+    meanwhile by a concurrent transaction with another size makes the chunk start again
+    (retry.Replay): it is then refused like any photo announced before with another size."""
     if controls:
         _write_controls(list(controls))
     if blobs:
@@ -386,7 +515,7 @@ def _evaluate_and_transition(control, target_status):
     findings = [(f.item, f.result) for f in (
         written if written is not None else control.findings.select_related("item"))]
     if control.visit_date and findings:
-        rules.evaluate(control, findings)
+        verdict.evaluate(control, findings)
     if target_status == ControlStatus.SUBMITTED:
         reasons = []
         if not control.visit_date:
@@ -438,14 +567,14 @@ def _apply_control_data(user, control, data):
     _evaluate_and_transition(control, data.get("status"))
     unit = chunk.deferring()
     if unit is not None and not control._state.adding:
-        unit.change.controls[control.pk] = control  # written with the chunk's others
+        unit.pending("control.controls")[control.pk] = control  # written with the chunk's
     else:
         control.save()
-    publication.publish(installation_ids=[control.installation_id], control_ids=[control.pk])
+    publication.publish({LAYER.name: [control.pk]})  # and its installation's row (also)
     return control
 
 
-def create_control(user, uuid, data):
+def create(user, uuid, data):
     if not (user.is_gis_admin or user.role in scope.SPANC_ROLES):
         raise Rejected(_t("Vous n'avez pas le droit de créer un contrôle."))
     if "supersedes" in data:
@@ -457,7 +586,7 @@ def create_control(user, uuid, data):
                % {"field": f} for f in ("installation", "kind") if f not in data]
     if reasons:
         raise Rejected(*reasons)
-    installation = _scoped_installation(user, data["installation"], shared=True)
+    installation = installation_type.scoped(user, data["installation"], shared=True)
     kind = chunk.cached(("kind", data["kind"]), lambda: ControlKind.objects.filter(
         code=data["kind"], active=True).first())
     if kind is None:
@@ -475,7 +604,7 @@ def _locked_control(user, uuid):
     if found is None:
         raise Rejected(_t("Contrôle inconnu ou hors de vos attributions."))
     pk, installation_id = found
-    lock_installation(installation_id)  # the lock order: installation, then control
+    installation_type.lock_installation(installation_id)  # the lock order: installation first
     # Lock without joins: after waiting for a concurrent writer, PostgreSQL re-checks the locked
     # row only, so joined columns could be stale; relations are read fresh after the lock.
     return Control.objects.select_for_update().get(pk=pk)
@@ -489,11 +618,11 @@ def _successor(control):
     return Control.objects.filter(supersedes=control).first()
 
 
-def update_control(user, uuid, base_version, data, as_manager=False):
+def update(user, uuid, base_version, data, as_manager=False):
     control = _locked_control(user, uuid)
     if not (as_manager or scope.may_edit_control(user, control)):
         raise Rejected(_t("Ce contrôle ne vous est pas attribué."))
-    _check_version("control", control, base_version, user)
+    installation_type.check_version(TYPE, control, base_version, user)
     if _successor(control) is not None:
         raise Rejected(_t("Ce contrôle a été remplacé par une correction : modifiez la "
                           "correction."))
@@ -511,7 +640,7 @@ def update_control(user, uuid, base_version, data, as_manager=False):
     return _apply_control_data(user, control, data)
 
 
-def supersede_control(user, uuid, base_version, data):
+def supersede(user, uuid, base_version, data):
     """A correction of a transmitted control: a new control that replaces it; the old is kept."""
     if "supersedes" not in data:
         raise Rejected(_t("data.supersedes : Indiquez le contrôle corrigé."))
@@ -521,8 +650,8 @@ def supersede_control(user, uuid, base_version, data):
         raise Rejected(_t("Ce contrôle ne vous est pas attribué."))
     successor = _successor(old)
     if successor is not None:
-        raise Conflict("control", wire.control_out(successor, user), successor.version)
-    _check_version("control", old, base_version, user)
+        raise Conflict(TYPE.entity, out(successor, user), successor.version)
+    installation_type.check_version(TYPE, old, base_version, user)
     if not old.frozen:
         raise Rejected(_t("Ce contrôle n'est pas encore transmis : modifiez-le directement."))
     if Control.objects.filter(uuid=uuid).exists():
@@ -545,7 +674,7 @@ def supersede_control(user, uuid, base_version, data):
                                 "taken_at": p.taken_at}
                                for p in old.photos.select_related("blob")])
     _apply_control_data(user, control, data)
-    publication.publish(control_ids=[old.pk])
+    publication.publish({LAYER.name: [old.pk]})
     return control, old
 
 
@@ -567,3 +696,104 @@ def missing_photos_of(controls):
             .values_list("control__uuid", "blob__sha256").order_by("blob__sha256")):
         missing[str(control_uuid)].append(sha256)
     return missing
+
+
+class ControlRecord(RecordType):
+    entity = "control"
+    members = "controls"
+    ops = ("create", "update", "supersede")
+    model = Control
+    data_serializer = ControlDataSerializer
+
+    def fast_data(self, data):
+        return fast_data(data)
+
+    def out(self, obj, user):
+        return out(obj, user)
+
+    def visible(self, user):
+        return scope.controls(user)
+
+    def load(self, user, uuid):
+        return (self.visible(user).filter(uuid=uuid).select_related(*CONTROL_RELATED)
+                .prefetch_related(*CONTROL_PREFETCH).first())
+
+    def apply(self, user, op, uuid, base_version, data, as_manager=False):
+        if op == "create":
+            return create(user, uuid, data), []
+        if op == "update":
+            return update(user, uuid, base_version, data, as_manager=as_manager), []
+        control, old = supersede(user, uuid, base_version, data)
+        return control, [old]
+
+    def answer(self, obj):
+        return {"missing_photos": missing_photos(obj)}
+
+    def refreshed(self, user, uuids):
+        # Photos uploaded since are no longer missing (one query for the whole batch); a control
+        # gone out of scope keeps its stored answer.
+        return {uuid: {"missing_photos": missing}
+                for uuid, missing in missing_photos_of(self.visible(user).filter(
+                    uuid__in=list(uuids))).items()}
+
+    @staticmethod
+    def _data(raw):
+        return raw.get("data") if isinstance(raw.get("data"), dict) else {}
+
+    def names(self, raw):
+        data = self._data(raw)
+        return [raw.get("id"), data.get("supersedes"), data.get("installation")]
+
+    def modifies(self, raw):
+        targets = [(self.entity, raw.get("id"))]
+        if raw.get("op") == "supersede":
+            targets.append((self.entity, self._data(raw).get("supersedes")))
+        return targets
+
+    def prepare(self, user, raws, modified):
+        """The controls that one change only names (updated or corrected), the installations
+        that receive new controls, unless a change of the chunk modifies that installation, and
+        the photos announced (prepare_chunk)."""
+        installations_modified = {uuid for entity, uuid in modified
+                                  if entity == installation_type.TYPE.entity}
+        controls, new_on, photos = set(), set(), set()
+        for raw in raws:
+            data, op = self._data(raw), raw.get("op")
+            if isinstance(data.get("photos"), list):
+                photos |= {str(p["sha256"]).lower() for p in data["photos"]
+                           if isinstance(p, dict) and isinstance(p.get("sha256"), str)}
+            if op == "create":
+                new_on.add(fields.as_uuid(data.get("installation")))
+            target = fields.as_uuid(data.get("supersedes") if op == "supersede" else raw.get("id"))
+            if op in ("update", "supersede") and modified.get((self.entity, target)) == 1:
+                controls.add(target)
+        prepare_chunk(user, controls - {None}, new_on - installations_modified - {None}, photos,
+                      skip_installations=installations_modified)
+
+    def write_pending(self, rows, unit):
+        blobs = rows.get("control.blobs", {})
+        write_pending(rows.get("control.findings", {}), rows.get("control.photos", {}), blobs,
+                      rows.get("control.controls", {}).values())
+        unit.prepared.setdefault("blobs", {}).update(blobs)  # saved now
+        unit.prepared.setdefault("held", set()).update(rows.get("control.held", {}))
+
+    def lock_for_resolution(self, uuid):
+        target = Control.objects.filter(uuid=uuid).values_list("pk", "installation_id").first()
+        if target:
+            installation_type.lock_installation(target[1])
+            Control.objects.select_for_update().filter(pk=target[0]).first()
+
+    def package(self, user, assignments):
+        installations = installation_type.Installation.objects.filter(
+            pk__in=assignments.values("installation"))
+        history = Control.objects.filter(installation__in=installations).exclude(
+            pk__in=assignments)
+        return {self.members: self.serialise(assignments, user),
+                "previous_controls": self.serialise(history, user)}
+
+    def serialise(self, queryset, user):
+        queryset = queryset.select_related(*CONTROL_RELATED).prefetch_related(*CONTROL_PREFETCH)
+        return [out(control, user) for control in queryset]
+
+
+TYPE = ControlRecord()
