@@ -95,6 +95,7 @@ class RuleFacts:
     named_users: frozenset       # ids of the users named by a rule
     groups: frozenset            # ids of the groups named by a rule
     boundaries: tuple            # validity dates (sorted): the rules in force change there
+    members: dict                # user id -> ids of the groups named by rules he belongs to
 
 
 def rule_facts(version=None):
@@ -118,9 +119,18 @@ def rule_facts(version=None):
             dates.add(start)
         if end:
             dates.add(end + timezone.timedelta(days=1))
-    facts = RuleFacts(frozenset(through_users.values_list("user_id", flat=True)),
-                      frozenset(through_groups.values_list("group_id", flat=True)),
-                      tuple(sorted(dates)))
+    groups = frozenset(through_groups.values_list("group_id", flat=True))
+    members = {}
+    if groups:
+        # Membership changes bump the catalogue version too (trigger on auth_user_groups,
+        # migration layers 0010): read once per version, not per request.
+        from django.contrib.auth import get_user_model
+        for user_id, group_id in get_user_model().groups.through.objects.filter(
+                group_id__in=groups).values_list("user_id", "group_id"):
+            members.setdefault(user_id, set()).add(group_id)
+    facts = RuleFacts(frozenset(through_users.values_list("user_id", flat=True)), groups,
+                      tuple(sorted(dates)),
+                      {user: frozenset(ids) for user, ids in members.items()})
     _facts_cache.version, _facts_cache.facts = version, facts
     return facts
 
@@ -187,7 +197,11 @@ class AccessPolicy:
             return ("admin",)
         facts = rule_facts(version)
         named = self.user_id if self.user_id in facts.named_users else None
-        groups = tuple(sorted(self.group_ids() & facts.groups)) if facts.groups else ()
+        explicit = getattr(self.user, "capgeo_group_ids", None)
+        if explicit is not None or self.user_id is None:
+            groups = tuple(sorted(self.group_ids() & facts.groups)) if facts.groups else ()
+        else:
+            groups = tuple(sorted(facts.members.get(self.user_id, ())))
         return (self.commune_id, self.role, named, groups, self._epoch(facts))
 
     @staticmethod

@@ -170,7 +170,8 @@ class AccessRuleForm(forms.ModelForm):
             name: (ColumnAccess.HIDDEN if name in hidden else
                    ColumnAccess.READ if name in readonly else ColumnAccess.WRITE)
             for name in self.column_names}
-        self.rule_conditions = {prefix: self._condition(prefix) for prefix in ("read", "write")}
+        self.rule_conditions = {prefix: self._condition(prefix) for prefix in ("read", "write")
+                                if f"{prefix}_condition_column" in self.fields}
         return cleaned
 
     def save(self, commit=True):
@@ -180,8 +181,8 @@ class AccessRuleForm(forms.ModelForm):
             # Every current column listed: a column added later gets other_columns (hidden).
             rule.columns = self.rule_columns
             rule.other_columns = ColumnAccess.HIDDEN
-        rule.read_condition = self.rule_conditions["read"]
-        rule.write_condition = self.rule_conditions["write"]
+        for prefix, condition in self.rule_conditions.items():
+            setattr(rule, f"{prefix}_condition", condition)
         if commit:
             rule.save()
             self.save_m2m()
@@ -206,28 +207,83 @@ class AccessRuleFormSet(BaseInlineFormSet):
                     form.add_error(field, INSEE_RESTRICTION_NEEDS_FIELD)
 
 
-class AccessRuleInline(GeoModelAdminMixin, admin.StackedInline):
+RULE_FIELDSETS = [
+    (None, {"fields": ["description", ("effect", "priority"), ("valid_from", "valid_until")]}),
+    (_("Qui"), {"fields": ["audience", "communes", "roles", "users", "groups"]}),
+    (_("Quoi"), {"fields": ["permission", "operations"]}),
+    (_("Colonnes"), {"fields": ["hidden_columns", "readonly_columns"]}),
+]
+FILTER_FIELDSETS = [
+    (_("Filtre de lecture"), {"fields": [
+        "row_restriction", ("read_condition_column", "read_condition_op",
+                            "read_condition_value"), "area_mode", "area"]}),
+    (_("Filtre d'écriture (en plus de celui de lecture)"), {"fields": [
+        "write_restriction", ("write_condition_column", "write_condition_op",
+                              "write_condition_value"), "write_area"]}),
+]
+CONDITION_FIELDS = [f"{prefix}_condition_{part}" for prefix in ("read", "write")
+                    for part in ("column", "op", "value")]
+
+
+class AccessRuleInlineForm(AccessRuleForm):
+    """The rule in the layer's page: everything but the areas and conditions, edited on the
+    rule's own page (its map widgets would make a page of 30 rules take seconds)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in CONDITION_FIELDS:
+            self.fields.pop(name, None)
+
+
+class AccessRuleInline(admin.StackedInline):
     model = AccessRule
-    form = AccessRuleForm
+    form = AccessRuleInlineForm
     formset = AccessRuleFormSet
-    gis_widget = OfflineMapWidget
     extra = 0
-    filter_horizontal = ["communes", "users", "groups"]
-    fieldsets = [
-        (None, {"fields": ["description", ("effect", "priority"), ("valid_from", "valid_until")]}),
-        (_("Qui"), {"fields": ["audience", "communes", "roles", "users", "groups"]}),
-        (_("Quoi"), {"fields": ["permission", "operations"]}),
-        (_("Colonnes"), {"fields": ["hidden_columns", "readonly_columns"]}),
-        (_("Filtre de lecture"), {"fields": [
-            "row_restriction", ("read_condition_column", "read_condition_op",
-                                "read_condition_value"), "area_mode", "area"]}),
-        (_("Filtre d'écriture (en plus de celui de lecture)"), {"fields": [
-            "write_restriction", ("write_condition_column", "write_condition_op",
-                                  "write_condition_value"), "write_area"]}),
+    filter_horizontal = ["communes"]
+    # Thousands of users: searched as typed, never every one rendered in each rule's form.
+    autocomplete_fields = ["users", "groups"]
+    show_change_link = True
+    fieldsets = RULE_FIELDSETS + [
+        (_("Objets (zones et conditions : page de la règle, lien « Modifier »)"),
+         {"fields": ["row_restriction", "write_restriction"]}),
     ]
     verbose_name = _("règle d'accès")
     verbose_name_plural = _("règles d'accès (qui peut consulter, télécharger, modifier ; "
                             "colonnes ; filtres ; dates)")
+
+
+@admin.register(AccessRule)
+class AccessRuleAdmin(GeoModelAdminMixin, admin.ModelAdmin):
+    """A rule on its own page: who, what, columns, read and write filters (areas on the offline
+    map, conditions chosen among the layer's columns), when."""
+    form = AccessRuleForm
+    gis_widget = OfflineMapWidget
+    list_display = ["layer", "description", "effect", "priority", "audience", "operations_display",
+                    "valid_from", "valid_until"]
+    list_filter = ["effect", "audience", "layer"]
+    search_fields = ["layer__name", "layer__title", "description"]
+    list_select_related = ["layer"]
+    filter_horizontal = ["communes"]
+    autocomplete_fields = ["users", "groups"]
+    fieldsets = [(_("Couche"), {"fields": ["layer"]})] + RULE_FIELDSETS + FILTER_FIELDSETS
+
+    @admin.display(description=_("opérations"))
+    def operations_display(self, rule):
+        return ", ".join(str(Operation(op).label) for op in rule.operations)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        layer = obj.layer if obj is not None else None
+
+        class RuleForm(form):
+            def __init__(self, *args, **inner):
+                inner.setdefault("layer", layer)
+                super().__init__(*args, **inner)
+        return RuleForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["layer"] if obj is not None else []
 
 
 class PublicationInline(admin.TabularInline):

@@ -1,0 +1,249 @@
+"""Benchmark of the access rules at scale (issue 14, « Scale »): 500 layers × 30 rules each ×
+2,000 users, the figures GeoFence and GeoNode users complain about.
+
+On a PostGIS database of its own (default capgeo_bench_rights, created by migrations the first
+time and kept), with the demo territory and accounts, the synthetic catalogue is set up afresh
+each run: 500 vector layers (catalogue rows with four attributes; no data table is needed for
+rule evaluation), 30 rules each (roles, communes, named users, groups, public with hidden
+columns, a DENY of higher priority, a dated rule, an attribute condition, an area), 2,000 users
+spread over the 15 communes, the roles and 20 groups. Measured in the process (Django test
+client for HTTP), median and p95:
+
+1. the layers a user may view (AccessPolicy.layers: listings, capabilities), cold;
+2. WMS GetCapabilities over HTTP for any user (the 500 layers' rules evaluated);
+3. a layer's admin page with its 30 rules (the rights screen);
+4. the rule evaluation of a WMS/WFS request once warm (maps.decisions.source: the catalogue
+   counter and the per-worker cache), next to the cold evaluation (AccessPolicy.source);
+5. a rule change in effect: the next call after a change sees it (catalogue counter), timed.
+
+    .venv/bin/python bench/bench_rights.py            # prints the figures
+    .venv/bin/python bench/bench_rights.py --write    # … and writes its section of
+                                                      #     docs/benchmarks.md
+"""
+import argparse
+import os
+import random
+import time
+
+import common  # the project on sys.path, its settings; Django is set up in main()
+
+SECTION = "## Droits d'accès à grande échelle (`bench/bench_rights.py`)"
+PREFIX = "bench_droits_"
+
+
+def build(layers_count, rules_per_layer, users_count):
+    from django.contrib.auth.models import Group
+    from django.db import connection, transaction
+
+    from accounts.models import Role, User
+    from layers.models import AccessRule, Layer, Theme
+    from territory.models import Commune
+
+    with transaction.atomic():
+        Layer.objects.filter(name__startswith=PREFIX).delete()  # rules cascade
+        User.objects.filter(username__startswith=PREFIX).delete()
+        Group.objects.filter(name__startswith=PREFIX).delete()
+    communes = list(Commune.objects.order_by("insee"))
+    groups = Group.objects.bulk_create([Group(name=f"{PREFIX}{i}") for i in range(20)])
+    roles = [r for r in Role.values if r != Role.GIS_ADMIN]
+    users = User.objects.bulk_create([
+        User(username=f"{PREFIX}{i}", role=roles[i % len(roles)],
+             commune=communes[i % (len(communes) + 1)] if i % (len(communes) + 1) < len(communes)
+             else None, password="!") for i in range(users_count)])
+    User.groups.through.objects.bulk_create([
+        User.groups.through(user_id=user.pk, group_id=groups[i % len(groups)].pk)
+        for i, user in enumerate(users) if i % 3 == 0])
+    theme = Theme.objects.order_by("order").first()
+    attributes = [{"name": "code_insee", "type": "character varying(5)"},
+                  {"name": "nom", "type": "text"}, {"name": "proprietaire", "type": "text"},
+                  {"name": "surface", "type": "numeric"}]
+    layers = Layer.objects.bulk_create([
+        Layer(name=f"{PREFIX}{i:03d}", title=f"Couche de mesure {i}", theme=theme,
+              attributes=attributes, insee_field="code_insee", geometry_type="POLYGON",
+              personal_columns=["proprietaire"])
+        for i in range(layers_count)])
+    random.seed(14)
+    rules, communes_links, users_links, groups_links = [], [], [], []
+    kinds = ["roles", "communes", "users", "groups", "public", "deny", "dated", "condition"]
+    for layer in layers:
+        for j in range(rules_per_layer):
+            kind = kinds[j % len(kinds)]
+            rule = AccessRule(layer=layer, audience=kind if kind in (
+                "roles", "communes", "users", "groups") else "authenticated",
+                operations=["view", "download"], row_restriction="none")
+            if kind == "roles":
+                rule.roles = [random.choice(roles)]
+                rule.row_restriction = "commune_insee"
+            elif kind == "public":
+                rule.audience = "public"
+                rule.operations = ["view"]
+                rule.columns = {"code_insee": "read", "nom": "read"}
+            elif kind == "deny":
+                rule.effect, rule.priority, rule.audience = "deny", 5, "roles"
+                rule.roles, rule.operations = [random.choice(roles)], ["download"]
+            elif kind == "dated":
+                rule.valid_until = common_date(-1) if j % 2 else common_date(30)
+            elif kind == "condition":
+                rule.read_condition = {"column": "code_insee", "op": "=",
+                                       "value": random.choice(communes).insee}
+            rules.append((rule, kind))
+    created = AccessRule.objects.bulk_create([rule for rule, _ in rules])
+    for rule, (_, kind) in zip(created, rules):
+        if kind == "communes":
+            communes_links.append(AccessRule.communes.through(
+                accessrule_id=rule.pk, commune_id=random.choice(communes).pk))
+        elif kind == "users":
+            users_links.append(AccessRule.users.through(
+                accessrule_id=rule.pk, user_id=random.choice(users).pk))
+        elif kind == "groups":
+            groups_links.append(AccessRule.groups.through(
+                accessrule_id=rule.pk, group_id=random.choice(groups).pk))
+    AccessRule.communes.through.objects.bulk_create(communes_links)
+    AccessRule.users.through.objects.bulk_create(users_links)
+    AccessRule.groups.through.objects.bulk_create(groups_links)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE layers_accessrule; ANALYZE layers_accessrule_users; "
+                       "ANALYZE layers_accessrule_groups; ANALYZE layers_accessrule_communes")
+    return layers, users
+
+
+def common_date(days):
+    import datetime
+
+    from django.utils import timezone
+    return timezone.localdate() + datetime.timedelta(days=days)
+
+
+def timed(function, runs):
+    durations = []
+    for index in range(runs):
+        started = time.perf_counter()
+        function(index)
+        durations.append(time.perf_counter() - started)
+    return common.median_p95_ms(durations)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", default="capgeo_bench_rights")
+    parser.add_argument("--layers", type=int, default=500)
+    parser.add_argument("--rules", type=int, default=30)
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+
+    from django.conf import settings
+    os.environ["CAPGEO_TEST_DB_NAME"] = args.database
+    common.setup_django()
+    settings.ALLOWED_HOSTS = ["testserver"]
+    # Pages rendered without collectstatic's manifest (as the tests do).
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    from django.test.utils import setup_test_environment
+    setup_test_environment()
+    from django.db import connection
+    connection.creation.create_test_db(verbosity=0, keepdb=True, serialize=False)
+
+    from django.test import Client
+
+    from accounts.models import User
+    from capgeo.demo import load_demo
+    from layers.access import AccessDenied, AccessPolicy, LayerNotFound
+    from layers.models import AccessRule, Permission
+    from maps import decisions
+
+    load_demo()
+    started = time.perf_counter()
+    layers, users = build(args.layers, args.rules, args.users)
+    print(f"{len(layers)} couches, {AccessRule.objects.filter(layer__in=layers).count()} règles, "
+          f"{len(users)} utilisateurs créés en {time.perf_counter() - started:.1f} s")
+    random.seed(1)
+    sample = random.sample(users, max(args.runs, 5))
+    figures = {}
+
+    figures["layers"] = timed(
+        lambda i: list(AccessPolicy.for_user(sample[i]).layers(Permission.VIEW)
+                       .values_list("pk", flat=True)), args.runs)
+
+    def capabilities(i):
+        client = Client()
+        client.force_login(sample[i])
+        response = client.get("/ows", {"SERVICE": "WMS", "REQUEST": "GetCapabilities",
+                                       "VERSION": "1.3.0"})
+        assert response.status_code == 200, response.content[:300]
+    figures["capabilities"] = timed(capabilities, max(5, args.runs // 2))
+
+    admin = Client()
+    admin.force_login(User.objects.get(username="admin.sig"))
+    figures["admin"] = timed(
+        lambda i: admin.get(f"/admin/layers/layer/{layers[i % len(layers)].pk}/change/"),
+        max(5, args.runs // 2))
+
+    names = [layer.name for layer in layers]
+    def cold(i):
+        try:
+            AccessPolicy.for_user(sample[i]).source(names[i], Permission.VIEW)
+        except (LayerNotFound, AccessDenied):
+            pass
+    figures["cold"] = timed(cold, args.runs)
+    # Warm: the same user and layer asked again, as every tile of a map does.
+    viewer = User.objects.get(username="agent.guerande")
+    decisions.clear()
+    public = AccessRule.objects.filter(layer__in=layers, audience="public").first().layer.name
+    decisions.source(viewer, public)
+    figures["warm"] = timed(lambda i: decisions.source(viewer, public), args.runs * 10)
+
+    rule = AccessRule.objects.filter(layer__name=public, audience="public").first()
+
+    def change(i):
+        rule.columns = {"code_insee": "read"} if i % 2 == 0 else {"code_insee": "read",
+                                                                   "nom": "read"}
+        rule.save()
+        source = decisions.source(viewer, public)
+        # agent.guerande may get "nom" from another rule too: only check the change was seen.
+        assert "code_insee" in source.readable_names()
+    figures["change"] = timed(change, args.runs)
+
+    machine = common.machine()
+    try:
+        load = open("/proc/loadavg").read().split()[0]
+    except OSError:
+        load = "?"
+
+    def row(label, key, goal):
+        return (f"| {label} | {common.fr(figures[key]['median'])} | "
+                f"{common.fr(figures[key]['p95'])} | {goal} |")
+
+    lines = [
+        SECTION, "",
+        f"Mesuré le {time.strftime('%d/%m/%Y')} sur {machine['cpu']} ({machine['nproc']} cœurs, "
+        f"{machine['ram']}), PostgreSQL {machine['postgres']}, PostGIS {machine['postgis']}, "
+        f"Python {machine['python']} ; charge de la machine au départ : {load} (machine partagée). "
+        f"{args.layers} couches × {args.rules} règles (rôles, communes, utilisateurs nommés, "
+        f"groupes, public avec colonnes masquées, interdiction prioritaire, règles datées, "
+        f"conditions), {args.users} utilisateurs ; dans le processus (client de test Django).",
+        "", "| Opération | Médiane (ms) | p95 (ms) | Objectif (issue 14) |", "|---|---|---|---|",
+        row("Couches consultables d'un utilisateur (`AccessPolicy.layers`, à froid)", "layers",
+            "—"),
+        row("WMS GetCapabilities d'un utilisateur quelconque (HTTP)", "capabilities", "≤ 300 ms"),
+        row("Page d'administration d'une couche et de ses règles", "admin", "≤ 1 000 ms"),
+        row("Évaluation des règles d'une couche, à froid (`AccessPolicy.source`)", "cold", "—"),
+        row("Évaluation des règles d'une requête WMS/WFS, à chaud (`maps.decisions.source`)",
+            "warm", "≤ 1 ms"),
+        row("Modifier une règle puis la requête suivante (qui la voit)", "change",
+            "effet à la requête suivante"),
+        "",
+        "Un changement de règle prend effet à la requête suivante dans tous les processus : les "
+        "déclencheurs incrémentent le compteur du catalogue dans la transaction du changement, et "
+        "chaque requête le relit avant d'utiliser une décision gardée "
+        "(`tests/test_rights_matrix.py` le vérifie).",
+    ]
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if args.write:
+        print(f"written: {common.write_section(SECTION, section)}")
+
+
+if __name__ == "__main__":
+    main()
