@@ -27,8 +27,7 @@ from layers.features import (All, Compare, FeatureQuery, In, InvalidGeometry, In
                              OperationDenied, OutsideWriteFilter, ReadOnlyColumn, UnknownColumn,
                              geometry_from_geojson, storage_area)
 from layers.models import FeatureChange, Layer, Permission, Publication
-from layers.models import DATA_SCHEMA
-from layers.tables import refresh_layer_metadata, table_exists
+from layers.tables import refresh_layer_metadata
 
 from . import crs as crs_module
 from . import tiles
@@ -138,9 +137,8 @@ def source_of(request, name, permission=Permission.VIEW):
 
 
 def published(source):
-    """A vector layer whose table exists (its data are published). FeatureSource.exists() is
-    shadowed by its exists(query) (rows visible), which an empty layer fails."""
-    return source.layer.is_vector and table_exists(DATA_SCHEMA, source.layer.name)
+    """A vector layer whose table exists (its data are published)."""
+    return source.published()
 
 
 # --- landing page, conformance, API definition ---------------------------------------------------

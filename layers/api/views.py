@@ -283,7 +283,7 @@ class FeaturesView(APIView):
         params = parse_feature_params(request.query_params, source.readable_names())
         if params.is_export:
             source = granted(policy, layer, Permission.DOWNLOAD)
-        if not source.exists():
+        if not source.published():
             raise NotFound(_("Les données de la couche « %(name)s » ne sont pas publiées.")
                            % {"name": layer.name})
         query = source.query(

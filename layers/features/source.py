@@ -231,7 +231,7 @@ class FeatureSource(WritingMixin):
                 f"{self.clip.geometry_sql('t.' + quote_ident(GEOMETRY_COLUMN))} AS "
                 f"{quote_ident(GEOMETRY_COLUMN)} FROM {self.table} t WHERE {self.inline_rows_filter()})")
 
-    def exists(self):
+    def published(self):
         """True when the layer's table exists (a vector layer whose data are published)."""
         return self.layer.is_vector and table_exists(DATA_SCHEMA, self.layer.name)
 

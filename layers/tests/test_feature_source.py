@@ -51,7 +51,7 @@ def test_only_the_policy_makes_a_source(layer):
     assert source.columns == (Column("numero", "integer", True, False),
                               Column("nom", "text", True, False),
                               Column("code_insee", "text", True, False))
-    assert not source.restricted and source.exists()
+    assert not source.restricted and source.published()
 
 
 def test_conditions_are_parameterised_and_combine(layer):
