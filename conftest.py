@@ -30,6 +30,14 @@ def fast_password_hashing():
         yield
 
 
+def on_test_database():
+    """True once pytest-django has switched the connection to the test database (it makes one
+    only when a collected test uses the database)."""
+    from django.db import connection
+
+    return connection.settings_dict["NAME"] == connection.settings_dict["TEST"]["NAME"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(request, django_db_setup, django_db_blocker, fast_password_hashing):
     from django.db import connections
@@ -37,6 +45,11 @@ def django_db_setup(request, django_db_setup, django_db_blocker, fast_password_h
 
     from tests.dbsnapshot import Snapshot
 
+    if not on_test_database():
+        # No collected test uses the database, so pytest-django made none: the connection still
+        # names the real one, where nothing is loaded (nor, below, any connection ended).
+        yield
+        return
     with django_db_blocker.unblock():
         load_demo()
         snapshot = Snapshot.take(connections["default"])
@@ -86,6 +99,8 @@ def close_mapnik_connections(django_db_setup, django_db_blocker):
     yield
     from django.db import connection
 
+    if not on_test_database():
+        return  # the real database: other programs' connections are not this session's
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
