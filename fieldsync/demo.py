@@ -9,10 +9,11 @@ import datetime
 import random
 
 from django.contrib.gis.geos import Point
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from layers.access import AccessPolicy
 from territory.models import Commune
 
 from . import campaigns, publication, verdict
@@ -24,11 +25,39 @@ from .records import installation as installation_type
 
 # Communes of the demo campaign (Guérande, La Baule-Escoublac) and installations per commune.
 DEMO_CAMPAIGN_COMMUNES = ["44069", "44055"]
+DEMO_ANC_LAYER = "installations_anc"  # the demo catalogue's ANC points (layers.demo)
 PER_COMMUNE = 8
 OWNERS = ["Jeanne Martin", "Pierre Le Floch", "Anne Guého", "Yves Le Goff", "Marie Bernard",
           "Loïc Thébaud", "Sophie Pichon", "Hervé Le Bihan"]
 STREETS = ["route de Saillé", "chemin des Marais", "rue du Four", "allée des Pins",
            "impasse de la Brière", "rue des Paludiers", "chemin du Moulin", "route de Clis"]
+
+
+class _DemoLoader:
+    """The principal the demo loader reads the demo catalogue's ANC layer with (all its rows)."""
+    is_authenticated = True
+    is_active = True
+    is_gis_admin = True
+    commune_id = None
+    role = "gis_admin"
+    pk = None
+    username = "service.spanc-demo"
+
+
+def _demo_points():
+    """(INSEE code, year, (x, y) in Lambert-93) of the first PER_COMMUNE points of each commune
+    of the demo ANC layer (stable order: fid), through the feature source."""
+    source = AccessPolicy.for_user(_DemoLoader()).source(DEMO_ANC_LAYER)
+    features = source.features(source.query(
+        crs=2154, digits=6, properties=("code_insee", "annee_installation"),
+        sort=(("code_insee", True),)))
+    taken = {}
+    for feature in features:
+        insee = feature["properties"]["code_insee"]
+        taken[insee] = taken.get(insee, 0) + 1
+        if taken[insee] <= PER_COMMUNE:
+            yield (insee, feature["properties"]["annee_installation"],
+                   feature["geometry"]["coordinates"][:2])
 
 
 @transaction.atomic
@@ -38,22 +67,15 @@ def load_spanc_demo():
         return 0
     communes = {c.insee: c for c in Commune.objects.all()}
     created = []
-    with connection.cursor() as cursor:
-        # The first points of each commune in the demo ANC layer (stable order: fid).
-        cursor.execute(
-            "SELECT code_insee, annee_installation, ST_X(geom), ST_Y(geom) FROM ("
-            " SELECT *, row_number() OVER (PARTITION BY code_insee ORDER BY fid) AS n"
-            " FROM layers_data.installations_anc) p WHERE n <= %s ORDER BY code_insee, fid",
-            [PER_COMMUNE])
-        for number, (insee, year, x, y) in enumerate(cursor.fetchall()):
-            if insee not in communes:
-                continue
-            created.append(Installation(
-                commune=communes[insee], location=Point(x, y, srid=2154),
-                address=f"{number % 40 + 1} {STREETS[number % len(STREETS)]}",
-                parcels=[f"000 A{'BCDEFGH'[number % 7]} {number % 300 + 1}"],
-                owner_name=OWNERS[number % len(OWNERS)], owner_phone="02 40 00 00 00",
-                capacity_eh=4 + number % 4, year_built=year))
+    for number, (insee, year, (x, y)) in enumerate(_demo_points()):
+        if insee not in communes:
+            continue
+        created.append(Installation(
+            commune=communes[insee], location=Point(x, y, srid=2154),
+            address=f"{number % 40 + 1} {STREETS[number % len(STREETS)]}",
+            parcels=[f"000 A{'BCDEFGH'[number % 7]} {number % 300 + 1}"],
+            owner_name=OWNERS[number % len(OWNERS)], owner_phone="02 40 00 00 00",
+            capacity_eh=4 + number % 4, year_built=year))
     Installation.objects.bulk_create(created)
     publication.publish({installation_type.LAYER.name: [i.pk for i in created]})
     manager = User.objects.filter(username="responsable.spanc").first()

@@ -13,7 +13,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from layers.access import AccessPolicy
-from layers.tables import qualified
 
 from . import records, vocabularies, zones
 from .models import ChangeLog, Control, ControlStatus, Installation, SyncChange
@@ -55,30 +54,17 @@ def _area(installations):
 
 
 def _zones_json(user, area):
-    """GeoJSON FeatureCollections of the zone layers the user may view, encoded by PostgreSQL."""
+    """GeoJSON FeatureCollections of the zone layers the user may view, cut to the area, encoded
+    by PostgreSQL through the feature source (the user's rows of each layer, no property)."""
     if area is None:
         return "[]"
+    box = bytes(area["polygon"].ewkb).hex()
     parts = []
-    for zone_layer, grant in zones.zone_grants(AccessPolicy.for_user(user)):
-        where, params = grant.where("t")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT json_build_object(
-                    'layer', %s::text, 'kind', %s::text, 'title', %s::text,
-                    'type', 'FeatureCollection',
-                    'features', coalesce(json_agg(json_build_object(
-                        'type', 'Feature', 'id', t.fid,
-                        'geometry', ST_AsGeoJSON(ST_Transform(
-                            ST_Intersection(t.geom, ST_GeomFromEWKB(%s)), 4326), 7)::json
-                    )), '[]'::json))::text
-                FROM {qualified('layers_data', grant.layer.name)} t
-                WHERE ST_Intersects(t.geom, ST_GeomFromEWKB(%s)) AND {where}
-                """,
-                [zone_layer.layer.name, zone_layer.kind, zone_layer.layer.title,
-                 bytes(area["polygon"].ewkb), bytes(area["polygon"].ewkb), *params],
-            )
-            parts.append(cursor.fetchone()[0])
+    for zone_layer, source in zones.zone_sources(AccessPolicy.for_user(user)):
+        query = source.query(area=box, clip=box, crs=4326, digits=7, properties=())
+        parts.append("".join(source.geojson_collection(query, {
+            "layer": zone_layer.layer.name, "kind": zone_layer.kind,
+            "title": zone_layer.layer.title})))
     return "[" + ",".join(parts) + "]"
 
 

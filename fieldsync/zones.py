@@ -5,12 +5,10 @@ in a zone is a fact about the installation, not about whoever looks at it, so th
 through the access policy with a service principal that has the administrator's unrestricted
 grant, not with the grant of the user who happens to save the installation.
 """
-from django.db import connection
 from django.utils import timezone
 
 from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.models import Permission
-from layers.tables import qualified
 
 from .models import Zone, ZoneLayer
 
@@ -29,34 +27,29 @@ class _ZoneService:
 ZONE_SERVICE = _ZoneService()
 
 
-def zone_grants(policy=None):
-    """(ZoneLayer, Grant) for each zone layer the policy may view (default: the service's)."""
+def zone_sources(policy=None):
+    """(ZoneLayer, FeatureSource) for each zone layer the policy may view (default: the
+    service's)."""
     policy = policy or AccessPolicy.for_user(ZONE_SERVICE)
     pairs = []
     for zone_layer in ZoneLayer.objects.select_related("layer"):
         try:
-            pairs.append((zone_layer, policy.grant(zone_layer.layer, Permission.VIEW)))
+            pairs.append((zone_layer, policy.source(zone_layer.layer, Permission.VIEW)))
         except (LayerNotFound, AccessDenied):
             continue
     return pairs
 
 
-def _intersects(grant, point):
-    where, params = grant.where("t")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {qualified('layers_data', grant.layer.name)} t "
-            f"WHERE ST_Intersects(t.geom, ST_GeomFromEWKB(%s)) AND {where})",
-            [bytes(point.ewkb), *params],
-        )
-        return cursor.fetchone()[0]
+def _intersects(source, point):
+    """Whether a zone of the layer (among the rows the source gives) holds the point."""
+    return source.exists(source.query(area=bytes(point.ewkb).hex(), with_geometry=False))
 
 
 def compute_zones(installation):
     """Set the zone flags of an installation from the zone layers (not saved)."""
     sanitary = environmental = False
-    for zone_layer, grant in zone_grants():
-        if _intersects(grant, installation.location):
+    for zone_layer, source in zone_sources():
+        if _intersects(source, installation.location):
             if zone_layer.kind == Zone.SANITARY:
                 sanitary = True
             else:

@@ -416,3 +416,33 @@ def test_a_manager_action_that_keeps_losing_answers_busy_with_nothing_written(ca
     # The manager screens say so too, instead of an error page.
     page = manager_client().post(f"/spanc/conflits/{change_id}/", {"keep": "client"})
     assert page.status_code == 200 and "trop sollicité" in page.content.decode()
+
+
+def test_package_zones_are_the_users_rows_cut_to_the_assignment_area(campaign):
+    """The zone layers of the package come through the feature source: the layers (and rows) the
+    user may view, each polygon cut to the assignments' area, GeoJSON in WGS84."""
+    from layers.models import Audience
+    from layers.testing import make_vector_layer
+
+    from fieldsync.models import Installation, ZoneLayer
+
+    location = Installation.objects.get(address="12 route de Saillé").location
+    huge = location.buffer(50_000)  # far larger than the area: cut to it
+    public = make_vector_layer("zones_captage_test", "POLYGON", [("nom", "text")],
+                               [{"nom": "Captage", "geom": huge.wkt}],
+                               rules=[{"audience": Audience.PUBLIC,
+                                       "permission": Permission.VIEW}])
+    hidden = make_vector_layer("zones_reservees_test", "POLYGON", [("nom", "text")],
+                               [{"nom": "Réservée", "geom": huge.wkt}],
+                               rules=[{"audience": Audience.ADMINS,
+                                       "permission": Permission.VIEW}])
+    ZoneLayer.objects.create(layer=public, kind="sanitary")
+    ZoneLayer.objects.create(layer=hidden, kind="environmental")
+    package = Tablet("controleur.spanc").package()
+    assert [(z["layer"], z["kind"], z["type"]) for z in package["zones"]] == [
+        ("zones_captage_test", "sanitary", "FeatureCollection")]
+    (feature,) = package["zones"][0]["features"]
+    assert feature["type"] == "Feature" and feature["geometry"]["type"] == "Polygon"
+    west, south, east, north = package["map"]["bbox_wgs84"]
+    for lon, lat in feature["geometry"]["coordinates"][0]:
+        assert west - 1e-6 <= lon <= east + 1e-6 and south - 1e-6 <= lat <= north + 1e-6
