@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_processing
+from . import dashboard, views, views_processing
 
 app_name = "signalements"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("photo/<str:token>.jpg", views.photo, name="photo"),
     path("confidentialite/", views.privacy, name="privacy"),
     path("traitement/", views_processing.queue, name="queue"),
+    path("tableau-de-bord/", dashboard.dashboard, name="dashboard"),
     path("traitement/<int:pk>/", views_processing.process, name="process"),
     path("traitement/<int:pk>/action/", views_processing.act, name="act"),
 ]

@@ -185,3 +185,26 @@ def test_hide_a_photo_from_the_public(client, signalements_demo):
     client.logout()
     assert client.get(url).status_code == 404
     assert client.get(url, {"suivi": report.tracking_token}).status_code == 200
+
+
+def test_dashboard_figures_and_csv_of_own_services_only(client, signalements_demo):
+    import csv
+    import io
+
+    client.force_login(User.objects.get(username="agent.guerande"))
+    page = client.get(reverse("signalements:dashboard"))
+    assert page.status_code == 200
+    mine = Report.objects.filter(service__code="guerande-st")
+    figures = page.context["f"]
+    assert figures["total"] == mine.count()
+    assert sum(n for _label, n in figures["statuses"]) == mine.count()
+    assert figures["acknowledge"][0] is not None  # the demo has acknowledged reports
+    assert figures["acknowledge"][0] <= figures["acknowledge"][1]
+    export = client.get(reverse("signalements:dashboard"), {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content)
+                                           .decode("utf-8-sig")), delimiter=";"))
+    assert {r["reference"] for r in rows} == {r.reference for r in mine}
+    text = str(rows)
+    assert "@" not in text  # no reporter's contact in the export
+    client.force_login(User.objects.get(username="lecteur"))
+    assert client.get(reverse("signalements:dashboard")).status_code == 403
