@@ -150,7 +150,7 @@ def write_doc(polygons, results, info, runs, load, before=None):
         f"{before_head}\n"
         f"|---|---|---|---|---|---|---|{'---|' if before else ''}\n" + "\n".join(rows) + "\n\n"
         f"Objectifs : surcoût fixe ≤ 3 ms, (b)/(a) ≤ 1,5.{before_note} La politique d'accès "
-        f"est lue dans le cache de décisions du processus (`wms/wms/decisions.py`, une petite "
+        f"est lue dans le cache de décisions du processus (`maps/decisions.py`, une petite "
         f"requête du compteur de version du catalogue par tuile au lieu de la couche et de ses "
         f"règles) ; le reste du surcoût est la pile WSGI et Django (intergiciels, en-têtes, "
         f"ETag) et l'aller-retour HTTP local. Sur les tuiles lourdes (z10, z12), l'écart "

@@ -561,7 +561,7 @@ READING = (
     "(la couche, ses styles, le filtre de lignes du droit, par public) : un GetMap ne fait plus "
     "qu'une toute petite requête, la lecture du compteur `wms_catalogue_version` que des "
     "déclencheurs PostgreSQL augmentent dans la transaction même de toute modification des "
-    "couches, règles d'accès et styles. Le PNG est écrit par `wms/wms/png.py` (mêmes pixels que "
+    "couches, règles d'accès et styles. Le PNG est écrit par `maps/png.py` (mêmes pixels que "
     "l'encodeur de Mapnik, sans filtre de ligne, ISA-L). MapServer en FastCGI n'a ni politique "
     "d'accès ni styles en base.\n"
 )
