@@ -1,4 +1,5 @@
-"""Which catalogue layers and styles a WMS request may use, decided by the access policy."""
+"""Which catalogue layers and styles a map may use (WMS, prints, tiles, thumbnails, reports),
+decided by the access policy."""
 import json
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from .sources.base import DRAWN_PROTOCOLS, RemoteServed, drawable, remote_style
 
 
 def servable(queryset):
-    """Vector layers that have data (an extent), and remote WMS/WMTS layers: what the WMS draws."""
+    """Vector layers that have data (an extent), and remote WMS/WMTS layers: what maps draw."""
     return queryset.filter(
         Q(kind=Layer.Kind.VECTOR)
         | Q(kind=Layer.Kind.REMOTE, remote_layer__service__protocol__in=DRAWN_PROTOCOLS),

@@ -1,5 +1,5 @@
 """Per-worker cache of what the access policy decided for a layer, so that a frequent request
-costs one tiny query instead of two or three catalogue queries: for WMS (GetMap, GetFeatureInfo,
+costs one tiny query instead of two or three catalogue queries: for maps (GetMap, GetFeatureInfo,
 GetLegendGraphic) the layer, its styles and the user's FeatureSource (resolve); for vector tiles
 the FeatureSource alone (source). Both go through one lookup (cached), keyed by the user's
 audience (layers.audience); a cached source is handed to the request's user by the policy

@@ -154,7 +154,7 @@ def _map_xml(communes, outline):
 
 
 def _served(grant):
-    """The layer in its default style, as the WMS serves it."""
+    """The layer in its default style, as a GetMap without STYLES draws it."""
     return ServedLayer(grant, style_named(grant.layer, ""))
 
 
