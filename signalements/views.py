@@ -222,4 +222,6 @@ def public_map(request):
 
 @require_GET
 def privacy(request):
-    return render(request, "signalements/privacy.html")
+    from .personal_data import retention_days
+
+    return render(request, "signalements/privacy.html", {"days": retention_days()})
