@@ -219,3 +219,16 @@ def test_unknown_collection_and_bad_parameters_answer_ogc_api_exceptions():
         assert response.status_code == status, url
         payload = document(response)
         assert payload["code"] and payload["description"], url
+
+
+def test_a_catalogue_layer_without_its_table_is_neither_listed_nor_served():
+    from layers.models import AccessRule, Audience, Permission
+
+    layer = Layer.objects.create(name="sans_table", title="Couche sans table")
+    AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC, permission=Permission.VIEW)
+    client = Client()
+    assert "sans_table" not in collection_ids(client)
+    for url in ("/ogc/collections/sans_table", "/ogc/collections/sans_table/items",
+                "/ogc/collections/sans_table/items/1"):
+        response = client.get(url)
+        assert response.status_code == 404 and document(response)["code"] == "NotFound"
