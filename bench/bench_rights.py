@@ -29,6 +29,16 @@ import common  # the project on sys.path, its settings; Django is set up in main
 
 SECTION = "## Droits d'accès à grande échelle (`bench/bench_rights.py`)"
 PREFIX = "bench_droits_"
+NOTES = """Lecture : la machine, partagée, avait une charge de 8 à 9 pour 2 cœurs pendant la mesure, ce qui
+allonge chaque durée de plusieurs fois ; à refaire sur une machine calme. L'évaluation d'une
+requête à chaud (0,1 ms en médiane) tient l'objectif : une requête relit le compteur du catalogue
+et prend la décision gardée pour son audience, sans autre requête (les appartenances aux groupes
+et les utilisateurs nommés sont relus une fois par version du catalogue). Les capacités WMS tiennent
+l'objectif en médiane ; leur p95 est la première demande d'une audience (décisions froides). La
+page d'administration d'une couche de 30 règles **ne tient pas** 1 s ici : c'est le rendu des
+30 formulaires de l'administration Django (près de 750 Ko de HTML ; ni carte ni liste
+d'utilisateurs depuis cette mesure), pas l'évaluation des règles ; les zones et les conditions
+s'éditent sur la page propre de chaque règle (lien « Modifier »)."""
 
 
 def build(layers_count, rules_per_layer, users_count):
@@ -237,7 +247,7 @@ def main():
         "Un changement de règle prend effet à la requête suivante dans tous les processus : les "
         "déclencheurs incrémentent le compteur du catalogue dans la transaction du changement, et "
         "chaque requête le relit avant d'utiliser une décision gardée "
-        "(`tests/test_rights_matrix.py` le vérifie).",
+        "(`tests/test_rights_matrix.py` le vérifie).", "", NOTES,
     ]
     section = "\n".join(lines) + "\n"
     print(section)

@@ -40,6 +40,7 @@ developers):
 """
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -133,6 +134,15 @@ def rule_facts(version=None):
                       {user: frozenset(ids) for user, ids in members.items()})
     _facts_cache.version, _facts_cache.facts = version, facts
     return facts
+
+
+class RuleFacet(NamedTuple):
+    """What combining rules needs of one (listings)."""
+    pk: int
+    layer_id: int
+    effect: str
+    priority: int
+    operations: list
 
 
 # --- one rule's filters as SQL ----------------------------------------------------------------
@@ -282,7 +292,10 @@ class AccessPolicy:
             return queryset
         permission = Permission(permission)
         by_layer = {}
-        for rule in self.rules():
+        # Only what the combination needs, as light tuples (thousands of rules: no models).
+        for values in (AccessRule.objects.filter(self._rule_q()).distinct()
+                       .values_list("pk", "layer_id", "effect", "priority", "operations")):
+            rule = RuleFacet(*values)
             by_layer.setdefault(rule.layer_id, []).append(rule)
         allowed = [pk for pk, rules in by_layer.items()
                    if self.counted(rules, Operation.VIEW) and self._rules_for(rules, permission)]
