@@ -285,6 +285,49 @@ class AccessRuleAdmin(GeoModelAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["layer"] if obj is not None else []
 
+    def get_urls(self):
+        return [path("ce-que-voit/", self.admin_site.admin_view(self.effective_view),
+                     name="layers_accessrule_effective"), *super().get_urls()]
+
+    def effective_view(self, request):
+        """« Ce que voit un utilisateur » : per layer, what the policy gives him (the same code
+        as every protocol: AccessPolicy.source)."""
+        from accounts.models import User
+
+        from .access import AccessDenied, AccessPolicy, LayerNotFound
+        from .models import Permission
+
+        if not (request.user.is_active and request.user.is_gis_admin):
+            raise PermissionDenied
+        username = (request.GET.get("user") or "").strip()[:150]
+        rows, error = None, None
+        if username:
+            target = User.objects.filter(username=username).first()
+            if target is None:
+                error = _("Utilisateur « %(name)s » introuvable.") % {"name": username}
+            else:
+                policy, rows = AccessPolicy.for_user(target), []
+                for layer in policy.layers(Permission.VIEW).order_by("name"):
+                    try:
+                        source = policy.source(layer, Permission.VIEW)
+                    except (LayerNotFound, AccessDenied):
+                        continue
+                    writable = []
+                    if Permission.EDIT in policy.permissions(layer):
+                        writable = [c.name for c in
+                                    policy.source(layer, Permission.EDIT).writable]
+                    rows.append({
+                        "layer": layer.name, "readable": source.readable_names(),
+                        "operations": [str(Operation(op).label) for op in Operation
+                                       if op.value in source.operations],
+                        "writable": writable, "restricted": source.restricted,
+                        "clipped": source.clip is not None,
+                        "count": source.summary().count if source.exists() else "—"})
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": _("Ce que voit un utilisateur"), "username": username,
+                   "rows": rows, "error": error}
+        return TemplateResponse(request, "admin/layers/accessrule/effective.html", context)
+
 
 class PublicationInline(admin.TabularInline):
     model = Publication

@@ -53,3 +53,15 @@ def test_joining_a_group_named_by_a_rule_bumps_the_catalogue_version():
     before = version()
     User.objects.get(username="lecteur").groups.add(group)
     assert version() > before
+
+
+def test_what_a_user_sees_is_computed_by_the_policy(admin_client, client):
+    page = admin_client.get("/admin/layers/accessrule/ce-que-voit/", {"user": "agent.guerande"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "zones_activite" in html and "modifier les attributs" in html
+    assert "installations_anc" in html and "restreints" in html
+    missing = admin_client.get("/admin/layers/accessrule/ce-que-voit/", {"user": "personne"})
+    assert "introuvable" in missing.content.decode()
+    client.force_login(User.objects.get(username="agent.guerande"))
+    assert client.get("/admin/layers/accessrule/ce-que-voit/").status_code in (302, 403)
