@@ -31,6 +31,7 @@ class RecordType:
 
     entity = ""            # its name on the wire ("entity" of a change, of a conflict)
     members = ""           # its member in the package and in the changes since a cursor
+    position = 0           # its place in the registry: after the types its records refer to
     ops = frozenset()      # the operations a change may name
     model = None           # the Django model (uuid, version)
     data_serializer = None  # the DRF serializer of a change's `data` (its errors' wording)

@@ -701,6 +701,7 @@ def missing_photos_of(controls):
 class ControlRecord(RecordType):
     entity = "control"
     members = "controls"
+    position = 20
     ops = ("create", "update", "supersede")
     model = Control
     data_serializer = ControlDataSerializer

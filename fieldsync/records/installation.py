@@ -245,6 +245,7 @@ def update(user, uuid, base_version, data):
 class InstallationRecord(RecordType):
     entity = "installation"
     members = "installations"
+    position = 10
     ops = ("create", "update")
     model = Installation
     data_serializer = InstallationDataSerializer

@@ -25,17 +25,17 @@ from django.views.decorators.cache import never_cache
 
 from territory.models import Commune
 
-from .. import photos, scope
+from .. import photos, records, scope
 from .messages import field_messages
 
 STYLES = ["vendor/ol/ol.css", "terrain/terrain.css"]
 # i18n.js first: the other scripts build their texts with it.
-# terrain/records.js, then one module per record type (its form), in the server's registry order
-# (fieldsync.records).
+# terrain/records.js, then the form of each record type (terrain/forms/<entity>.js, which
+# registers the type), in the order of the server's registry (fieldsync.records).
 SCRIPTS = ["vendor/ol/ol.js", "terrain/i18n.js", "terrain/records.js",
-           "terrain/forms/installation.js", "terrain/store.js", "terrain/api.js",
-           "terrain/tiles.js", "terrain/sync.js", "terrain/map.js", "terrain/forms/control.js",
-           "terrain/app.js"]
+           *[f"terrain/forms/{entity}.js" for entity in records.REGISTRY],
+           "terrain/store.js", "terrain/api.js", "terrain/tiles.js", "terrain/sync.js",
+           "terrain/map.js", "terrain/app.js"]
 ICONS = ["terrain/icon-192.png", "terrain/icon-512.png", "terrain/icon.svg"]
 SHELL_STATIC = STYLES + SCRIPTS + ICONS
 TEMPLATES = ["terrain/app.html", "terrain/sw.js"]

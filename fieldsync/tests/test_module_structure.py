@@ -78,3 +78,22 @@ def test_no_branch_on_a_record_type_outside_the_record_modules(path):
                 if isinstance(operand, ast.Constant) and operand.value in RECORD_TYPES:
                     offences.append(node.lineno)
     assert offences == [], f"{path.name}: compares with a record type at lines {offences}"
+
+
+def test_every_record_module_is_registered_in_order_with_its_form():
+    """A record type is its module in fieldsync/records/ (found by the registry) and its form in
+    terrain/forms/ (loaded by the field app in the registry's order): nothing else to list."""
+    from fieldsync import records
+    from fieldsync.terrain.views import SCRIPTS
+
+    modules = sorted(p.stem for p in (PACKAGE / "records").glob("*.py")
+                     if p.stem not in ("__init__", "base"))
+    assert sorted(records.REGISTRY) == modules
+    assert list(records.REGISTRY) == ["installation", "control"]  # a control refers to one
+    forms = [s for s in SCRIPTS if s.startswith("terrain/forms/")]
+    assert forms == [f"terrain/forms/{entity}.js" for entity in records.REGISTRY]
+    for form in forms:
+        source = (PACKAGE / "static" / form).read_text()
+        entity = form.rpartition("/")[2].removesuffix(".js")
+        assert f'entity: "{entity}"' in source and "Terrain.records.register(" in source
+    assert SCRIPTS.index(forms[-1]) < SCRIPTS.index("terrain/store.js")

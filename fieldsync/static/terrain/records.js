@@ -1,7 +1,8 @@
 /* The field record types, registered in one place (the server's side: fieldsync/records/).
  *
- * Each type's module (terrain/forms/<entity>.js) registers itself, in the order the server's
- * registry has them (a control refers to an installation: installations first):
+ * Each type's module (terrain/forms/<entity>.js) registers itself; the page loads them in the
+ * order of the server's registry (fieldsync/terrain/views.py; a control refers to an installation:
+ * installations first):
  *   entity   its name on the wire ("entity" of a change);
  *   store    its IndexedDB store ({id, server, draft, outcome, missing_photos});
  *   member   its member in the package and in the changes since a cursor;
