@@ -33,6 +33,9 @@ class ProgressBar:
 class Command(BaseCommand):
     help = _("Publie une couche depuis un GeoPackage, un Shapefile zippé, un GeoJSON, un CSV ou "
              "une table PostGIS (postgis:schéma.table).")
+    # A data command: Django's system checks (the URL checks import every view, ~0.9 s) are run
+    # by `manage.py check`, `migrate` and the server, not before each publication.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("path", help=_("fichier à publier, ou postgis:schéma.table"))
