@@ -46,6 +46,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from .extents import Summary, stored_summary
 from .features.columns import Column
 from .features.query import Compare, ConditionCompiler, In, IsNull, Like, Not
 from .features.source import _TOKEN, ALL_ROWS, NO_ROWS, Clip, FeatureSource, RowFilter
@@ -324,6 +325,18 @@ class AccessPolicy:
         return {c.name for c in self._columns(layer, chosen) if c.readable}
 
     # --- a single layer ----------------------------------------------------------------------
+    def summary(self, layer):
+        """The Summary (count, extents) of a layer this user may see: the layer's own when his
+        rows are all of them, else the count and extent of his rows only (whatever restricts
+        them: commune, area, attribute condition), and an empty one for a layer he cannot view."""
+        if not layer.is_vector or self.is_admin:
+            return stored_summary(layer)
+        try:
+            source = self.source(layer, Permission.VIEW)
+        except (LayerNotFound, AccessDenied):
+            return Summary(0, {})
+        return source.summary()
+
     def source(self, layer, permission=Permission.VIEW):
         """The FeatureSource of the layer (a Layer or its name) for this user and permission —
         its rows, columns, operations — or LayerNotFound / AccessDenied."""

@@ -12,8 +12,10 @@ longitude only and its y on the latitude only, both increasing, so the box of th
 rows is the transform of the box's corners (latitudes clamped to Web Mercator's ±85.06°).
 
 ``Summary`` is what the catalogue shows of a layer (count and extents); ``FeatureSource.summary``
-gives the one of the rows a user's feature source covers (a user restricted to his commune sees his rows' count and
-extent, never the whole layer's), cached per process until the data or the filter change.
+gives the one of the rows a user's feature source covers (a user restricted to some rows — his
+commune's, an area's, an attribute condition's — sees his rows' count and extent, never the whole
+layer's), cached per process until the data or the filter change; ``AccessPolicy.summary`` picks
+the one a user may see. This module imports nothing above it in the catalogue.
 """
 import re
 import threading
@@ -299,18 +301,3 @@ def storage_box_sql(box_sql, srid):
     clipped = f"ST_ClipByBox2D({box_sql}, ST_MakeEnvelope({area}, {srid}))"
     return (f"ST_Transform(ST_Segmentize({clipped}, greatest(ST_XMax({box_sql}) - "
             f"ST_XMin({box_sql}), ST_YMax({box_sql}) - ST_YMin({box_sql}), 1e-9) / {DENSIFY}), {SRID})")
-
-
-def summary_for(policy, layer):
-    """The Summary a user (AccessPolicy) may see of a layer: his rows' count and extent when the
-    policy restricts him to some rows (only members of a commune can be), else the layer's."""
-    from .access import AccessDenied, LayerNotFound
-    from .models import Permission
-
-    if not layer.is_vector or policy.is_admin or not policy.commune_id:
-        return stored_summary(layer)
-    try:
-        source = policy.source(layer, Permission.VIEW)
-    except (LayerNotFound, AccessDenied):
-        return Summary(0, {})
-    return source.summary()

@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from .access import AccessPolicy, LayerNotFound
-from .extents import summary_for
 from .models import Permission, Theme
 from .search import search_layers
 
@@ -94,7 +93,7 @@ def catalogue(request):
         layers = search_layers(layers, filters["q"])
     page = Paginator(layers, PAGE_SIZE).get_page(request.GET.get("page"))
     for layer in page:  # a user restricted to some rows sees their count, not the layer's
-        layer.visible_count = summary_for(policy, layer).count
+        layer.visible_count = policy.summary(layer).count
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "layers/catalogue/list.html", {
@@ -124,7 +123,7 @@ def layer_detail(request, name):
     if Permission.DOWNLOAD in permissions and layer.is_vector:
         url = FEATURES_URL.format(name=layer.name)
         downloads = [(label, f"{url}?f={code}") for code, label in EXPORT_FORMATS]
-    summary = summary_for(policy, layer)  # the rows this user may view, not the whole layer's
+    summary = policy.summary(layer)  # the rows this user may view, not the whole layer's
     extent_wgs84 = summary.boxes.get(4326)
     admin_url = None
     if request.user.is_staff and request.user.has_perm("layers.change_layer"):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from layers.access import AccessPolicy
-from layers.extents import stored_summary, summary_for
+from layers.extents import stored_summary
 from layers.models import Layer, Permission, Style
 
 from .models import LOCAL_BASEMAP, NO_BASEMAP
@@ -31,7 +31,7 @@ def layer_extent(layer, policy=None):
     """The layer's EPSG:3857 box, measured on its data in Web Mercator (layers.extents), rounded;
     with a policy, the box of the rows that user may view (a user restricted to his commune
     never gets the whole layer's extent)."""
-    summary = summary_for(policy, layer) if policy is not None else stored_summary(layer)
+    summary = policy.summary(layer) if policy is not None else stored_summary(layer)
     box = summary.boxes.get(WEB_MERCATOR)
     return [round(v, 2) for v in box] if box else None
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from territory.models import Commune
 
-from ..extents import stored_summary, summary_for
+from ..extents import stored_summary
 from ..models import LAYER_NAME_RE, Layer, Permission, Theme
 from .params import FORMATS
 
@@ -118,7 +118,7 @@ class LayerSerializer(serializers.ModelSerializer):
         cache = self.context.setdefault("summaries", {})
         if layer.pk not in cache:
             policy = self.context.get("policy")
-            cache[layer.pk] = summary_for(policy, layer) if policy else stored_summary(layer)
+            cache[layer.pk] = policy.summary(layer) if policy else stored_summary(layer)
         return cache[layer.pk]
 
     @extend_schema_field(serializers.IntegerField())

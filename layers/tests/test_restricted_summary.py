@@ -1,5 +1,7 @@
 """A user restricted to his commune's rows sees their count and extent, never the whole layer's
 (catalogue pages, REST, WMS and WFS capabilities, the web map's zoom to layer)."""
+import json
+
 import pytest
 from django.db import connection
 from lxml import etree
@@ -130,3 +132,36 @@ def test_his_summary_follows_the_data(client, scenario):
                        "layers_data.acces_insee WHERE code_insee = %s", [GUERANDE])
     refresh_layer_metadata(scenario["acces_insee"])
     assert client.get("/api/layers/acces_insee/").json()["feature_count"] == 2
+
+
+@pytest.mark.parametrize("restriction", ["area", "condition"])
+def test_a_user_restricted_by_area_or_condition_sees_his_rows_count_and_extent(client, scenario,
+                                                                                restriction):
+    """Not only commune members are restricted to some rows: a rule's area or attribute condition
+    restricts a user of no commune (a contractor) too — his count and extent are his rows'."""
+    from django.contrib.gis.geos import MultiPolygon
+
+    from layers.models import AccessRule, Layer, Permission, RuleAudience
+    from territory.models import Commune
+
+    layer = Layer.objects.get(name="acces_admins")
+    fields = {"area": MultiPolygon(Commune.objects.get(insee=GUERANDE).geom.buffer(1))} \
+        if restriction == "area" else \
+        {"read_condition": {"column": "code_insee", "op": "=", "value": GUERANDE}}
+    contractor = User.objects.create_user("prestataire.zone", password="x")
+    rule = AccessRule.objects.create(layer=layer, audience=RuleAudience.USERS,
+                                     permission=Permission.VIEW, **fields)
+    rule.full_clean()
+    rule.users.set([contractor])
+    clear_cache()
+    lon, lat = guerande_hall()
+    client.force_login(contractor)
+    detail = client.get("/api/layers/acces_admins/").json()
+    assert detail["feature_count"] == 1
+    assert_his_box(detail["extent"]["wgs84"], lon, lat)
+    tree = etree.HTML(client.get("/catalogue/acces_admins/").content)
+    count = tree.xpath("//dt[normalize-space()=\"Nombre d'objets\"]/following-sibling::dd[1]")
+    assert count[0].text.strip() == "1"
+    response = client.get("/api/layers/acces_admins/features")
+    features = json.loads(b"".join(response.streaming_content))["features"]
+    assert [f["properties"]["code_insee"] for f in features] == [GUERANDE]
