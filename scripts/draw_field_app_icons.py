@@ -1,4 +1,4 @@
-"""Draw the field app's icons (committed PNGs): `python -m fieldsync.terrain.icons`.
+"""Draw the field app's icons (committed PNGs): `.venv/bin/python scripts/draw_field_app_icons.py`.
 
 A blue tile with a white map pin and a water drop: readable at 48 px on a tablet home screen, with
 the drawing inside the central 80 % so that a "maskable" crop keeps it whole.
@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 BLUE, WHITE, WATER = (31, 95, 139), (255, 255, 255), (86, 180, 233)
-STATIC = Path(__file__).resolve().parent.parent / "static" / "terrain"
+STATIC = Path(__file__).resolve().parent.parent / "fieldsync" / "static" / "terrain"
 
 
 def draw(size):
