@@ -10,14 +10,16 @@ at), of the request (its parameters, host, language) and of the code. So:
 - ``Last-Modified``: when the current catalogue version was first served (table
   ``wms_catalogue_seen``, wms migration 0003), in whole seconds, sent once that second is over (a
   change in the same second could not be told apart).
-- ``Cache-Control: no-cache, max-age=0`` (``private, …`` for a signed-in user), ``Expires``
-  (now) and ``Vary: Cookie, Authorization, Accept-Language``: clients and caches keep the
-  document but revalidate it on every use (QGIS ignores Cache-Control but keeps the expiry).
+- ``Cache-Control: no-cache, no-store, max-age=0`` (``private, …`` for a signed-in user),
+  ``Expires`` (now) and ``Vary: Cookie, Authorization, Accept-Language``. ``no-store`` is what
+  QGIS needs: it asks for capabilities with Qt's PreferCache, drops Cache-Control from the
+  entries it keeps and answers a later session from its disk cache without asking, whatever
+  no-cache or Expires say (QGIS 3.22, wms/tests/test_capabilities_qgis.py); an entry Qt never
+  stores (no-store) cannot be reused. Clients that still revalidate get the validators below.
 - A conditional GET answers ``304 Not Modified`` without building the document: If-None-Match
   when sent (any matching tag), otherwise If-Modified-Since (RFC 9110, 13.2.2).
 
-QGIS keeps capabilities in its network cache and revalidates them: it sees a layer published
-after it first connected, instead of "Could not find typename".
+QGIS sees a layer published after it first connected, instead of "Could not find typename".
 """
 import functools
 import hashlib
@@ -119,10 +121,9 @@ def _decorate(response, etag, last_modified, private):
         response["Last-Modified"] = http_date(last_modified)
     elif "Last-Modified" in response:
         del response["Last-Modified"]  # MapProxy's own: not the catalogue's
-    # max-age=0 and Expires as well: QGIS drops Cache-Control from its cache entries and gives
-    # any entry without an expiry date its own (a day); an explicit one is kept, so QGIS
-    # revalidates on its next use instead of trusting a day-old copy.
-    response["Cache-Control"] = ("private, " if private else "") + "no-cache, max-age=0"
+    # no-store: QGIS would otherwise answer its next session from its disk cache (see above);
+    # max-age=0 and Expires for caches that store anyway.
+    response["Cache-Control"] = ("private, " if private else "") + "no-cache, no-store, max-age=0"
     response["Expires"] = http_date()
     patch_vary_headers(response, VARY)
     return response

@@ -65,7 +65,7 @@ def test_capabilities_revalidate_and_see_a_new_layer(scenario, kind):
     assert first.status_code == 200, first.content[:300]
     etag = first["ETag"]
     assert re.fullmatch(r'"[0-9a-f]{40}"', etag)
-    assert first["Cache-Control"] == "no-cache, max-age=0" and first["Expires"]
+    assert first["Cache-Control"] == "no-cache, no-store, max-age=0" and first["Expires"]
     assert {"Cookie", "Authorization", "Accept-Language"} <= \
         {v.strip() for v in first["Vary"].split(",")}
     assert b"acces_public" in first.content and b"publiee_apres" not in first.content
@@ -73,7 +73,7 @@ def test_capabilities_revalidate_and_see_a_new_layer(scenario, kind):
     # Unchanged: 304, without a body, with the same validators.
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
-    assert again["Cache-Control"] == "no-cache, max-age=0"
+    assert again["Cache-Control"] == "no-cache, no-store, max-age=0"
     assert client.get(url, headers={"If-None-Match": f'"autre", W/{etag}'}).status_code == 304
 
     # Last-Modified, once the catalogue version is older than the current second.
@@ -103,7 +103,7 @@ def test_etag_follows_the_audience(scenario, kind):
         response = as_user(who).get(url)
         assert response.status_code == 200
         tags[who] = response["ETag"]
-        assert response["Cache-Control"] == ("private, " if who else "") + "no-cache, max-age=0"
+        assert response["Cache-Control"] == ("private, " if who else "") + "no-cache, no-store, max-age=0"
     assert len(set(tags.values())) == 4  # different layers, different documents
     # Same audience, same document: anonymous twice, Basic and session of one user.
     assert as_user().get(url)["ETag"] == tags[None]
