@@ -393,3 +393,51 @@ def resolve_style(layer, style=None):
         name, title, version = style.name, style.title, f"{style.pk}:{style.updated_at.isoformat()}"
     rules = rules_of(definition)
     return ResolvedStyle(name, title, version, rules, attributes_used(rules))
+
+
+# --- what a user may see of a style ------------------------------------------------------------
+def _reads_any(node, names):
+    if not node:
+        return False
+    if node.get("attribute") in names:
+        return True
+    return any(_reads_any(arg, names) for arg in node.get("args", [])) or \
+        _reads_any(node.get("arg"), names)
+
+
+def restrict_style(layer, style, readable):
+    """The style as drawn for a user who may read only the columns `readable` (his feature
+    source's, decided by layers.access): colours, classes and labels must not tell him the values
+    of a column hidden from him (docs/guide-sig.md « Droits »).
+
+    - a rule whose filter reads a hidden column is not applied (a class of a categorized or
+      graduated style on that column, an SLD rule), nor listed in the legend;
+    - a label of a hidden column is not drawn;
+    - the features those rules drew fall to the style's « other values » rule when it has one,
+      else to the layer's default symbol (an else rule added for them): they are still drawn,
+      the same way whatever their hidden value.
+    The style is unchanged when it reads no hidden column."""
+    readable = set(readable)
+    hidden = {name for name in style.attributes if name not in readable}
+    if not hidden:
+        return style
+    kept, dropped = [], []
+    for rule in style.rules:
+        if _reads_any(rule.get("filter"), hidden):
+            dropped.append(rule)
+            continue
+        symbolizers = [s for s in rule["symbolizers"]
+                       if not (s["type"] == "text" and s.get("attribute") in hidden)]
+        if symbolizers:
+            kept.append({**rule, "symbolizers": symbolizers})
+    drawing = [rule for rule in kept if not rule.get("label_only")]
+    if dropped and not any(rule.get("else") for rule in drawing):
+        lows = [rule.get("min_scale") or 0 for rule in dropped]
+        highs = [rule.get("max_scale") or math.inf for rule in dropped]
+        fallback = {"title": _("Autres objets") if drawing else "", "filter": None, "else": True,
+                    "symbolizers": default_definition(layer)["symbol"],
+                    "min_scale": min(lows) or None,
+                    "max_scale": None if max(highs) == math.inf else max(highs)}
+        kept.insert(len(drawing), fallback)
+    version = f"{style.version}|sans:{','.join(sorted(hidden))}"
+    return ResolvedStyle(style.name, style.title, version, kept, attributes_used(kept))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from layers.access import AccessPolicy, LayerNotFound
 from layers.models import LAYER_NAME_RE, Layer, Permission, Style
-from layers.styles import StyleError, resolve_style
+from layers.styles import StyleError, resolve_style, restrict_style
 
 from .errors import MapError
 from .sources.base import DRAWN_PROTOCOLS, RemoteServed, drawable, remote_style
@@ -38,16 +38,35 @@ class ServedLayer:
         return self.grant.layer
 
     @property
+    def hidden_columns(self):
+        """The layer's columns the user may not read: the style is drawn without them."""
+        return tuple(column.name for column in self.grant.columns if not column.readable)
+
+    @property
     def style_version(self):
-        return "builtin" if self.style is None else f"{self.style.pk}:{self.style.updated_at.isoformat()}"
+        """The style's identity as drawn for this user (Maps, legends and thumbnails are cached
+        by it): its version, and the columns hidden from him when there are some."""
+        version = "builtin" if self.style is None else \
+            f"{self.style.pk}:{self.style.updated_at.isoformat()}"
+        hidden = self.hidden_columns
+        return f"{version}|sans:{','.join(hidden)}" if hidden else version
 
     def resolved_style(self):
+        """The style as this user may see it drawn: its classes, rules and labels that read a
+        column hidden from him are not applied (layers.styles.restrict_style)."""
         try:
-            return resolve_style(self.layer, self.style)
+            return styled_for(self.grant, resolve_style(self.layer, self.style))
         except StyleError as error:
             raise MapError("StyleNotDefined", _("Le style « %(style)s » est invalide : %(error)s")
                            % {"style": self.style.name, "error": " ".join(error.messages)},
                            "STYLES") from None
+
+
+def styled_for(source, style):
+    """A resolved style as drawn for the user of the feature source (his readable columns)."""
+    if not style.attributes or all(column.readable for column in source.columns):
+        return style
+    return restrict_style(source.layer, style, source.readable_names())
 
 
 def layer_styles(layer, styles=None):

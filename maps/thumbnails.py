@@ -10,12 +10,14 @@ not see lie). The file name records that variant, so a thumbnail made while a la
 never served once its rules have been tightened.
 
 The renderer reads the rows on Django's connection (its ``rows=True`` drawing: the Grant's row
-filter applies and a publication not yet committed is visible), generalised to the pixel size:
+filter applies and a publication not yet committed is visible), generalised to the pixel size,
+in the default style as the public may see it drawn (no class of a column hidden from him):
 the output is bounded whatever the layer's size. A new publication (the layers.events.layer_published
 signal) and a change of the default style render the thumbnail again (receivers connected by
 maps.apps); rows changed in place
 (WFS-T, field sync) make it stale, and it is drawn again when next shown (current_thumbnail).
 """
+import hashlib
 import logging
 import os
 from xml.sax.saxutils import quoteattr
@@ -70,6 +72,15 @@ def _public_grant(layer):
 
 
 def thumbnail_filename(layer, variant):
+    """The file of a variant. A public thumbnail is drawn as the anonymous public sees the layer:
+    its style without the classes of columns hidden from him (maps.catalogue.styled_for); the
+    name records which columns those are, so hiding one more makes the stored one stale."""
+    if variant == PUBLIC:
+        grant = _public_grant(layer)
+        hidden = sorted(c.name for c in grant.columns if not c.readable) if grant else []
+        if hidden:
+            digest = hashlib.sha256(",".join(hidden).encode()).hexdigest()[:8]
+            return f"{layer.name}-{variant}-{digest}.png"
     return f"{layer.name}-{variant}.png"
 
 

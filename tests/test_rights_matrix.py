@@ -395,6 +395,90 @@ def test_the_rules_change_bumps_the_catalogue_version_and_the_next_request_follo
     assert through_tiles(client, "droits_colonnes")[1] == PUBLIC_COLUMNS | {"telephone"}
 
 
+# --- styles: colours never tell a hidden column's values ---------------------------------------
+OWNER_COLOURS = {GUERANDE: "#00c000", LA_BAULE: "#0000ff"}
+DEFAULT_POINT = "#d7301f"  # layers.styles.DEFAULT_POINT_FILL: the layer's default symbol
+
+
+def owner_style(layer):
+    """droits_colonnes classed by its owner column (and labelled with the phone), a colour per
+    owner: whoever sees the colours knows the owner."""
+    from layers.models import Style
+
+    categories = [{"value": f"Propriétaire {insee}", "title": f"Propriétaire {insee}",
+                   "symbol": [{"type": "point", "mark": "circle", "size": 30, "fill": colour}]}
+                  for insee, colour in OWNER_COLOURS.items()]
+    return Style.objects.create(
+        layer=layer, name="proprietaires", title="Par propriétaire", is_default=True,
+        kind="categorized", definition={
+            "kind": "categorized", "attribute": "proprietaire", "categories": categories,
+            "other": None, "label": {"attribute": "telephone", "size": 10}})
+
+
+def close_to(pixel, colour, tolerance=40):
+    rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return pixel[3] > 100 and all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], rgb))
+
+
+def picture(response):
+    from PIL import Image
+
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"] == "image/png"
+    return Image.open(io.BytesIO(body(response))).convert("RGBA")
+
+
+def getmap_colour(client, insee):
+    hall = halls()[insee].location
+    return picture(client.get("/ows", {
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "droits_colonnes",
+        "STYLES": "", "CRS": "EPSG:2154", "WIDTH": 101, "HEIGHT": 101, "FORMAT": "image/png",
+        "TRANSPARENT": "TRUE", "BBOX": f"{hall.x - 50.5},{hall.y - 50.5},{hall.x + 50.5},"
+                                       f"{hall.y + 50.5}"})).getpixel((50, 50))
+
+
+def wmts_colour(client, insee):
+    from wms.tests.test_tiles import webmercator_tile
+
+    hall = halls()[insee].location
+    col, row, i, j = webmercator_tile(hall.x, hall.y, 15)
+    return picture(client.get(f"/mapproxy/wmts/droits_colonnes/default/GoogleMapsCompatible/15/"
+                              f"{col}/{row}.png")).getpixel((i, j))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("username", USERS)
+def test_a_style_never_shows_the_values_of_a_column_hidden_by_the_rules(rights, username,
+                                                                        settings, tmp_path):
+    """A style classed on the owners: who may read them sees a colour per owner (GetMap, WMTS
+    tiles, legend, GetStyles); who may not gets every feature in the layer's default symbol, a
+    legend without the classes, an SLD without their values — whatever the protocol, since the
+    map engine draws the style from the user's feature source."""
+    from maps import legend, renderer
+
+    settings.CAPGEO_TILES_DIR = tmp_path / "tiles"
+    renderer.clear_cache()
+    legend.clear_cache()
+    owner_style(rights["droits_colonnes"])
+    client = client_for(username)
+    owners = "proprietaire" in EXPECTED[username]["droits_colonnes"][1]
+    for insee, colour in OWNER_COLOURS.items():
+        expected = colour if owners else DEFAULT_POINT
+        assert close_to(getmap_colour(client, insee), expected), (username, insee, "GetMap")
+        assert close_to(wmts_colour(client, insee), expected), (username, insee, "WMTS")
+    key = picture(client.get("/ows", {
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic",
+        "LAYER": "droits_colonnes", "STYLE": "proprietaires", "FORMAT": "image/png"}))
+    rows = (key.height - 2 * legend.PADDING + legend.ROW_GAP) // (legend.SWATCH + legend.ROW_GAP)
+    assert rows == (2 if owners else 1), (username, "legend")
+    first = key.getpixel((legend.PADDING + legend.SWATCH // 2, legend.PADDING + legend.SWATCH // 2))
+    assert close_to(first, OWNER_COLOURS[GUERANDE] if owners else DEFAULT_POINT), username
+    sld = body(client.get("/ows", {"SERVICE": "WMS", "VERSION": "1.3.0",
+                                   "REQUEST": "GetStyles", "LAYERS": "droits_colonnes"}))
+    assert (b"Propri\xc3\xa9taire 44069" in sld) == owners, (username, "GetStyles")
+    assert (b"telephone" in sld) == ("telephone" in EXPECTED[username]["droits_colonnes"][1])
+
+
 # --- personal data: « qui a lu quoi » ----------------------------------------------------------
 def test_personal_data_reads_are_journaled_by_protocol_and_the_journal_is_append_only(rights):
     start = PersonalDataRead.objects.count()

@@ -12,7 +12,7 @@ from layers.access import AccessPolicy, LayerNotFound
 from layers.extents import stored_summary
 from layers.models import Permission
 from layers.styles import StyleError, resolve_style
-from maps import catalogue, remote
+from maps import catalogue, decisions, remote
 from maps.crs import advertised_codes, crs_for
 from maps.legend import legend_size
 
@@ -81,11 +81,20 @@ def layer_entry(request, layer, styles, version, base, policy):
         entry_styles = remote.advertised_styles(
             layer, lambda name: legend_url(base, version, layer.name, name))
         styles = []
+    source = None
     for style in catalogue.layer_styles(layer, styles) if layer.is_vector else []:
         try:
             resolved = resolve_style(layer, style)
         except StyleError:
             continue  # a broken style is not advertised (GetMap reports it if asked)
+        if resolved.attributes and not policy.is_admin:
+            # Its legend as the user gets it: without the classes of columns hidden from him.
+            if source is None:
+                try:
+                    source = decisions.source(request.user, layer.name, Permission.VIEW)
+                except LayerNotFound:
+                    continue
+            resolved = catalogue.styled_for(source, resolved)
         width, height = legend_size(layer, resolved)
         entry_styles.append({"name": resolved.name, "title": resolved.title,
                              "legend": legend_url(base, version, layer.name, resolved.name),

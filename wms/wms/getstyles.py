@@ -1,7 +1,8 @@
 """GetStyles (WMS 1.1.1 / 1.3.0 with the SLD profile): the named styles of the requested layers as
 one SLD 1.1.0 document, each layer a NamedLayer and each style a UserStyle (the default marked
 IsDefault). The layers pass the access policy like a GetMap: a layer the user may not view is
-unknown. Remote layers have no local styles: their styles live on their own server."""
+unknown, and a style's rules reading a column hidden from the user are left out as when
+drawn (maps.catalogue.styled_for). Remote layers have no local styles: their styles live on their own server."""
 from django.http import HttpResponse
 
 from layers.access import AccessPolicy
@@ -19,11 +20,12 @@ def get_styles(request, params, version):
     policy = AccessPolicy.for_user(request.user)
     named_layers = []
     for name in names:
-        layer = catalogue.grant_for(policy, name, "LAYERS").layer
+        grant = catalogue.grant_for(policy, name, "LAYERS")
+        layer = grant.layer
         styles = []
         for position, style in enumerate(catalogue.layer_styles(layer)):
             try:
-                resolved = resolve_style(layer, style)
+                resolved = catalogue.styled_for(grant, resolve_style(layer, style))
             except StyleError:
                 continue  # a style that no longer validates is not offered (as in capabilities)
             styles.append((resolved.name, resolved.title, resolved.rules, position == 0))
