@@ -94,6 +94,27 @@ _database["OPTIONS"].setdefault("connect_timeout", 5)
 _database["OPTIONS"].setdefault("application_name", "capgeo")
 _database["TEST"] = {"NAME": os.environ.get("CAPGEO_TEST_DB_NAME", "test_" + _database["NAME"])}
 DATABASES = {"default": _database}
+# A streaming replica of the primary (optional): protocol reads of layer data go there, everything
+# else stays on the primary (platform_web/db_routing.py, docs/installation.md « Plusieurs
+# serveurs »). Without it, one database does everything.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("CONN_MAX_AGE", 60),
+                                     conn_health_checks=True)
+    if _replica["ENGINE"] in ("django.db.backends.postgresql",
+                              "django.contrib.gis.db.backends.postgis"):
+        _replica["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+    else:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must use the postgis:// scheme.")
+    _replica.setdefault("OPTIONS", {})
+    # A stopped replica must not hold requests: reads fall back to the primary.
+    _replica["OPTIONS"].setdefault("connect_timeout", 2)
+    _replica["OPTIONS"].setdefault("application_name", "capgeo-replica")
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["platform_web.db_routing.PrimaryRouter"]
+CAPGEO_REPLICA_MAX_LAG_SECONDS = env_int("CAPGEO_REPLICA_MAX_LAG_SECONDS", 5)
+CAPGEO_REPLICA_CHECK_SECONDS = env_int("CAPGEO_REPLICA_CHECK_SECONDS", 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -125,6 +146,7 @@ INSTALLED_APPS = [
     "metadata",  # ISO 19139 records and the CSW catalogue (pycsw) of the public layers
     "ogcapi",  # OGC API – Features /ogc/ on the feature source
     "gisserver",  # WFS 2.0 (wms.wfs): templates and template tags
+    "platform_web",  # error answers, input guard, database routing (its write marks table)
     "capgeo",  # the project: its commands (load_demo, makemessages); templates/static in DIRS
 ]
 
@@ -138,6 +160,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.authentication.DesktopAuthMiddleware",  # Basic / personal tokens (QGIS)
+    "platform_web.db_routing.ReplicaReadMiddleware",  # reads on the replica, if any
     "layers.access_log.PersonalDataReadMiddleware",  # names the protocol in « qui a lu quoi »
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

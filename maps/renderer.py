@@ -10,10 +10,11 @@ a new one; nothing is rebuilt per request.
 import threading
 from collections import OrderedDict
 
-from django.db import connection
+from django.db import connections
 from lxml import etree
 
 from layers.extents import storage_box_sql, stored_summary
+from platform_web.db_routing import read_alias
 
 from .mapnik_env import mapnik
 from .mapnik_xml import mapnik_style
@@ -122,8 +123,9 @@ def subquery(source, attributes, srid, version=None):
     return source.mapnik_subquery(attributes, geometry, in_box)
 
 
-def connection_parameters():
-    database = connection.settings_dict
+def connection_parameters(alias="default"):
+    """libpq parameters of a Django database (the replica's for protocol reads, if any)."""
+    database = connections[alias].settings_dict
     params = {"host": database.get("HOST") or "", "port": str(database.get("PORT") or ""),
               "dbname": database["NAME"], "user": database.get("USER") or "",
               "password": database.get("PASSWORD") or ""}
@@ -149,10 +151,10 @@ def map_xml(layer, style, srid, parameters):
     return etree.tostring(root, encoding="unicode")
 
 
-def postgis_parameters(source, style, srid, version=None):
+def postgis_parameters(source, style, srid, version=None, alias="default"):
     layer = source.layer
     return {
-        "type": "postgis", **connection_parameters(),
+        "type": "postgis", **connection_parameters(alias),
         "table": subquery(source, drawn_attributes(source, style), srid, version),
         "geometry_field": "geom", "key_field": "fid", "srid": str(srid),
         "extent": ",".join(repr(v) for v in datasource_extent(layer, srid)),
@@ -171,13 +173,14 @@ def layer_map(served, srid, version=None):
     """The cached Map drawing one ServedLayer in srid (guarded by the catalogue version its
     decision was taken under, when given: catalogue_guard)."""
     layer, source = served.layer, served.grant
+    alias = read_alias()  # one Map per database: the primary's, the replica's
     key = (layer.pk, layer.name, layer.updated_at, layer.data_updated_at, served.style_version,
-           source.view_key, srid, version)
+           source.view_key, srid, version, alias)
 
     def build():
         style = served.resolved_style()
         return new_map(map_xml(layer, style, srid,
-                               postgis_parameters(source, style, srid, version)))
+                               postgis_parameters(source, style, srid, version, alias)))
 
     return _maps.get(key, build)
 

@@ -22,7 +22,7 @@ SETTINGS_VARIABLES = [
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "CONN_MAX_AGE", "MEDIA_ROOT",
     "STATIC_ROOT", "CAPGEO_HTTPS", "CAPGEO_BEHIND_PROXY", "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS", "LOG_LEVEL", "CAPGEO_TEST_DB_NAME", "CAPGEO_INTERCOMMUNALITY_NAME",
-    "CAPGEO_WFS_MAX_COUNT",
+    "CAPGEO_WFS_MAX_COUNT", "DATABASE_REPLICA_URL", "CAPGEO_TILE_CACHE_REDIS",
 ]
 
 PRODUCTION = {
@@ -159,6 +159,28 @@ def test_database_url_other_than_postgis_is_refused(url):
         "django.core.exceptions.ImproperlyConfigured: DATABASE_URL must use the postgis:// scheme: "
         "C@p Géo runs on PostgreSQL with PostGIS only."
     )
+
+
+def test_without_a_replica_there_is_one_database():
+    assert list(read_settings(["DATABASES"])["DATABASES"]) == ["default"]
+
+
+def test_replica_url_adds_the_replica_alias_mirrored_in_tests():
+    databases = read_settings(["DATABASES"], {
+        "DATABASE_URL": "postgis://u:p@primary:5/db",
+        "DATABASE_REPLICA_URL": "postgres://u:p@replica:6/db"})["DATABASES"]
+    replica = databases["replica"]
+    assert replica["ENGINE"] == "django.contrib.gis.db.backends.postgis"
+    assert (replica["HOST"], replica["PORT"], replica["NAME"]) == ("replica", 6, "db")
+    # Tests never create a database for it: it reads the test database of the primary.
+    assert replica["TEST"] == {"MIRROR": "default"}
+    assert replica["OPTIONS"]["connect_timeout"] == 2
+
+
+def test_replica_url_other_than_postgis_is_refused():
+    assert settings_error({"DATABASE_REPLICA_URL": "mysql://u:p@h:3306/db"}) == (
+        "django.core.exceptions.ImproperlyConfigured: DATABASE_REPLICA_URL must use the postgis:// "
+        "scheme.")
 
 
 # --- Files ---------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from the protocol's view. The rows and columns are the source's: nothing else to
 import json
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
+
+from platform_web.db_routing import read_alias
 
 from ..sql import quote_ident
 from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY
@@ -29,9 +31,15 @@ def stream_rows(query, params):
     The cursor lives in its own transaction (a savepoint inside an outer one), opened when the
     first batch is asked and closed when the generator ends or is closed (client gone).
     """
+    # The read alias of the request (the replica for protocol reads, platform_web.db_routing),
+    # taken when the stream is made: it is read while the response is sent.
+    return _stream_rows(query, params, read_alias())
+
+
+def _stream_rows(query, params, alias):
     size = fetch_rows()
-    with transaction.atomic():
-        with connection.chunked_cursor() as cursor:
+    with transaction.atomic(using=alias):
+        with connections[alias].chunked_cursor() as cursor:
             cursor.execute(query, params)
             while True:
                 rows = cursor.fetchmany(size)

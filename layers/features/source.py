@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import DataError, connection, transaction
 from django.utils.translation import gettext as _
 
+from platform_web.db_routing import read_alias, read_connection
+
 from .. import extents
 from ..models import DATA_SCHEMA, Permission
 from ..sql import quote_ident
@@ -260,26 +262,27 @@ class FeatureSource(WritingMixin):
     def exists(self, query=None):
         """True when the query has at least one row (stops at the first)."""
         sql, params = self.where_sql(query)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.read_table} t WHERE {sql})", params)
             return cursor.fetchone()[0]
 
     def count(self, query=None):
         """numberMatched: the rows of the query, without its window."""
         sql, params = self.where_sql(query)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {self.read_table} t WHERE {sql}", params)
             return cursor.fetchone()[0]
 
     def check_filter_values(self, equals):
         """Raise InvalidFilterValue for the first value its column's type refuses ({column:
         [values]}, checked before streaming), UnknownColumn for a column not readable."""
-        with connection.cursor() as cursor:
+        reading = read_connection()
+        with reading.cursor() as cursor:
             for name, values in equals.items():
                 column = self.column(name)
                 for value in values:
                     try:
-                        with transaction.atomic():
+                        with transaction.atomic(using=reading.alias):
                             # Literals are converted while the query is analysed: LIMIT 0 reads
                             # nothing.
                             cursor.execute(f"SELECT 1 FROM {self.table} t WHERE {column.sql} = %s "
@@ -309,7 +312,7 @@ class FeatureSource(WritingMixin):
     def features(self, query):
         """[{"id", "properties", "geometry"}] (GeoJSON dicts) of a bounded query, for Python."""
         sql, params = self.geojson_sql(query)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(sql, params)
             found = [json.loads(row[0]) for row in cursor.fetchall()]
         self.journal(self.properties(query), rows=len(found))
@@ -363,10 +366,11 @@ class FeatureSource(WritingMixin):
         """Write the query with ogr2ogr (its own connection: committed rows only)."""
         from ..publishing.ogr import OGR2OGR, connection_string, environment
 
-        env = environment()
+        alias = read_alias()  # the replica for protocol reads, when there is one
+        env = environment(alias)
         env["PGAPPNAME"] = "capgeo-export"
         self.journal(self.properties(query), query=query)
-        command = [OGR2OGR, "-f", driver, str(path), connection_string(),
+        command = [OGR2OGR, "-f", driver, str(path), connection_string(alias=alias),
                    "-sql", self.ogr_sql(query, renamed, dbf), "-nln", self.layer.name, *extra]
         try:
             result = subprocess.run(command, env=env, capture_output=True, text=True,
@@ -401,7 +405,7 @@ class FeatureSource(WritingMixin):
         query), measured on the geometries in that CRS; None when there are none."""
         sql, params = self.where_sql(query)
         geometry = projected_geometry(crs)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
                            f"ST_Extent({geometry}) AS e FROM {self.read_table} t WHERE {sql}) s",
                            params)
@@ -413,7 +417,7 @@ class FeatureSource(WritingMixin):
         """The distinct non-null values of a readable column among the user's rows, sorted."""
         column = self.column(name).sql
         sql, params = self.where_sql()
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT DISTINCT {column} FROM {self.read_table} t "
                            f"WHERE {column} IS NOT NULL AND ({sql}) ORDER BY 1 LIMIT %s",
                            [*params, limit])
@@ -423,7 +427,7 @@ class FeatureSource(WritingMixin):
         """percentile_cont of a readable numeric column at each fraction (None: no value)."""
         column = self.column(name).sql
         sql, params = self.where_sql()
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY {column})"
                            f" FROM {self.read_table} t WHERE {column} IS NOT NULL AND ({sql})",
                            [list(fractions), *params])
@@ -433,7 +437,7 @@ class FeatureSource(WritingMixin):
         """[min, max] of a readable numeric column (None: no value)."""
         column = self.column(name).sql
         sql, params = self.where_sql()
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT ARRAY[min({column}), max({column})]::float8[] FROM "
                            f"{self.read_table} t WHERE {column} IS NOT NULL AND ({sql})", params)
             return cursor.fetchone()[0]
@@ -445,7 +449,7 @@ class FeatureSource(WritingMixin):
         label = "concat_ws(' – ', " + ", ".join(f"{self.column(n).sql}::text" for n in names) + ")"
         match = " AND ".join(f"unaccent({label}) ILIKE unaccent(%s)" for _ in patterns)
         sql, params = self.where_sql()
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 "SELECT label, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
                 f" SELECT {label} AS label, ST_Envelope(ST_Transform({GEOM}, 3857)) b"
@@ -512,7 +516,7 @@ class FeatureSource(WritingMixin):
                                for n in names)
         geometry = projected_geometry(srid)
         sql, params = self.where_sql()
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 "SELECT count(*), json_build_object('type', 'FeatureCollection', 'features', "
                 "coalesce(json_agg(json_build_object('type', 'Feature', 'properties', p, "
@@ -536,7 +540,7 @@ class FeatureSource(WritingMixin):
         lateral = f" CROSS JOIN LATERAL (SELECT {selected}) p" if names else ""
         sql, params = self.where_sql()
         point = f"ST_SetSRID(ST_MakePoint(%s, %s), {SRID})"
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 f"SELECT t.fid, {properties}, ST_AsGeoJSON({geometry}, 6, 0),"
                 f"       ST_AsGML(3, {geometry}, 6, %s)"
@@ -559,7 +563,7 @@ class FeatureSource(WritingMixin):
 
     def queryset(self):
         """The model's rows the user gets, in fid order (stable pages)."""
-        queryset = self.model().objects.all()
+        queryset = self.model().objects.using(read_alias()).all()
         if self.restricted:
             key = f'{self.table}."{PRIMARY_KEY}"'
             queryset = queryset.extra(

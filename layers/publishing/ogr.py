@@ -9,7 +9,7 @@ import re
 import subprocess
 import tempfile
 
-from django.db import connection
+from django.db import connections
 from django.utils.translation import gettext as _
 
 from ..models import STAGING_SCHEMA
@@ -24,9 +24,9 @@ def _quote_conninfo(value):
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def connection_string(schemas=None):
-    """A GDAL "PG:" string for Django's database, without the password."""
-    settings = connection.settings_dict
+def connection_string(schemas=None, alias="default"):
+    """A GDAL "PG:" string for one of Django's databases, without the password."""
+    settings = connections[alias].settings_dict
     parts = {"dbname": settings["NAME"], "host": settings.get("HOST"), "port": settings.get("PORT"),
              "user": settings.get("USER")}
     for option in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
@@ -39,9 +39,9 @@ def connection_string(schemas=None):
     return "PG:" + conninfo
 
 
-def environment():
+def environment(alias="default"):
     env = dict(os.environ)
-    password = connection.settings_dict.get("PASSWORD")
+    password = connections[alias].settings_dict.get("PASSWORD")
     if password:
         env["PGPASSWORD"] = str(password)
     env["PGAPPNAME"] = "capgeo-import"

@@ -8,9 +8,9 @@ reprojected to Web Mercator, then clipped and quantised by ST_AsMVTGeom.
 """
 import math
 
-from django.db import connection
 
 from layers.extents import storage_box_sql
+from platform_web.db_routing import read_connection
 
 EXTENT = 4096          # MVT coordinate space of a tile
 BUFFER = 64            # margin kept around the tile (in tile units), so strokes join across tiles
@@ -57,7 +57,7 @@ def render_tile(source, z, x, y):
     """The MVT bytes of tile z/x/y of the layer (b"" when no feature falls in it)."""
     check_tile(z, x, y)
     sql, params = tile_sql(source, z, x, y)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:  # the replica, when there is one
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
