@@ -402,6 +402,9 @@ class SyncBatch(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     response = models.JSONField(_("réponse"), null=True, blank=True)
+    # Set when the background worker gave up applying the batch (it died while applying it, more
+    # times than retried: fieldsync.push_queue); cleared when the batch is sent again.
+    failed_at = models.DateTimeField(_("abandonné le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("lot synchronisé")

@@ -14,16 +14,22 @@ Without the header nothing changes: the batch is applied in the request and answ
 
 A batch is applied under a PostgreSQL session advisory lock on its id, by the request or by the
 worker: never both at once, never twice (push.process answers a stored answer). A batch whose
-application stopped half-way (a worker killed) is finished by the next POST of it or by its task.
+application stopped half-way (a worker killed) is finished by the next POST of it or by its task:
+the task of a worker that died is queued again by the other workers (layers.workers, twice at
+most); past that, the batch is marked abandoned (`failed_at`) and its Location answers 503 `busy`
+— send the same batch again — until it is sent again.
 """
 import logging
 import zlib
 from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django_tasks import task
 from rest_framework.response import Response
+
+from layers.workers import recovery
 
 from . import push, scope
 from .models import SyncBatch
@@ -87,6 +93,8 @@ def accept(user, data, payload):
     if batch.response is not None:
         response = Response(push.refreshed(user, batch.response))
     else:
+        if batch.failed_at is not None:  # abandoned by the workers: sent again, queued again
+            SyncBatch.objects.filter(pk=batch.pk).update(failed_at=None)
         transaction.on_commit(lambda: apply_batch.enqueue(str(batch.id)))
         response = pending(batch)
     response["Preference-Applied"] = "respond-async"
@@ -105,7 +113,21 @@ def state(user, batch_id):
     except push.BatchRefused as refused:
         return Response({"detail": refused.reasons[0], "reasons": refused.reasons},
                         status=refused.status)
+    if batch.failed_at is not None:
+        return abandoned(batch)
     return pending(batch)
+
+
+def abandoned(batch):
+    """The workers gave the batch up (each died while applying it): nothing is lost — the changes
+    already applied stay, the others were not applied — and sending it again finishes it."""
+    detail = _t("Le lot n'a pas pu être appliqué en arrière-plan (le processus qui l'appliquait "
+                "s'est arrêté) ; renvoyez le même lot (même batch_id) : il reprendra où il s'est "
+                "arrêté.")
+    response = Response({"batch_id": str(batch.id), "state": "failed", "detail": detail,
+                         "reasons": [detail], "code": "busy"}, status=503)
+    response["Retry-After"] = "5"
+    return response
 
 
 @task()
@@ -132,3 +154,13 @@ def apply_batch(batch_id):
         transaction.on_commit(lambda: apply_batch.enqueue(str(batch_id)))
         return {"batch": batch_id, "state": "busy"}
     return {"batch": batch_id, "state": "done", "summary": answer["summary"]}
+
+
+def _batch_abandoned(message, batch_id):
+    SyncBatch.objects.filter(id=batch_id, response__isnull=True).update(failed_at=timezone.now())
+    log.warning("sync batch %s abandoned: %s", batch_id, message)
+
+
+# Applying a batch twice is harmless (its lock, its stored answer, each change's id): a batch
+# whose worker died is queued again twice, then abandoned and reported to the tablet.
+recovery(apply_batch, retries=2, on_failed=_batch_abandoned)

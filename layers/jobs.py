@@ -13,20 +13,24 @@ asyncio worker and its own SQL schema, which buys nothing for a few imports a da
 
 The state users see lives in layers.ImportJob (status, progress, message, heartbeat), not in the
 queue's tables: the queue only says "run import N". A worker that dies mid-import leaves its job
-`running` with a heartbeat that stops moving; `manage.py import_worker` marks such jobs failed
-(fail_stale_jobs), drops their staging table and removes their files: when it starts, and then
-every quarter of CAPGEO_IMPORT_STALE_SECONDS while it runs (StaleJobWatch) — a worker killed and
-restarted at once finds the job's heartbeat still fresh at start-up.
+`running` with a heartbeat that stops moving (written on the database's clock, so workers on other
+machines compare it safely); `manage.py import_worker` marks such jobs failed (fail_stale_jobs),
+drops their staging table and removes their files: when it starts, and then every quarter of
+CAPGEO_IMPORT_STALE_SECONDS while it runs (layers.workers.WorkerLife) — a worker killed and
+restarted at once finds the job's heartbeat still fresh at start-up. The queue's own task is
+failed too (layers.workers: a started import is never run again; one whose worker died before it
+started is queued again once).
 """
 import logging
-import threading
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_tasks import task
 
 from .models import ImportJob
@@ -34,6 +38,7 @@ from .publishing import prepare_import, run_import
 from .publishing.history import drop_staging
 from .publishing.pipeline import discard_job_files, staging_table_name
 from .publishing.uploads import imports_root, remove_tree
+from .workers import recovery
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,24 @@ def stale_after_seconds():
 def import_layer(job_id):
     job = run_import(job_id)
     return {"job": job.pk, "status": job.status}
+
+
+INTERRUPTED = gettext_noop("L'import a été interrompu (arrêt ou redémarrage du serveur pendant son exécution) ; "
+               "aucune donnée n'a été modifiée. Relancez-le.")
+
+
+def _not_started(job_id):
+    return ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).exists()
+
+
+def _import_lost(message, job_id):
+    """The queue gave up the import's task (its worker died): the job says so at once."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is not None and job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        _fail(job, timezone.now(), stale_only=False)
+
+
+recovery(import_layer, retries=1, retry_if=_not_started, on_failed=_import_lost)
 
 
 def enqueue_import(job):
@@ -73,25 +96,29 @@ def submit_import(*, user, uploaded_path, source_name, layer_name, title=None, t
 
 
 def fail_stale_jobs(now=None):
-    """Mark failed the imports left running by a dead worker; returns their ids."""
-    now = now or timezone.now()
-    limit = now - timedelta(seconds=stale_after_seconds())
+    """Mark failed the imports left running by a dead worker; returns their ids. Their heartbeat
+    is compared with the database's clock (`now` given: with that instant)."""
+    limit = (now or Now()) - timedelta(seconds=stale_after_seconds())
     stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).exclude(heartbeat_at__gte=limit)
-    failed = []
-    for job in stale:
-        updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING) \
-            .exclude(heartbeat_at__gte=limit).update(
-                status=ImportJob.Status.FAILED, finished_at=now,
-                message=_("L'import a été interrompu (arrêt ou redémarrage du serveur pendant son "
-                          "exécution) ; aucune donnée n'a été modifiée. Relancez-le."),
-            )
-        if updated:
-            drop_staging(staging_table_name(job), f"{staging_table_name(job)}m")
-            discard_job_files(job)
-            failed.append(job.pk)
-            logger.warning("Import %s (%s) was left running: marked failed", job.pk, job.layer_name)
+    failed = [job.pk for job in stale if _fail(job, now or timezone.now(), limit=limit)]
     discard_orphan_uploads()
     return failed
+
+
+def _fail(job, now, limit=None, stale_only=True):
+    """Fail a queued or running job (only if still stale, with stale_only), drop its staging
+    table, remove its files; whether it was this call that failed it."""
+    jobs = ImportJob.objects.filter(pk=job.pk)
+    if stale_only:
+        jobs = jobs.filter(status=ImportJob.Status.RUNNING).exclude(heartbeat_at__gte=limit)
+    else:
+        jobs = jobs.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
+    if not jobs.update(status=ImportJob.Status.FAILED, finished_at=now, message=_(INTERRUPTED)):
+        return False
+    drop_staging(staging_table_name(job), f"{staging_table_name(job)}m")
+    discard_job_files(job)
+    logger.warning("Import %s (%s) was left unfinished: marked failed", job.pk, job.layer_name)
+    return True
 
 
 def discard_orphan_uploads():
@@ -114,31 +141,3 @@ def discard_orphan_uploads():
             removed.append(directory)
             logger.warning("Files of an interrupted submission removed: %s", directory)
     return removed
-
-
-class StaleJobWatch:
-    """While an import worker runs, a thread marks failed the imports whose heartbeat stopped
-    (fail_stale_jobs), every quarter of the stale delay: so a job left by a worker that died
-    shows its failure within about that delay, whenever the worker was restarted."""
-
-    def __init__(self, interval=None):
-        self.interval = interval or max(1.0, stale_after_seconds() / 4)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stale-import-watch", daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(self.interval):
-            try:
-                fail_stale_jobs()
-            except Exception:  # a failed check (database restarting…) is retried next time
-                logger.exception("Check of interrupted imports failed")
-            finally:
-                connection.close()  # this thread's own connection, not kept between checks
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=10)

@@ -582,6 +582,25 @@ class ImportJob(models.Model):
         return f"{self.layer_name} ({self.get_status_display()})"
 
 
+class TaskWorker(models.Model):
+    """A background worker process (`manage.py import_worker`) on some machine. Its heartbeat is
+    written on the database's clock (never a machine's clock, never a pid of one machine): the
+    other workers, wherever they run, tell from it whether the tasks it claimed still run
+    (layers.workers)."""
+    worker_id = models.CharField(_("identifiant"), max_length=64, primary_key=True)
+    host = models.CharField(_("machine"), max_length=255, blank=True)
+    pid = models.IntegerField(_("processus"), null=True, blank=True)
+    started_at = models.DateTimeField(_("démarré le"))
+    beat_at = models.DateTimeField(_("dernier signe de vie"))
+
+    class Meta:
+        verbose_name = _("travailleur de tâches de fond")
+        verbose_name_plural = _("travailleurs de tâches de fond")
+
+    def __str__(self):
+        return f"{self.worker_id} ({self.host}:{self.pid})"
+
+
 class RemoteService(models.Model):
     class Protocol(models.TextChoices):
         WMS = "wms", "WMS"

@@ -287,3 +287,74 @@ def test_a_row_the_database_refuses_at_the_end_of_the_chunk_rejects_only_its_cha
     assert not Finding.objects.filter(control__uuid=controls[1]["id"]).exists()
     assert Finding.objects.filter(control__uuid=controls[2]["id"]).exists()
     assert SyncChange.objects.get(id=changes[1]["change_id"]).status == "rejected"
+
+
+def _claimed_by_dead_worker(task_id, worker):
+    """The task as a worker killed mid-run leaves it: RUNNING, claimed long ago, by `worker`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    task = DBTaskResult.objects.get(id=task_id)
+    DBTaskResult.objects.filter(id=task_id).update(
+        status="RUNNING", started_at=timezone.now() - timedelta(minutes=5),
+        worker_ids=[*task.worker_ids, worker])
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_worker_died_is_queued_again_then_reported_abandoned(
+        django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    from layers.models import TaskWorker
+    from layers.workers import recover_abandoned_tasks
+
+    assigned_controls(1)
+    tablet = Tablet("controleur.spanc")
+    control = tablet.package()["controls"][0]
+    body = {"batch_id": "5e1d3c7a-2b4f-4c6e-8a9d-0f1e2d3c4b5a", "device_id": tablet.device_id,
+            "changes": [control_change(control)]}
+    with django_capture_on_commit_callbacks(execute=True):  # the task is queued on commit
+        accepted = tablet.client.post("/api/sync/push/", body, content_type="application/json",
+                                      HTTP_PREFER="respond-async")
+    assert accepted.status_code == 202
+    location = accepted["Location"]
+    task = DBTaskResult.objects.get(args_kwargs__args=[body["batch_id"]])
+    # A live worker (fresh heartbeat) keeps its task, however long it runs.
+    TaskWorker.objects.create(worker_id="alive", started_at=timezone_now(), beat_at=timezone_now())
+    _claimed_by_dead_worker(task.id, "alive")
+    assert recover_abandoned_tasks() == []
+    DBTaskResult.objects.filter(id=task.id).update(status="READY", worker_ids=[])
+    # Killed twice: queued again each time, the tablet still reads 202.
+    for attempt in (1, 2):
+        _claimed_by_dead_worker(task.id, f"killed-{attempt}")
+        assert recover_abandoned_tasks() == [(str(task.id), "retried")]
+        assert DBTaskResult.objects.get(id=task.id).status == "READY"
+        assert tablet.client.get(location).status_code == 202
+    # The third death: the task fails with a clear error and the tablet is told to send again.
+    _claimed_by_dead_worker(task.id, "killed-3")
+    assert recover_abandoned_tasks() == [(str(task.id), "failed")]
+    failed = DBTaskResult.objects.get(id=task.id)
+    assert failed.status == "FAILED" and failed.exception_class_path == "layers.workers.WorkerLost"
+    answer = tablet.client.get(location)
+    assert answer.status_code == 503 and answer.json()["state"] == "failed"
+    assert answer.json()["code"] == "busy" and "renvoyez le même lot" in answer.json()["detail"]
+    assert Control.objects.get(uuid=control["id"]).version == control["version"]
+    # Sent again: queued again, then applied.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = tablet.client.post("/api/sync/push/", body, content_type="application/json",
+                                   HTTP_PREFER="respond-async")
+    assert again.status_code == 202
+    assert SyncBatch.objects.get(id=body["batch_id"]).failed_at is None
+    from fieldsync import push_queue
+
+    assert push_queue.apply_batch.call(body["batch_id"])["state"] == "done"
+    assert tablet.client.get(location).status_code == 200
+    assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -146,7 +147,7 @@ class JobProgress:
         if message is None and (percent == self.last_percent or now - self.last_saved < 0.5):
             return
         self.last_saved, self.last_percent = now, percent
-        fields = {"progress": percent, "heartbeat_at": timezone.now()}
+        fields = {"progress": percent, "heartbeat_at": Now()}  # the database's clock
         if message:
             fields["message"] = message
         ImportJob.objects.filter(pk=self.job.pk).update(**fields)
@@ -156,7 +157,7 @@ def run_import(job_id, on_progress=None):
     """Run a queued import to its end; returns the ImportJob (succeeded or failed). Never raises
     for bad input: the job's message says what went wrong, in French."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
+        status=ImportJob.Status.RUNNING, started_at=timezone.now(), heartbeat_at=Now(),
         progress=0, message=_("Import en cours."),
     )
     job = ImportJob.objects.get(pk=job_id)

@@ -28,8 +28,10 @@ def cluster():
 @pytest.fixture(scope="package")
 def platform(cluster):
     # Short import heartbeats, so that a dead import worker's job is found in seconds.
+    # Short worker heartbeats too, so that the task of a killed worker is taken up in seconds.
     platform = Platform(cluster, CAPGEO_IMPORT_HEARTBEAT_SECONDS="1",
-                        CAPGEO_IMPORT_STALE_SECONDS="4").build()
+                        CAPGEO_IMPORT_STALE_SECONDS="4", CAPGEO_WORKER_HEARTBEAT_SECONDS="1",
+                        CAPGEO_WORKER_STALE_SECONDS="4").build()
     platform.serve(workers=3)
     yield platform
     platform.stop()

@@ -247,6 +247,11 @@ def test_import_worker_killed_in_the_middle_of_an_import(served, tmp_path):
                                      and job(cluster, job_id), timeout=60, interval=0.5,
                                      what="l'import interrompu marqué en échec")
         assert "interrompu" in message and "Relancez" in message, message
+        # The queue's task of the killed worker ends failed too, never run again (layers.workers).
+        wait_until(lambda: cluster.value(
+            "SELECT status FROM django_tasks_database_dbtaskresult "
+            "WHERE args_kwargs -> 'args' ->> 0 = %s", (str(job_id),)) == "FAILED",
+            timeout=60, interval=0.5, what="la tâche de l'import interrompu en échec")
         assert cluster.value("SELECT count(*) FROM pg_tables WHERE schemaname = "
                              "'layers_staging' AND tablename LIKE %s", (f"{name}%",)) == 0
         assert not (served.var / "media" / "imports" / str(job_id)).exists()
