@@ -3,15 +3,16 @@
 
 On a PostGIS database of its own (default capgeo_bench_rights, created by migrations the first
 time and kept), with the demo territory and accounts, the synthetic catalogue is set up afresh
-each run: 500 vector layers (catalogue rows with four attributes; no data table is needed for
-rule evaluation), 30 rules each (roles, communes, named users, groups, public with hidden
+each run: 500 vector layers (catalogue rows with four attributes, and a small table each: a point
+per town hall), 30 rules each (roles, communes, named users, groups, public with hidden
 columns, a DENY of higher priority, a dated rule, an attribute condition, an area), 2,000 users
 spread over the 15 communes, the roles and 20 groups. Measured in the process (Django test
 client for HTTP), median and p95:
 
 1. the layers a user may view (AccessPolicy.layers: listings, capabilities), cold;
 2. WMS GetCapabilities over HTTP for any user (the 500 layers' rules evaluated);
-3. a layer's admin page with its 30 rules (the rights screen);
+3. the admin's rights screens: a layer's admin page with its 30 rules, and « Ce que voit un
+   utilisateur » for a user (every layer he may view, its operations and columns);
 4. the rule evaluation of a WMS/WFS request once warm (maps.decisions.source: the catalogue
    counter and the per-worker cache), next to the cold evaluation (AccessPolicy.source);
 5. a rule change in effect: the next call after a change sees it (catalogue counter), timed.
@@ -46,7 +47,8 @@ def build(layers_count, rules_per_layer, users_count):
     from django.db import connection, transaction
 
     from accounts.models import Role, User
-    from layers.models import AccessRule, Layer, Theme
+    from layers.models import DATA_SCHEMA, AccessRule, Layer, Theme
+    from layers.tables import create_table, qualified
     from territory.models import Commune
 
     with transaction.atomic():
@@ -63,6 +65,11 @@ def build(layers_count, rules_per_layer, users_count):
     User.groups.through.objects.bulk_create([
         User.groups.through(user_id=user.pk, group_id=groups[i % len(groups)].pk)
         for i, user in enumerate(users) if i % 3 == 0])
+    with connection.cursor() as cursor:  # the tables of an earlier run
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename "
+                       "LIKE %s", [DATA_SCHEMA, PREFIX + "%"])
+        for (table,) in cursor.fetchall():
+            cursor.execute(f"DROP TABLE {qualified(DATA_SCHEMA, table)}")
     theme = Theme.objects.order_by("order").first()
     attributes = [{"name": "code_insee", "type": "character varying(5)"},
                   {"name": "nom", "type": "text"}, {"name": "proprietaire", "type": "text"},
@@ -72,6 +79,17 @@ def build(layers_count, rules_per_layer, users_count):
               attributes=attributes, insee_field="code_insee", geometry_type="POLYGON",
               personal_columns=["proprietaire"])
         for i in range(layers_count)])
+    # Each layer's table: a point at each town hall (the rights screen counts the rows a user
+    # gets through his read filter).
+    with connection.cursor() as cursor:
+        for layer in layers:
+            create_table(DATA_SCHEMA, layer.name, [(a["name"], a["type"]) for a in attributes],
+                         "POINT")
+            cursor.execute(
+                f"INSERT INTO {qualified(DATA_SCHEMA, layer.name)} (code_insee, nom, "
+                "proprietaire, surface, geom) SELECT c.insee, 'Mairie de ' || c.name, "
+                "'Propriétaire ' || c.insee, 1.0, h.location FROM territory_townhall h "
+                "JOIN territory_commune c ON c.id = h.commune_id")
     random.seed(14)
     rules, communes_links, users_links, groups_links = [], [], [], []
     kinds = ["roles", "communes", "users", "groups", "public", "deny", "dated", "condition"]
@@ -190,6 +208,14 @@ def main():
         lambda i: admin.get(f"/admin/layers/layer/{layers[i % len(layers)].pk}/change/"),
         max(5, args.runs // 2))
 
+    # « Ce que voit un utilisateur »: every layer the user may view, with its operations and
+    # columns (the admin's rights screen for one user).
+    def effective(i):
+        response = admin.get("/admin/layers/accessrule/ce-que-voit/",
+                             {"user": sample[i].username})
+        assert response.status_code == 200, response.content[:300]
+    figures["effective"] = timed(effective, max(5, args.runs // 2))
+
     names = [layer.name for layer in layers]
     def cold(i):
         try:
@@ -238,6 +264,8 @@ def main():
             "—"),
         row("WMS GetCapabilities d'un utilisateur quelconque (HTTP)", "capabilities", "≤ 300 ms"),
         row("Page d'administration d'une couche et de ses règles", "admin", "≤ 1 000 ms"),
+        row("« Ce que voit un utilisateur » (administration, toutes ses couches)", "effective",
+            "≤ 1 000 ms"),
         row("Évaluation des règles d'une couche, à froid (`AccessPolicy.source`)", "cold", "—"),
         row("Évaluation des règles d'une requête WMS/WFS, à chaud (`maps.decisions.source`)",
             "warm", "≤ 1 ms"),

@@ -76,7 +76,7 @@ class AccessDenied(Exception):
 # stays for the code that only reads its layer, permission and restriction.
 Grant = FeatureSource
 __all__ = ["ALL_ROWS", "NO_ROWS", "AccessDenied", "AccessPolicy", "FeatureSource", "Grant",
-           "LayerNotFound", "RowFilter", "quote_ident"]
+           "LayerNotFound", "LayerRights", "RowFilter", "quote_ident"]
 
 WRITES = tuple(op.value for op in Operation.writes())
 ALL_OPERATIONS = frozenset(op.value for op in Operation)
@@ -146,6 +146,22 @@ class RuleFacet(NamedTuple):
     operations: list
 
 
+class RuleView(NamedTuple):
+    """What deciding operations, columns, rows and clipping needs of a rule (the rights screens:
+    thousands of rules, read as tuples rather than models)."""
+    pk: int
+    layer_id: int
+    effect: str
+    priority: int
+    operations: list
+    columns: dict
+    other_columns: str
+    row_restriction: str
+    read_condition: dict
+    area: object
+    area_mode: str
+
+
 # --- one rule's filters as SQL ----------------------------------------------------------------
 def _hex(geometry):
     return bytes(geometry.ewkb).hex()
@@ -163,6 +179,18 @@ def condition_node(condition):
     if op == "not_null":
         return Not(IsNull(column))
     return Compare(column, op, value)
+
+
+@dataclass(frozen=True)
+class LayerRights:
+    """What a user gets on one layer, for the admin's rights screens (AccessPolicy.overview):
+    the same decisions as AccessPolicy.source, without building the sources."""
+    layer: Layer
+    operations: frozenset       # Operation values
+    readable: tuple             # names of the columns he may read (viewing)
+    writable: tuple             # names of the columns he may write (editing)
+    restricted: bool            # only some rows
+    clipped: bool               # some geometries cut to an area
 
 
 class AccessPolicy:
@@ -323,6 +351,43 @@ class AccessPolicy:
         rules = self.rules(layer)
         chosen = self.counted(rules, Operation.VIEW)
         return {c.name for c in self._columns(layer, chosen) if c.readable}
+
+    def overview(self, layers=None):
+        """[LayerRights] of every layer this user may view (of `layers`, a Layer queryset, when
+        given), by name: the rights screens (« Ce que voit un utilisateur », the REST
+        /api/rules/effective/). Set-based: two queries whatever the number of layers — the rules
+        in force for him on all layers at once, then the layers —, combined by the same methods
+        as source() (operations, columns, read filters, clipping); no query on the layers'
+        tables (counting his rows is source(...).summary(), asked per layer)."""
+        queryset = (Layer.objects.all() if layers is None else layers).select_related(None) \
+            .only("pk", "name", "title", "attributes", "insee_field", "kind", "feature_count")
+        if self.is_admin:
+            return [LayerRights(layer, ALL_OPERATIONS,
+                                tuple(a["name"] for a in layer.attributes or []),
+                                tuple(a["name"] for a in layer.attributes or []), False, False)
+                    for layer in queryset.order_by("name")]
+        in_force = AccessRule.objects.filter(self._rule_q()).values("pk")
+        by_layer = {}
+        for values in (AccessRule.objects.filter(pk__in=in_force).order_by("-priority", "pk")
+                       .values_list(*RuleView._fields)):
+            rule = RuleView(*values)
+            by_layer.setdefault(rule.layer_id, []).append(rule)
+        answer = []
+        for layer in queryset.filter(pk__in=list(by_layer)).order_by("name"):
+            rules = by_layer[layer.pk]
+            viewing = self.counted(rules, Operation.VIEW)
+            if not viewing:
+                continue
+            operations = frozenset(self.operations(layer, rules))
+            readable = tuple(c.name for c in self._columns(layer, viewing) if c.readable)
+            writable = ()
+            if operations & set(WRITES):
+                writable = tuple(c.name for c in self._columns(
+                    layer, self._rules_for(rules, Permission.EDIT), rules) if c.writable)
+            rows = self._union([self._read_filter(layer, r) for r in viewing])
+            answer.append(LayerRights(layer, operations, readable, writable,
+                                      not rows.is_unrestricted, bool(self._clipping(viewing))))
+        return answer
 
     # --- a single layer ----------------------------------------------------------------------
     def summary(self, layer):
@@ -486,8 +551,13 @@ class AccessPolicy:
                                    (_hex(rule.write_area),)))
         return self._intersection(parts)
 
+    @staticmethod
+    def _clipping(chosen):
+        """The rules that cut geometries to their area."""
+        return [r for r in chosen if r.area is not None and r.area_mode == AreaMode.CLIP]
+
     def _clip(self, layer, chosen):
-        clipping = [r for r in chosen if r.area is not None and r.area_mode == AreaMode.CLIP]
+        clipping = self._clipping(chosen)
         if not clipping:
             return None
         whole = self._union([self._read_filter(layer, r) for r in chosen if r not in clipping])

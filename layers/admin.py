@@ -4,6 +4,8 @@ Layers are created by publishing data (their table comes with them), not here; d
 its tables (layers.signals). Computed metadata (geometry type, count, extent, attributes) is shown
 read-only: it is refreshed from the data at each publication.
 """
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
@@ -11,7 +13,7 @@ from django.db.models import Count
 from django.contrib.gis.admin.options import GeoModelAdminMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,8 +26,8 @@ from territory.admin import OfflineMapAdmin
 from territory.offline_map_widget import OfflineMapWidget
 
 from .models import (
-    AccessRule, Audience, ColumnAccess, ImportJob, Layer, Operation, PersonalDataRead,
-    Publication, RemoteLayer, RemoteService, RowRestriction, RuleAudience, Theme,
+    AccessRule, Audience, ColumnAccess, ImportJob, Layer, Operation, Permission,
+    PersonalDataRead, Publication, RemoteLayer, RemoteService, RowRestriction, RuleAudience, Theme,
     validate_condition,
 )
 from .remote.capabilities import read_capabilities, sync_service
@@ -252,6 +254,11 @@ class AccessRuleInline(admin.StackedInline):
     verbose_name_plural = _("règles d'accès (qui peut consulter, télécharger, modifier ; "
                             "colonnes ; filtres ; dates)")
 
+    def get_queryset(self, request):
+        # Each form shows its rule's communes, users and groups: read for all rules at once
+        # (three queries), not three per rule.
+        return super().get_queryset(request).prefetch_related("communes", "users", "groups")
+
 
 @admin.register(AccessRule)
 class AccessRuleAdmin(GeoModelAdminMixin, admin.ModelAdmin):
@@ -285,48 +292,113 @@ class AccessRuleAdmin(GeoModelAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["layer"] if obj is not None else []
 
+    # A page drawing the rows a user gets on a layer, added by the map engine (maps.admin):
+    # the name of its admin URL, or None.
+    effective_map_url = None
+
     def get_urls(self):
         return [path("ce-que-voit/", self.admin_site.admin_view(self.effective_view),
-                     name="layers_accessrule_effective"), *super().get_urls()]
+                     name="layers_accessrule_effective"),
+                path("ce-que-voit/<slug:name>/", self.admin_site.admin_view(self.effective_layer),
+                     name="layers_accessrule_effective_layer"),
+                *super().get_urls()]
 
-    def effective_view(self, request):
-        """« Ce que voit un utilisateur » : per layer, what the policy gives him (the same code
-        as every protocol: AccessPolicy.source)."""
+    @staticmethod
+    def effective_target(request):
+        """(the user whose rights are shown, the query string naming him, an error): a user by
+        his login (?user=), or a user standing for a role and a commune (?role=&commune=, an
+        INSEE code or nothing for the intercommunality), never saved."""
         from accounts.models import User
-
-        from .access import AccessDenied, AccessPolicy, LayerNotFound
-        from .models import Permission
+        from territory.models import Commune
 
         if not (request.user.is_active and request.user.is_gis_admin):
             raise PermissionDenied
         username = (request.GET.get("user") or "").strip()[:150]
-        rows, error = None, None
+        role = (request.GET.get("role") or "").strip()
+        insee = (request.GET.get("commune") or "").strip()[:5]
         if username:
             target = User.objects.filter(username=username).first()
             if target is None:
-                error = _("Utilisateur « %(name)s » introuvable.") % {"name": username}
-            else:
-                policy, rows = AccessPolicy.for_user(target), []
-                for layer in policy.layers(Permission.VIEW).order_by("name"):
-                    try:
-                        source = policy.source(layer, Permission.VIEW)
-                    except (LayerNotFound, AccessDenied):
-                        continue
-                    writable = []
-                    if Permission.EDIT in policy.permissions(layer):
-                        writable = [c.name for c in
-                                    policy.source(layer, Permission.EDIT).writable]
-                    rows.append({
-                        "layer": layer.name, "readable": source.readable_names(),
-                        "operations": [str(Operation(op).label) for op in Operation
-                                       if op.value in source.operations],
-                        "writable": writable, "restricted": source.restricted,
-                        "clipped": source.clip is not None,
-                        "count": source.summary().count if source.exists() else "—"})
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
-                   "title": _("Ce que voit un utilisateur"), "username": username,
-                   "rows": rows, "error": error}
-        return TemplateResponse(request, "admin/layers/accessrule/effective.html", context)
+                return None, "", _("Utilisateur « %(name)s » introuvable.") % {"name": username}
+            return target, urlencode({"user": username}), None
+        if role:
+            if role not in Role.values:
+                return None, "", _("Rôle inconnu : « %(role)s ».") % {"role": role[:40]}
+            commune = None
+            if insee:
+                commune = Commune.objects.filter(insee=insee).first()
+                if commune is None:
+                    return None, "", _("Commune « %(insee)s » introuvable.") % {"insee": insee}
+            target = User(username=f"({role})", role=role, commune=commune)
+            target.capgeo_group_ids = ()  # no groups: rules naming users or groups don't apply
+            return target, urlencode({"role": role, "commune": insee}), None
+        return None, "", None
+
+    def effective_context(self, request, **extra):
+        return {**self.admin_site.each_context(request), "opts": self.model._meta,
+                "title": _("Ce que voit un utilisateur"), "roles": Role.choices,
+                "role": request.GET.get("role", ""), "commune": request.GET.get("commune", ""),
+                "username": (request.GET.get("user") or "").strip()[:150],
+                "communes": communes_for_choice(), **extra}
+
+    def effective_view(self, request):
+        """« Ce que voit un utilisateur » : per layer, what the policy gives him — operations,
+        columns, rows restricted or clipped — decided for all layers at once by the same methods
+        as every protocol (AccessPolicy.overview). His rows are counted and drawn per layer, on
+        the layer's own page (effective_layer), not here."""
+        from .access import AccessPolicy
+
+        target, query, error = self.effective_target(request)
+        rows = None
+        if target is not None:
+            labels = {op.value: str(op.label) for op in Operation}
+            # Hundreds of rows: joined here, and one URL reversed for all (not per row).
+            link = reverse("admin:layers_accessrule_effective_layer", args=["-"])[:-2]
+            rows = [{"layer": rights.layer.name, "url": f"{link}{rights.layer.name}/?{query}",
+                     "operations": ", ".join(labels[op] for op in labels
+                                             if op in rights.operations),
+                     "readable": ", ".join(rights.readable),
+                     "writable": ", ".join(rights.writable) or "—",
+                     "restricted": rights.restricted, "clipped": rights.clipped,
+                     "count": None if rights.restricted or rights.clipped
+                     else rights.layer.feature_count}
+                    for rights in AccessPolicy.for_user(target).overview()]
+        return TemplateResponse(request, "admin/layers/accessrule/effective.html",
+                                self.effective_context(request, rows=rows, error=error,
+                                                       query=query))
+
+    def effective_layer(self, request, name):
+        """One layer as the user gets it: his operations and columns, how many rows and where
+        (counted through his read filter by his feature source), and the map of his rows."""
+        from .access import AccessDenied, AccessPolicy, LayerNotFound
+
+        target, query, error = self.effective_target(request)
+        if target is None:
+            raise Http404(error or _("Choisissez un utilisateur."))
+        layer = get_object_or_404(Layer, name=name)
+        policy = AccessPolicy.for_user(target)
+        rights = next(iter(policy.overview(Layer.objects.filter(pk=layer.pk))), None)
+        context = {"layer": layer, "rights": rights, "query": query, "target": target}
+        if rights is not None:
+            try:
+                source = policy.source(layer, Permission.VIEW)
+            except (LayerNotFound, AccessDenied):  # pragma: no cover - overview said viewable
+                source = None
+            if source is not None and layer.is_vector:
+                context["count"] = source.summary().count if source.exists() else 0
+            context["operations"] = [str(op.label) for op in Operation
+                                     if op.value in rights.operations]
+            if self.effective_map_url and layer.is_vector:
+                context["map_url"] = (reverse(f"admin:{self.effective_map_url}",
+                                              args=[layer.name]) + "?" + query)
+        return TemplateResponse(request, "admin/layers/accessrule/effective_layer.html",
+                                self.effective_context(request, **context))
+
+
+def communes_for_choice():
+    from territory.models import Commune
+
+    return list(Commune.objects.order_by("name").values_list("insee", "name"))
 
 
 class PublicationInline(admin.TabularInline):

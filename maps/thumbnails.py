@@ -194,6 +194,24 @@ def render_thumbnail_png(layer, variant=None):
     return image.to_string("png")
 
 
+def rights_map_png(served, size=512):
+    """The rows one user gets on a layer (served: his ServedLayer, maps.catalogue.resolve), in
+    the default style as he sees it, over the territory's communes: the map of the admin's
+    « Ce que voit un utilisateur » (drawn when asked, one layer at a time)."""
+    frame = _frame(served.layer, TERRITORY)
+    pixel = (frame[2] - frame[0]) / size
+    with connection.cursor() as cursor:
+        communes = _commune_geojson(cursor, frame, pixel)
+    map_ = mapnik.Map(size, size)
+    mapnik.load_map_from_string(map_, _map_xml(communes, None))
+    map_.aspect_fix_mode = mapnik.aspect_fix_mode.GROW_BBOX
+    map_.zoom_to_box(mapnik.Box2d(*frame))
+    image = mapnik.Image(size, size)
+    mapnik.render(map_, image)
+    draw([served], crs_for("EPSG:2154", "1.3.0"), frame, image, rows=True)
+    return image.to_string("png")
+
+
 def render_thumbnail(layer):
     """Render and store a layer's thumbnail (call it after each publication); returns its name."""
     variant = thumbnail_variant(layer)

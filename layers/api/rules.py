@@ -9,7 +9,7 @@ layer's admin page (layers.models.AccessRule, combined by layers.access), as JSO
                                                  "write_restriction": "commune_insee"}
     GET|PUT|PATCH|DELETE /api/rules/{id}/
     GET /api/rules/effective?user=agent.guerande  what a user gets, per layer (same code as the
-                                                 protocols: AccessPolicy.source)
+                                                 protocols: AccessPolicy.overview)
 
 Areas are GeoJSON (Multi)Polygons in WGS 84; conditions {"column", "op", "value"} on a column of
 the layer (never SQL). Every change bumps the catalogue version (database triggers): caches,
@@ -32,8 +32,8 @@ from rest_framework.response import Response
 from accounts.models import User
 from territory.models import Commune
 
-from ..access import AccessDenied, AccessPolicy, LayerNotFound
-from ..models import AccessRule, Layer, Permission
+from ..access import AccessPolicy
+from ..models import AccessRule, Layer
 
 TAG = "Droits"
 
@@ -164,18 +164,9 @@ class AccessRuleViewSet(viewsets.ModelViewSet):
         target = User.objects.filter(username=username).first()
         if target is None:
             raise NotFound(_("Utilisateur « %(name)s » introuvable.") % {"name": username[:150]})
-        policy = AccessPolicy.for_user(target)
-        answer = []
-        for layer in policy.layers(Permission.VIEW).order_by("name"):
-            try:
-                source = policy.source(layer, Permission.VIEW)
-            except (LayerNotFound, AccessDenied):  # pragma: no cover - listed means viewable
-                continue
-            writable = []
-            if Permission.EDIT in policy.permissions(layer):
-                writable = [c.name for c in policy.source(layer, Permission.EDIT).writable]
-            answer.append({"layer": layer.name, "operations": sorted(source.operations),
-                           "readable_columns": source.readable_names(),
-                           "writable_columns": writable, "rows_restricted": source.restricted,
-                           "clipped": source.clip is not None})
+        answer = [{"layer": rights.layer.name, "operations": sorted(rights.operations),
+                   "readable_columns": list(rights.readable),
+                   "writable_columns": list(rights.writable),
+                   "rows_restricted": rights.restricted, "clipped": rights.clipped}
+                  for rights in AccessPolicy.for_user(target).overview()]
         return Response(EffectiveRightsSerializer(answer, many=True).data)

@@ -65,3 +65,87 @@ def test_what_a_user_sees_is_computed_by_the_policy(admin_client, client):
     assert "introuvable" in missing.content.decode()
     client.force_login(User.objects.get(username="agent.guerande"))
     assert client.get("/admin/layers/accessrule/ce-que-voit/").status_code in (302, 403)
+
+
+def test_the_rights_screen_agrees_with_the_sources_for_every_demo_user():
+    """AccessPolicy.overview (the rights screens) decides as AccessPolicy.source does (the
+    protocols), layer by layer, for every demo account."""
+    from layers.access import AccessDenied, AccessPolicy, LayerNotFound
+    from layers.models import Permission
+
+    for user in User.objects.all():
+        policy = AccessPolicy.for_user(user)
+        overview = {rights.layer.name: rights for rights in policy.overview()}
+        assert set(overview) == set(policy.layers().values_list("name", flat=True)), user
+        for name, rights in overview.items():
+            source = policy.source(name, Permission.VIEW)
+            assert rights.operations == source.operations, (user, name)
+            assert list(rights.readable) == source.readable_names(), (user, name)
+            assert rights.restricted == source.restricted, (user, name)
+            assert rights.clipped == (source.clip is not None), (user, name)
+            try:
+                writable = [c.name for c in policy.source(name, Permission.EDIT).writable]
+            except AccessDenied:
+                writable = []
+            assert list(rights.writable) == writable, (user, name)
+        for layer in Layer.objects.exclude(name__in=overview):
+            with pytest.raises(LayerNotFound):
+                policy.source(layer, Permission.VIEW)
+
+
+def test_the_rights_screen_reads_the_rules_of_all_layers_at_once(admin_client):
+    """Set-based: as many queries with five more layers (each with its rules) as without."""
+    from django.db import connection as default
+    from django.test.utils import CaptureQueriesContext
+
+    from layers.testing import make_vector_layer
+
+    def queries():
+        with CaptureQueriesContext(default) as captured:
+            page = admin_client.get("/admin/layers/accessrule/ce-que-voit/",
+                                    {"user": "agent.guerande"})
+        assert page.status_code == 200
+        return len(captured), page.content.decode()
+
+    before, _html = queries()
+    for index in range(5):
+        make_vector_layer(f"ecran_droits_{index}", "POINT", [("nom", "text")], [], rules=[
+            {"audience": "authenticated", "permission": "view"},
+            {"audience": "roles", "roles": ["municipal_agent"], "permission": "download",
+             "row_restriction": "commune_territory"}])
+    after, html = queries()
+    assert "ecran_droits_4" in html
+    assert after == before
+
+
+def test_a_role_and_a_commune_and_one_layer_with_its_rows_and_their_map(admin_client):
+    """Without an account: a role and a commune; then one layer: his rows counted through his
+    read filter, and drawn (a PNG of the map engine)."""
+    page = admin_client.get("/admin/layers/accessrule/ce-que-voit/",
+                            {"role": "municipal_agent", "commune": "44069"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "installations_anc" in html and "restreints" in html
+    detail = admin_client.get("/admin/layers/accessrule/ce-que-voit/installations_anc/",
+                              {"role": "municipal_agent", "commune": "44069"})
+    assert detail.status_code == 200
+    from layers.access import AccessPolicy
+    from accounts.models import User as Account
+    from territory.models import Commune
+
+    stand_in = Account(role="municipal_agent", commune=Commune.objects.get(insee="44069"))
+    stand_in.capgeo_group_ids = ()
+    source = AccessPolicy.for_user(stand_in).source("installations_anc")
+    count = source.summary().count
+    assert 0 < count < Layer.objects.get(name="installations_anc").feature_count
+    assert f"<td>{count} (restreints)</td>" in detail.content.decode()
+    assert "carte.png?role=municipal_agent" in detail.content.decode()
+    picture = admin_client.get("/admin/layers/accessrule/ce-que-voit/installations_anc/carte.png",
+                               {"role": "municipal_agent", "commune": "44069"})
+    assert picture.status_code == 200 and picture["Content-Type"] == "image/png"
+    assert picture.content.startswith(b"\x89PNG")
+    hidden = admin_client.get("/admin/layers/accessrule/ce-que-voit/installations_anc/carte.png",
+                              {"user": "personne"})
+    assert hidden.status_code == 404
+    wrong = admin_client.get("/admin/layers/accessrule/ce-que-voit/", {"role": "pirate"})
+    assert "Rôle inconnu" in wrong.content.decode()
