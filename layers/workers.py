@@ -102,6 +102,12 @@ def beat(worker_id):
         register(worker_id)  # its row was pruned (a long pause): the worker is alive again
 
 
+def live_workers():
+    """The workers whose heartbeat is fresh."""
+    return list(TaskWorker.objects.filter(
+        beat_at__gte=Now() - timedelta(seconds=stale_seconds())).order_by("worker_id"))
+
+
 def forget(worker_id):
     TaskWorker.objects.filter(worker_id=worker_id).delete()
 
@@ -195,7 +201,8 @@ class WorkerLife:
                 check()
             except Exception:
                 logger.exception("Worker %s: start-up check failed", self.worker_id)
-        connection.close()  # the worker's own loop opens its connection
+        if not connection.in_atomic_block:
+            connection.close()  # the worker's own loop opens its connection
         self._thread.start()
         return self
 
@@ -205,4 +212,5 @@ class WorkerLife:
         try:
             forget(self.worker_id)
         finally:
-            connection.close()
+            if not connection.in_atomic_block:
+                connection.close()

@@ -147,7 +147,7 @@ def test_purge_of_a_layer_never_cached_is_harmless(tiles_dir):
 def test_seed_tiles_creates_the_tiles_of_the_extent(squares, tiles_dir):
     x, y = town_hall(GUERANDE)
     stdout, stderr = io.StringIO(), io.StringIO()
-    call_command("seed_tiles", "carres_tuiles", "--zoom", "13-14",
+    call_command("seed_tiles", "carres_tuiles", "--zoom", "13-14", "--here",
                  "--bbox", ",".join(str(v) for v in around(x, y, 300)), stdout=stdout, stderr=stderr)
     tiles = cached_tiles(tiles_dir)
     expected = {(z, *webmercator_tile(x + dx, y + dy, z)[:2])
@@ -158,8 +158,34 @@ def test_seed_tiles_creates_the_tiles_of_the_extent(squares, tiles_dir):
     assert "tuiles calculées pour carres_tuiles" in stdout.getvalue()
 
 
+def test_seed_tiles_is_queued_in_parts_that_the_workers_render(squares, tiles_dir, monkeypatch):
+    """Without --here the seed is cut into parts of one level (wms.tiles.seed.PART_TILES tiles at
+    most) queued for the background workers; together they render every tile once."""
+    from django_tasks_db.models import DBTaskResult
+
+    from wms.tiles import seed
+
+    monkeypatch.setattr(seed, "PART_TILES", 16)  # one meta tile of 4 × 4
+    stdout = io.StringIO()
+    call_command("seed_tiles", "carres_tuiles", "--zoom", "14-15", "--no-wait", stdout=stdout,
+                 stderr=io.StringIO())  # over the layer's extent: both town halls, 7 km apart
+    parts = DBTaskResult.objects.filter(task_path="wms.tiles.seed.seed_part")
+    levels = [p.args_kwargs["args"][4] for p in parts]
+    assert sorted(set(levels)) == [14, 15] and levels.count(15) > 1  # a level in several parts
+    assert "mises en file" in stdout.getvalue() and not cached_tiles(tiles_dir)
+    call_command("import_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+    assert set(parts.values_list("status", flat=True)) == {"SUCCESSFUL"}
+    tiles = cached_tiles(tiles_dir)
+    expected = {(z, *webmercator_tile(x, y, z)[:2])
+                for z in (14, 15) for x, y in (town_hall(GUERANDE), town_hall(LA_BAULE))}
+    assert expected <= tiles and {t[0] for t in tiles} == {14, 15}
+    # Each planned tile rendered by one part (MapProxy stores no file for some blank tiles).
+    queued = int(stdout.getvalue().split()[0])
+    assert sum(p.return_value for p in parts.all()) == queued and len(tiles) <= queued
+
+
 def test_seed_tiles_lambert93_over_the_layer_extent(squares, tiles_dir):
-    call_command("seed_tiles", "carres_tuiles", "--zoom", "8-9", "--grid", "lambert93",
+    call_command("seed_tiles", "carres_tuiles", "--zoom", "8-9", "--grid", "lambert93", "--here",
                  stdout=io.StringIO(), stderr=io.StringIO())
     tiles = cached_tiles(tiles_dir, grid="LAMB93")
     assert {t[0] for t in tiles} == {8, 9}

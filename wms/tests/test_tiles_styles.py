@@ -115,7 +115,7 @@ def test_a_style_change_shows_in_its_tiles(client, styled):
 
 def test_seed_a_named_style(styled, tiles_dir):
     out = io.StringIO()
-    call_command("seed_tiles", "carres_tuiles", "--zoom", "12-13", "--style", "rouge",
+    call_command("seed_tiles", "carres_tuiles", "--zoom", "12-13", "--style", "rouge", "--here",
                  stdout=out, stderr=io.StringIO())
     assert "style rouge" in out.getvalue()
     seeded = list((tiles_dir / "caches" / "carres_tuiles" / "carres_tuiles.rouge" / GRID)
