@@ -7,7 +7,9 @@ audience (layers.audience); a cached source is handed to the request's user by t
 
 Freshness is never guessed: triggers bump wms_catalogue_version in the same transaction as any
 change to layers, access rules (and their communes), styles (migration wms 0001) or remote
-services and layers (wms 0002). Every request
+services and layers (wms 0002). A change of a layer's rows alone (its count, extents, data date:
+refresh_layer_metadata after a sync push, a WFS-T edit, a report) bumps the data version only
+(wms 0005): decisions and maps do not depend on it, so they stay warm while data is edited. Every request
 reads that counter first; a cached decision is used only under the counter value it was made
 with. So a revoked rule applies to the first request that starts after the revocation commits, in
 every worker. A decision loaded while a change commits is at worst stored under the older value,
@@ -44,6 +46,15 @@ def catalogue_version():
         cursor.execute("SELECT version FROM wms_catalogue_version WHERE id = 1")
         row = cursor.fetchone()
     return row[0] if row else None  # no counter row (emptied by hand): nothing is cached
+
+
+def catalogue_and_data_versions():
+    """(version, data version) — what shows the layers' extents or counts keys on both; maps,
+    which do not depend on the rows' extent, on the version alone (wms migration 0005)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version, data_version FROM wms_catalogue_version WHERE id = 1")
+        row = cursor.fetchone()
+    return tuple(row) if row else None
 
 
 def clear():

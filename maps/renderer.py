@@ -13,7 +13,7 @@ from collections import OrderedDict
 from django.db import connections
 from lxml import etree
 
-from layers.extents import storage_box_sql, stored_summary
+from layers.extents import storage_box_sql
 from platform_web.db_routing import read_alias
 
 from .mapnik_env import mapnik
@@ -21,8 +21,6 @@ from .mapnik_xml import mapnik_style
 
 CACHE_SIZE = 64
 POOL_SIZE = 4           # connections per process for Mapnik's PostGIS datasource pool
-EXTENT_MARGIN = 0.2     # share of the catalogue extent added around it
-EXTENT_PADDING = {2154: 1000.0, 3857: 1000.0, 4326: 0.01}  # and this much (1 km)
 WHOLE_CRS = {2154: (-1e8, -1e8, 1e8, 1e8), 3857: (-20037508.34, -20048966.1, 20037508.34,
                                                  20048966.1), 4326: (-180.0, -90.0, 180.0, 90.0)}
 MAX_INLINE_ROWS = 50_000  # rows=True drawings (thumbnails) read at most this many rows
@@ -55,13 +53,14 @@ def clear_cache():
 
 
 def datasource_extent(layer, srid):
-    """The layer's extent in srid, measured on its data in that CRS (layers.extents), with a
-    margin: Mapnik skips the boxes outside it. Never the Lambert-93 box's corners transformed:
-    for a layer with overseas rows they give a box that misses the data (a blank map)."""
-    boxes = stored_summary(layer).boxes
-    minx, miny, maxx, maxy = boxes.get(srid) or WHOLE_CRS[srid]
-    margin = max(maxx - minx, maxy - miny) * EXTENT_MARGIN + EXTENT_PADDING[srid]
-    return (minx - margin, miny - margin, maxx + margin, maxy + margin)
+    """The extent Mapnik is told the layer's datasource has in srid: the whole CRS. Mapnik skips
+    a box outside the datasource extent without asking PostGIS; given the data's extent, a Map
+    would have to be rebuilt whenever rows are added beyond it — after every sync push or WFS-T
+    edit — and a stale one would leave those rows undrawn. Asked for a box where the layer has
+    no rows, PostGIS answers from the GiST index in a fraction of a millisecond. (Never the
+    Lambert-93 box's corners transformed either: for a layer with overseas rows they give a box
+    that misses the data.)"""
+    return WHOLE_CRS[srid]
 
 
 # Geometries are generalised to this share of the requested pixel before being drawn (and before
@@ -174,8 +173,9 @@ def layer_map(served, srid, version=None):
     decision was taken under, when given: catalogue_guard)."""
     layer, source = served.layer, served.grant
     alias = read_alias()  # one Map per database: the primary's, the replica's
-    key = (layer.pk, layer.name, layer.updated_at, layer.data_updated_at, served.style_version,
-           source.view_key, srid, version, alias)
+    # Not the data's date: a Map does not depend on the rows (datasource_extent).
+    key = (layer.pk, layer.name, layer.updated_at, served.style_version, source.view_key, srid,
+           version, alias)
 
     def build():
         style = served.resolved_style()

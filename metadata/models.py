@@ -34,9 +34,10 @@ class CatalogueRecord(models.Model):
 
 
 class CatalogueState(models.Model):
-    """What the records were built from: the catalogue version counter (bumped by triggers on
-    every change to layers, rules and themes) and the platform address written in the links."""
+    """What the records were built from: the catalogue version and data version counters (bumped
+    by triggers on every change to layers, their rows, rules and themes) and the platform address written in the links."""
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     catalogue_version = models.BigIntegerField(null=True)
+    data_version = models.BigIntegerField(null=True)  # the layers' rows (extents, dates)
     base_url = models.TextField(blank=True)
     built_at = models.DateTimeField(auto_now=True)

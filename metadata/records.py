@@ -44,10 +44,11 @@ def load_pycsw():
 
 
 def catalogue_version():
+    """(version, data version) of the catalogue: records show the layers' extents and dates."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM wms_catalogue_version WHERE id = 1")
+        cursor.execute("SELECT version, data_version FROM wms_catalogue_version WHERE id = 1")
         row = cursor.fetchone()
-    return row[0] if row else None
+    return tuple(row) if row else None
 
 
 def public_layers():
@@ -112,7 +113,8 @@ def build_record(layer, base_url, policy):
 
 def is_fresh(version, base_url):
     state = CatalogueState.objects.filter(pk=1).first()
-    return (state is not None and version is not None and state.catalogue_version == version
+    return (state is not None and version is not None
+            and (state.catalogue_version, state.data_version) == version
             and state.base_url == base_url)
 
 
@@ -131,5 +133,7 @@ def refresh(base_url):
         CatalogueRecord.objects.all().delete()
         CatalogueRecord.objects.bulk_create(rows)
         CatalogueState.objects.update_or_create(
-            pk=1, defaults={"catalogue_version": version, "base_url": base_url})
+            pk=1, defaults={"catalogue_version": version[0] if version else None,
+                            "data_version": version[1] if version else None,
+                            "base_url": base_url})
     return True

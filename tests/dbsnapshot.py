@@ -32,7 +32,7 @@ from django.db import transaction
 SCHEMA = "test_snapshot"
 DIRTY_TRIGGER = "zz_test_snapshot_dirty"
 # Counters that caches key on: (schema, table) -> columns raised after a restore, never lowered.
-MONOTONIC = {("public", "wms_catalogue_version"): ("version",)}
+MONOTONIC = {("public", "wms_catalogue_version"): ("version", "data_version")}
 LOCK_TIMEOUT = "60s"
 
 SCOPE = f"""

@@ -58,29 +58,36 @@ def code_salt():
 
 
 def catalogue_state():
-    """(version, first served at, now) of the catalogue, or None without a counter row."""
+    """((version, data version), first served at, now) of the catalogue, or None without a
+    counter row. The data version moves with the layers' rows (their extents are in the
+    documents), the version with everything else (wms migration 0005)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT v.version, s.seen_at, clock_timestamp() FROM wms_catalogue_version v "
-                       "LEFT JOIN wms_catalogue_seen s ON s.version = v.version WHERE v.id = 1")
+        cursor.execute("SELECT v.version, v.data_version, s.seen_at, clock_timestamp() "
+                       "FROM wms_catalogue_version v LEFT JOIN wms_catalogue_seen s "
+                       "ON s.version = v.version AND s.data_version = v.data_version "
+                       "WHERE v.id = 1")
         row = cursor.fetchone()
         if row is None:
             return None
-        version, seen_at, now = row
+        version, data_version, seen_at, now = row
         if seen_at is None:
-            # First request of this version: it dates it (ON CONFLICT: another one did too).
+            # First request of this state: it dates it (ON CONFLICT: another one did too).
             try:
                 with transaction.atomic():
-                    cursor.execute("INSERT INTO wms_catalogue_seen (version) VALUES (%s) "
-                                   "ON CONFLICT DO NOTHING", [version])
-                    cursor.execute("DELETE FROM wms_catalogue_seen WHERE version < %s",
-                                   [version - KEEP_SEEN_VERSIONS])
+                    cursor.execute("INSERT INTO wms_catalogue_seen (version, data_version) "
+                                   "VALUES (%s, %s) ON CONFLICT DO NOTHING", [version, data_version])
+                    cursor.execute("DELETE FROM wms_catalogue_seen WHERE version < %s OR "
+                                   "(version = %s AND data_version < %s)",
+                                   [version - KEEP_SEEN_VERSIONS, version,
+                                    data_version - KEEP_SEEN_VERSIONS])
             except DatabaseError:  # a read-only database: no Last-Modified, the ETag still works
-                logger.warning("Catalogue version %s could not be dated", version, exc_info=True)
-                return version, None, now
+                logger.warning("Catalogue version %s.%s could not be dated", version,
+                               data_version, exc_info=True)
+                return (version, data_version), None, now
             cursor.execute("SELECT seen_at, clock_timestamp() FROM wms_catalogue_seen "
-                           "WHERE version = %s", [version])
+                           "WHERE version = %s AND data_version = %s", [version, data_version])
             seen_at, now = cursor.fetchone()
-    return version, seen_at, now
+    return (version, data_version), seen_at, now
 
 
 def validators(request, kind, user=None):
@@ -92,7 +99,7 @@ def validators(request, kind, user=None):
     version, seen_at, now = state
     audience = Audience.of(user or request.user)
     private = audience.authenticated
-    parts = [code_salt(), kind, str(version), audience.key, translation.get_language() or "",
+    parts = [code_salt(), kind, "%s.%s" % version, audience.key, translation.get_language() or "",
              request.scheme, request.get_host(), request.path,
              repr(sorted((key.upper(), sorted(values)) for key, values in request.GET.lists()))]
     etag = '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40] + '"'

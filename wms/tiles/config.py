@@ -40,12 +40,13 @@ def cacheable_layers():
 
 def catalogue_version():
     """A stamp that changes whenever a layer, its data, its style or its rules do: the counter
-    bumped by triggers on those tables (migration wms 0001), read in one tiny query."""
-    from maps.decisions import catalogue_version as counter
+    and the data counter bumped by triggers on those tables (migrations wms 0001 and 0005: the
+    coverages follow the layers' extents), read in one tiny query."""
+    from maps.decisions import catalogue_and_data_versions
 
-    value = counter()
+    value = catalogue_and_data_versions()
     # Without the counter row (emptied by hand), never reuse a configuration.
-    return str(value) if value is not None else f"uncounted-{time.monotonic_ns()}"
+    return "%s.%s" % value if value is not None else f"uncounted-{time.monotonic_ns()}"
 
 
 def _padded_extent(layer):
