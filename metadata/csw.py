@@ -15,6 +15,7 @@ import defusedxml.ElementTree
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from . import records
@@ -104,7 +105,7 @@ def requested_version(request, body):
 def csw(request):
     if request.method not in ("GET", "POST", "HEAD"):
         response = exception_report("OperationNotSupported", "request",
-                                    "Méthode HTTP non acceptée : GET ou POST.", status=405)
+                                    _("Méthode HTTP non acceptée : GET ou POST."), status=405)
         response["Allow"] = "GET, POST"
         return response
     body = request.body if request.method == "POST" else b""
@@ -113,8 +114,8 @@ def csw(request):
             defusedxml.ElementTree.fromstring(body, forbid_dtd=True)
         except Exception:  # noqa: BLE001 — any unreadable or hostile document
             return exception_report("NoApplicableCode", "request",
-                                    "Document XML illisible ou refusé (DOCTYPE et entités "
-                                    "interdits).")
+                                    _("Document XML illisible ou refusé (DOCTYPE et entités "
+                                      "interdits)."))
     base_url = request.build_absolute_uri("/").rstrip("/")
     records.refresh(base_url)
     records.load_pycsw()

@@ -6,6 +6,7 @@ edited in the administration, metadata.records writes the table).
 pycsw's own repository class is not used: it needs SQLAlchemy 1.x and a second connection pool.
 """
 from django.db.models import Count, Max, Min
+from django.utils.translation import gettext as _
 
 from .models import PYCSW_COLUMNS, CatalogueRecord
 
@@ -70,7 +71,7 @@ class PublicRecordsRepository:
         return [str(total), list(records[start:stop])]
 
     def insert(self, *args, **kwargs):
-        raise RuntimeError("Catalogue en lecture seule : modifiez les couches dans "
-                           "l'administration.")
+        raise RuntimeError(_("Catalogue en lecture seule : modifiez les couches dans "
+                             "l'administration."))
 
     update = delete = insert

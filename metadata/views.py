@@ -3,6 +3,7 @@ layer one may not view is unknown, as everywhere). Its address is the resource i
 written in the record (metadata.iso19139.resource_identifier)."""
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext as _
 
 from layers.access import AccessPolicy
 from layers.models import Permission
@@ -15,7 +16,7 @@ def iso_record(request, uuid):
     layer = (policy.layers(Permission.VIEW).select_related("theme", "owner_commune")
              .filter(uuid=uuid).first())
     if layer is None:
-        raise Http404("Fiche de métadonnées inconnue.")
+        raise Http404(_("Fiche de métadonnées inconnue."))
     public = AccessPolicy.for_user(AnonymousUser()).layers(Permission.VIEW).filter(
         pk=layer.pk).exists()
     base_url = request.build_absolute_uri("/").rstrip("/")

@@ -11,6 +11,7 @@ geometry or BBOX(…) in filter-crs; temporal comparisons on date and timestamp 
 import datetime
 import json
 
+from django.utils.translation import gettext as _
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_json
 from pygeofilter.parsers.cql2_text import parse as parse_text
@@ -37,9 +38,10 @@ def bad(message):
 
 def parse(text, language):
     if language not in LANGUAGES:
-        raise bad(f"Langage de filtre inconnu : {language} (cql2-text ou cql2-json).")
+        raise bad(_("Langage de filtre inconnu : %(language)s (cql2-text ou cql2-json).")
+                  % {"language": language})
     if len(text) > MAX_LENGTH:
-        raise bad("Filtre trop long.")
+        raise bad(_("Filtre trop long."))
     try:
         if language == "cql2-json":
             return parse_json(json.loads(text))
@@ -48,7 +50,7 @@ def parse(text, language):
         raise
     except Exception as error:  # noqa: BLE001 — lark, json and pygeofilter errors alike
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise bad(f"Filtre CQL2 illisible : {first[:300]}") from None
+        raise bad(_("Filtre CQL2 illisible : %(error)s") % {"error": first[:300]}) from None
 
 
 class Compiler:
@@ -61,10 +63,11 @@ class Compiler:
 
     def property(self, node):
         if not isinstance(node, ast.Attribute):
-            raise bad("Le membre gauche d'une comparaison doit être une propriété.")
+            raise bad(_("Le membre gauche d'une comparaison doit être une propriété."))
         if node.name not in self.queryables:
-            raise bad(f"Propriété inconnue dans le filtre : « {node.name} ». Propriétés "
-                      f"interrogeables : {', '.join(sorted(self.queryables))}.")
+            raise bad(_("Propriété inconnue dans le filtre : « %(name)s ». Propriétés "
+                        "interrogeables : %(names)s.")
+                      % {"name": node.name, "names": ", ".join(sorted(self.queryables))})
         return node.name
 
     def literal(self, value):
@@ -79,8 +82,10 @@ class Compiler:
         if isinstance(value, (datetime.datetime, datetime.date)):
             return value.isoformat()
         if isinstance(value, values.Interval):
-            raise bad("Un intervalle n'est accepté que par T_DURING et les opérateurs voisins.")
-        raise bad(f"Valeur non prise en charge dans le filtre : {value!r}"[:300])
+            raise bad(_("Un intervalle n'est accepté que par T_DURING et les opérateurs "
+                        "voisins."))
+        raise bad(_("Valeur non prise en charge dans le filtre : %(value)s")
+                  % {"value": repr(value)[:250]})
 
     def geometry(self, node):
         if isinstance(node, values.Geometry):
@@ -90,29 +95,29 @@ class Compiler:
             try:
                 return storage_geometry(json.dumps(geometry), self.srid, kind="geojson")
             except ValueError:
-                raise bad("Géométrie illisible dans le filtre.") from None
+                raise bad(_("Géométrie illisible dans le filtre.")) from None
         if isinstance(node, values.Envelope):
             box = (node.x1, node.y1, node.x2, node.y2)
         elif isinstance(node, ast.Function) and node.name.lower() == "bbox":
             box = tuple(node.arguments)
         else:
-            raise bad("Un prédicat spatial compare la géométrie à une géométrie (WKT, "
-                      "GeoJSON) ou à BBOX(…).")
+            raise bad(_("Un prédicat spatial compare la géométrie à une géométrie (WKT, "
+                        "GeoJSON) ou à BBOX(…)."))
         if len(box) == 6:
             box = (box[0], box[1], box[3], box[4])
         if len(box) != 4 or not all(isinstance(v, (int, float)) for v in box):
-            raise bad("BBOX attend quatre nombres.")
+            raise bad(_("BBOX attend quatre nombres."))
         if self.latitude_first:
             box = (box[1], box[0], box[3], box[2])
         try:
             return storage_area(box, self.srid)
         except ValueError:
-            raise bad("Boîte illisible dans le filtre.") from None
+            raise bad(_("Boîte illisible dans le filtre.")) from None
 
     def compile(self, node):
         self.depth += 1
         if self.depth > 200:
-            raise bad("Filtre trop imbriqué.")
+            raise bad(_("Filtre trop imbriqué."))
         try:
             return self._compile(node)
         finally:
@@ -146,14 +151,15 @@ class Compiler:
             return self.spatial(node, SPATIAL[type(node)])
         if isinstance(node, ast.TemporalPredicate):
             return self.temporal(node)
-        raise bad(f"Opérateur non pris en charge : {type(node).__name__}.")
+        raise bad(_("Opérateur non pris en charge : %(operator)s.")
+                  % {"operator": type(node).__name__})
 
     def comparison(self, node, op):
         lhs, rhs = node.lhs, node.rhs
         # CASEI(p) = CASEI('x') and ACCENTI(...): pygeofilter writes lower() for CASEI.
         if isinstance(lhs, ast.Function) and lhs.name.lower() in ("lower", "casei", "accenti"):
             if op not in ("=", "<>") or len(lhs.arguments) != 1:
-                raise bad("CASEI et ACCENTI ne s'emploient qu'avec = et <>.")
+                raise bad(_("CASEI et ACCENTI ne s'emploient qu'avec = et <>."))
             value = rhs.arguments[0] if isinstance(rhs, ast.Function) and rhs.arguments else rhs
             pattern = str(self.literal(value)).replace("\\", "\\\\").replace("%", "\\%") \
                 .replace("_", "\\_")
@@ -166,7 +172,7 @@ class Compiler:
         if isinstance(rhs, ast.Attribute):  # 3 < pop
             flipped = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
             return Compare(self.property(rhs), flipped, self.literal(lhs))
-        raise bad("Une comparaison porte sur une propriété.")
+        raise bad(_("Une comparaison porte sur une propriété."))
 
     def spatial(self, node, op):
         lhs, rhs = node.lhs, node.rhs
@@ -174,7 +180,8 @@ class Compiler:
             lhs, rhs = rhs, lhs
             op = {"within": "contains", "contains": "within"}.get(op, op)
         if not isinstance(lhs, ast.Attribute) or lhs.name != GEOMETRY_PROPERTY:
-            raise bad(f"Un prédicat spatial porte sur la propriété « {GEOMETRY_PROPERTY} ».")
+            raise bad(_("Un prédicat spatial porte sur la propriété « %(name)s ».")
+                      % {"name": GEOMETRY_PROPERTY})
         return Spatial(op, self.geometry(rhs))
 
     def temporal(self, node):
@@ -205,7 +212,7 @@ class Compiler:
             return Compare(name, "<=", end)
         if kind in ("TimeDuringOrAfter",):
             return Compare(name, ">=", start)
-        raise bad(f"Opérateur temporel non pris en charge : {kind}.")
+        raise bad(_("Opérateur temporel non pris en charge : %(operator)s.") % {"operator": kind})
 
 
 def swap_axes(geometry):

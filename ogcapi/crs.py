@@ -7,6 +7,8 @@ so GeoJSON coordinates are never swapped. EPSG:4326, whose axis order is latitud
 accepted for bbox-crs and filter-crs (coordinates swapped here before use) but not offered for
 output: the feature source writes geometries x, y.
 """
+from django.utils.translation import gettext as _
+
 from .errors import ApiError
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -49,8 +51,9 @@ def output(value, parameter="crs"):
     uri = normalise(value)
     if uri not in OUTPUT:
         raise ApiError(400, "InvalidParameterValue",
-                       f"Système de coordonnées non proposé pour « {parameter} » : {value}. "
-                       f"Valeurs possibles : {', '.join(OUTPUT)}.")
+                       _("Système de coordonnées non proposé pour « %(parameter)s » : "
+                         "%(value)s. Valeurs possibles : %(values)s.")
+                       % {"parameter": parameter, "value": value, "values": ", ".join(OUTPUT)})
     return uri, OUTPUT[uri]
 
 
@@ -61,8 +64,9 @@ def input_crs(value, parameter):
     uri = normalise(value)
     if uri not in INPUT:
         raise ApiError(400, "InvalidParameterValue",
-                       f"Système de coordonnées non accepté pour « {parameter} » : {value}. "
-                       f"Valeurs possibles : {', '.join(INPUT)}.")
+                       _("Système de coordonnées non accepté pour « %(parameter)s » : "
+                         "%(value)s. Valeurs possibles : %(values)s.")
+                       % {"parameter": parameter, "value": value, "values": ", ".join(INPUT)})
     return uri, INPUT[uri], uri in LATITUDE_FIRST
 
 

@@ -75,10 +75,30 @@ def _field_values(request, category):
     return values
 
 
+def _form_script_messages():
+    """The texts report-form.js shows (status line, place search, possible duplicates), in the
+    page's language; %(name)s placeholders are filled by the script."""
+    return {
+        "placed": _("Point placé : %(lat)s, %(lon)s"),
+        "noGeolocation": _("Position indisponible sur cet appareil."),
+        "locating": _("Recherche de votre position…"),
+        "locationRefused": _("Position refusée ou introuvable : touchez la carte ou cherchez "
+                             "une adresse."),
+        "placeChosen": _("« %(label)s » : touchez la carte à l'endroit exact, ou appuyez sur "
+                         "Entrée sur la carte pour placer le point au centre."),
+        "noResult": _("Aucun résultat."),
+        "duplicate": _("%(status)s · à %(distance)s m · signalé le %(date)s"),
+        "supports": {"one": _("%(count)s soutien"), "other": _("%(count)s soutiens")},
+        "photoAlt": _("Photo du signalement %(reference)s"),
+        "sameProblem": _("C'est le même problème : soutenir %(reference)s"),
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def new_report(request):
     context = {"max_photos": MAX_PHOTOS, "honeypot": HONEYPOT,
-               "max_description": MAX_DESCRIPTION, "errors": {}, "data": {}}
+               "max_description": MAX_DESCRIPTION, "errors": {}, "data": {},
+               "script_messages": _form_script_messages()}
     if request.method == "GET":
         context["data"] = {"categorie": request.GET.get("categorie", "")}
         context["groups"] = _categories()

@@ -135,6 +135,6 @@ def _encoding_message(source):
 def _last_error(stderr):
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith(("ERROR", "FAILURE"))]
-    detail = (errors or lines or ["erreur inconnue"])[-1]
+    detail = (errors or lines or [_("erreur inconnue")])[-1]
     # Never echo a connection string back (it has no password, but no need to show it either).
     return re.sub(r"PG:[^ ]*( [a-z_]+='[^']*')*", "PG:…", detail)[:300]

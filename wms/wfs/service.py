@@ -50,14 +50,14 @@ def _handle(request, params):
                 return v110.handle_post(request)
         elif request.method not in ("GET", "HEAD"):
             raise WFSError("OperationNotSupported", "request",
-                           "Seules les méthodes GET et POST sont acceptées.", status=405)
+                           _("Seules les méthodes GET et POST sont acceptées."), status=405)
         if request.method != "POST" and v110.negotiated(params) == v110.VERSION:
             version = v110.VERSION
         if request.method != "POST":
             check_kvp(params)
         if params.get("REQUEST", "").lower() == "transaction":
             raise WFSError("OperationNotSupported", "request",
-                           "Transaction s'envoie en POST, dans un document XML.")
+                           _("Transaction s'envoie en POST, dans un document XML."))
         if version == v110.VERSION:
             return v110.handle_get(request, params)
         return view.CapGeoWFSView.as_view()(request)

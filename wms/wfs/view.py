@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from gisserver.exceptions import OWSException
 from gisserver.features import ServiceDescription
 from gisserver.operations import wfs20
@@ -166,10 +167,10 @@ class CapGeoWFSView(WFSView):
         if count is not None and count > max_count():
             raise WFSError(
                 "InvalidParameterValue", "count",
-                f"COUNT={count} dépasse le maximum de {max_count()} objets par page : "
-                "demandez des pages plus petites (STARTINDEX/COUNT).")
+                _("COUNT=%(count)d dépasse le maximum de %(max)d objets par page : demandez des "
+                  "pages plus petites (STARTINDEX/COUNT).") % {"count": count, "max": max_count()})
         if count is not None and count < 0:
-            raise WFSError("InvalidParameterValue", "count", "COUNT doit être positif.")
+            raise WFSError("InvalidParameterValue", "count", _("COUNT doit être positif."))
         return super().call_operation(wfs_operation_cls)
 
     #: Version of the exception reports (WFS 1.1.0 answers with OWS 1.0.0 ones).
@@ -186,16 +187,18 @@ class CapGeoWFSView(WFSView):
         if isinstance(exc, OWSException):
             return from_gisserver(exc)
         if isinstance(exc, DjangoPermissionDenied):
-            return WFSError("PermissionDenied", "typeNames", "Accès refusé.")
+            return WFSError("PermissionDenied", "typeNames", _("Accès refusé."))
         if isinstance(exc, DatabaseError):
             # A filter value the column's type refuses, an impossible projection, …: the query
             # comes from the client's input (gisserver validates names and builds it with
             # parameters), so this is the client's error, not the server's.
             logger.info("WFS query refused by PostgreSQL: %s", exc)
             return WFSError("InvalidParameterValue", "filter",
-                            "Requête refusée par la base de données : "
-                            f"{str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}")
+                            _("Requête refusée par la base de données : %(error)s")
+                            % {"error": str(exc).splitlines()[0] if str(exc)
+                               else exc.__class__.__name__})
         if isinstance(exc, (ValueError, TypeError, LookupError, NotImplementedError)):
             logger.warning("WFS request refused: %r", exc, exc_info=True)
-            return WFSError("InvalidParameterValue", "request", f"Requête invalide : {exc}")
+            return WFSError("InvalidParameterValue", "request",
+                            _("Requête invalide : %(error)s") % {"error": exc})
         return None

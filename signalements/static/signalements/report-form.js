@@ -13,6 +13,21 @@
     if (cls) { el.className = cls; }
     return el;
   }
+  // The page's texts (signalements/views.py, translated on the server), %(name)s filled here.
+  var messagesEl = document.getElementById('report-form-messages');
+  var MESSAGES = messagesEl ? JSON.parse(messagesEl.textContent) : {};
+  var LANG = document.documentElement.lang || 'fr';
+  function t(key, values) {
+    var message = MESSAGES[key];
+    if (message === undefined) { return key; }
+    if (typeof message === 'object') {
+      message = new Intl.PluralRules(LANG).select(Number(values.count)) === 'one'
+        ? message.one : message.other;
+    }
+    return message.replace(/%\((\w+)\)s/g, function (match, name) {
+      return values && name in values ? String(values[name]) : match;
+    });
+  }
 
   ready(function () {
     var form = document.getElementById('report-form');
@@ -86,7 +101,7 @@
       lon.value = coords[0].toFixed(6);
       lat.value = coords[1].toFixed(6);
       if (marker) { marker.setGeometry(new ol.geom.Point(ol.proj.fromLonLat(coords))); }
-      status.textContent = status.dataset.placed || 'Point placé : ' + lat.value + ', ' + lon.value;
+      status.textContent = t('placed', {lat: lat.value, lon: lon.value});
       lookForDuplicates();
     }
     [lon, lat].forEach(function (input) {
@@ -102,14 +117,14 @@
     var locate = document.getElementById('locate-me');
     if (locate) {
       locate.addEventListener('click', function () {
-        if (!navigator.geolocation) { status.textContent = 'Position indisponible sur cet appareil.'; return; }
-        status.textContent = 'Recherche de votre position…';
+        if (!navigator.geolocation) { status.textContent = t('noGeolocation'); return; }
+        status.textContent = t('locating');
         navigator.geolocation.getCurrentPosition(function (pos) {
           var c = [pos.coords.longitude, pos.coords.latitude];
           place(c);
           if (map) { map.getView().setCenter(ol.proj.fromLonLat(c)); map.getView().setZoom(18); }
         }, function () {
-          status.textContent = 'Position refusée ou introuvable : touchez la carte ou cherchez une adresse.';
+          status.textContent = t('locationRefused');
         }, {enableHighAccuracy: true, timeout: 15000});
       });
     }
@@ -143,7 +158,7 @@
               button.addEventListener('click', function () {
                 if (map) { map.getView().fit(item.extent, {maxZoom: 18, padding: [20, 20, 20, 20]}); }
                 var centre = ol.proj.toLonLat(ol.extent.getCenter(item.extent));
-                status.textContent = '« ' + item.label + ' » : touchez la carte à l\'endroit exact, ou appuyez sur Entrée sur la carte pour placer le point au centre.';
+                status.textContent = t('placeChosen', {label: item.label});
                 if (!lon.value) { lon.dataset.suggested = centre[0]; }
                 mapEl.focus();
               });
@@ -151,7 +166,7 @@
               results.appendChild(li);
             });
           });
-          if (!results.children.length) { results.appendChild(text('li', data.message || data.error || 'Aucun résultat.')); }
+          if (!results.children.length) { results.appendChild(text('li', data.message || data.error || t('noResult'))); }
         });
     }
 
@@ -182,16 +197,17 @@
           found.forEach(function (item) {
             var li = document.createElement('li');
             li.appendChild(text('strong', item.categorie + ' — ' + item.reference));
-            li.appendChild(text('span', ' · ' + item.statut + ' · à ' + item.distance_m + ' m · signalé le '
-              + item.signale_le + ' · ' + item.soutiens + ' soutien(s)'));
+            var reported = new Date(item.signale_le + 'T00:00:00Z').toLocaleDateString(LANG, {timeZone: 'UTC'});
+            li.appendChild(text('span', ' · ' + t('duplicate', {status: item.statut,
+              distance: item.distance_m, date: reported}) + ' · ' + t('supports', {count: item.soutiens})));
             var p = text('p', item.description);
             li.appendChild(p);
             item.photos.forEach(function (src) {
               var img = document.createElement('img');
-              img.src = src; img.alt = 'Photo du signalement ' + item.reference;
+              img.src = src; img.alt = t('photoAlt', {reference: item.reference});
               li.appendChild(img);
             });
-            var button = text('button', 'C\'est le même problème : soutenir ' + item.reference, 'secondary-button');
+            var button = text('button', t('sameProblem', {reference: item.reference}), 'secondary-button');
             button.type = 'button';
             button.addEventListener('click', function () {
               button.disabled = true;

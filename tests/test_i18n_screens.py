@@ -1,0 +1,134 @@
+"""The most visible screens and the protocols' error messages in English.
+
+tests/test_i18n.py checks the catalogue and the home page; here the language switch of base.html
+(Django's set_language view) is used on the web map, the layer catalogue, the reporting form (its
+script's texts included), the public map of reports, the field app and the OGC API landing page,
+and the errors of OGC API – Features filters, WFS and CSW follow Accept-Language. Real PostGIS,
+Django's test client.
+"""
+import json
+import re
+from html import unescape
+
+import pytest
+from django.conf import settings
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+# (URL, user, French texts of the page, their English translations)
+SCREENS = [
+    ("/carte/", None, ["Carte du territoire"], ["Map of the territory"]),
+    ("/catalogue/", None, ["Catalogue des couches"], ["Layer catalogue"]),
+    ("/signalements/nouveau/", None,
+     ["Signaler un problème dans l'espace public", "Envoyer le signalement",
+      "Utiliser ma position"],
+     ["Report a problem in public space", "Send the report", "Use my location"]),
+    ("/signalements/", None, ["Carte des signalements"], ["Map of reports"]),
+    ("/terrain/", "controleur.spanc", ["C@p Géo terrain — contrôles SPANC"],
+     ["C@p Géo field app — SPANC inspections"]),
+    ("/ogc/?f=html", None, ["Classes de conformité"], ["Conformance classes"]),
+]
+
+
+def switch_language(client, language):
+    response = client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    assert response.status_code == 302
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == language
+
+
+def page_text(response):
+    assert response.status_code == 200, response.content[:500]
+    return unescape(response.content.decode())
+
+
+@pytest.mark.parametrize("url,username,french,english", SCREENS,
+                         ids=[screen[0] for screen in SCREENS])
+def test_the_language_switch_shows_the_screen_in_english(client, url, username, french, english):
+    if username:
+        client.force_login(User.objects.get(username=username))
+    html = page_text(client.get(url))
+    assert re.search(r'<html lang="fr"', html)
+    assert all(text in html for text in french)
+
+    switch_language(client, "en")
+    html = page_text(client.get(url))
+    assert re.search(r'<html lang="en"', html)
+    assert all(text in html for text in english), [t for t in english if t not in html]
+    assert not [text for text in french if text in html]
+
+    switch_language(client, "fr")
+    assert all(text in page_text(client.get(url)) for text in french)
+
+
+def form_script_messages(html):
+    found = re.search(r'<script id="report-form-messages" type="application/json">(.*?)</script>',
+                      html, re.S)
+    assert found, "the reporting form hands its script's texts over as JSON"
+    return json.loads(found.group(1))
+
+
+def flat(messages):
+    """{"key": text, "key.one": text, …}: counted texts have one entry per plural form."""
+    texts = {}
+    for key, value in messages.items():
+        if isinstance(value, dict):
+            texts.update({f"{key}.{form}": text for form, text in value.items()})
+        else:
+            texts[key] = value
+    return texts
+
+
+def test_the_reporting_form_script_speaks_the_page_language(client):
+    french = form_script_messages(page_text(client.get("/signalements/nouveau/")))
+    assert french["placed"] == "Point placé : %(lat)s, %(lon)s"
+    assert french["supports"] == {"one": "%(count)s soutien", "other": "%(count)s soutiens"}
+
+    switch_language(client, "en")
+    english = form_script_messages(page_text(client.get("/signalements/nouveau/")))
+    assert english.keys() == french.keys()
+    assert english["placed"] == "Point placed: %(lat)s, %(lon)s"
+    assert english["sameProblem"] == "It is the same problem: support %(reference)s"
+    assert english["supports"] == {"one": "%(count)s support", "other": "%(count)s supports"}
+    # Every text is translated and keeps its placeholders.
+    french, english = flat(french), flat(english)
+    for key, text in french.items():
+        assert english[key] != text, key
+        assert sorted(re.findall(r"%\(\w+\)s", english[key])) == \
+            sorted(re.findall(r"%\(\w+\)s", text)), key
+    # The script uses these keys and no French text of its own.
+    script = (settings.BASE_DIR / "signalements" / "static" / "signalements"
+              / "report-form.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"\bt\('(\w+)'", script))
+    assert used == {key.split(".")[0] for key in french}
+    assert not re.search(r"'[^']*[àâçéèêîôûù][^']*'", script)
+
+
+def test_ogc_api_filter_errors_follow_the_language(client):
+    url = "/ogc/collections/communes/items"
+    params = {"filter": "pas_une_colonne = 1", "filter-lang": "cql2-text"}
+    french = client.get(url, params, HTTP_ACCEPT_LANGUAGE="fr").json()
+    english = client.get(url, params, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert french["code"] == english["code"] == "InvalidParameterValue"
+    assert french["description"].startswith(
+        "Propriété inconnue dans le filtre : « pas_une_colonne ».")
+    assert english["description"].startswith(
+        "Unknown property in the filter: “pas_une_colonne”. Queryable properties: ")
+
+    crs = client.get(url, {"crs": "EPSG:9999"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert crs["description"].startswith("Coordinate system not offered for “crs”: EPSG:9999.")
+
+
+def test_wfs_and_csw_errors_follow_the_language(client):
+    wfs = client.get("/ows", {"SERVICE": "WFS", "VERSION": "2.0.0", "REQUEST": "GetFeature",
+                              "TYPENAMES": "communes", "COUNT": "10000000"},
+                     HTTP_ACCEPT_LANGUAGE="en")
+    assert wfs.status_code == 400
+    assert "exceeds the maximum of" in wfs.content.decode()
+
+    csw = client.put("/csw", HTTP_ACCEPT_LANGUAGE="en")
+    assert csw.status_code == 405
+    assert "HTTP method not accepted: GET or POST." in csw.content.decode()
+    french = client.put("/csw", HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Méthode HTTP non acceptée : GET ou POST." in french.content.decode()
