@@ -569,7 +569,10 @@ class ConflictResolutionView(BaseSyncView):
             return busy_answer(busy)
         except ActionRefused as refused:
             return error(400, refused)
-        return Response({"change_id": str(change.id), "resolution": change.resolution})
+        answer = {"change_id": str(change.id), "resolution": change.resolution}
+        if getattr(change, "applied_to", None):
+            answer["applied_to"] = str(change.applied_to)  # the record the field version went to
+        return Response(answer)
 
 
 

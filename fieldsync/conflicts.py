@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _t
 from . import history, publication, records, scope
 from .actions import ActionRefused, retried
 from .models import SyncChange
-from .records.base import Rejected
+from .records.base import Conflict, Rejected
 from .validation import validate_change
 
 
@@ -20,7 +20,7 @@ def visible_conflicts(manager):
         return SyncChange.objects.none()
     visible = Q()
     for record_type in records.REGISTRY.values():
-        visible |= Q(entity_uuid__in=record_type.visible(manager).values("uuid"))
+        visible |= record_type.conflicts_visible(manager)
     return SyncChange.objects.filter(status="conflict").filter(visible)
 
 
@@ -28,7 +28,7 @@ def current_server_state(manager, change):
     """(version, record) of a conflict's object as it is now (the answer stored with the conflict
     is the state of then), or (None, None) when it is gone from the manager's scope."""
     record_type = records.get(change.entity)
-    obj = record_type.load(manager, change.entity_uuid)
+    obj = record_type.conflict_subject(manager, change)
     return (obj.version, record_type.out(obj, manager)) if obj else (None, None)
 
 
@@ -42,7 +42,7 @@ def resolve_conflict(manager, change, take_client):
     """Settle a conflict: keep the server's record, or apply the field version on top of it."""
     # The lock order: the record's (its installation first, …) before the SyncChange row.
     record_type = records.get(change.entity)
-    record_type.lock_for_resolution(change.entity_uuid)
+    record_type.lock_conflict(change)
     change = SyncChange.objects.select_for_update().get(pk=change.pk)
     if change.resolution != SyncChange.Resolution.OPEN:
         raise ActionRefused(_t("Ce conflit est déjà réglé."))
@@ -54,15 +54,22 @@ def resolve_conflict(manager, change, take_client):
             raise ActionRefused(_t("La version du terrain n'est plus valide."))
         try:
             with transaction.atomic():
-                current = record_type.model.objects.get(uuid=change.entity_uuid)
-                obj, _superseded = record_type.apply(manager, "update", change.entity_uuid,
-                                                     current.version, validated["data"],
-                                                     as_manager=True)
-        except Rejected as error:
-            raise ActionRefused(" ".join(error.reasons)) from None
+                obj, superseded = record_type.take_client(manager, change, validated["data"])
+        except (Rejected, Conflict) as error:
+            # Conflict: the record moved again between the lock and the write (cannot happen
+            # under the locks; refused rather than answered as a server error).
+            reasons = " ".join(getattr(error, "reasons", [])) or _t("l'objet a encore changé.")
+            raise ActionRefused(_t("La version du terrain ne peut pas être appliquée : "
+                                   "%(reasons)s Gardez la version du serveur pour clore ce "
+                                   "conflit.") % {"reasons": reasons}) from None
         history.record(manager, f"{change.entity}.resolve_take_client", change.entity,
                        obj.uuid, obj.version, device=change.batch.device, change=change)
+        for old in superseded:
+            history.record(manager, f"{change.entity}.superseded", change.entity, old.uuid,
+                           old.version, device=change.batch.device, change=change,
+                           details={"superseded_by": str(obj.uuid)})
         publication.refresh_metadata()
+        change.applied_to = obj.uuid
         change.resolution = SyncChange.Resolution.TOOK_CLIENT
     else:
         change.resolution = SyncChange.Resolution.KEPT_SERVER

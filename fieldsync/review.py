@@ -20,6 +20,11 @@ def decide(manager, control, validate, reason=""):
         raise ActionRefused(_t("Ce contrôle n'est pas de votre ressort."))
     if control.status != ControlStatus.SUBMITTED:
         raise ActionRefused(_t("Seul un contrôle transmis peut être validé ou refusé."))
+    if Control.objects.filter(supersedes=control).exists():
+        # Corrected meanwhile (the correction holds the inspector's last word): deciding on the
+        # replaced control would validate what the field already withdrew.
+        raise ActionRefused(_t("Ce contrôle a été remplacé par une correction : décidez sur la "
+                               "correction une fois transmise."))
     if validate:
         missing = control_type.missing_photos(control)
         if missing:

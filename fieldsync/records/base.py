@@ -88,6 +88,37 @@ class RecordType:
     def lock_for_resolution(self, uuid):
         """Take the record's locks, in the lock order, before a conflict on it is settled."""
 
+    # --- conflicts --------------------------------------------------------------------------
+    def lock_conflict(self, change):
+        """Take the locks of what settling this conflict may write, in the lock order, before
+        its SyncChange row (by default: lock_for_resolution of its record)."""
+        self.lock_for_resolution(change.entity_uuid)
+
+    def conflicts_visible(self, user):
+        """A Q on SyncChange: the conflicts of this type that concern records the user may read
+        (by default, those on a record of visible())."""
+        from django.db.models import Q
+        return Q(entity=self.entity, entity_uuid__in=self.visible(user).values("uuid"))
+
+    def conflict_subject(self, user, change):
+        """The record a conflict is about, as it is now and as the user may read it (the one
+        "keep the server's version" keeps), or None."""
+        return self.load(user, change.entity_uuid)
+
+    def take_client(self, manager, change, data):
+        """Apply the field version of a conflict on top of the server's record, on behalf of the
+        manager (in the caller's transaction, after lock_for_resolution): (record written,
+        superseded records), or Rejected. By default an update of the record at its version."""
+        current = self.model.objects.filter(uuid=change.entity_uuid).first()
+        if current is None:
+            raise Rejected(self.gone_message())
+        return self.apply(manager, "update", change.entity_uuid, current.version, data,
+                          as_manager=True)
+
+    def gone_message(self):
+        from django.utils.translation import gettext as _t
+        return _t("L'objet de ce conflit n'existe plus.")
+
     # --- pull -------------------------------------------------------------------------------
     def package(self, user, assignments):
         """{member: records} of the offline package, for the user's assignments (controls)."""

@@ -18,6 +18,9 @@ one statement per table (fieldsync.batching).
 import re
 
 from django.db import connection
+from django.db.models import CharField, Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +31,7 @@ from accounts.models import User
 from .. import chunk, publication, scope, serializers as fields, verdict
 from ..models import (
     Campaign, ChecklistItem, Control, ControlKind, ControlPhoto, ControlStatus, Finding,
-    FindingResult, PhotoBlob,
+    FindingResult, PhotoBlob, SyncChange,
 )
 from ..retry import Replay
 from ..serializers import (
@@ -640,8 +643,9 @@ def update(user, uuid, base_version, data, as_manager=False):
     return _apply_control_data(user, control, data)
 
 
-def supersede(user, uuid, base_version, data):
-    """A correction of a transmitted control: a new control that replaces it; the old is kept."""
+def supersede(user, uuid, base_version, data, inspector=None):
+    """A correction of a transmitted control: a new control that replaces it; the old is kept.
+    inspector: whom the correction is assigned to (the user who sends it, by default)."""
     if "supersedes" not in data:
         raise Rejected(_t("data.supersedes : Indiquez le contrôle corrigé."))
     old = _locked_control(user, data["supersedes"])
@@ -661,7 +665,8 @@ def supersede(user, uuid, base_version, data):
         raise Rejected(*[_t("data.%(field)s : Une correction garde celui du contrôle corrigé.")
                          % {"field": f} for f in fixed])
     control = Control(uuid=uuid, installation=old.installation, kind=old.kind,
-                      campaign=old.campaign, inspector=user, status=ControlStatus.IN_PROGRESS,
+                      campaign=old.campaign, inspector=inspector or user,
+                      status=ControlStatus.IN_PROGRESS,
                       supersedes=old, visit_date=old.visit_date, sale_date=old.sale_date,
                       comments=old.comments)
     control.save()
@@ -676,6 +681,17 @@ def supersede(user, uuid, base_version, data):
     _apply_control_data(user, control, data)
     publication.publish({LAYER.name: [old.pk]})
     return control, old
+
+
+def chain_end(pk):
+    """The last control of the chain of corrections that starts at this control (itself when
+    nothing corrects it)."""
+    control = Control.objects.get(pk=pk)
+    while True:
+        successor = Control.objects.filter(supersedes=control).first()
+        if successor is None:
+            return control
+        control = successor
 
 
 def missing_photos(control):
@@ -777,6 +793,67 @@ class ControlRecord(RecordType):
                       rows.get("control.controls", {}).values())
         unit.prepared.setdefault("blobs", {}).update(blobs)  # saved now
         unit.prepared.setdefault("held", set()).update(rows.get("control.held", {}))
+
+    # A conflict about a correction (op "supersede") names the correction the tablet made (its
+    # id), which the server never created: it is about the control it corrects, and settled on
+    # the last correction of that control's chain (docs/sync-protocol.md § 6.6).
+    @staticmethod
+    def _corrected(change):
+        data = change.data.get("data") if isinstance(change.data, dict) else None
+        return fields.as_uuid(data.get("supersedes")) if isinstance(data, dict) else None
+
+    def conflicts_visible(self, user):
+        # Compared as text (never a cast of the stored JSON, which could fail on a row).
+        corrected = (SyncChange.objects.filter(entity=self.entity, op="supersede",
+                                               status="conflict")
+                     .annotate(corrected=Lower(KT("data__data__supersedes")))
+                     .filter(corrected__in=self.visible(user).annotate(
+                         text=Cast("uuid", CharField())).values("text")).values("pk"))
+        return super().conflicts_visible(user) | Q(pk__in=corrected)
+
+    def conflict_subject(self, user, change):
+        if change.op != "supersede":
+            return super().conflict_subject(user, change)
+        corrected = self._corrected(change)
+        found = self.visible(user).filter(uuid=corrected).values_list("pk", flat=True).first()
+        if found is None:
+            return None
+        return self.load(user, chain_end(found).uuid)
+
+    def lock_conflict(self, change):
+        if change.op != "supersede":
+            return super().lock_conflict(change)
+        corrected = Control.objects.filter(uuid=self._corrected(change)).values_list(
+            "pk", "installation_id").first()
+        if corrected:  # the installation first, then the chain's controls in id order
+            installation_type.lock_installation(corrected[1])
+            list(Control.objects.select_for_update().filter(
+                installation_id=corrected[1]).order_by("pk").values_list("pk", flat=True))
+
+    def take_client(self, manager, change, data):
+        if change.op != "supersede":
+            if "supersedes" in data and data["supersedes"] == Control.objects.filter(
+                    uuid=change.entity_uuid).values_list("supersedes__uuid", flat=True).first():
+                data = {k: v for k, v in data.items() if k != "supersedes"}  # unchanged
+            return super().take_client(manager, change, data)
+        if Control.objects.filter(uuid=change.entity_uuid).exists():
+            raise Rejected(_t("la tablette a renvoyé cette correction depuis (contrôle "
+                              "%(uuid)s).") % {"uuid": change.entity_uuid})
+        corrected = scope.controls(manager).filter(uuid=self._corrected(change)).first()
+        if corrected is None:
+            raise Rejected(_t("Contrôle inconnu ou hors de vos attributions."))
+        last = chain_end(corrected.pk)
+        inspector = change.batch.user
+        if last.pk == corrected.pk or last.frozen:
+            # Nobody corrected it meanwhile (its version moved), or the chain's last correction
+            # is transmitted: the field's correction corrects the chain's last control, with the
+            # tablet's id, assigned to the inspector who sent it.
+            control, old = supersede(manager, change.entity_uuid, last.version,
+                                     {**data, "supersedes": last.uuid}, inspector=inspector)
+            return control, [old]
+        # The chain's last correction is still open: the field version is applied to it.
+        data = {k: v for k, v in data.items() if k != "supersedes"}
+        return update(manager, last.uuid, last.version, data, as_manager=True), []
 
     def lock_for_resolution(self, uuid):
         target = Control.objects.filter(uuid=uuid).values_list("pk", "installation_id").first()
