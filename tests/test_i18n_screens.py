@@ -132,3 +132,44 @@ def test_wfs_and_csw_errors_follow_the_language(client):
     assert "HTTP method not accepted: GET or POST." in csw.content.decode()
     french = client.put("/csw", HTTP_ACCEPT_LANGUAGE="fr")
     assert "Méthode HTTP non acceptée : GET ou POST." in french.content.decode()
+
+
+def test_refusals_written_at_import_follow_the_language(client):
+    """Texts defined once per process (DRF permission messages, WFS-T operation names) are
+    translated when the refusal is written, not when their module was imported."""
+    from layers.models import AccessRule, Layer, RuleAudience
+    from layers.testing import build_access_scenario
+    from wms.tests.wfs_support import basic, query
+
+    build_access_scenario()
+    # A rule that lets agent.guerande edit attributes of acces_public, but not delete.
+    rule = AccessRule.objects.create(layer=Layer.objects.get(name="acces_public"),
+                                     audience=RuleAudience.USERS,
+                                     operations=["view", "update_attributes"])
+    rule.users.add(User.objects.get(username="agent.guerande"))
+    fid = query('SELECT min(fid) FROM layers_data."acces_public"')[0][0]
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?><wfs:Transaction service="WFS" version="1.1.0" '
+        'xmlns:wfs="http://www.opengis.net/wfs" xmlns:ogc="http://www.opengis.net/ogc" '
+        'xmlns:capgeo="https://capgeo.cap-atlantique.fr/wfs"><wfs:Delete '
+        f'typeName="capgeo:acces_public"><ogc:Filter><ogc:FeatureId fid="acces_public.{fid}"/>'
+        '</ogc:Filter></wfs:Delete></wfs:Transaction>')
+    answers = {}
+    for language in ("fr", "en"):
+        response = client.post("/ows", data=document, content_type="text/xml",
+                               HTTP_ACCEPT_LANGUAGE=language,
+                               headers={"Authorization": basic("agent.guerande", "demo-capgeo")})
+        assert response.status_code == 403
+        answers[language] = unescape(response.content.decode())
+    assert ("Vous n'avez pas le droit de supprimer des objets de la couche « acces_public » : "
+            "rien n'a été enregistré.") in answers["fr"]
+    assert ("You are not allowed to delete features from the layer “acces_public”: nothing was "
+            "saved.") in answers["en"]
+
+    # DRF's permission message of the catalogue API (a class attribute).
+    client.force_login(User.objects.get(username="agent.guerande"))
+    for language, text in (("fr", "Seuls les administrateurs SIG peuvent modifier le catalogue."),
+                           ("en", "Only GIS administrators may change the catalogue.")):
+        response = client.delete("/api/layers/acces_public/", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 403
+        assert response.json()["detail"] == text

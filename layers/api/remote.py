@@ -5,6 +5,7 @@ is unusable, and nothing saved); POST …/<id>/publish with identifiers to put l
 catalogue. The admin pages and `manage.py register_remote_service` do the same (layers.remote).
 """
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound
@@ -19,7 +20,7 @@ TAG = "Services distants"
 
 
 class GisAdminOnly(permissions.BasePermission):
-    message = _("Seuls les administrateurs SIG gèrent les services distants.")
+    message = gettext_lazy("Seuls les administrateurs SIG gèrent les services distants.")
 
     def has_permission(self, request, view):
         user = request.user

@@ -22,6 +22,7 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (OpenApiParameter, extend_schema, extend_schema_field,
                                    extend_schema_view)
 from rest_framework import permissions, serializers, viewsets
@@ -39,7 +40,7 @@ TAG = "Droits"
 
 
 class GisAdminsOnly(permissions.BasePermission):
-    message = _("Seuls les administrateurs SIG gèrent les droits.")
+    message = gettext_lazy("Seuls les administrateurs SIG gèrent les droits.")
 
     def has_permission(self, request, view):
         user = request.user

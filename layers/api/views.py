@@ -12,6 +12,7 @@ import tempfile
 from django.contrib.gis.geos import Polygon
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema,
                                    extend_schema_view, inline_serializer)
@@ -56,7 +57,7 @@ def granted(policy, layer, permission):
 
 class GisAdminWrites(permissions.BasePermission):
     """Anyone may read (the policy then filters); only GIS administrators write."""
-    message = _("Seuls les administrateurs SIG peuvent modifier le catalogue.")
+    message = gettext_lazy("Seuls les administrateurs SIG peuvent modifier le catalogue.")
 
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from gisserver.crs import CRS
 from gisserver.exceptions import ExternalValueError
 
@@ -152,11 +153,11 @@ def checked_values(grant, values):
                                                 "type": error.type}) from None
 
 
-OPERATION_LABELS = {
-    "insert": _("ajouter des objets à"),
-    "update_attributes": _("modifier les attributs de"),
-    "update_geometry": _("modifier les géométries de"),
-    "delete": _("supprimer des objets de"),
+OPERATION_LABELS = {  # lazy: translated when a refusal is written, in the request's language
+    "insert": gettext_lazy("ajouter des objets à"),
+    "update_attributes": gettext_lazy("modifier les attributs de"),
+    "update_geometry": gettext_lazy("modifier les géométries de"),
+    "delete": gettext_lazy("supprimer des objets de"),
 }
 
 
