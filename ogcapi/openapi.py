@@ -7,6 +7,10 @@ parameters), with the collection ids the requesting user may view as the enumera
 from . import crs as crs_module
 from .constants import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT
 
+TILE_MATRIX_SETS = ("WebMercatorQuad", "LAMB93")  # ogcapi.tiles.IDS
+MAP_CRS = (crs_module.EPSG + "2154", crs_module.CRS84, crs_module.EPSG + "4326",
+           crs_module.EPSG + "3857")  # ogcapi.maps.MAP_CRS, the default first
+
 EXCEPTION = {"$ref": "#/components/responses/Exception"}
 
 
@@ -15,7 +19,7 @@ def _parameter(name, where, schema, description, required=False, **extra):
             "description": description, **extra}
 
 
-def definition(base, collection_ids):
+def definition(base, collection_ids, max_size=4096):
     geojson = {"application/geo+json": {"schema": {"type": "object"}}}
     json_object = {"application/json": {"schema": {"type": "object"}}}
     html = {"text/html": {"schema": {"type": "string"}}}
@@ -67,13 +71,56 @@ def definition(base, collection_ids):
     body = {"required": True, "content": {"application/geo+json": {"schema": {"type": "object"}}}}
     tile_params = [ref["collectionId"],
                    _parameter("tileMatrixSetId", "path", {"type": "string",
-                                                         "enum": ["WebMercatorQuad"]},
+                                                         "enum": list(TILE_MATRIX_SETS)},
                               "Jeu de matrices de tuiles.", required=True)]
     tile_item = tile_params + [
         _parameter(name, "path", {"type": "integer", "minimum": 0}, description, required=True)
         for name, description in (("tileMatrix", "Niveau (zoom)."), ("tileRow", "Ligne."),
                                   ("tileCol", "Colonne."))]
     json_ok = {"200": {"description": "JSON", "content": json_object}, "404": EXCEPTION}
+    png = {"200": {"description": "Carte PNG (en-têtes Content-Crs et Content-Bbox)",
+                   "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+           "400": EXCEPTION, "404": EXCEPTION, "406": EXCEPTION}
+    map_params = [
+        _parameter("crs", "query", {"type": "string", "enum": list(MAP_CRS),
+                                    "default": MAP_CRS[0]},
+                   "Système de coordonnées de la carte (Lambert-93 par défaut).", style="form",
+                   explode=False),
+        ref["bbox"], ref["bbox-crs"],
+        _parameter("width", "query", {"type": "integer", "minimum": 1, "maximum": max_size},
+                   "Largeur en pixels.", style="form", explode=False),
+        _parameter("height", "query", {"type": "integer", "minimum": 1, "maximum": max_size},
+                   "Hauteur en pixels.", style="form", explode=False),
+        _parameter("scale-denominator", "query", {"type": "number", "exclusiveMinimum": 0},
+                   "Dénominateur d'échelle (pixels de 0,28 mm).", style="form", explode=False),
+        _parameter("transparent", "query", {"type": "boolean", "default": True},
+                   "Fond transparent.", style="form", explode=False),
+        _parameter("bgcolor", "query", {"type": "string", "default": "0xFFFFFF"},
+                   "Couleur du fond (0xRRGGBB ou nom W3C) quand transparent=false.",
+                   style="form", explode=False),
+        _parameter("f", "query", {"type": "string", "enum": ["png"]}, "Format de la carte.",
+                   style="form", explode=False),
+    ]
+    maps_paths = {
+        "/map": {"get": {
+            "summary": "Carte de plusieurs collections", "operationId": "getDatasetMap",
+            "parameters": map_params + [_parameter(
+                "collections", "query", {"type": "array", "items": {
+                    "type": "string", "enum": list(collection_ids)}},
+                "Collections dessinées (la première en dessous) ; toutes par défaut.",
+                style="form", explode=False)],
+            "responses": png}},
+        "/collections/{collectionId}/map": {"get": {
+            "summary": "Carte de la collection (style par défaut)",
+            "operationId": "getCollectionMap",
+            "parameters": [ref["collectionId"]] + map_params, "responses": png}},
+        "/collections/{collectionId}/styles/{styleId}/map": {"get": {
+            "summary": "Carte de la collection dans un style nommé",
+            "operationId": "getCollectionStyledMap",
+            "parameters": [ref["collectionId"], _parameter(
+                "styleId", "path", {"type": "string"}, "Nom du style.", required=True)]
+            + map_params, "responses": png}},
+    }
     tiles_paths = {
         "/tileMatrixSets": {"get": {"summary": "Jeux de matrices de tuiles",
                                     "operationId": "getTileMatrixSetsList",
@@ -100,7 +147,7 @@ def definition(base, collection_ids):
     }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "C@p Géo — OGC API – Features", "version": "1.0.0",
+        "info": {"title": "C@p Géo — OGC API – Features, Tiles, Maps", "version": "1.0.0",
                  "description": "Couches de la plateforme selon les droits du demandeur. "
                                 "Classes de conformité : " + ", ".join(CONFORMANCE),
                  "license": {"name": "AGPL-3.0-or-later"}},
@@ -178,6 +225,7 @@ def definition(base, collection_ids):
                                          "404": EXCEPTION, "412": EXCEPTION}},
             },
             **tiles_paths,
+            **maps_paths,
         },
         "components": {
             "parameters": parameters,

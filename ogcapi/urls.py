@@ -1,4 +1,4 @@
-"""OGC API – Features (/ogc/)."""
+"""OGC API – Features, Tiles and Maps (/ogc/)."""
 from django.urls import path
 
 from . import views
@@ -13,6 +13,10 @@ urlpatterns = [
     path("collections/<slug:name>/queryables", views.queryables, name="queryables"),
     path("collections/<slug:name>/items", views.items, name="items"),
     path("collections/<slug:name>/items/<str:fid>", views.item, name="item"),
+    path("map", views.dataset_map, name="map"),
+    path("collections/<slug:name>/map", views.collection_map, name="collection-map"),
+    path("collections/<slug:name>/styles/<str:style>/map", views.collection_map,
+         name="styled-map"),
     path("tileMatrixSets", views.tile_matrix_sets, name="tile-matrix-sets"),
     path("tileMatrixSets/<str:tms>", views.tile_matrix_set, name="tile-matrix-set"),
     path("collections/<slug:name>/tiles", views.collection_tilesets, name="tilesets"),

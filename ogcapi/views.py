@@ -30,7 +30,7 @@ from layers.models import FeatureChange, Layer, Permission, Publication
 from layers.tables import refresh_layer_metadata
 
 from . import crs as crs_module
-from . import tiles
+from . import maps, tiles
 from .constants import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT
 from .cql import LANGUAGES, compile_filter
 from .errors import ApiError, bad_request, exception_response, not_found
@@ -164,6 +164,8 @@ def landing(request):
             link(f"{base}/tileMatrixSets",
                  "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON_TYPE,
                  _("Jeux de matrices de tuiles")),
+            link(f"{base}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", maps.PNG,
+                 _("Carte de toutes vos collections (PNG)")),
         ],
     }
     if wants(request, ("json", "html")) == "html":
@@ -182,7 +184,8 @@ def conformance(request):
 @api_view(["GET"])
 def api_definition(request):
     document = definition(base_url(request), [layer.name for layer in
-                                              collection_layers(policy_of(request))])
+                                              collection_layers(policy_of(request))],
+                          maps.max_size())
     if wants(request, ("json", "html")) == "html":
         return render(request, "ogcapi/api.html", {"document": document,
                                                    "pretty": json.dumps(document, indent=2,
@@ -225,6 +228,8 @@ def collection_document(request, base, layer, source=None):
                  "application/schema+json", _("Propriétés interrogeables")),
             link(f"{url}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
                  JSON_TYPE, _("Tuiles vectorielles")),
+            link(f"{url}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", maps.PNG,
+                 _("Carte (PNG)")),
             link(request.build_absolute_uri(f"/metadonnees/{layer.uuid}.xml"), "describedby",
                  "application/xml", _("Fiche de métadonnées ISO 19139")),
         ],
@@ -575,9 +580,7 @@ def tile_matrix_sets(request):
 
 @api_view(["GET"])
 def tile_matrix_set(request, tms):
-    if tms != tiles.TMS_ID:
-        raise not_found(_("Jeu de matrices de tuiles inconnu : %(id)s.") % {"id": tms[:60]})
-    return tiles.json_answer(tiles.tile_matrix_set(base_url(request)))
+    return tiles.json_answer(tiles.tile_matrix_set(base_url(request), tiles.known(tms)))
 
 
 @api_view(["GET"])
@@ -587,16 +590,42 @@ def collection_tilesets(request, name):
 
 @api_view(["GET"])
 def collection_tileset(request, name, tms):
-    if tms != tiles.TMS_ID:
-        raise not_found(_("Jeu de matrices de tuiles inconnu : %(id)s.") % {"id": tms[:60]})
-    return tiles.json_answer(tiles.tileset(base_url(request), source_of(request, name).layer))
+    tiles.known(tms)
+    return tiles.json_answer(tiles.tileset(base_url(request), source_of(request, name).layer,
+                                           tms))
 
 
 @api_view(["GET"])
 def collection_tile(request, name, tms, matrix, row, col):
-    if tms != tiles.TMS_ID:
-        raise not_found(_("Jeu de matrices de tuiles inconnu : %(id)s.") % {"id": tms[:60]})
-    return tiles.tile(request, name, matrix, row, col)
+    return tiles.tile(request, name, matrix, row, col, tiles.known(tms))
+
+
+# --- OGC API – Maps -----------------------------------------------------------------------------
+@api_view(["GET"])
+def collection_map(request, name, style=None):
+    """The collection drawn as WMS GetMap draws it (ogcapi.maps), in its default style or the
+    named one."""
+    source = source_of(request, name)
+    return maps.render(request, [source], [style or ""])
+
+
+@api_view(["GET"])
+def dataset_map(request):
+    """The collections given by ?collections= (first at the bottom), or every collection the
+    user may view (areas, then lines, then points), drawn as WMS GetMap draws them."""
+    names = maps.collection_names(request.GET)
+    if names is None:
+        policy = policy_of(request)
+        layers = sorted((layer for layer in collection_layers(policy)
+                         if layer.extent is not None), key=maps.drawing_order)
+        sources = [source for source in (policy.source(layer, Permission.VIEW)
+                                         for layer in layers[:maps.MAX_COLLECTIONS])
+                   if published(source)]
+        if not sources:
+            raise not_found(_("Aucune collection à dessiner."))
+    else:
+        sources = [source_of(request, name) for name in names]
+    return maps.render(request, sources, [""] * len(sources), dataset=True)
 
 
 # --- Part 4: create, replace, update, delete ------------------------------------------------------

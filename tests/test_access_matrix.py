@@ -1,7 +1,7 @@
 """One access matrix, every protocol: the shared scenario (layers.testing) read by each user
 through the feature source itself, the REST API (page and CSV export), WFS GetFeature, WMS
-GetFeatureInfo and vector tiles must give exactly the same rows — those of
-SCENARIO_EXPECTED_ROWS for viewing, of SCENARIO_EXPECTED_DOWNLOAD for downloading — and
+GetFeatureInfo, vector tiles and OGC API (items, LAMB93 tiles, maps) must give exactly the same
+rows — those of SCENARIO_EXPECTED_ROWS for viewing, of SCENARIO_EXPECTED_DOWNLOAD for downloading — and
 refuse the same layers. The protocol tests (layers/tests/test_api_access.py,
 wms/tests/test_wfs_access.py, test_wms_access.py, test_mvt.py) check each protocol's details;
 this one checks that they agree, since they all read through the one feature source.
@@ -136,6 +136,86 @@ def through_tiles(client, name):
     return {f["properties"]["code_insee"] for f in layers[name]["features"]}
 
 
+def through_ogcapi_items(client, name):
+    response = client.get(f"/ogc/collections/{name}/items", {"limit": 100})
+    if response.status_code == 404:
+        assert b"Mairie" not in body(response)
+        return None
+    assert response.status_code == 200
+    return {f["properties"]["code_insee"] for f in json.loads(body(response))["features"]}
+
+
+def through_ogcapi_lamb93_tile(client, name):
+    """OGC API – Tiles in LAMB93: the deepest Lambert-93 tile holding both town halls."""
+    from wms.tiles import grids
+
+    left, top = grids.LAMBERT93_BBOX[0], grids.LAMBERT93_BBOX[3]
+    level, row, col = 0, 0, 0
+    for candidate in range(len(grids.LAMBERT93_RESOLUTIONS) - 1, -1, -1):
+        span = grids.LAMBERT93_RESOLUTIONS[candidate] * grids.LAMBERT93_TILE_SIZE
+        tiles = {(int((top - y) // span), int((x - left) // span)) for x, y in halls().values()}
+        if len(tiles) == 1:
+            level, (row, col) = candidate, tiles.pop()
+            break
+    response = client.get(f"/ogc/collections/{name}/tiles/LAMB93/{level}/{row}/{col}")
+    if response.status_code == 404:
+        return None
+    if response.status_code == 204:
+        return set()
+    assert response.status_code == 200
+    layers = mapbox_vector_tile.decode(response.content)
+    return {f["properties"]["code_insee"] for f in layers[name]["features"]}
+
+
+def through_ogcapi_map(client, name):
+    """OGC API – Maps: the town halls drawn (a red disc at their pixel) on the layer's map."""
+    from PIL import Image
+
+    places = halls()
+    xs, ys = [p[0] for p in places.values()], [p[1] for p in places.values()]
+    box, size = (min(xs) - 2000, min(ys) - 2000, max(xs) + 2000, max(ys) + 2000), 300
+    response = client.get(f"/ogc/collections/{name}/map", {
+        "bbox": ",".join(map(str, box)), "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/2154",
+        "width": size, "height": size})
+    if response.status_code == 404:
+        assert b"Mairie" not in response.content
+        return None
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content)).convert("RGBA")
+    drawn = set()
+    for insee, (x, y) in places.items():
+        pixel = image.getpixel((int((x - box[0]) / (box[2] - box[0]) * size),
+                                int((box[3] - y) / (box[3] - box[1]) * size)))
+        if pixel[3] > 200 and pixel[0] > 200 and pixel[1] < 60 and pixel[2] < 60:
+            drawn.add(insee)
+    return drawn
+
+
+@pytest.fixture
+def committed_scenario(transactional_db):
+    """The scenario committed (maps are drawn by Mapnik on its own connections), each layer
+    drawn as big red discs."""
+    from layers.models import Style
+    from maps import renderer
+
+    renderer.clear_cache()
+    layers = build_access_scenario()
+    for layer in layers.values():
+        Style.objects.create(layer=layer, name="gros", title="Gros points", is_default=True,
+                             kind="single", definition={"kind": "single", "symbol": [
+                                 {"type": "point", "mark": "circle", "size": 30,
+                                  "fill": "#ff0000"}]})
+    return layers
+
+
+def test_ogc_api_maps_give_the_rows_of_the_one_matrix(committed_scenario):
+    for username in USERS:
+        client = client_for(username)
+        for name in SCENARIO_RULES:
+            visible = SCENARIO_EXPECTED_ROWS[username].get(name)
+            assert through_ogcapi_map(client, name) == visible, (username, name, "OGC API map")
+
+
 @pytest.mark.parametrize("username", USERS)
 def test_every_protocol_gives_the_rows_of_the_one_matrix(scenario, username):
     client = client_for(username)
@@ -147,6 +227,8 @@ def test_every_protocol_gives_the_rows_of_the_one_matrix(scenario, username):
             "REST page": through_rest_page(client, name),
             "WMS GetFeatureInfo": through_feature_info(client, name),
             "MVT": through_tiles(client, name),
+            "OGC API Features": through_ogcapi_items(client, name),
+            "OGC API Tiles (LAMB93)": through_ogcapi_lamb93_tile(client, name),
         }
         for protocol, answer in answers.items():
             assert answer == visible, (username, name, protocol)

@@ -126,6 +126,14 @@ NUL_URLS = [
     ("/ogc/collections/communes/items?filter=nom%3D%27{v}%27", JSON, None),
     ("/ogc/collections/communes/items?nom={v}", JSON, None),
     ("/ogc/collections/communes/items/{v}", JSON, None),
+    ("/ogc/collections/{v}/map", JSON, None),
+    ("/ogc/collections/communes/map?bgcolor={v}", JSON, None),
+    ("/ogc/collections/communes/styles/{v}/map", JSON, None),
+    ("/ogc/map?collections={v}", JSON, None),
+    ("/ogc/map?crs={v}", JSON, None),
+    ("/ogc/collections/communes/tiles/{v}", JSON, None),
+    ("/ogc/collections/communes/tiles/LAMB93/0/0/{v}", JSON, None),
+    ("/ogc/tileMatrixSets/{v}", JSON, None),
     ("/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecordById&ID={v}", OGC, None),
     ("/catalogue/?q={v}", HTML, None),
     ("/catalogue/{v}/", HTML, None),
@@ -221,6 +229,9 @@ BAD_COORDINATE_URLS = [
     (WFS110 + "BBOX={v},0,1,1", OGC),
     (WMS + "BBOX={v},0,1000,1000&WIDTH=64&HEIGHT=64", OGC),
     ("/api/layers/communes/features?bbox={v},47,-2,48", JSON),
+    ("/ogc/collections/communes/map?bbox={v},47,-2,48", JSON),
+    ("/ogc/map?bbox=-3,47,-2,{v}", JSON),
+    ("/ogc/collections/communes/map?bbox=-3,47,-2,48&scale-denominator={v}", JSON),
 ]
 # Integers: sizes, pixel positions, paging, tile indices.
 BAD_NUMBER_URLS = [
@@ -229,6 +240,10 @@ BAD_NUMBER_URLS = [
     (GFI + "I={v}&J=1", OGC),
     ("/api/layers/communes/features?limit={v}", JSON),
     ("/api/layers/communes/features?offset={v}", JSON),
+    ("/ogc/collections/communes/map?width={v}", JSON),
+    ("/ogc/map?height={v}", JSON),
+    ("/ogc/collections/communes/tiles/LAMB93/{v}/0/0", JSON),
+    ("/ogc/collections/communes/tiles/LAMB93/3/{v}/0", JSON),
     ("/mapproxy/service?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=communes&STYLE=default"
      "&TILEMATRIXSET=GoogleMapsCompatible&TILEMATRIX={v}&TILEROW=0&TILECOL=0&FORMAT=image/png",
      OGC),
@@ -345,6 +360,76 @@ def print_body(**fields):
 def test_print_parameters(client, body):
     response = client.post("/carte/impression/", body, content_type="application/json")
     assert_error(response, JSON)
+
+
+# --- /csw: whatever pycsw is given, an OWS exception report ----------------------------------------
+
+CSW_RECORDS = "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecords&TYPENAMES=csw:Record&"
+
+
+def csw_nested_not(depth):
+    return ('<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc">' + "<ogc:Not>" * depth
+            + "<ogc:PropertyIsEqualTo><ogc:PropertyName>dc:title</ogc:PropertyName>"
+            "<ogc:Literal>x</ogc:Literal></ogc:PropertyIsEqualTo>" + "</ogc:Not>" * depth
+            + "</ogc:Filter>")
+
+
+@pytest.mark.parametrize("query", [
+    "STARTPOSITION=NaN", "STARTPOSITION=1e400", "STARTPOSITION=-1", "STARTPOSITION=" + HUGE_INT,
+    "MAXRECORDS=NaN", "MAXRECORDS=-5", "MAXRECORDS=1.5",
+    "CONSTRAINTLANGUAGE=CQL_TEXT&CONSTRAINT=" + "(" * 300 + "dc:title%3D%27a%27" + ")" * 300,
+    "CONSTRAINTLANGUAGE=CQL_TEXT&CONSTRAINT=BBOX(ows:BoundingBox,1e400,0,1,1)",
+    "CONSTRAINTLANGUAGE=CQL_TEXT&CONSTRAINT=BBOX(ows:BoundingBox," + "9" * 400 + ",0,1,1)",
+    "CONSTRAINTLANGUAGE=FILTER&CONSTRAINT_LANGUAGE_VERSION=1.1.0&CONSTRAINT=" + csw_nested_not(1000),
+    "ELEMENTSETNAME=" + "x" * 5000,
+    "OUTPUTSCHEMA=http://nope&ELEMENTSETNAME=full",
+])
+def test_csw_bad_kvp_answers_an_ows_exception_report(client, query):
+    from urllib.parse import quote
+
+    url = CSW_RECORDS + "&".join(
+        name + "=" + quote(value, safe=":,()") for name, _eq, value in
+        (part.partition("=") for part in query.split("&")))
+    assert_error(client.get(url), OGC)
+
+
+@pytest.mark.parametrize("url", [
+    "/csw?SERVICE=CSW&VERSION=3.0.0&REQUEST=GetRecords&TYPENAMES=csw:Record&startPosition=NaN",
+    "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetDomain&PROPERTYNAME=" + "x" * 5000,
+    "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecordById&ID=" + "x" * 5000,
+    "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=DescribeRecord&TYPENAME=x:" + "y" * 1000,
+    "/csw?SERVICE=CSW&VERSION=" + "9" * 40 + "&REQUEST=GetCapabilities&ACCEPTVERSIONS=" + "9" * 40,
+    "/csw?SERVICE=" + "x" * 2000,
+])
+def test_csw_other_operations_with_bad_values(client, url):
+    response = client.get(url)
+    if response.status_code != 200:  # a GetDomain on an unknown property may answer empty
+        assert_error(response, OGC)
+    else:
+        assert b"ExceptionReport" not in body_of(response)
+
+
+@pytest.mark.parametrize("document", [
+    '<?xml version="1.0"?><csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" '
+    'service="CSW" version="2.0.2" resultType="results"><csw:Query typeNames="csw:Record">'
+    '<csw:ElementSetName>brief</csw:ElementSetName><csw:Constraint version="1.1.0">'
+    + csw_nested_not(1000) + "</csw:Constraint></csw:Query>"
+    "</csw:GetRecords>",
+    '<?xml version="1.0"?><csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" '
+    'service="CSW" version="2.0.2" resultType="results" startPosition="NaN" '
+    'maxRecords="1e400"><csw:Query typeNames="csw:Record"/></csw:GetRecords>',
+    "\xff\xfe pas du XML",
+    '<?xml version="1.0"?><csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" '
+    'service="CSW" version="2.0.2"><csw:Query typeNames="csw:Record">'
+    '<csw:ElementSetName>brief</csw:ElementSetName><csw:Constraint version="1.1.0">'
+    '<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc"><ogc:BBOX>'
+    '<ogc:PropertyName>ows:BoundingBox</ogc:PropertyName><gml:Envelope '
+    'xmlns:gml="http://www.opengis.net/gml"><gml:lowerCorner>NaN 0</gml:lowerCorner>'
+    "<gml:upperCorner>1 1e400</gml:upperCorner></gml:Envelope></ogc:BBOX></ogc:Filter>"
+    "</csw:Constraint></csw:Query></csw:GetRecords>",
+], ids=["deep-filter", "nan-paging", "not-xml", "nan-envelope"])
+def test_csw_bad_documents_answer_an_ows_exception_report(client, document):
+    assert_error(client.post("/csw", document, content_type="application/xml"), OGC)
 
 
 # --- documents nested too deep -------------------------------------------------------------------
@@ -496,6 +581,18 @@ def test_malformed_tile_requests(client, url):
      JSON, (400,)),
     ("get", "/ogc/collections/communes/items?filter=population%3D1e400", JSON, (400,)),
     ("delete", "/ogc/collections/communes/items/1", JSON, (401,)),
+    ("get", "/ogc/collections/nexiste_pas/map", JSON, (404,)),
+    ("post", "/ogc/map", JSON, (405,)),
+    ("get", "/ogc/map?collections=" + ",".join(["communes"] * 500), JSON, (400,)),
+    ("get", "/ogc/map?collections=communes,,", JSON, (400,)),
+    ("get", "/ogc/collections/communes/map?bbox=-3,47,-2,48&crs=EPSG:2154&width=4096&height=4097",
+     JSON, (400,)),
+    ("get", "/ogc/collections/communes/map?bbox=-3,47,-2,48&scale-denominator=0.0001", JSON,
+     (400,)),
+    ("get", "/ogc/collections/communes/map?bbox=-3,47,-2,95", JSON, (400,)),
+    ("get", "/ogc/collections/communes/map?bbox-crs=EPSG:3857&bbox=0,0,1,1e300", JSON, (400,)),
+    ("get", "/ogc/tileMatrixSets/" + "x" * 500, JSON, (404,)),
+    ("get", "/ogc/collections/communes/tiles/LAMB93/99/0/0", JSON, (404,)),
     ("get", "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetRecords&TYPENAMES=csw:Record"
             "&CONSTRAINTLANGUAGE=CQL_TEXT&CONSTRAINT=BBOX(ows:BoundingBox,NaN,0,1,1e400)", OGC,
      (400,)),

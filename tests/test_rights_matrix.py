@@ -148,6 +148,27 @@ def hall_rows():
 
 @pytest.fixture
 def rights():
+    return make_rights()
+
+
+@pytest.fixture
+def committed_rights(transactional_db):
+    """The rule table committed (maps are drawn by Mapnik on its own connections), each layer
+    drawn as big red discs."""
+    from layers.models import Style
+    from maps import renderer
+
+    renderer.clear_cache()
+    layers = make_rights()
+    for layer in layers.values():
+        Style.objects.create(layer=layer, name="gros", title="Gros points", is_default=True,
+                             kind="single", definition={"kind": "single", "symbol": [
+                                 {"type": "point", "mark": "circle", "size": 30,
+                                  "fill": "#ff0000"}]})
+    return layers
+
+
+def make_rights():
     Group.objects.get_or_create(name="Prestataires")
     layers = {}
     for name, rules in RIGHTS_RULES.items():
@@ -260,6 +281,56 @@ def through_tiles(client, name):
     return answer(mapbox_vector_tile.decode(response.content)[name]["features"])
 
 
+def common_lamb93_tile():
+    """(level, row, col) of the deepest LAMB93 tile (OGC API – Tiles) holding both halls."""
+    from wms.tiles import grids
+
+    left, top = grids.LAMBERT93_BBOX[0], grids.LAMBERT93_BBOX[3]
+    points = [(hall.location.x, hall.location.y) for hall in halls().values()]
+    for level in range(len(grids.LAMBERT93_RESOLUTIONS) - 1, -1, -1):
+        span = grids.LAMBERT93_RESOLUTIONS[level] * grids.LAMBERT93_TILE_SIZE
+        tiles = {(int((top - y) // span), int((x - left) // span)) for x, y in points}
+        if len(tiles) == 1:
+            return (level, *tiles.pop())
+    return 0, 0, 0
+
+
+def through_ogcapi_tiles(client, name):
+    level, row, col = common_lamb93_tile()
+    response = client.get(f"/ogc/collections/{name}/tiles/LAMB93/{level}/{row}/{col}")
+    if response.status_code == 404:
+        assert b"Mairie" not in body(response)
+        return None
+    if response.status_code == 204:
+        return set(), None
+    assert response.status_code == 200
+    return answer(mapbox_vector_tile.decode(response.content)[name]["features"])
+
+
+def through_ogcapi_map(client, name):
+    """The halls drawn (a red disc at their pixel) on the OGC API – Maps map of the layer."""
+    from PIL import Image
+
+    places = {insee: (hall.location.x, hall.location.y) for insee, hall in halls().items()}
+    xs, ys = [p[0] for p in places.values()], [p[1] for p in places.values()]
+    box, size = (min(xs) - 2000, min(ys) - 2000, max(xs) + 2000, max(ys) + 2000), 300
+    response = client.get(f"/ogc/collections/{name}/map", {
+        "bbox": ",".join(map(str, box)), "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/2154",
+        "width": size, "height": size})
+    if response.status_code == 404:
+        assert b"Mairie" not in response.content
+        return None
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content)).convert("RGBA")
+    drawn = set()
+    for insee, (x, y) in places.items():
+        pixel = image.getpixel((int((x - box[0]) / (box[2] - box[0]) * size),
+                                int((box[3] - y) / (box[3] - box[1]) * size)))
+        if pixel[3] > 200 and pixel[0] > 200 and pixel[1] < 60 and pixel[2] < 60:
+            drawn.add(insee)
+    return drawn
+
+
 def through_ogcapi(client, name):
     response = client.get(f"/ogc/collections/{name}/items", {"f": "json", "limit": 100})
     if response.status_code == 404:
@@ -332,6 +403,7 @@ def test_every_protocol_gives_exactly_the_rows_and_columns_of_the_rule_table(rig
             "WMS GetFeatureInfo": through_feature_info(client, name),
             "MVT": through_tiles(client, name),
             "OGC API Features": through_ogcapi(client, name),
+            "OGC API Tiles (LAMB93)": through_ogcapi_tiles(client, name),
         }
         for protocol, got in answers.items():
             assert got == viewed, (username, name, protocol)
@@ -347,6 +419,16 @@ def test_every_protocol_gives_exactly_the_rows_and_columns_of_the_rule_table(rig
         assert through_describe(client, name) == expected_columns, (username, name, "Describe")
         assert through_property_values(client, name) == expected_columns, \
             (username, name, "GetPropertyValue")
+
+
+def test_ogc_api_maps_draw_exactly_the_viewed_rows(committed_rights):
+    """OGC API – Maps (drawn as WMS GetMap draws): each user's map shows the town halls he views,
+    nothing of a layer he may not view (404)."""
+    for username in USERS:
+        client = client_for(username)
+        for name in RIGHTS_RULES:
+            view_rows = EXPECTED[username].get(name, (None,))[0]
+            assert through_ogcapi_map(client, name) == view_rows, (username, name)
 
 
 def test_tile_caches_are_never_shared_across_different_rights(rights):

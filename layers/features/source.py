@@ -463,32 +463,48 @@ class FeatureSource(WritingMixin):
         return found
 
     # --- maps: vector tiles, Mapnik, GetFeatureInfo ---------------------------------------------
-    def tile_sql(self, z, x, y, names, extent, buffer, tolerance, storage_box_sql):
+    def tile_sql(self, z, x, y, names, extent, buffer, tolerance, storage_box_sql, box=None):
         """(sql, params) of the MVT tile z/x/y (ST_AsMVT, layer name = the layer's) with the
         readable columns `names`; geometries simplified by `tolerance` (Lambert-93 metres) before
-        being projected. storage_box_sql(box, 3857): the index box in Lambert-93."""
+        being projected. storage_box_sql(box, 3857): the index box in Lambert-93.
+
+        box: a Lambert-93 tile instead, (minx, miny, maxx, maxy) of a grid in the storage CRS
+        (OGC API – Tiles' LAMB93): z, x, y are then ignored and nothing is reprojected."""
         columns = "".join(f", {self.column(name).sql}" for name in names)
         sql, params = self.where_sql()
         self.journal(names)  # rows: unknown (one tile)
+        if box is None:
+            envelopes = ("SELECT ST_TileEnvelope(%s, %s, %s) AS tile, "
+                         "ST_TileEnvelope(%s, %s, %s, margin => %s) AS padded")
+            envelope_params = [z, x, y, z, x, y, buffer / extent]
+            area, projected = storage_box_sql("padded", 3857), "ST_Transform({}, 3857)"
+        else:
+            minx, miny, maxx, maxy = (float(v) for v in box)
+            margin = (maxx - minx) * buffer / extent
+            envelopes = (f"SELECT ST_MakeEnvelope(%s, %s, %s, %s, {SRID}) AS tile, "
+                         f"ST_MakeEnvelope(%s, %s, %s, %s, {SRID}) AS padded")
+            envelope_params = [minx, miny, maxx, maxy, minx - margin, miny - margin,
+                               maxx + margin, maxy + margin]
+            area, projected = "padded", "{}"
+        geometry = projected.format("ST_Simplify(t.geom, %s, true)")
         # Douglas-Peucker at the tile's resolution; preserveCollapsed keeps small polygons and
         # short lines as a dot rather than dropping them (ST_AsMVTGeom repairs the rest).
         statement = f"""
             WITH envelopes AS (
-                SELECT ST_TileEnvelope(%s, %s, %s) AS tile,
-                       ST_TileEnvelope(%s, %s, %s, margin => %s) AS padded
+                {envelopes}
             ), bounds AS (
-                SELECT tile, {storage_box_sql("padded", 3857)} AS area FROM envelopes
+                SELECT tile, {area} AS area FROM envelopes
             )
             SELECT ST_AsMVT(features, %s, {int(extent)}, 'geom', 'fid') FROM (
                 SELECT t.fid{columns},
-                       ST_AsMVTGeom(ST_Transform(ST_Simplify(t.geom, %s, true), 3857),
+                       ST_AsMVTGeom({geometry},
                                     bounds.tile, {int(extent)}, {int(buffer)}, true) AS geom
                 FROM {self.read_table} t, bounds
                 WHERE t.geom && bounds.area AND ({sql})
             ) AS features
             WHERE features.geom IS NOT NULL
         """
-        return statement, [z, x, y, z, x, y, buffer / extent, self.layer.name, tolerance, *params]
+        return statement, [*envelope_params, self.layer.name, tolerance, *params]
 
     def inline_rows_filter(self):
         """The read filter as literal SQL (values quoted by the driver, never by hand), for

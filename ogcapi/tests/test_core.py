@@ -200,6 +200,7 @@ def test_conf_oas30_oas_impl_every_path_answers(admin):
     for path, operations in api["paths"].items():
         url = "/ogc" + path.replace("{collectionId}", "communes").replace(
             "{featureId}", str(feature["id"])).replace("{tileMatrixSetId}", "WebMercatorQuad")
+        url = url.replace("{styleId}", "default")
         url = url.replace("{tileMatrix}/{tileRow}/{tileCol}", "12/1434/2020")
         assert admin.get(url).status_code == 200, url
 

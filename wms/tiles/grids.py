@@ -14,6 +14,7 @@ GRID_SRID = {WEBMERCATOR: 3857, LAMBERT93: 2154}
 MAX_WEBMERCATOR_LEVEL = 20
 LAMBERT93_BBOX = [-357823.2365, 6037008.6939, 1313632.3628, 7230727.3772]
 LAMBERT93_RESOLUTIONS = [8192.0 / (2 ** level) for level in range(17)]
+LAMBERT93_TILE_SIZE = 256
 
 
 def mapproxy_grids():
@@ -28,6 +29,6 @@ def mapproxy_grids():
             "bbox_srs": "EPSG:2154",
             "origin": "ul",
             "res": LAMBERT93_RESOLUTIONS,
-            "tile_size": [256, 256],
+            "tile_size": [LAMBERT93_TILE_SIZE, LAMBERT93_TILE_SIZE],
         },
     }

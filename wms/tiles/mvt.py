@@ -8,9 +8,10 @@ reprojected to Web Mercator, then clipped and quantised by ST_AsMVTGeom.
 """
 import math
 
-
 from layers.extents import storage_box_sql
 from platform_web.db_routing import read_connection
+
+from . import grids
 
 EXTENT = 4096          # MVT coordinate space of a tile
 BUFFER = 64            # margin kept around the tile (in tile units), so strokes join across tiles
@@ -56,7 +57,38 @@ def tile_sql(source, z, x, y):
 def render_tile(source, z, x, y):
     """The MVT bytes of tile z/x/y of the layer (b"" when no feature falls in it)."""
     check_tile(z, x, y)
-    sql, params = tile_sql(source, z, x, y)
+    return run(*tile_sql(source, z, x, y))
+
+
+def lambert93_box(level, row, col):
+    """(minx, miny, maxx, maxy) of tile level/row/col of the LAMB93 grid (wms.tiles.grids: the
+    WMTS's own Lambert-93 grid, origin top-left), or TileOutOfRange."""
+    if not 0 <= level < len(grids.LAMBERT93_RESOLUTIONS):
+        raise TileOutOfRange(f"tileMatrix={level}")
+    width, height = lambert93_matrix_size(level)
+    if not (0 <= row < height and 0 <= col < width):
+        raise TileOutOfRange(f"tileRow={row}, tileCol={col} (tileMatrix={level})")
+    span = grids.LAMBERT93_RESOLUTIONS[level] * grids.LAMBERT93_TILE_SIZE
+    left, top = grids.LAMBERT93_BBOX[0], grids.LAMBERT93_BBOX[3]
+    return (left + col * span, top - (row + 1) * span, left + (col + 1) * span, top - row * span)
+
+
+def lambert93_matrix_size(level):
+    """(matrixWidth, matrixHeight): the tiles covering the grid's box at that level."""
+    span = grids.LAMBERT93_RESOLUTIONS[level] * grids.LAMBERT93_TILE_SIZE
+    minx, miny, maxx, maxy = grids.LAMBERT93_BBOX
+    return math.ceil((maxx - minx) / span), math.ceil((maxy - miny) / span)
+
+
+def render_lambert93_tile(source, level, row, col):
+    """The MVT bytes (coordinates in Lambert-93 tile units) of tile level/row/col of LAMB93."""
+    box = lambert93_box(level, row, col)
+    tolerance = (box[2] - box[0]) / EXTENT  # Lambert-93 metres per tile unit
+    return run(*source.tile_sql(level, col, row, tile_attributes(source), EXTENT, BUFFER,
+                                tolerance, storage_box_sql, box=box))
+
+
+def run(sql, params):
     with read_connection().cursor() as cursor:  # the replica, when there is one
         cursor.execute(sql, params)
         row = cursor.fetchone()

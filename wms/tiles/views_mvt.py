@@ -1,4 +1,5 @@
-"""GET /tiles/<layer>/<z>/<x>/<y>.mvt: a layer's vector tile, for the requesting user."""
+"""GET /tiles/<layer>/<z>/<x>/<y>.mvt: a layer's vector tile, for the requesting user (and the
+Lambert-93 tiles OGC API – Tiles serves, answered the same way)."""
 import hashlib
 
 from django.contrib.auth.models import AnonymousUser
@@ -10,7 +11,7 @@ from layers.access import LayerNotFound
 from layers.models import Permission
 from maps import decisions
 
-from .mvt import TileOutOfRange, render_tile
+from .mvt import TileOutOfRange, render_lambert93_tile, render_tile
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 PUBLIC_MAX_AGE = 300  # seconds: public tiles may be kept by browsers and proxies that long
@@ -35,6 +36,19 @@ def _cache_control(request, grant):
 
 @require_GET
 def vector_tile(request, layer, z, x, y):
+    return tile_answer(request, layer, lambda grant: render_tile(grant, int(z), int(x), int(y)),
+                       _("Tuile hors de la grille Web Mercator : %(tile)s."))
+
+
+def lambert93_vector_tile(request, layer, level, row, col):
+    """The layer's vector tile level/row/col of the Lambert-93 grid (OGC API – Tiles' LAMB93),
+    answered as /tiles/ answers its tiles: same rights, ETag, Cache-Control, 204 when empty."""
+    return tile_answer(request, layer,
+                       lambda grant: render_lambert93_tile(grant, int(level), int(row), int(col)),
+                       _("Tuile hors de la grille Lambert-93 : %(tile)s."))
+
+
+def tile_answer(request, layer, render, out_of_range):
     try:
         # From the worker's cache of decisions: one tiny query while the catalogue is unchanged.
         grant = decisions.source(request.user, layer, Permission.VIEW)
@@ -43,9 +57,9 @@ def vector_tile(request, layer, z, x, y):
     if not grant.layer.is_vector:
         return _text(_("Couche inconnue : %(name)s.") % {"name": layer}, 404)
     try:
-        body = render_tile(grant, int(z), int(x), int(y))
+        body = render(grant)
     except TileOutOfRange as error:
-        return _text(_("Tuile hors de la grille Web Mercator : %(tile)s.") % {"tile": error}, 400)
+        return _text(out_of_range % {"tile": error}, 400)
     cache_control = _cache_control(request, grant)
     if not body:
         response = HttpResponse(status=204)

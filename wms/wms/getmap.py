@@ -24,18 +24,26 @@ def get_map(request, params, version):
     image_format = parse_format(params)
     fill = background(params, image_format)
     query = parse_map_request(params, version)
+    image, failed = draw_map(request, query, fill)
+    response = image_response(image, image_format, fill)
+    if failed:
+        response[compose.FAILED_HEADER] = ", ".join(failed)
+    return response
+
+
+def draw_map(request, query, fill):
+    """(mapnik.Image, [remote layers left blank]) of the MapRequest for the request's user: the
+    layers the access policy lets him see, drawn by the map engine (GetMap, and OGC API – Maps,
+    which builds a MapRequest of its own). maps.errors.MapError when a layer or style is not his
+    to draw."""
     image = guarded_render(request.user, query, fill)
     if image is not None:
-        return image_response(image, image_format, fill)
+        return image, []
     served = decisions.resolve(request.user, query.layer_names, query.style_names)
     if has_remote(served):  # remote catalogue layers: maps.remote
-        image, failed = compose.render(served, query, fill, request_depth(request))
-        response = image_response(image, image_format, fill)
-        if failed:
-            response[compose.FAILED_HEADER] = ", ".join(failed)
-        return response
+        return compose.render(served, query, fill, request_depth(request))
     image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)
-    return image_response(image, image_format, fill)
+    return image, []
 
 
 def guarded_render(user, query, fill):
