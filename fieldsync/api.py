@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from layers import access_log
 from territory.models import Commune
 
 from . import campaigns, conflicts, photos, planning, pull, push, push_queue, review, scope
@@ -403,8 +404,9 @@ class InstallationListView(BaseSyncView):
                                  "est attendu."), code="invalid_parameter")
         if insee:
             queryset = queryset.filter(commune__insee=insee)
-        return Response({"installations": [installation_type.out(i, request.user)
-                                           for i in queryset[:5000]]})
+        with access_log.reading_as("sync-installations"):
+            return Response({"installations": installation_type.journal_owners(
+                request.user, [installation_type.out(i, request.user) for i in queryset[:5000]])})
 
 
 # --- manager actions -------------------------------------------------------------------------

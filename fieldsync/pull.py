@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
+from layers import access_log
 from layers.access import AccessPolicy
 
 from . import records, vocabularies, zones
@@ -69,7 +70,12 @@ def _zones_json(user, area):
 
 
 def package(user):
-    """The offline package as JSON text."""
+    """The offline package as JSON text (its owners journaled as read by "sync-package")."""
+    with access_log.reading_as("sync-package"):
+        return _package(user)
+
+
+def _package(user):
     cursor = current_cursor()  # read first: whatever commits later comes again with the changes
     mine = assignments(user)
     area = _area(Installation.objects.filter(pk__in=mine.values("installation")))
@@ -97,7 +103,13 @@ def package(user):
 
 
 def changes(user, since):
-    """Records changed after `since` that the user may see, and the new cursor."""
+    """Records changed after `since` that the user may see, and the new cursor (the owners
+    shown journaled as read by "sync-changes")."""
+    with access_log.reading_as("sync-changes"):
+        return _changes(user, since)
+
+
+def _changes(user, since):
     entries = list(ChangeLog.objects.filter(id__gt=since).order_by("id")
                    .values_list("id", "entity", "entity_uuid")[:CHANGES_PAGE])
     new_cursor = entries[-1][0] if entries else max(since, 0)

@@ -62,6 +62,10 @@ class PersonalDataReadMiddleware:
 
 @contextlib.contextmanager
 def reading_as(protocol, address=None):
+    """Name the protocol of the reads made inside (the request's address kept when none is
+    given): a request whose reads belong to a protocol of their own (the field package)."""
+    if address is None:
+        address = (_context.get() or {}).get("address")
     token = _context.set({"protocol": protocol[:30], "address": address})
     try:
         yield
@@ -76,17 +80,26 @@ def record(source, names, rows=None):
     personal = [name for name in names if name in flagged]
     if not personal:
         return None
+    return record_read(source.user, source.layer.name, personal, rows)
+
+
+def record_read(user, layer_name, personal, rows=None):
+    """Journal a read of personal data (`personal`: the names of what was output) of a layer's
+    records that did not go through a feature source: a domain's own API or document built
+    from the same records (the SPANC field package and its owners, a printed visit report).
+    The protocol is the one named by reading_as, else the request's."""
     from .models import PersonalDataRead
 
     context = _context.get() or {"protocol": "python", "address": None}
-    user = source.user if source.user is not None and source.user.is_authenticated else None
+    user = user if user is not None and user.is_authenticated else None
+    layer_name = str(layer_name)
     try:
         with transaction.atomic():
             return PersonalDataRead.objects.create(
                 user=user, username=getattr(user, "username", "") if user else "",
-                layer_name=source.layer.name, columns=personal, rows=rows,
+                layer_name=layer_name, columns=list(personal), rows=rows,
                 protocol=context["protocol"], address=context["address"])
     except DatabaseError:  # a read-only replica: the read is logged instead
-        logger.warning("personal data read of %s.%s by %s not journaled", source.layer.name,
+        logger.warning("personal data read of %s.%s by %s not journaled", layer_name,
                        personal, getattr(user, "username", "anonymous"), exc_info=True)
         return None

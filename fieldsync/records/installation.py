@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 from rest_framework import serializers
 
+from layers import access_log
 from territory.models import Commune
 
 from .. import chunk, geojson, publication, scope, zones
@@ -100,6 +101,17 @@ INSTALLATION_COLUMNS = [
 ]
 # Personal data (RGPD): shown to the SPANC roles only, each read journaled (layers.access_log).
 OWNER_COLUMNS = ["proprietaire", "telephone_proprietaire"]
+# What the sync's `owner` and a visit report show of the owner, named as in the journal.
+OWNER_READ = OWNER_COLUMNS + ["adresse_proprietaire", "courriel_proprietaire"]
+
+
+def journal_owners(user, records):
+    """Journal the owners shown in these sync records (their `owner` member), as one read of the
+    published layer's personal data; the protocol is the caller's (access_log.reading_as)."""
+    shown = sum(1 for record in records if "owner" in record)
+    if shown:
+        access_log.record_read(user, "spanc_installations", OWNER_READ, shown)
+    return records
 
 # The latest validated verdict of each installation (a correction counts once validated).
 INSTALLATION_SELECT = """
@@ -290,7 +302,7 @@ class InstallationRecord(RecordType):
 
     def serialise(self, queryset, user):
         queryset = queryset.select_related("commune").prefetch_related("components__type")
-        return [out(installation, user) for installation in queryset]
+        return journal_owners(user, [out(installation, user) for installation in queryset])
 
 
 TYPE = InstallationRecord()

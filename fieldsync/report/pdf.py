@@ -144,6 +144,10 @@ def _rows_table(rows, style, widths=(4.8 * cm, 12.2 * cm)):
     return table
 
 
+# What the report prints of the owner (journaled as a read of personal data: report/views.py).
+OWNER_PRINTED = ["proprietaire", "adresse_proprietaire"]
+
+
 def installation_rows(control):
     installation = control.installation
     owner = ", ".join(filter(None, [installation.owner_name, installation.owner_address]))

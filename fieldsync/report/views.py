@@ -10,7 +10,10 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _t
 
+from layers import access_log
+
 from .. import scope
+from ..records import installation as installation_type
 from ..models import ControlStatus
 from . import pdf
 
@@ -45,6 +48,9 @@ def control_report(request, uuid):
                        "manager": scope.is_manager(request.user)}, status=409)
     with translation.override("fr"):  # the owner's document is French, whoever prints it
         content = pdf.build(control, request.user)
+    with access_log.reading_as("report-pdf"):  # it prints the owner's name and address
+        access_log.record_read(request.user, installation_type.LAYER.name,
+                               pdf.OWNER_PRINTED, 1)
     response = HttpResponse(content, content_type="application/pdf")
     name = f"rapport-visite-{control.installation.commune.insee}-" \
            f"{control.visit_date or 'sans-date'}-{str(control.uuid)[:8]}.pdf"
