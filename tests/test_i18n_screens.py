@@ -29,6 +29,9 @@ SCREENS = [
     ("/terrain/", "controleur.spanc", ["C@p Géo terrain — contrôles SPANC"],
      ["C@p Géo field app — SPANC inspections"]),
     ("/ogc/?f=html", None, ["Classes de conformité"], ["Conformance classes"]),
+    ("/ogc/collections/communes/queryables?f=html", None,
+     ["Propriétés interrogeables — ", "<th>Propriété</th>"],
+     ["Queryable properties — ", "<th>Property</th>"]),
 ]
 
 
