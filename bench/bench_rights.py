@@ -30,16 +30,36 @@ import common  # the project on sys.path, its settings; Django is set up in main
 
 SECTION = "## Droits d'accès à grande échelle (`bench/bench_rights.py`)"
 PREFIX = "bench_droits_"
-NOTES = """Lecture : la machine, partagée, avait une charge de 8 à 9 pour 2 cœurs pendant la mesure, ce qui
-allonge chaque durée de plusieurs fois ; à refaire sur une machine calme. L'évaluation d'une
-requête à chaud (0,1 ms en médiane) tient l'objectif : une requête relit le compteur du catalogue
-et prend la décision gardée pour son audience, sans autre requête (les appartenances aux groupes
-et les utilisateurs nommés sont relus une fois par version du catalogue). Les capacités WMS tiennent
-l'objectif en médiane ; leur p95 est la première demande d'une audience (décisions froides). La
-page d'administration d'une couche de 30 règles **ne tient pas** 1 s ici : c'est le rendu des
-30 formulaires de l'administration Django (près de 750 Ko de HTML ; ni carte ni liste
-d'utilisateurs depuis cette mesure), pas l'évaluation des règles ; les zones et les conditions
-s'éditent sur la page propre de chaque règle (lien « Modifier »)."""
+NOTES = """Lecture : la machine, partagée (2 cœurs), avait une charge de 7 à 8 pendant la mesure, ce qui
+allonge chaque durée de plusieurs fois ; plus tôt le même jour, à charge 2,5 et avec la mesure
+précédente de ce script : capacités WMS 91 ms en médiane, page d'une couche 817 ms. L'évaluation
+d'une requête à chaud (0,1 ms en médiane) tient l'objectif : une requête relit le compteur du
+catalogue et prend la décision gardée pour son audience, sans autre requête (les appartenances
+aux groupes et les utilisateurs nommés sont relus une fois par version du catalogue). Les
+capacités WMS tiennent l'objectif en médiane pour un utilisateur quelconque, chacun étant une
+audience froide, mais pas leur p95 sous cette charge ; la mesure passe par un seul client de test (un processus serveur charge ses intergiciels
+une fois ; un client neuf par requête ajoutait ~0,1 s de WhiteNoise à chacune, plus la première
+requête du processus : d'où le p95 de 2,3 s de la mesure précédente). « Ce que voit un
+utilisateur » tient 1 s : la politique évalue toutes les couches à la fois
+(`AccessPolicy.overview`, deux requêtes quel que soit le nombre de couches, les règles lues en
+tuples), le compte et la carte des objets sont sur la page de chaque couche. La page d'une
+couche et de ses 30 règles reste au-dessus de 1 s sous cette charge (sous 1 s à charge 2,5) :
+c'est le rendu des 30 formulaires de l'administration Django (740 Ko de HTML), ses requêtes
+sont passées de 136 à 49 (communes, utilisateurs et groupes des règles lus en une fois).
+
+Avant / après le calcul ensembliste (03/12/2026, ce script sur le code d'avant — commit 26100ef —
+puis sur celui d'après, l'un juste après l'autre ; charge 7,0 → 6,8 puis 6,8 → 7,9) :
+
+| Opération | Avant : médiane / p95 (ms) | Après : médiane / p95 (ms) |
+|---|---|---|
+| « Ce que voit un utilisateur » (500 couches) | 4 846,8 / 6 763,8 | 345,9 / 630,7 |
+| Page d'une couche et de ses 30 règles | 1 507,2 / 1 815,2 | 2 230,0 / 2 736,5 |
+| WMS GetCapabilities d'un utilisateur quelconque | 94,5 / 174,7 | 270,4 / 561,9 |
+
+Les deux dernières lignes ne changent pas de code entre les deux mesures (sinon la lecture groupée
+des liens des règles) : leur écart est celui de la charge. Reprises à l'alternée (avant, après,
+avant, après ; charge 8,4 à 11,5), la page d'une couche : 3 570 / 2 073 / 4 084 / 2 640 ms
+en médiane, les capacités : 202 / 192 / 261 / 186 ms."""
 
 
 def build(layers_count, rules_per_layer, users_count):
@@ -194,16 +214,24 @@ def main():
         lambda i: list(AccessPolicy.for_user(sample[i]).layers(Permission.VIEW)
                        .values_list("pk", flat=True)), args.runs)
 
+    # One client (one request handler, as a server worker): a new Client loads Django's
+    # middleware again at its first request (WhiteNoise then lists every static file, ~0.1 s),
+    # which a worker does once. A first request by a user outside the sample warms the process
+    # (imports, templates); each sampled user is then a cold audience.
+    web = Client()
+    web.force_login(next(user for user in users if user not in sample))
+    web.get("/ows", {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"})
+
     def capabilities(i):
-        client = Client()
-        client.force_login(sample[i])
-        response = client.get("/ows", {"SERVICE": "WMS", "REQUEST": "GetCapabilities",
-                                       "VERSION": "1.3.0"})
+        web.force_login(sample[i])
+        response = web.get("/ows", {"SERVICE": "WMS", "REQUEST": "GetCapabilities",
+                                    "VERSION": "1.3.0"})
         assert response.status_code == 200, response.content[:300]
     figures["capabilities"] = timed(capabilities, max(5, args.runs // 2))
 
     admin = Client()
     admin.force_login(User.objects.get(username="admin.sig"))
+    admin.get("/admin/")  # the handler's middleware loaded, as in a running worker
     figures["admin"] = timed(
         lambda i: admin.get(f"/admin/layers/layer/{layers[i % len(layers)].pk}/change/"),
         max(5, args.runs // 2))
@@ -275,7 +303,8 @@ def main():
         "Un changement de règle prend effet à la requête suivante dans tous les processus : les "
         "déclencheurs incrémentent le compteur du catalogue dans la transaction du changement, et "
         "chaque requête le relit avant d'utiliser une décision gardée "
-        "(`tests/test_rights_matrix.py` le vérifie).", "", NOTES,
+        "(`tests/test_rights_matrix.py` le vérifie ; `wms/tests/test_mvt_decisions.py` avec un "
+        "second processus).", "", NOTES,
     ]
     section = "\n".join(lines) + "\n"
     print(section)

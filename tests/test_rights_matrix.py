@@ -431,6 +431,43 @@ def test_ogc_api_maps_draw_exactly_the_viewed_rows(committed_rights):
             assert through_ogcapi_map(client, name) == view_rows, (username, name)
 
 
+LISTED = re.compile(rb"droits_(?:colonnes|refus|dates|condition)\b")
+TITLED = re.compile(rb"Droits (colonnes|refus|dates|condition)\b")
+
+
+def listed(response, pattern=LISTED):
+    assert response.status_code == 200, body(response)[:300]
+    found = {m.group(0).decode() for m in pattern.finditer(body(response))}
+    return {f"droits_{name.split()[-1].lower()}" if name.startswith("Droits") else name
+            for name in found}
+
+
+@pytest.mark.django_db(transaction=True)  # pycsw reads the records on its own connection
+@pytest.mark.parametrize("username", USERS)
+def test_every_listing_names_exactly_the_layers_of_the_rule_table(rights, username, settings,
+                                                                   tmp_path):
+    """The layers a user is told of, by every endpoint that lists layers: exactly those the rule
+    table lets him view (download for WFS, above) — and the CSW catalogue, the same for every
+    visitor, exactly those the anonymous public may view."""
+    settings.CAPGEO_TILES_DIR = tmp_path / "tiles"
+    client = client_for(username)
+    viewable = set(EXPECTED[username])
+    answers = {
+        "WMS GetCapabilities": listed(client.get("/ows", {
+            "SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"})),
+        "WMTS capabilities": listed(client.get("/mapproxy/wmts/1.0.0/WMTSCapabilities.xml")),
+        "TMS": listed(client.get("/mapproxy/tms/1.0.0/")),
+        "OGC API collections": listed(client.get("/ogc/collections", {"f": "json"})),
+        "REST catalogue": listed(client.get("/api/layers/", {"limit": 500})),
+    }
+    for protocol, got in answers.items():
+        assert got == viewable, (username, protocol)
+    records = client.get("/csw", {"SERVICE": "CSW", "VERSION": "2.0.2", "REQUEST": "GetRecords",
+                                  "TYPENAMES": "csw:Record", "ELEMENTSETNAME": "full",
+                                  "RESULTTYPE": "results", "MAXRECORDS": "100"})
+    assert listed(records, TITLED) == set(EXPECTED["anonymous"]), (username, "CSW")
+
+
 def test_tile_caches_are_never_shared_across_different_rights(rights):
     """WMTS: each audience's cache of a layer is chosen from its effective rights; two audiences
     share a cache only when they see the same rows and columns."""
@@ -771,10 +808,11 @@ def describe_columns(username, name):
             if e.tag.endswith("}element")}
 
 
-def test_demo_spanc_owners_are_for_the_spanc_roles_only():
-    from fieldsync.demo import load_spanc_demo
+def test_demo_spanc_owners_are_for_the_spanc_roles_only(settings, tmp_path):
+    from django.core.management import call_command
 
-    load_spanc_demo()  # what `manage.py load_demo` adds for the SPANC (installations, owners)
+    settings.MEDIA_ROOT = tmp_path  # the demo layers' thumbnails
+    call_command("load_demo", stdout=io.StringIO())  # as a newcomer loads it (SPANC included)
     owners = {"proprietaire", "telephone_proprietaire"}
     assert not owners & describe_columns("agent.guerande", "spanc_installations")
     assert owners <= describe_columns("responsable.spanc", "spanc_installations")
