@@ -556,6 +556,14 @@ def getmap_colour(client, insee):
                                        f"{hall.y + 50.5}"})).getpixel((50, 50))
 
 
+def ogcapi_map_colour(client, insee):
+    hall = halls()[insee].location
+    return picture(client.get("/ogc/collections/droits_colonnes/map", {
+        "bbox": f"{hall.x - 50.5},{hall.y - 50.5},{hall.x + 50.5},{hall.y + 50.5}",
+        "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/2154", "width": 101,
+        "height": 101, "transparent": "true"})).getpixel((50, 50))
+
+
 def wmts_colour(client, insee):
     from wms.tests.test_tiles import webmercator_tile
 
@@ -571,8 +579,8 @@ def test_a_style_never_shows_the_values_of_a_column_hidden_by_the_rules(rights, 
                                                                         settings, tmp_path):
     """A style classed on the owners: who may read them sees a colour per owner (GetMap, WMTS
     tiles, legend, GetStyles); who may not gets every feature in the layer's default symbol, a
-    legend without the classes, an SLD without their values — whatever the protocol, since the
-    map engine draws the style from the user's feature source."""
+    legend without the classes, an SLD without their values — whatever the protocol (OGC API –
+    Maps too), since the map engine draws the style from the user's feature source."""
     from maps import legend, renderer
 
     settings.CAPGEO_TILES_DIR = tmp_path / "tiles"
@@ -585,6 +593,7 @@ def test_a_style_never_shows_the_values_of_a_column_hidden_by_the_rules(rights, 
         expected = colour if owners else DEFAULT_POINT
         assert close_to(getmap_colour(client, insee), expected), (username, insee, "GetMap")
         assert close_to(wmts_colour(client, insee), expected), (username, insee, "WMTS")
+        assert close_to(ogcapi_map_colour(client, insee), expected), (username, insee, "Maps")
     key = picture(client.get("/ows", {
         "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic",
         "LAYER": "droits_colonnes", "STYLE": "proprietaires", "FORMAT": "image/png"}))
