@@ -117,7 +117,11 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
         raise UploadError(404, _t("Photo inconnue : elle doit d'abord être annoncée par un "
                                   "contrôle synchronisé."))
     if blob.verified and _links(user, sha256, held=True).exists():
-        return status(blob)  # already here for this user's controls: nothing to send
+        # Already here for this user's controls: nothing to send. His own controls (assigned
+        # to him) that show it but were linked as missing (announced before he held it, e.g.
+        # while his upload was completing) count from now on, under the photo's lock.
+        _links(user, sha256, held=False).filter(control__inspector=user).update(proven=True)
+        return status(blob)
     if content_length > max_chunk_bytes():
         raise UploadError(413, _t("Morceau trop gros : %(max)d octets au plus par envoi.")
                           % {"max": max_chunk_bytes()})

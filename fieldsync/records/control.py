@@ -297,7 +297,7 @@ def prepare_chunk(user, control_uuids, installation_uuids, photo_sha256s=(),
     installations are shared by the chunk's new controls, which never modify them. The photos
     the chunk announces are read at once too, with those the user already holds."""
     if photo_sha256s:
-        blobs = {b.sha256: b for b in PhotoBlob.objects.filter(sha256__in=list(photo_sha256s))}
+        blobs = {b.sha256: b for b in shared_blobs(photo_sha256s)}
         chunk.prepare("blobs", blobs)
         chunk.prepare("blobs_read", set(photo_sha256s))  # the others are new
         verified = {sha for sha, blob in blobs.items() if blob.verified}
@@ -379,14 +379,14 @@ def _blobs(photos):
         blobs = {sha: blob for sha, blob in new.items() if blob.pk is not None}
         known = [sha for sha in new if sha not in blobs]
         if known:
-            blobs.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=known))
+            blobs.update((b.sha256, b) for b in shared_blobs(known))
         return blobs
     known = unit.prepared.setdefault("blobs", {})
     read = unit.prepared.setdefault("blobs_read", set())
     unread = [sha for sha in new
               if sha not in read and sha not in unit.kept_rows("control.blobs")]
     if unread:  # photos the chunk did not name (a correction's copied photos)
-        known.update((b.sha256, b) for b in PhotoBlob.objects.filter(sha256__in=unread))
+        known.update((b.sha256, b) for b in shared_blobs(unread))
         read.update(unread)
     blobs = {}
     for sha, blob in new.items():
@@ -395,6 +395,25 @@ def _blobs(photos):
         if blobs[sha] is None:
             blobs[sha] = unit.pending("control.blobs")[sha] = blob
     return blobs
+
+
+def shared_blobs(sha256s):
+    """The announced photos among these SHA-256, read FOR SHARE (in id order) until the end of
+    the transaction that links them to controls.
+
+    Why: whether a new link counts as received (ControlPhoto.proven) is decided from the photo's
+    state as read here. An upload that completes the photo locks its row FOR UPDATE and, in its
+    transaction, marks the uploader's links received; without this lock, a push that read the
+    photo as not yet verified could write its links after that update and commit them as
+    missing — the uploader was told "verified" and the control could never be validated. With
+    it, the upload waits for the push to commit (and then marks its links), or the push waits
+    for the upload and reads the photo verified."""
+    sha256s = sorted(set(sha256s))
+    if not sha256s:
+        return []
+    return list(PhotoBlob.objects.raw(
+        f"SELECT * FROM {PhotoBlob._meta.db_table} WHERE sha256 = ANY(%s) ORDER BY id FOR SHARE",
+        [sha256s]))
 
 
 def _insert_new_blobs(blobs):
@@ -499,7 +518,7 @@ def write_pending(findings, photos, blobs, controls=()):
     if blobs:
         _insert_new_blobs(list(blobs.values()))
         unsaved = {sha: blob for sha, blob in blobs.items() if blob.pk is None}
-        for existing in PhotoBlob.objects.filter(sha256__in=list(unsaved)):
+        for existing in shared_blobs(unsaved):
             if existing.size != unsaved[existing.sha256].size:
                 raise Replay(f"photo {existing.sha256} announced meanwhile with another size")
             blob = unsaved[existing.sha256]

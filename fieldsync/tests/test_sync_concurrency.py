@@ -12,7 +12,9 @@ import pytest
 from django.db import connection, connections, transaction
 
 from fieldsync import batching, push
-from fieldsync.models import AuditEntry, ChangeLog, Control, Installation, SyncChange
+from fieldsync.models import (
+    AuditEntry, ChangeLog, Control, ControlPhoto, Installation, SyncChange,
+)
 
 from .conftest import Tablet, control_change
 
@@ -222,3 +224,84 @@ def test_a_change_that_keeps_losing_deadlocks_answers_busy_and_the_batch_resumes
     again = tablet.push([change], batch_id=batch_id)[0]
     assert again.status_code == 200 and again.json()["results"][0]["status"] == "applied"
     assert Control.objects.get(uuid=control["id"]).version == control["version"] + 1
+
+
+# --- photos: a push announcing a photo while its upload completes -------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_completed_while_a_push_relinks_it_is_received_for_the_control(campaign,
+                                                                               monkeypatch):
+    """The window: a push read the photo as not yet verified and wrote its control's links at
+    the end of its chunk, after the upload had marked the uploader's links received and
+    committed: the control's photo stayed missing for ever (the upload had answered
+    "verified"). The push now reads the announced photos FOR SHARE: the upload waits for it."""
+    from fieldsync.records import control as control_type
+
+    from .conftest import sha256
+
+    tablet = Tablet("controleur.spanc")
+    control = tablet.package()["controls"][0]
+    photo = b"\xff\xd8\xff\xe0" + b"fosse" * 400
+    first = tablet.push([control_change(control, status="in_progress", photos=[photo])])[0]
+    record = first.json()["results"][0]["record"]
+    assert tablet.put_photo(photo[:-1], 0, len(photo) - 2, len(photo),
+                            sha=sha256(photo)).status_code == 200
+
+    paused, go = threading.Event(), threading.Event()
+    original = control_type.write_pending
+
+    def write_pending_after_a_pause(*args, **kwargs):
+        paused.set()  # the chunk has read the photo; its links are not written yet
+        go.wait(30)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(control_type, "write_pending", write_pending_after_a_pause)
+    answers, errors = {}, []
+
+    def run(name, action):
+        try:
+            answers[name] = action()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    again = control_change(record, status="in_progress", photos=[photo], comments="encore")
+    pushing = threading.Thread(target=run, args=("push", lambda: tablet.push([again])[0]))
+    pushing.start()
+    assert paused.wait(30)
+    uploading = threading.Thread(target=run, args=("upload", lambda: tablet.put_photo(
+        photo[-1:], len(photo) - 1, len(photo) - 1, len(photo), sha=sha256(photo))))
+    uploading.start()
+    for _attempt in range(3000):  # until the upload waits on the push's lock, or is done
+        if not uploading.is_alive() or _waiting_on_locks() >= 1:
+            break
+        time.sleep(0.01)
+    go.set()
+    pushing.join(60)
+    uploading.join(60)
+    assert not errors, errors
+    assert answers["upload"].json()["verified"] is True
+    assert answers["push"].json()["results"][0]["status"] == "applied"
+    state = tablet.client.get(f"/api/sync/controls/{control['id']}/photos/").json()
+    assert state["missing"] == [] and state["photos"][0]["verified"] is True
+    assert ControlPhoto.objects.get(control__uuid=control["id"],
+                                    blob__sha256=sha256(photo)).proven
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_announced_again_while_held_is_repaired_by_its_upload(campaign):
+    """A link written as missing for a photo its inspector holds (what the window above left
+    behind): sending the photo again answers "verified" and the control counts it."""
+    from .conftest import sha256
+
+    tablet = Tablet("controleur.spanc")
+    first, second = tablet.package()["controls"][:2]
+    photo = b"\xff\xd8\xff\xe0" + b"regard" * 300
+    for control in (first, second):
+        tablet.push([control_change(control, status="in_progress", photos=[photo])])
+    assert tablet.put_photo(photo).json()["verified"] is True
+    ControlPhoto.objects.filter(control__uuid=second["id"]).update(proven=False)
+    assert tablet.put_photo(photo).json()["verified"] is True
+    state = tablet.client.get(f"/api/sync/controls/{second['id']}/photos/").json()
+    assert state["missing"] == []
+    assert ControlPhoto.objects.get(control__uuid=second["id"], blob__sha256=sha256(photo)).proven
