@@ -15,6 +15,7 @@ import defusedxml.ElementTree
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -65,7 +66,8 @@ def configuration(url):
 
 def exception_report(code, locator, text, status=400):
     body = (f'<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<ows:ExceptionReport xmlns:ows="{OWS}" version="1.2.0" language="fr">'
+            f'<ows:ExceptionReport xmlns:ows="{OWS}" version="1.2.0" '
+            f'language="{get_language() or "fr"}">'
             f'<ows:Exception exceptionCode="{code}" locator="{locator}">'
             f"<ows:ExceptionText>{_escape(text)}</ows:ExceptionText></ows:Exception>"
             f"</ows:ExceptionReport>")

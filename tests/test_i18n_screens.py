@@ -130,11 +130,37 @@ def test_wfs_and_csw_errors_follow_the_language(client):
     assert wfs.status_code == 400
     assert "exceeds the maximum of" in wfs.content.decode()
 
+    assert 'xml:lang="en"' in wfs.content.decode()  # the report says which language it is in
+    french = client.get("/ows", {"SERVICE": "WFS", "VERSION": "2.0.0", "REQUEST": "GetFeature",
+                                 "TYPENAMES": "communes", "COUNT": "10000000"},
+                        HTTP_ACCEPT_LANGUAGE="fr")
+    assert "dépasse le maximum de" in french.content.decode()
+    assert 'xml:lang="fr"' in french.content.decode()
+
     csw = client.put("/csw", HTTP_ACCEPT_LANGUAGE="en")
     assert csw.status_code == 405
     assert "HTTP method not accepted: GET or POST." in csw.content.decode()
+    assert 'language="en"' in csw.content.decode()
     french = client.put("/csw", HTTP_ACCEPT_LANGUAGE="fr")
     assert "Méthode HTTP non acceptée : GET ou POST." in french.content.decode()
+    assert 'language="fr"' in french.content.decode()
+
+
+def test_wms_feature_info_page_is_in_the_language_asked(client):
+    from territory.models import TownHall
+
+    hall = TownHall.objects.get(commune__insee="44069")  # Guérande
+    x, y = hall.location.x, hall.location.y
+    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo",
+              "LAYERS": "communes", "QUERY_LAYERS": "communes", "STYLES": "",
+              "CRS": "EPSG:2154", "BBOX": f"{x - 4000},{y - 3000},{x + 4000},{y + 3000}",
+              "WIDTH": "400", "HEIGHT": "300", "I": "200", "J": "150", "FORMAT": "image/png",
+              "INFO_FORMAT": "text/html"}
+    english = page_text(client.get("/ows", params, HTTP_ACCEPT_LANGUAGE="en"))
+    assert '<html lang="en">' in english and "Guérande" in english
+    assert "Feature no. " in english and "Objet n° " not in english
+    french = page_text(client.get("/ows", params, HTTP_ACCEPT_LANGUAGE="fr"))
+    assert '<html lang="fr">' in french and "Objet n° " in french
 
 
 def test_refusals_written_at_import_follow_the_language(client):

@@ -6,6 +6,7 @@ import re
 from xml.sax.saxutils import escape, quoteattr
 
 from django.http import HttpResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ..wms.errors import xml_text
@@ -58,9 +59,10 @@ def _french(match):
 
 def error_body(body):
     """An XML error document of MapProxy made well-formed (it quotes the request, control
-    characters included) and in French."""
+    characters included) and in the user's language (French first)."""
     text = xml_text(body.decode("utf-8", "replace"))
-    text = _MESSAGE.sub(_french, text).replace('xml:lang="en"', 'xml:lang="fr"')
+    text = _MESSAGE.sub(_french, text).replace('xml:lang="en"',
+                                               f"xml:lang={quoteattr(get_language() or 'fr')}")
     return text.encode("utf-8")
 
 
@@ -68,7 +70,7 @@ def exception_report(code, locator, text, status=400):
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1" version="1.0.0" '
-        'xml:lang="fr">'
+        f"xml:lang={quoteattr(get_language() or 'fr')}>"
         f"<ows:Exception exceptionCode={quoteattr(code)} locator={quoteattr(xml_text(locator))}>"
         f"<ows:ExceptionText>{escape(xml_text(text))}</ows:ExceptionText></ows:Exception>"
         "</ows:ExceptionReport>"

@@ -9,6 +9,7 @@ import re
 from xml.sax.saxutils import escape, quoteattr
 
 from django.http import HttpResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ..wms.errors import xml_text
@@ -44,6 +45,7 @@ class WFSError(Exception):
 def exception_report(code, locator, text, version="2.0.0"):
     # Messages quote what the client sent: U+0001 would make the report unreadable.
     code, locator, text = xml_text(code), xml_text(locator or code), xml_text(text)
+    language = quoteattr(get_language() or "fr")  # the language the text was written in
     if version == "1.1.0":
         # WFS 1.1.0 answers with an OWS 1.0.0 report (namespace without version).
         return (
@@ -52,7 +54,7 @@ def exception_report(code, locator, text, version="2.0.0"):
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
             'xsi:schemaLocation="http://www.opengis.net/ows '
             'http://schemas.opengis.net/ows/1.0.0/owsExceptionReport.xsd" '
-            'language="fr" version="1.0.0">\n'
+            f'language={language} version="1.0.0">\n'
             f"  <ows:Exception exceptionCode={quoteattr(code)} locator={quoteattr(locator or code)}>\n"
             f"    <ows:ExceptionText>{escape(text)}</ows:ExceptionText>\n"
             "  </ows:Exception>\n"
@@ -64,7 +66,7 @@ def exception_report(code, locator, text, version="2.0.0"):
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         'xsi:schemaLocation="http://www.opengis.net/ows/1.1 '
         'http://schemas.opengis.net/ows/1.1.0/owsExceptionReport.xsd" '
-        'xml:lang="fr" version="2.0.0">\n'
+        f'xml:lang={language} version="2.0.0">\n'
         f"  <ows:Exception exceptionCode={quoteattr(code)} locator={quoteattr(locator or code)}>\n"
         f"    <ows:ExceptionText>{escape(text)}</ows:ExceptionText>\n"
         "  </ows:Exception>\n"
