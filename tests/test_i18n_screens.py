@@ -202,3 +202,15 @@ def test_refusals_written_at_import_follow_the_language(client):
         response = client.delete("/api/layers/acces_public/", HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code == 403
         assert response.json()["detail"] == text
+
+
+def test_the_language_switch_names_each_language_in_itself_and_works_without_script(client):
+    html = page_text(client.get("/"))
+    assert '<option value="fr" lang="fr" selected>Français</option>' in html
+    assert '<option value="en" lang="en">English</option>' in html
+    assert '<noscript><button type="submit">Changer de langue</button></noscript>' in html
+    switch_language(client, "en")
+    html = page_text(client.get("/"))
+    assert '<option value="fr" lang="fr">Français</option>' in html
+    assert '<option value="en" lang="en" selected>English</option>' in html
+    assert '<noscript><button type="submit">Change language</button></noscript>' in html
