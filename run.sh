@@ -7,6 +7,9 @@
 #   ./run.sh setup       the set-up alone
 #   ./run.sh db          install what the database needs and start the local cluster
 #   ./run.sh stop        stop the local cluster
+#   ./run.sh cluster start|stop|status   several servers on this machine: the local cluster as
+#                        primary + a streaming replica, Redis, two app servers behind HAProxy
+#                        (scripts/cluster.sh; docs/installation.md, « Plusieurs serveurs »)
 #
 # Every step is idempotent: re-running skips what is done and never drops data.
 # DATABASE_URL=postgis://USER:PASSWORD@HOST:PORT/DB uses that server instead of the local cluster.
@@ -61,6 +64,8 @@ missing_packages() {
     fi
     # Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
     [ "${CAPGEO_WITH_BROWSER:-}" = 1 ] && wanted+=(chromium chromium-driver)
+    # ./run.sh cluster: the load balancer and the shared tile cache.
+    [ "${CAPGEO_WITH_CLUSTER:-}" = 1 ] && wanted+=(haproxy redis-server)
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
             || echo "$package"
@@ -301,11 +306,20 @@ case "$command" in
         exec "$VENV/bin/pytest" "$@"
         ;;
     db) ensure_packages; ensure_venv; ensure_cluster ;;
+    cluster)
+        # shellcheck source=scripts/cluster.sh
+        . "$ROOT/scripts/cluster.sh"
+        if [ "${1:-status}" = start ] && [ "$(topology)" = normal ]; then
+            CAPGEO_WITH_CLUSTER=1 setup
+            load_demo
+        fi
+        cluster_main "$@"
+        ;;
     stop)
         if pg_running; then as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null; say "cluster local arrêté"; fi
         ;;
     *)
-        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
         [ -z "$command" ] && exit 2
         die "commande inconnue « $command »"
         ;;

@@ -271,6 +271,9 @@ CAPGEO_API_FEATURES_MAX_LIMIT = env_int("CAPGEO_API_FEATURES_MAX_LIMIT", 10000)
 CAPGEO_EXPORT_TIMEOUT = env_int("CAPGEO_EXPORT_TIMEOUT", 100)  # below gunicorn's 120 s
 # « Qui a lu quoi » (layers.access_log): days the journal of personal-data reads is kept.
 CAPGEO_PERSONAL_DATA_READS_RETENTION_DAYS = env_int("CAPGEO_PERSONAL_DATA_READS_RETENTION_DAYS", 365)
+# MapProxy's tile caches in Redis (redis://HOST:PORT/DB), shared by every app server; without it,
+# files under var/tiles (wms/tiles/redis_store.py).
+CAPGEO_TILE_CACHE_REDIS = os.environ.get("CAPGEO_TILE_CACHE_REDIS", "")
 CAPGEO_WMS_MAX_SIZE = env_int("CAPGEO_WMS_MAX_SIZE", 4096)  # WIDTH and HEIGHT, pixels
 CAPGEO_PRINT_DPI = env_int("CAPGEO_PRINT_DPI", 150)  # map frame of a print (/carte/impression/)
 CAPGEO_PRINT_MAX_PIXELS = env_int("CAPGEO_PRINT_MAX_PIXELS", 10_000_000)  # map image of a print

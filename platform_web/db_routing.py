@@ -27,6 +27,7 @@ With it (settings: the ``replica`` alias), the rules are:
 
 ``replica_status()`` is what /healthz reports.
 """
+import collections
 import contextvars
 import logging
 import threading
@@ -45,6 +46,7 @@ SAFE_METHODS = ("GET", "HEAD")
 # URL prefixes whose GET/HEAD requests only read layer data (never write it).
 REPLICA_PATHS = ("/ows", "/mapproxy/", "/tiles/", "/ogc/", "/api/layers/", "/donnees/")
 MARKS_TABLE = "platform_web_write_marks"
+SAMPLES_SECONDS = 120  # how far back the primary's positions are kept to measure the lag
 
 _read_alias = contextvars.ContextVar("capgeo_read_alias", default=PRIMARY)
 
@@ -115,6 +117,7 @@ class ReplicaState:
         self.status = {"configured": False}
         self.usable = False
         self.replay_lsn = None
+        self.samples = collections.deque()  # (monotonic time, primary's WAL position)
 
     def refresh(self, force=False):
         if not replica_configured():
@@ -159,9 +162,7 @@ class ReplicaState:
         replay = _lsn(replay_lsn)
         current = _lsn(primary_lsn)
         lag_bytes = max(0, current - replay) if current is not None and replay is not None else None
-        # Nothing left to replay: no lag, however long ago the last transaction was.
-        lag_seconds = 0.0 if lag_bytes == 0 else (
-            round(float(since_replay), 3) if since_replay is not None else None)
+        lag_seconds = self._lag_seconds(current, replay, since_replay)
         state = "ok"
         if not in_recovery:
             state = "not-a-replica"  # promoted: it takes writes now, it is no replica any more
@@ -176,6 +177,25 @@ class ReplicaState:
                        "lag_bytes": lag_bytes, "replay_lsn": replay_lsn,
                        "max_lag_seconds": _max_lag(),
                        "check_ms": round((time.monotonic() - started) * 1000, 1)}
+
+    def _lag_seconds(self, current, replay, since_replay):
+        """How long ago the primary was where the replica is now: the oldest of this process's
+        samples of the primary's position that the replica has not replayed yet (0 when it has
+        replayed them all). Without samples yet, the age of the last replayed transaction — too
+        high when the primary was idle before its last write, never too low."""
+        now = time.monotonic()
+        if current is None or replay is None:
+            return None
+        had_samples = bool(self.samples)
+        self.samples.append((now, current))
+        while self.samples and now - self.samples[0][0] > SAMPLES_SECONDS:
+            self.samples.popleft()
+        if replay >= current:
+            return 0.0
+        if not had_samples:
+            return round(float(since_replay), 3) if since_replay is not None else None
+        behind = [at for at, position in self.samples if position > replay]
+        return round(now - min(behind), 3) if behind else 0.0
 
     def replayed(self, lsn):
         """True when the replica has replayed the WAL up to lsn (an integer)."""

@@ -14,6 +14,7 @@ from layers.access import LayerNotFound
 from layers.audience import Audience
 from layers.models import Layer, Permission
 
+from . import redis_store
 from .cache_names import SHARED, cache_name, cache_variant
 from .grids import GRID_SRID, mapproxy_grids
 from .styles import DEFAULT, offered_styles
@@ -72,12 +73,16 @@ def layer_caches(layer, audience):
 
 
 def cache_conf(layer, name, source_name):
+    """Files under the tiles directory (one machine), or Redis shared by every app server when
+    CAPGEO_TILE_CACHE_REDIS is set (wms.tiles.redis_store)."""
+    cache = redis_store.cache_options() if redis_store.enabled() else \
+        {"type": "file", "directory_layout": "tc", "use_grid_names": True}
     return {
         "grids": list(GRID_SRID),
         "sources": [source_name],
         "format": "image/png",
         "cache_dir": str(layer_cache_dir(layer.name)),
-        "cache": {"type": "file", "directory_layout": "tc", "use_grid_names": True},
+        "cache": cache,
     }
 
 
