@@ -47,21 +47,29 @@ COPY --from=build /opt/venv /opt/venv
 # finder) and the collected static files served by WhiteNoise.
 COPY --from=build /app /app
 
-# migrate, then gunicorn and the import worker side by side (as ./run.sh demo does); the container
-# stops when either stops. With arguments, runs them instead: `docker compose run --rm app python
-# manage.py createsuperuser`.
+# One role per container in docker-compose.yml: `migrate` (once), `web` (gunicorn) or `worker` (the
+# background worker: imports, sync batches, tile seeds). Without arguments, the three in one
+# container as ./run.sh demo does (migrate, then gunicorn and the worker side by side; the
+# container stops when either stops). Other arguments are run instead: `docker compose run --rm
+# web python manage.py createsuperuser`.
 COPY --chmod=0755 <<'EOF' /usr/local/bin/capgeo-entrypoint
 #!/bin/bash
 set -Eeuo pipefail
 cd /app
-if [ "$#" -gt 0 ]; then
-    exec "$@"
-fi
+# Word-split on purpose (no argument has a space).
+serve="gunicorn capgeo.wsgi:application --bind 0.0.0.0:8000 --workers ${CAPGEO_WORKERS:-3} --timeout 120 --access-logfile - --error-logfile - --no-control-socket --logger-class accounts.gunicorn_logger.RedactingLogger"
+case "${1:-}" in
+    migrate) exec python manage.py migrate --noinput ;;
+    web) shift; exec $serve "$@" ;;
+    worker) shift; exec python manage.py import_worker --no-reload "$@" ;;
+    "") ;;
+    *) exec "$@" ;;
+esac
 python manage.py migrate --noinput
-# Layer imports (layers/jobs.py); on start it marks failed the imports a previous run left unfinished.
+# Background tasks (layers/workers.py); on start it takes up what a dead worker left.
 python manage.py import_worker --no-reload --no-startup-delay &
 worker=$!
-gunicorn capgeo.wsgi:application --bind 0.0.0.0:8000 --workers "${CAPGEO_WORKERS:-3}" --timeout 120 --access-logfile - --error-logfile - --no-control-socket --logger-class accounts.gunicorn_logger.RedactingLogger &
+$serve &
 web=$!
 trap 'kill -TERM "$web" "$worker" 2>/dev/null || true' TERM INT
 status=0

@@ -231,6 +231,12 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# A process that only reads MEDIA_ROOT — the background workers of a deployment on several
+# machines or containers (docs/deploiement.md), whose media volume is written by the web servers
+# alone: it leaves the received files and the thumbnails to the web servers, and unpacks imports
+# in CAPGEO_WORK_DIR, its own scratch directory (by default, beside the received file).
+CAPGEO_MEDIA_READ_ONLY = env_bool("CAPGEO_MEDIA_READ_ONLY", False)
+CAPGEO_WORK_DIR = os.environ.get("CAPGEO_WORK_DIR", "")
 
 # Background jobs (layer imports): django-tasks with its database backend, run by
 # `manage.py import_worker` (see layers/jobs.py).

@@ -36,7 +36,7 @@ from django_tasks import task
 from .models import ImportJob
 from .publishing import prepare_import, run_import
 from .publishing.history import drop_staging
-from .publishing.pipeline import discard_job_files, staging_table_name
+from .publishing.pipeline import discard_job_files, media_read_only, staging_table_name
 from .publishing.uploads import imports_root, remove_tree
 from .workers import recovery
 
@@ -85,6 +85,7 @@ def submit_import(*, user, uploaded_path, source_name, layer_name, title=None, t
     # The job is committed with its queue entry or not at all: a server killed mid-submission
     # leaves no job waiting for ever (the stored file it may leave is removed by the import
     # worker, discard_orphan_uploads).
+    discard_orphan_uploads()  # what finished imports left (a worker that may not write it)
     with transaction.atomic():
         job = prepare_import(
             user=user, path=uploaded_path, source_name=source_name, layer_name=layer_name,
@@ -124,15 +125,25 @@ def _fail(job, now, limit=None, stale_only=True):
 def discard_orphan_uploads():
     """Remove the stored files of submissions that never became a job (the server was killed
     while receiving them: the job's transaction rolled back), untouched for the stale delay so
-    that a submission still in progress is left alone. Returns the removed directories."""
+    that a submission still in progress is left alone, and those of finished imports (left by a
+    worker that may not write MEDIA_ROOT, CAPGEO_MEDIA_READ_ONLY). Returns the removed
+    directories. Nothing in a process that may not write MEDIA_ROOT: the web servers call it too,
+    at each submission and when an import's state is read."""
     root = imports_root()
-    if not root.is_dir():
+    if media_read_only() or not root.is_dir():
         return []
     limit = time.time() - stale_after_seconds()
-    known = set(ImportJob.objects.values_list("pk", flat=True))
+    states = dict(ImportJob.objects.values_list("pk", "status"))
+    finished = {ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED}
     removed = []
     for directory in root.iterdir():
-        if not directory.is_dir() or not directory.name.isdigit() or int(directory.name) in known:
+        if not directory.is_dir() or not directory.name.isdigit():
+            continue
+        if states.get(int(directory.name)) in finished:
+            remove_tree(directory)
+            removed.append(directory)
+            continue
+        if int(directory.name) in states:
             continue
         newest = max((path.stat().st_mtime for path in directory.rglob("*")),
                      default=directory.stat().st_mtime)

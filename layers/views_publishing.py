@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from .jobs import submit_import
+from .jobs import discard_orphan_uploads, submit_import
 from .models import LAYER_NAME_RE, ImportJob, Layer, Publication, Theme
 from .publishing import PublishError, restore_publication
 from .publishing.uploads import upload_max_bytes
@@ -128,6 +128,8 @@ def job_detail(request, job_id):
 @gis_admin_required
 def job_status(request, job_id):
     job = get_object_or_404(ImportJob, pk=job_id)
+    if job.finished_at is not None:
+        discard_orphan_uploads()  # its received file, if its worker could not remove it
     return JsonResponse(_job_state(job), headers={"Cache-Control": "no-store"})
 
 

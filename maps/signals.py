@@ -3,6 +3,7 @@ publication and the default style (connected by maps.apps).
 
 Mapnik is imported with the first drawing, not when the application starts.
 """
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -17,6 +18,8 @@ def refresh_thumbnail(layer):
 
 
 def on_layer_published(sender, layer, **kwargs):
+    if getattr(settings, "CAPGEO_MEDIA_READ_ONLY", False):
+        return  # a worker that may not write MEDIA_ROOT: the web draws it when next shown
     refresh_thumbnail(layer)  # the new data, in the layer's default style
 
 

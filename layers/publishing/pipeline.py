@@ -5,6 +5,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -39,7 +40,16 @@ def job_directory(job):
 
 
 def work_directory(job):
+    """Where the import unpacks and converts its file: CAPGEO_WORK_DIR (the process's own scratch
+    directory) when set, else beside the received file."""
+    if getattr(settings, "CAPGEO_WORK_DIR", ""):
+        return Path(settings.CAPGEO_WORK_DIR) / f"import-{job.pk}-{job.options['private_dir']}"
     return job_directory(job) / "work"
+
+
+def media_read_only():
+    """Whether this process leaves MEDIA_ROOT to the web servers (CAPGEO_MEDIA_READ_ONLY)."""
+    return bool(getattr(settings, "CAPGEO_MEDIA_READ_ONLY", False))
 
 
 def _check_name(layer_name):
@@ -102,7 +112,7 @@ def prepare_import(*, user, path, source_name, layer_name, title=None, theme=Non
         job.delete()
         raise
     finally:
-        remove_tree(directory / "work")
+        remove_tree(work_directory(job))
         _remove_empty_parents(directory)
     return job
 
@@ -119,6 +129,10 @@ def _open_source(job, work_dir):
 def discard_job_files(job):
     if "private_dir" not in job.options:
         return
+    if getattr(settings, "CAPGEO_WORK_DIR", ""):
+        remove_tree(work_directory(job))  # this process's own scratch
+    if media_read_only():
+        return  # the received file is the web servers' to remove (layers.jobs.discard_orphan_uploads)
     directory = job_directory(job)
     remove_tree(directory if job.options.get("owned_file") else directory / "work")
     _remove_empty_parents(directory)
