@@ -46,6 +46,9 @@ class PublishedLayer:
     hidden_by: str = ""
     # Personal data (RGPD): shown to the SPANC roles only, each read journaled (layers.access_log).
     personal_columns: list = field(default_factory=list)
+    # The write operations the SPANC team's rule grants: the field sync's changes to the records
+    # write the layer and obey its rules (its write filter and columns) like a WFS-T edit.
+    field_operations: list = field(default_factory=list)
 
 
 LAYERS = {}  # name: PublishedLayer, in the order the record types registered them
@@ -94,6 +97,8 @@ def ensure_layers():
                 rule = AccessRule(layer=layer, **rule)
                 if spec.personal_columns and Role.MUNICIPAL_AGENT in rule.roles:
                     hide_personal_data(rule, spec)
+                if spec.field_operations and Role.SPANC_INSPECTOR in rule.roles:
+                    rule.operations = ["view", "download", *spec.field_operations]
                 rule.save()
             created.append(name)
         if not table_exists(DATA_SCHEMA, name):

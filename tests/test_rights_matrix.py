@@ -891,3 +891,83 @@ def test_demo_contractor_reads_two_communes_clipped_until_the_end_of_his_contrac
         AccessPolicy.for_user(user("prestataire.fibre")).source("reseau_fibre")
     assert client_for("prestataire.fibre").get(
         "/api/layers/reseau_fibre/features").status_code == 404
+
+
+# --- the field sync writes the published spanc_installations layer under the same rules -------
+def test_a_field_push_obeys_the_layers_write_filter_and_columns_like_wfs_t():
+    """Issue 14: an inspector's push writes the published `spanc_installations` layer; the
+    layer's rule (operations, read-only column, write area) decides it as it decides a WFS-T
+    edit. Refused changes answer `rejected` with the reason, and nothing of them stays (the
+    records, the published rows)."""
+    import uuid
+
+    from fieldsync import campaigns, publication
+    from fieldsync.models import ControlKind, Installation
+    from fieldsync.tests.conftest import Tablet, make_installation
+
+    homes = {insee: make_installation(insee, f"1 rue de {insee}") for insee in BOTH}
+    manager = User.objects.get(username="responsable.spanc")
+    campaign, _count = campaigns.plan_campaign(
+        manager, "Campagne droits", ControlKind.objects.get(code="bon_fonctionnement"),
+        list(Commune.objects.filter(insee__in=BOTH)))
+    campaigns.assign(manager, list(campaign.controls.all()),
+                     User.objects.get(username="controleur.spanc"))
+    publication.ensure_layers()
+    rule = AccessRule.objects.get(layer__name="spanc_installations",
+                                  roles__contains=["spanc_inspector"])
+    assert {"insert", "update_attributes", "update_geometry"} <= set(rule.operations)
+    guerande = Commune.objects.get(insee=GUERANDE).geom
+    rule.write_area = guerande if isinstance(guerande, MultiPolygon) else MultiPolygon(guerande)
+    rule.columns = {"telephone_proprietaire": "read"}
+    rule.other_columns = "write"
+    rule.operations = ["view", "download", "insert", "update_attributes"]  # no moves
+    rule.save()
+
+    tablet = Tablet("controleur.spanc")
+    known = {i["id"]: i for i in tablet.package()["installations"]}
+    home, away = (known[str(homes[insee].uuid)] for insee in (GUERANDE, LA_BAULE))
+
+    def change(installation, op="update", **data):
+        body = {"change_id": str(uuid.uuid4()), "entity": "installation", "op": op,
+                "id": installation["id"] if installation else str(uuid.uuid4()), "data": data}
+        if op == "update":
+            body["base_version"] = installation["version"]
+        return body
+
+    def lonlat(insee):
+        point = Commune.objects.get(insee=insee).geom.point_on_surface.transform(4326, clone=True)
+        return {"type": "Point", "coordinates": [point.x, point.y]}
+
+    def published():
+        with connection.cursor() as cursor:
+            cursor.execute('SELECT uuid::text, adresse, telephone_proprietaire FROM '
+                           'layers_data."spanc_installations" ORDER BY fid')
+            return cursor.fetchall()
+
+    before, records = published(), list(Installation.objects.order_by("pk").values_list(
+        "uuid", "address", "owner_phone", "version"))
+    refused = {
+        "outside the write area": change(away, address="Pas chez moi"),
+        "read-only column": change(home, owner={"phone": "06 00 00 00 00"}),
+        "a move without update_geometry": change(home, geometry=lonlat(GUERANDE)),
+        "an insert outside the write area": change(None, "create", geometry=lonlat(LA_BAULE),
+                                                   address="Nouvelle"),
+    }
+    response = tablet.push(list(refused.values()))[0]
+    results = dict(zip(refused, response.json()["results"]))
+    assert {k: r["status"] for k, r in results.items()} == dict.fromkeys(refused, "rejected")
+    assert "filtre d'écriture" in results["outside the write area"]["reasons"][0]
+    assert "telephone_proprietaire" in results["read-only column"]["reasons"][0]
+    assert "owner.phone" in results["read-only column"]["reasons"][0]
+    assert "déplacer" in results["a move without update_geometry"]["reasons"][0]
+    assert "filtre d'écriture" in results["an insert outside the write area"]["reasons"][0]
+    assert published() == before
+    assert list(Installation.objects.order_by("pk").values_list(
+        "uuid", "address", "owner_phone", "version")) == records
+
+    allowed = [change(home, address="2 rue du Marais", owner={"name": "Jeanne Martin-Le Roux"}),
+               change(None, "create", geometry=lonlat(GUERANDE), address="Lieu-dit Kerlo")]
+    results = tablet.push(allowed)[0].json()["results"]
+    assert [r["status"] for r in results] == ["applied", "applied"], results
+    rows = {uuid_: address for uuid_, address, _phone in published()}
+    assert rows[home["id"]] == "2 rue du Marais" and rows[results[1]["id"]] == "Lieu-dit Kerlo"

@@ -6,9 +6,14 @@ its owner's personal data shown only to SPANC staff covering its commune (fields
 """
 from django.utils import timezone
 from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from layers import access_log
+from layers.access import AccessDenied, AccessPolicy, LayerNotFound
+from layers.features.columns import UnknownColumn
+from layers.features.writing import OperationDenied, OutsideWriteFilter, ReadOnlyColumn
+from layers.models import Layer, Permission
 from territory.models import Commune
 
 from .. import chunk, geojson, publication, scope, zones
@@ -141,7 +146,9 @@ LAYER = publication.register(publication.PublishedLayer(
              "validée (grille de l'annexe II de l'arrêté du 27 avril 2012), l'échéance des "
              "travaux et la date du prochain contrôle. Sans données personnelles.",
     columns=INSTALLATION_COLUMNS, select=INSTALLATION_SELECT, key="i.id",
-    personal_columns=OWNER_COLUMNS))
+    personal_columns=OWNER_COLUMNS,
+    # What the SPANC team's rule lets the field sync write (check_layer_rights below).
+    field_operations=["insert", "update_attributes", "update_geometry"]))
 
 
 # --- scope and locks (first in the lock order) ---------------------------------------------------
@@ -219,6 +226,78 @@ def _set_components(installation, components):
     ])
 
 
+# --- the published layer's rights (issue 14) ------------------------------------------------------
+# A field change writes the `spanc_installations` layer (its row is published in the change's
+# transaction): the layer's access rules decide it as they decide a WFS-T transaction — the
+# operation (insert, update_attributes, update_geometry), the columns it sets (read-write, not
+# read-only or hidden) and the write filter, before and after. Checked by the feature source
+# (layers.features.writing.check_write) on the row as it will be published; refused, nothing of
+# the change stays (its savepoint).
+DATA_COLUMNS = {"address": ["adresse"], "parcels": ["parcelles"], "capacity_eh": ["capacite_eh"],
+                "year_built": ["annee"]}
+OWNER_DATA_COLUMNS = {"name": "proprietaire", "address": "proprietaire", "email": "proprietaire",
+                      "phone": "telephone_proprietaire"}
+OPERATION_REFUSALS = {
+    "insert": _("Vos droits sur la couche « %(layer)s » ne permettent pas d'y ajouter une "
+                "installation."),
+    "update_attributes": _("Vos droits sur la couche « %(layer)s » ne permettent pas d'en "
+                           "modifier les attributs."),
+    "update_geometry": _("Vos droits sur la couche « %(layer)s » ne permettent pas d'y déplacer "
+                         "une installation."),
+}
+
+
+def _layer_source(user):
+    """The user's EDIT source of the published layer (once per chunk), None without any right to
+    write it, or False when the layer is not published yet (nothing to obey)."""
+    def decide():
+        layer = Layer.objects.filter(name=LAYER.name).first()
+        if layer is None:
+            return False
+        try:
+            return AccessPolicy.for_user(user).source(layer, Permission.EDIT)
+        except (AccessDenied, LayerNotFound):
+            return None
+    return chunk.cached(("layer_source", LAYER.name, user.pk), decide)
+
+
+def check_layer_rights(user, installation, data, created):
+    """Refuse (Rejected) a change the layer's rules do not let the user write (see above)."""
+    columns = {}
+    for field, names in DATA_COLUMNS.items():
+        if field in data:
+            columns.update((name, field) for name in names)
+    for key in (data.get("owner") or {}):
+        columns[OWNER_DATA_COLUMNS[key]] = f"owner.{key}"
+    operations = ["insert"] if created else (
+        (["update_attributes"] if columns else []) +
+        (["update_geometry"] if "geometry" in data else []))
+    if not operations:
+        return
+    source = _layer_source(user)
+    if source is False:
+        return
+    if source is None:
+        raise Rejected(OPERATION_REFUSALS[operations[0]] % {"layer": LAYER.name})
+    proposed = (f"SELECT * FROM ({INSTALLATION_SELECT.format(where='i.id = %s')}) AS r("
+                + ", ".join(["fid", *(n for n, _type in INSTALLATION_COLUMNS), "geom"]) + ")",
+                [installation.pk])
+    try:
+        source.check_write(operations, list(columns), None if created else installation.pk,
+                           proposed)
+    except OperationDenied as refused:
+        raise Rejected(OPERATION_REFUSALS[refused.operation] % {"layer": LAYER.name}) from None
+    except (ReadOnlyColumn, UnknownColumn) as refused:
+        raise Rejected(_t("data.%(field)s : la colonne « %(column)s » de la couche « %(layer)s » "
+                          "n'est pas modifiable avec vos droits.")
+                       % {"field": columns[refused.name], "column": refused.name,
+                          "layer": LAYER.name}) from None
+    except OutsideWriteFilter:
+        raise Rejected(_t("Installation hors des objets que vos droits sur la couche « %(layer)s » "
+                          "permettent de modifier (filtre d'écriture), avant ou après cette "
+                          "modification.") % {"layer": LAYER.name}) from None
+
+
 def create(user, uuid, data):
     if not (user.is_gis_admin or user.role in scope.SPANC_ROLES):
         raise Rejected(_t("Vous n'avez pas le droit de créer une installation."))
@@ -233,6 +312,7 @@ def create(user, uuid, data):
     installation.save()
     if "components" in data:
         _set_components(installation, data["components"])
+    check_layer_rights(user, installation, data, created=True)
     publication.publish({LAYER.name: [installation.pk]})
     return installation
 
@@ -250,6 +330,7 @@ def update(user, uuid, base_version, data):
     installation.save()
     if "components" in data:
         _set_components(installation, data["components"])
+    check_layer_rights(user, installation, data, created=False)
     publication.publish({LAYER.name: [installation.pk]})  # and the rows that follow it
     return installation
 

@@ -2,6 +2,8 @@
 a bounded number of SQL statements, changes are applied in chunks whose bookkeeping is written
 set-based yet exactly as change by change, and a tablet may have its batch applied in the
 background (Prefer: respond-async). Speed itself is measured by bench/bench_sync.py."""
+import uuid
+
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections
@@ -57,6 +59,31 @@ def test_each_pushed_control_costs_a_bounded_number_of_statements():
     one = statements([control_change(controls[0], photos=PHOTOS)])
     three = statements([control_change(c, photos=PHOTOS) for c in controls[1:]])
     assert (three - one) / 2 <= 20, (one, three)
+
+
+@pytest.mark.django_db
+def test_each_pushed_installation_costs_a_bounded_number_of_statements():
+    """An installation's change is checked against the published layer's rules (one statement:
+    its write filter before and after, layers.features.writing.check_write); the rules are read
+    once per chunk. Measured: 7 statements per installation update before that check, 8 with it."""
+    assigned_controls(4)
+    tablet = Tablet("controleur.spanc")
+    installations = tablet.package()["installations"]
+
+    def change(installation):
+        return {"change_id": str(uuid.uuid4()), "entity": "installation", "op": "update",
+                "id": installation["id"], "base_version": installation["version"],
+                "data": {"address": f"{installation['id'][:8]} route du Débit"}}
+
+    def statements(changes):
+        with CaptureQueriesContext(connection) as queries:
+            response, _batch = tablet.push(changes)
+        assert [r["status"] for r in response.json()["results"]] == ["applied"] * len(changes)
+        return len(queries)
+
+    one = statements([change(installations[0])])
+    three = statements([change(i) for i in installations[1:4]])
+    assert (three - one) / 2 <= 8, (one, three)
 
 
 @pytest.mark.django_db

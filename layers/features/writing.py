@@ -1,7 +1,8 @@
 """Writes through the feature source: insert, update, delete, under the write filter and the
 writable columns, with the history of every change (FeatureChange).
 
-The caller (WFS-T today, OGC API Features Part 4 and field sync next) opens the transaction,
+The caller (WFS-T, OGC API Features Part 4; the field sync checks its installations' writes
+with check_write, its publisher writing the rows set-based) opens the transaction,
 parses its own encoding, and hands over plain values and geometries:
 
     source = policy.source(name, Permission.EDIT)
@@ -264,6 +265,36 @@ class WritingMixin:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {self.table} WHERE {FID_SQL} = ANY(%s)", [list(fids)])
             return cursor.rowcount
+
+    def check_write(self, operations, columns, fid=None, proposed=None):
+        """Check a write that a domain makes to a layer it publishes from its own records (the
+        field sync's installations), before it is published, as insert/update check theirs:
+        OperationDenied without one of the operations, ReadOnlyColumn / UnknownColumn for a
+        column it sets that is not writable, OutsideWriteFilter when the row is outside the
+        write filters of the operations before (fid, its current row, if any) or after
+        (proposed: (sql, params) of a SELECT giving the row as it will be published, named like
+        the table's columns). One query at most."""
+        for operation in operations:
+            self.require(operation)
+        for name in columns:
+            self._writable_column(name)
+        sql, params = self._filters(operations)
+        if sql == "TRUE":
+            return
+        parts, values = [], []
+        if fid is not None:
+            parts.append(f"(SELECT coalesce(({sql}), false) FROM {self.table} t "
+                         f"WHERE t.{FID_SQL} = %s)")
+            values += [*params, fid]
+        if proposed is not None:
+            parts.append(f"(SELECT coalesce(({sql}), false) FROM ({proposed[0]}) t)")
+            values += [*params, *proposed[1]]
+        if not parts:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(parts)}", values)
+            if any(inside is False for inside in cursor.fetchone()):
+                raise OutsideWriteFilter(operations[0] if operations else "update", [fid])
 
     def inside(self, fids, operations=()):
         """True when every row fids is inside the write filters of operations (after a change;
