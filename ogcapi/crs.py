@@ -1,11 +1,11 @@
 """CRS by reference (OGC API – Features Part 2): the CRSs offered, their URIs, and the axis order
 of coordinates exchanged in each.
 
-Offered: OGC CRS84 (longitude, latitude: the default of Part 1), Lambert-93 (EPSG:2154, the
-storage CRS) and Web Mercator (EPSG:3857); all three have their axes in x, y (east, north) order,
-so GeoJSON coordinates are never swapped. EPSG:4326, whose axis order is latitude, longitude, is
-accepted for bbox-crs and filter-crs (coordinates swapped here before use) but not offered for
-output: the feature source writes geometries x, y.
+Offered: OGC CRS84 (longitude, latitude: the default of Part 1), EPSG:4326 (the same datum, its
+axes in the order of its definition: latitude, longitude), Lambert-93 (EPSG:2154, the storage
+CRS) and Web Mercator (EPSG:3857; both east, north). Coordinates in EPSG:4326 are swapped both
+ways: in bbox and filter geometries here before use, in the features written by PostGIS
+(FeatureQuery.latitude_first: ST_FlipCoordinates).
 """
 from django.utils.translation import gettext as _
 
@@ -15,8 +15,8 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 STORAGE_SRID = 2154
 
-OUTPUT = {CRS84: 4326, EPSG + "2154": 2154, EPSG + "3857": 3857}
-INPUT = {**OUTPUT, EPSG + "4326": 4326}
+OUTPUT = {CRS84: 4326, EPSG + "4326": 4326, EPSG + "2154": 2154, EPSG + "3857": 3857}
+INPUT = dict(OUTPUT)
 LATITUDE_FIRST = {EPSG + "4326"}
 ALIASES = {
     "urn:ogc:def:crs:OGC:1.3:CRS84": CRS84, "urn:ogc:def:crs:OGC::CRS84": CRS84,
@@ -44,8 +44,13 @@ def normalise(value):
     return ALIASES.get(value, value)
 
 
+def latitude_first(uri):
+    return uri in LATITUDE_FIRST
+
+
 def output(value, parameter="crs"):
-    """(URI, SRID) of a requested output CRS (default CRS84), or a 400."""
+    """(URI, SRID) of a requested output CRS (default CRS84), or a 400; latitude_first(URI)
+    says whether its coordinates are written latitude first (EPSG:4326)."""
     if value is None or value == "":
         return CRS84, 4326
     uri = normalise(value)

@@ -64,8 +64,12 @@ def definition(base, collection_ids, max_size=4096):
                              "Rang du premier objet de la page (liens next/prev).", style="form",
                              explode=False),
         "after": _parameter("after", "query", {"type": "integer"},
-                            "Pagination par clé : objets d'identifiant supérieur (liens next).",
-                            style="form", explode=False),
+                            "Pagination par clé : les objets qui suivent cet objet dans l'ordre "
+                            "de la page (liens next).", style="form", explode=False),
+        "sortby": _parameter("sortby", "query", {"type": "array", "items": {
+            "type": "string", "pattern": "^[+-]?[a-z_][a-z0-9_]*$"}},
+            "Tri : propriétés de /sortables, « - » devant pour l'ordre décroissant.",
+            style="form", explode=False),
     }
     ref = {name: {"$ref": f"#/components/parameters/{name}"} for name in parameters}
     body = {"required": True, "content": {"application/geo+json": {"schema": {"type": "object"}}}}
@@ -185,11 +189,19 @@ def definition(base, collection_ids, max_size=4096):
                                       "content": {"application/schema+json":
                                                   {"schema": {"type": "object"}}}},
                               "404": EXCEPTION}}},
+            "/collections/{collectionId}/sortables": {"get": {
+                "summary": "Propriétés triables (sortby)", "operationId": "getSortables",
+                "parameters": [ref["collectionId"]],
+                "responses": {"200": {"description": "Schéma JSON",
+                                      "content": {"application/schema+json":
+                                                  {"schema": {"type": "object"}}}},
+                              "404": EXCEPTION}}},
             "/collections/{collectionId}/items": {
                 "get": {"summary": "Objets de la collection", "operationId": "getFeatures",
                         "parameters": [ref[name] for name in (
                             "collectionId", "f", "limit", "bbox", "bbox-crs", "crs", "datetime",
-                            "filter", "filter-lang", "filter-crs", "offset", "after")],
+                            "filter", "filter-lang", "filter-crs", "offset", "after",
+                            "sortby")],
                         "responses": {"200": {"description": "FeatureCollection GeoJSON",
                                               "content": {**geojson, **html}},
                                       "400": EXCEPTION, "404": EXCEPTION}},

@@ -11,6 +11,7 @@ urlpatterns = [
     path("collections", views.collections, name="collections"),
     path("collections/<slug:name>", views.collection, name="collection"),
     path("collections/<slug:name>/queryables", views.queryables, name="queryables"),
+    path("collections/<slug:name>/sortables", views.sortables, name="sortables"),
     path("collections/<slug:name>/items", views.items, name="items"),
     path("collections/<slug:name>/items/<str:fid>", views.item, name="item"),
     path("map", views.dataset_map, name="map"),

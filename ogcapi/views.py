@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.events import layer_data_changed
-from layers.features import (All, Compare, FeatureQuery, In, InvalidGeometry, InvalidValue,
+from layers.features import (All, Compare, FeatureQuery, Fids, In, InvalidGeometry, InvalidValue,
                              OperationDenied, OutsideWriteFilter, ReadOnlyColumn, UnknownColumn,
                              geometry_from_geojson, storage_area)
 from layers.models import FeatureChange, Layer, Permission, Publication
@@ -41,7 +41,9 @@ JSON_TYPE = "application/json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 ITEMS_PARAMETERS = {"f", "limit", "bbox", "bbox-crs", "datetime", "crs", "filter", "filter-lang",
-                    "filter-crs", "offset", "after", "token", "access_token"}
+                    "filter-crs", "offset", "after", "sortby", "token", "access_token"}
+MAX_SORT_KEYS = 5
+UNSORTABLE = ("json", "bytea", "geometry")
 QUERYABLE_TYPES = {
     "smallint": ("integer", None), "integer": ("integer", None), "bigint": ("integer", None),
     "numeric": ("number", None), "real": ("number", None), "double precision": ("number", None),
@@ -226,6 +228,8 @@ def collection_document(request, base, layer, source=None):
             link(f"{url}/items?f=html", "items", HTML, _("Objets (HTML)")),
             link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                  "application/schema+json", _("Propriétés interrogeables")),
+            link(f"{url}/sortables", "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+                 "application/schema+json", _("Propriétés triables (sortby)")),
             link(f"{url}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
                  JSON_TYPE, _("Tuiles vectorielles")),
             link(f"{url}/map", "http://www.opengis.net/def/rel/ogc/1.0/map", maps.PNG,
@@ -303,6 +307,49 @@ def queryables(request, name):
     if wants(request, ("json", "html")) == "html":
         return render(request, "ogcapi/queryables.html", {"document": document, "name": name})
     return json_response(document, "application/schema+json")
+
+
+def sortable_columns(source):
+    return [column for column in source.readable
+            if not column.type.startswith(UNSORTABLE) and not column.type.endswith("[]")]
+
+
+@api_view(["GET"])
+def sortables(request, name):
+    """The properties sortby may name (OGC API – Records' sorting, as pygeoapi offers it on
+    features): the readable columns of an ordered type."""
+    source = source_of(request, name)
+    url = f"{base_url(request)}/collections/{name}/sortables"
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": url,
+                "type": "object", "title": source.layer.title,
+                "properties": {column.name: schema_of(column)
+                               for column in sortable_columns(source)},
+                "additionalProperties": False}
+    return json_response(document, "application/schema+json")
+
+
+def sort_keys(request, source):
+    """sortby=+a,-b (a sign-less name is ascending; '+' may arrive decoded as a space) as
+    ((column, ascending), …) over the sortables."""
+    raw = request.GET.get("sortby")
+    if raw is None or not raw.strip():
+        return ()
+    names = {column.name for column in sortable_columns(source)}
+    keys, seen = [], set()
+    for part in raw.split(","):
+        part = part.strip()
+        ascending = not part.startswith("-")
+        name = part[1:] if part[:1] in "+-" and part else part
+        if name not in names:
+            raise bad_request(_("sortby : « %(name)s » n'est pas une propriété triable (voir "
+                                "/sortables).") % {"name": name[:60]})
+        if name in seen:
+            raise bad_request(_("sortby : « %(name)s » est nommée deux fois.") % {"name": name})
+        seen.add(name)
+        keys.append((name, ascending))
+    if len(keys) > MAX_SORT_KEYS:
+        raise bad_request(_("sortby : au plus %(max)d propriétés.") % {"max": MAX_SORT_KEYS})
+    return tuple(keys)
 
 
 # --- items ---------------------------------------------------------------------------------------
@@ -466,6 +513,7 @@ def items(request, name):
             raise bad_request(_("« after » doit être un identifiant d'objet."))
         after = int(after_raw)
     output_uri, srid = crs_module.output(request.GET.get("crs"))
+    sort = sort_keys(request, source)
     area = bbox_area(request)
     conditions, equals = property_conditions(request, source)
     for extra in (datetime_condition(request, source), filter_condition(request, source)):
@@ -478,7 +526,12 @@ def items(request, name):
             "name": getattr(error, "attribute", getattr(error, "name", ""))}) from None
     where = All(*conditions) if conditions else None
     query = FeatureQuery(area=area, where=where, crs=srid, limit=limit,
-                         offset=0 if after is not None else offset, after=after)
+                         offset=0 if after is not None else offset, after=after, sort=sort,
+                         latitude_first=crs_module.latitude_first(output_uri))
+    if after is not None and sort and not source.exists(FeatureQuery(where=Fids((after,)))):
+        # A sorted page resumes after the row `after`: it must be one of the reader's rows.
+        raise bad_request(_("« after » : objet inconnu, impossible de reprendre la lecture "
+                            "triée après lui ; repartez de la première page."))
     filtered = area is not None or where is not None
     try:
         with transaction.atomic():  # a value PostgreSQL refuses: a 400 before anything is sent
@@ -551,7 +604,8 @@ def item(request, name, fid):
         return change_item(request, name, fid)
     source = source_of(request, name)
     output_uri, srid = crs_module.output(request.GET.get("crs"))
-    feature = source.feature(fid_of(fid), crs=srid)
+    feature = source.feature(fid_of(fid), crs=srid,
+                             latitude_first=crs_module.latitude_first(output_uri))
     if feature is None:
         raise not_found(_("Objet inconnu : %(id)s.") % {"id": fid})
     url = f"{base_url(request)}/collections/{name}/items/{fid}"

@@ -121,16 +121,17 @@ class FeatureQuery:
     sort: tuple = ()                 # ((column, ascending), …); fid always breaks ties
     limit: int | None = None
     offset: int = 0
-    after: int | None = None         # keyset paging: only fid > after (fid order only)
+    after: int | None = None         # keyset paging: the rows after row `after` in the order
     digits: int | None = None        # coordinate decimals (None: COORDINATE_DIGITS[crs])
     with_geometry: bool = True
+    latitude_first: bool = False     # EPSG:4326 as its definition orders it (OGC API Part 2)
     options: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if self.crs not in OUTPUT_SRIDS:
             raise ValueError(f"unsupported output SRID {self.crs}")
-        if self.after is not None and self.sort:
-            raise ValueError("keyset paging (after) needs the fid order")
+        if self.latitude_first and self.crs != 4326:
+            raise ValueError("only EPSG:4326 is written latitude first")
 
     @property
     def coordinate_digits(self):
@@ -261,9 +262,10 @@ class ConditionCompiler:
         raise TypeError(f"not a feature condition: {node!r}")
 
 
-def where_sql(rows, columns, query):
+def where_sql(rows, columns, query, table=None):
     """The WHERE clause (sql, params): the source's row filter first, then the query's area,
-    conditions and keyset position."""
+    conditions and keyset position (table: what the source reads from, for a sorted query's
+    anchor row)."""
     clauses, params = [rows.sql], list(rows.params)
     if query is None:
         return clauses[0], params
@@ -275,9 +277,41 @@ def where_sql(rows, columns, query):
         clauses.append(f"({sql})")
         params += condition_params
     if query.after is not None:
-        clauses.append(f"{FID} > %s")
-        params.append(int(query.after))
+        if query.sort:
+            sql, keyset_params = keyset_sql(rows, columns, query, table)
+            clauses.append(f"({sql})")
+            params += keyset_params
+        else:
+            clauses.append(f"{FID} > %s")
+            params.append(int(query.after))
     return " AND ".join(clauses), params
+
+
+def keyset_sql(rows, columns, query, table):
+    """The rows after the anchor row (fid = query.after) in the order of order_sql: sort keys
+    as PostgreSQL orders them (ascending: nulls last; descending: nulls first), then fid. The
+    anchor's values are read in SQL from the same table under the same row filter (typed as
+    their columns, and never a row the reader may not see), one scalar subquery per key."""
+    if table is None:
+        raise ValueError("a sorted keyset page needs the source's table")
+    compiler = ConditionCompiler(columns)
+    anchor_where = f"{FID} = %s AND ({rows.sql})"
+    anchor_params = [int(query.after), *rows.params]
+    ors, params, equal, equal_params = [], [], [], []
+    for name, ascending in query.sort:
+        column = compiler.column(name)
+        anchor = f"(SELECT {column} FROM {table} t WHERE {anchor_where})"
+        if ascending:
+            after = f"({column} > {anchor} OR ({column} IS NULL AND {anchor} IS NOT NULL))"
+        else:
+            after = f"({column} < {anchor} OR ({column} IS NOT NULL AND {anchor} IS NULL))"
+        ors.append(" AND ".join(equal + [after]))
+        params += equal_params + anchor_params * 2
+        equal.append(f"{column} IS NOT DISTINCT FROM {anchor}")
+        equal_params += anchor_params
+    ors.append(" AND ".join(equal + [f"{FID} > %s"]))
+    params += equal_params + [int(query.after)]
+    return " OR ".join(f"({part})" for part in ors), params
 
 
 def order_sql(columns, query):
@@ -303,7 +337,13 @@ def projected_geometry(crs, expression=GEOM):
 
 
 def output_geometry(query):
-    """(SQL, params) of a query's output geometry: cut to its clip area, in its CRS."""
+    """(SQL, params) of a query's output geometry: cut to its clip area, in its CRS (latitude
+    before longitude when the query asks EPSG:4326's own axis order)."""
     if query.clip is None:
-        return projected_geometry(query.crs), []
-    return projected_geometry(query.crs, f"ST_Intersection({GEOM}, %s::geometry)"), [query.clip]
+        sql, params = projected_geometry(query.crs), []
+    else:
+        sql, params = (projected_geometry(query.crs, f"ST_Intersection({GEOM}, %s::geometry)"),
+                       [query.clip])
+    if query.latitude_first:
+        sql = f"ST_FlipCoordinates({sql})"
+    return sql, params

@@ -257,7 +257,8 @@ class FeatureSource(WritingMixin):
 
     def where_sql(self, query=None):
         # Clipped reads: read_table already holds the read filter, tested on whole geometries.
-        return where_sql(ALL_ROWS if self.clip is not None else self.rows, self.columns, query)
+        return where_sql(ALL_ROWS if self.clip is not None else self.rows, self.columns, query,
+                         self.read_table)
 
     def exists(self, query=None):
         """True when the query has at least one row (stops at the first)."""
@@ -318,9 +319,10 @@ class FeatureSource(WritingMixin):
         self.journal(self.properties(query), rows=len(found))
         return found
 
-    def feature(self, fid, crs=4326):
+    def feature(self, fid, crs=4326, latitude_first=False):
         """One feature by id as a GeoJSON dict, or None (absent, or not among the rows)."""
-        found = self.features(self.query(where=Fids((int(fid),)), crs=crs, limit=1))
+        found = self.features(self.query(where=Fids((int(fid),)), crs=crs, limit=1,
+                                         latitude_first=latitude_first))
         return found[0] if found else None
 
     # --- CSV ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pyproj import Transformer
 from .support import CRS84, EPSG, collection_ids, document, login
 
 pytestmark = pytest.mark.django_db
-OFFERED = [CRS84, EPSG + "2154", EPSG + "3857"]
+OFFERED = [CRS84, EPSG + "4326", EPSG + "2154", EPSG + "3857"]
 
 
 @pytest.fixture
@@ -40,8 +40,10 @@ def test_conf_crs_ogc_crs_parameters_in_the_api_definition(admin):
 
 @pytest.mark.parametrize("crs", OFFERED)
 def test_conf_crs_fc_and_f_crs_valid_value_content_crs_and_coordinates(admin, crs):
-    to_target = Transformer.from_crs("OGC:CRS84", crs.rsplit("/", 1)[1] if "EPSG" in crs
-                                     else "OGC:CRS84", always_xy=True)
+    # pyproj in the CRS's own axis order: EPSG:4326 latitude first, the others x, y.
+    to_target = Transformer.from_crs("OGC:CRS84", "EPSG:" + crs.rsplit("/", 1)[1]
+                                     if "EPSG" in crs else "OGC:CRS84",
+                                     always_xy=crs != EPSG + "4326")
     for name in collection_ids(admin):
         default = document(admin.get(f"/ogc/collections/{name}/items?limit=3"))
         response = admin.get(f"/ogc/collections/{name}/items?limit=3&crs={crs}")
@@ -54,7 +56,7 @@ def test_conf_crs_fc_and_f_crs_valid_value_content_crs_and_coordinates(admin, cr
                 continue
             x, y = to_target.transform(*first_coordinate(lonlat["geometry"])[:2])
             px, py = first_coordinate(projected["geometry"])[:2]
-            tolerance = 1e-5 if crs == CRS84 else 0.05
+            tolerance = 1e-5 if crs in (CRS84, EPSG + "4326") else 0.05
             assert abs(px - x) < tolerance and abs(py - y) < tolerance, (name, crs)
             one = admin.get(f"/ogc/collections/{name}/items/{projected['id']}?crs={crs}")
             assert one["Content-Crs"] == f"<{crs}>"
@@ -68,7 +70,7 @@ def test_conf_crs_default_is_crs84(admin):
     assert -3 < x < -2 and 47 < y < 48  # longitude first
 
 
-@pytest.mark.parametrize("value", ["EPSG:9999", "http://www.opengis.net/def/crs/EPSG/0/4326",
+@pytest.mark.parametrize("value", ["EPSG:9999", "http://www.opengis.net/def/crs/EPSG/0/32631",
                                    "n'importe quoi"])
 def test_conf_crs_fc_crs_invalid_value(admin, value):
     for name in collection_ids(admin):
@@ -93,3 +95,26 @@ def test_conf_crs_fc_bbox_crs_valid_default_and_invalid(admin):
     response = admin.get("/ogc/collections/communes/items",
                          {"bbox": "1,2,3,4", "bbox-crs": "EPSG:1234"})
     assert response.status_code == 400
+
+
+def test_epsg_4326_is_written_latitude_first(admin):
+    """Part 2, axis order per the CRS: crs=EPSG:4326 gives latitude, longitude (the same point
+    as CRS84's longitude, latitude, swapped), for pages and single features; bbox-crs=EPSG:4326
+    reads latitude first too, so a box copied from the output finds the same features."""
+    lonlat = document(admin.get("/ogc/collections/communes/items?limit=2"))["features"]
+    response = admin.get("/ogc/collections/communes/items",
+                         {"limit": 2, "crs": EPSG + "4326"})
+    assert response["Content-Crs"] == f"<{EPSG}4326>"
+    latlon = document(response)["features"]
+    for a, b in zip(lonlat, latlon):
+        lon, lat = first_coordinate(a["geometry"])[:2]
+        assert first_coordinate(b["geometry"])[:2] == pytest.approx([lat, lon], abs=1e-7)
+        assert 47 < first_coordinate(b["geometry"])[0] < 48
+        one = document(admin.get(f"/ogc/collections/communes/items/{b['id']}",
+                                 {"crs": EPSG + "4326"}))
+        assert one["geometry"] == b["geometry"]
+    lat, lon = first_coordinate(latlon[0]["geometry"])[:2]
+    around = document(admin.get("/ogc/collections/communes/items", {
+        "crs": EPSG + "4326", "bbox-crs": EPSG + "4326",
+        "bbox": f"{lat - 0.001},{lon - 0.001},{lat + 0.001},{lon + 0.001}"}))
+    assert latlon[0]["id"] in {f["id"] for f in around["features"]}
