@@ -28,7 +28,9 @@ from accounts.models import User
 from layers import access_log
 from territory.models import Commune
 
-from . import campaigns, conflicts, photos, planning, pull, push, push_queue, review, scope
+from . import (
+    campaigns, conflicts, photos, planning, pull, push, push_queue, records, review, scope,
+)
 from .actions import ActionRefused, Busy
 from .records import control as control_type
 from .records import installation as installation_type
@@ -157,11 +159,13 @@ class BaseSyncView(SyncExceptionMixin, APIView):
     pass
 
 
-class SpancStaff(permissions.BasePermission):
-    message = _("Réservé aux agents du SPANC.")
+class FieldStaff(permissions.BasePermission):
+    """Whoever some field record type admits (fieldsync.records.may_sync): the SPANC staff, and
+    the agents of a reports service (signalements)."""
+    message = _("Réservé aux agents du SPANC et des services qui traitent les signalements.")
 
     def has_permission(self, request, view):
-        return scope.is_spanc_staff(request.user)
+        return records.may_sync(request.user)
 
 
 class Managers(permissions.BasePermission):
@@ -172,7 +176,7 @@ class Managers(permissions.BasePermission):
 
 
 class SyncView(BaseSyncView):
-    permission_classes = [permissions.IsAuthenticated, SpancStaff]
+    permission_classes = [permissions.IsAuthenticated, FieldStaff]
 
 
 # --- devices ---------------------------------------------------------------------------------

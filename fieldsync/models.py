@@ -374,6 +374,26 @@ class ControlPhoto(models.Model):
                                                name="fieldsync_photo_once_per_control")]
 
 
+class RecordPhoto(models.Model):
+    """A photo announced by a field record of a type without its own photo table (a report,
+    fieldsync.records.signalement): the record by its type and UUID, the file by its SHA-256.
+    Like ControlPhoto, it counts for the record once its bytes were received from a user who
+    may read the record (`proven`)."""
+    entity = models.CharField(_("type d'enregistrement"), max_length=20)
+    record_uuid = models.UUIDField(_("enregistrement"))
+    blob = models.ForeignKey(PhotoBlob, on_delete=models.PROTECT, related_name="record_uses")
+    caption = models.CharField(_("légende"), max_length=300, blank=True)
+    proven = models.BooleanField(_("reçue pour cet enregistrement"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo d'un enregistrement terrain")
+        verbose_name_plural = _("photos des enregistrements terrain")
+        constraints = [models.UniqueConstraint(fields=["entity", "record_uuid", "blob"],
+                                               name="fieldsync_photo_once_per_record")]
+        indexes = [models.Index(fields=["entity", "record_uuid"])]
+
+
 # --- Sync bookkeeping -------------------------------------------------------------------------
 class Device(models.Model):
     id = models.UUIDField(_("identifiant de l'appareil"), primary_key=True)

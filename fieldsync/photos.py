@@ -1,6 +1,10 @@
-"""Photo files: announced by a control (SHA-256 and size), uploaded separately, resumable.
+"""Photo files: announced by a field record (a control, a report: SHA-256 and size), uploaded
+separately, resumable.
 
-A photo is stored once per SHA-256 however many controls show it. Uploads go by chunks
+Which records show a photo, and what its arrival does to them, is each record type's
+(RecordType.photo_links, photo_received): a control's ControlPhoto rows, a report's RecordPhoto
+rows (the report then receives the photo, re-encoded without metadata). A photo is stored once
+per SHA-256 however many records show it. Uploads go by chunks
 (PUT with Content-Range: bytes start-end/total); the server keeps how many bytes it holds, so a
 device cut off mid-upload asks (GET) and resumes at that offset. When the last byte arrives the
 file is hashed: a mismatch discards it, a match marks the photo verified, and received for the
@@ -24,12 +28,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from . import scope
+from . import records
 from .serializers import max_photo_bytes
-from .models import Control, ControlPhoto, PhotoBlob
+from .models import Control, PhotoBlob
 
 RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -66,28 +71,49 @@ def proof_path(sha256, user):
 
 
 def _links(user, sha256, held=None):
-    links = ControlPhoto.objects.filter(blob__sha256=sha256,
-                                        control__in=scope.controls(user).values("pk"))
-    return links if held is None else links.filter(proven=held)
+    """The links of the records the user may read (of the types he may sync) showing the photo:
+    a list of querysets, one per link table."""
+    found = []
+    for record_type in records.admitted(user):
+        for links in record_type.photo_links(user, sha256):
+            found.append(links if held is None else links.filter(proven=held))
+    return found
+
+
+def _any(links):
+    return any(queryset.exists() for queryset in links)
+
+
+def _blob_ids(links):
+    condition = Q(pk__in=[])
+    for queryset in links:
+        condition |= Q(pk__in=queryset.values("blob_id"))
+    return condition
+
+
+def _received(user, sha256):
+    """The photo's bytes came from this user: each record type counts it for his records."""
+    for record_type in records.admitted(user):
+        record_type.photo_received(user, sha256, final_path(sha256))
 
 
 def visible_blob(user, sha256, lock=False):
-    """The announced photo if a control the user may read shows it (held or not)."""
-    queryset = PhotoBlob.objects.filter(pk__in=_links(user, sha256).values("blob_id"))
+    """The announced photo if a record the user may read shows it (held or not)."""
+    queryset = PhotoBlob.objects.filter(_blob_ids(_links(user, sha256)))
     return (queryset.select_for_update() if lock else queryset).first()
 
 
 def held_blob(user, sha256):
-    """The photo if the user holds it: verified and received for a control they may read (the
+    """The photo if the user holds it: verified and received for a record they may read (the
     only way to its content)."""
-    return PhotoBlob.objects.filter(pk__in=_links(user, sha256, held=True).values("blob_id"),
+    return PhotoBlob.objects.filter(_blob_ids(_links(user, sha256, held=True)),
                                     verified=True).first()
 
 
 def status(blob, user=None):
     """The photo's state as this user sees it: a photo the server holds for others only shows
     the bytes of his own upload (proof of possession), never as verified."""
-    if user is not None and blob.verified and not _links(user, blob.sha256, held=True).exists():
+    if user is not None and blob.verified and not _any(_links(user, blob.sha256, held=True)):
         path = proof_path(blob.sha256, user)
         received = path.stat().st_size if path.exists() else 0
         return {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type,
@@ -115,12 +141,13 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
     blob = visible_blob(user, sha256, lock=True)
     if blob is None:
         raise UploadError(404, _t("Photo inconnue : elle doit d'abord être annoncée par un "
-                                  "contrôle synchronisé."))
-    if blob.verified and _links(user, sha256, held=True).exists():
-        # Already here for this user's controls: nothing to send. His own controls (assigned
-        # to him) that show it but were linked as missing (announced before he held it, e.g.
-        # while his upload was completing) count from now on, under the photo's lock.
-        _links(user, sha256, held=False).filter(control__inspector=user).update(proven=True)
+                                  "enregistrement synchronisé (contrôle, signalement)."))
+    if blob.verified and _any(_links(user, sha256, held=True)):
+        # Already here for this user's records: nothing to send. His own records that show it
+        # but were linked as missing (announced before he held it, e.g. while his upload was
+        # completing) count from now on, under the photo's lock.
+        for record_type in records.admitted(user):
+            record_type.photo_held(user, sha256, final_path(sha256))
         return status(blob)
     if content_length > max_chunk_bytes():
         raise UploadError(413, _t("Morceau trop gros : %(max)d octets au plus par envoi.")
@@ -159,8 +186,8 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
                                   "enregistré. Réessayez plus tard à partir de l'octet "
                                   "%(offset)d.") % {"offset": start}, received=start) from None
     blob.save(update_fields=["received", "verified", "verified_at"])
-    if blob.verified:  # received for the uploader's controls that show it
-        _links(user, sha256, held=False).update(proven=True)
+    if blob.verified:  # received for the uploader's records that show it
+        _received(user, sha256)
     return status(blob)
 
 
@@ -205,7 +232,7 @@ def _receive_proof(user, blob, start, end, stream, content_length):
     path.unlink(missing_ok=True)
     if digest.hexdigest() != blob.sha256:
         raise ChecksumMismatch(blob)
-    _links(user, blob.sha256, held=False).update(proven=True)
+    _received(user, blob.sha256)
     return status(blob)
 
 

@@ -81,8 +81,10 @@ def _package(user):
     area = _area(Installation.objects.filter(pk__in=mine.values("installation")))
     campaigns = {c.campaign_id: c.campaign for c in mine.select_related("campaign")
                  if c.campaign_id}
-    members = {}
-    for record_type in records.REGISTRY.values():
+    # A type that does not admit the user sends nothing (its member empty): a reports agent's
+    # tablet never receives the installations of his commune.
+    members = {record_type.members: [] for record_type in records.REGISTRY.values()}
+    for record_type in records.admitted(user):
         members.update(record_type.package(user, mine))
     body = {
         "format": PROTOCOL,
@@ -119,9 +121,11 @@ def _changes(user, since):
     # In reverse order: a record type may bring along the records that refer to it (a control's
     # installation travels with it, so a new assignment is usable offline at once).
     changed = {}
+    admitted = records.admitted(user)
     for record_type in reversed(list(records.REGISTRY.values())):
         changed[record_type.entity] = record_type.changed(
-            user, uuids.get(record_type.entity, set()), changed)
+            user, uuids.get(record_type.entity, set()), changed) \
+            if record_type in admitted else record_type.model.objects.none()
     conflicts = SyncChange.objects.filter(batch__user=user, status="conflict") \
         .order_by("-created_at")[:100]
     return {

@@ -340,6 +340,9 @@ def _apply(batch, position, raw, change):
     base, data = change.get("base_version"), change["data"]
     answer = _base_answer(position, change["change_id"], raw)
     record_type = records.get(entity)
+    if not record_type.admits(user):
+        raise Rejected(_t("Vous n'avez pas le droit d'envoyer ce type d'enregistrement "
+                          "(« %(entity)s »).") % {"entity": entity})
     obj, superseded = record_type.apply(user, op, uuid, base, data)
     out = record_type.out(obj, user)
     answer.update(record_type.answer(obj))

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 
 from layers.workers import recovery
 
-from . import push, scope
+from . import push, records
 from .models import SyncBatch
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,8 @@ def apply_batch(batch_id):
     batch = SyncBatch.objects.select_related("user").filter(id=batch_id).first()
     if batch is None or batch.response is not None:
         return {"batch": batch_id, "state": "done"}
-    if not scope.is_spanc_staff(batch.user):
-        # The account was deactivated (or left the SPANC) after sending: as its request would now
+    if not records.may_sync(batch.user):
+        # The account was deactivated (or left the SPANC or its service) after sending: as its request would now
         # be refused, its batch is not applied.
         log.warning("sync batch %s not applied: %s may no longer push", batch_id, batch.user)
         return {"batch": batch_id, "state": "refused", "status": 403}

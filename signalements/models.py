@@ -190,6 +190,9 @@ class Source(models.TextChoices):
 
 class Report(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Raised by every change made from the field app (fieldsync.records.signalement): a change
+    # made on an older version is a conflict, never a silent overwrite.
+    version = models.PositiveIntegerField(_("version"), default=1)
     tracking_token = models.CharField(_("jeton de suivi"), max_length=40, unique=True,
                                       default=new_token, editable=False)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports",
@@ -297,6 +300,7 @@ class EventKind(models.TextChoices):
     MERGED = "merged", _("fusion de doublons")
     SUPPORTED = "supported", _("soutien")
     PHOTO = "photo", _("photo")
+    UPDATED = "updated", _("modification du signalement")
 
 
 class ReportEvent(models.Model):

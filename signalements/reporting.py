@@ -60,6 +60,7 @@ class Submission:
     source: str = Source.WEB
     device_id: str = ""
     client_key: str = ""                                # same key twice: the first report
+    uuid: object = None                                 # chosen by the field app's device
 
 
 def parse_coordinate(value, name, low, high):
@@ -219,7 +220,7 @@ def create_report(sub):
                 contact_email=(sub.contact_email or "").strip(),
                 contact_phone=(sub.contact_phone or "").strip(),
                 source=sub.source, device_id=sub.device_id or "", client_key=sub.client_key or "",
-                due_on=due_on,
+                due_on=due_on, **({"uuid": sub.uuid} if sub.uuid else {}),
             )
             for data, width, height in photos:
                 ReportPhoto.objects.create(report=report, data=data, width=width, height=height)

@@ -36,3 +36,14 @@ def ops():
     for record_type in REGISTRY.values():
         found += [op for op in record_type.ops if op not in found]
     return found
+
+
+def may_sync(user):
+    """May this user use the sync API and the field app: some record type admits him (SPANC
+    staff for installations and controls, a service's agents for reports)."""
+    return any(record_type.admits(user) for record_type in REGISTRY.values())
+
+
+def admitted(user):
+    """The record types this user may push and pull, in the registry's order."""
+    return [record_type for record_type in REGISTRY.values() if record_type.admits(user)]

@@ -4,6 +4,10 @@ A record type is one module of fieldsync.records; the push, the pull, the confli
 manager's actions only ever call these methods, in the registry's order, and never ask which
 type they hold.
 """
+from django.utils.translation import gettext as _t
+
+from .. import scope
+from ..models import PhotoBlob, RecordPhoto
 from ..serializers import Unsure
 
 
@@ -35,6 +39,13 @@ class RecordType:
     ops = frozenset()      # the operations a change may name
     model = None           # the Django model (uuid, version)
     data_serializer = None  # the DRF serializer of a change's `data` (its errors' wording)
+
+    # --- who ------------------------------------------------------------------------------
+    def admits(self, user):
+        """May this user push and pull records of this type? (The sync API and the field app are
+        open to whoever some type admits; a type's records are only sent to users it admits.)
+        Default: the SPANC staff (fieldsync.scope)."""
+        return scope.is_spanc_staff(user)
 
     # --- wire -------------------------------------------------------------------------------
     def fast_data(self, data):
@@ -133,3 +144,40 @@ class RecordType:
     def serialise(self, queryset, user):
         """[out(record)] of a queryset, with its relations read at once."""
         raise NotImplementedError
+
+    # --- photos (fieldsync.photos: the resumable upload) ---------------------------------------
+    # A record announces its photos by SHA-256 and size; the bytes come by the upload. Default:
+    # the links of RecordPhoto (any type); a type with its own link table overrides the three.
+    def photo_links(self, user, sha256):
+        """The links (querysets with `proven` and `blob_id`) of this type's records the user may
+        read that show this photo."""
+        return [RecordPhoto.objects.filter(entity=self.entity, blob__sha256=sha256,
+                                           record_uuid__in=self.visible(user).values("uuid"))]
+
+    def photo_received(self, user, sha256, path):
+        """The photo's bytes (verified, at `path`) were received from this user: it now counts
+        for his records of this type that show it (in the upload's transaction)."""
+        for links in self.photo_links(user, sha256):
+            links.filter(proven=False).update(proven=True)
+
+    def photo_held(self, user, sha256, path):
+        """The user already holds this photo (received for a record he may read): his own
+        records of this type that list it missing count it from now on. Default: as received."""
+        self.photo_received(user, sha256, path)
+
+    def announce_photos(self, uuid, photos):
+        """Link these announced photos ([{sha256, size, content_type, caption}]) to the record
+        (RecordPhoto), the files created unverified when new; returns the links."""
+        links = []
+        for photo in photos:
+            blob, _created = PhotoBlob.objects.get_or_create(
+                sha256=photo["sha256"], defaults={"size": photo["size"], "content_type":
+                                                  photo.get("content_type", "image/jpeg")})
+            if blob.size != photo["size"]:
+                raise Rejected(_t("La photo %(sha)s… a déjà été annoncée avec une autre "
+                                  "taille.") % {"sha": photo["sha256"][:12]})
+            link, _created = RecordPhoto.objects.get_or_create(
+                entity=self.entity, record_uuid=uuid, blob=blob,
+                defaults={"caption": photo.get("caption", "")})
+            links.append(link)
+        return links

@@ -368,6 +368,9 @@ class InstallationRecord(RecordType):
         if target:
             lock_installation(target)
 
+    def photo_links(self, user, sha256):
+        return []  # an installation shows no photo (its controls do)
+
     def package(self, user, assignments):
         installations = Installation.objects.filter(pk__in=assignments.values("installation"))
         return {self.members: self.serialise(installations, user)}

@@ -149,6 +149,7 @@ def field_messages():
             "%(count)s photo annoncée, %(missing)s à envoyer",
             "%(count)s photos annoncées, %(missing)s à envoyer", n)),
         "entityControl": _("contrôle"),
+        "entitySignalement": _("signalement"),
         "entityInstallation": _("installation"),
         "syncDone": _("Synchronisation terminée."),
         "photosSent": _plural(lambda n: ngettext(
@@ -180,6 +181,17 @@ def field_messages():
         "tookClient": _("Le responsable a appliqué votre saisie sur la version du serveur."),
         "rebaseFrozen": _("La version du serveur est déjà transmise : votre saisie ne peut plus "
                           "s'y appliquer. Abandonnez-la."),
+
+        # Reports (signalements) made in the field (wordings of the web form's, translated)
+        "myReports": _("Signalements"),
+        "newReport": _("Signaler un problème"),
+        "reportCategory": _("Type de problème"),
+        "reportPlace": _("Emplacement"),
+        "longitude": _("Longitude (WGS 84)"),
+        "latitude": _("Latitude (WGS 84)"),
+        "reportDescription": _("Description"),
+        "reportDescriptionMissing": _("Décrivez le problème en quelques mots."),
+        "fieldRequired": _("« %(label)s » est obligatoire."),
 
         # Calls to the platform
         "noNetwork": _("Pas de réseau : le serveur ne répond pas. Vos saisies restent sur la "

@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 
 from territory.models import Commune
 
-from .. import photos, records, scope
+from .. import photos, records
 from .messages import field_messages
 
 STYLES = ["vendor/ol/ol.css", "terrain/terrain.css"]
@@ -44,8 +44,8 @@ BASEMAP_LAYERS = "communes"  # public demo layer drawn by the platform's WMS und
 
 
 def may_use(user):
-    return bool(user.is_authenticated and user.is_active
-                and (user.is_gis_admin or user.role in scope.SPANC_ROLES))
+    """The SPANC staff and a reports service's agents: whoever a field record type admits."""
+    return bool(user.is_authenticated and user.is_active and records.may_sync(user))
 
 
 def _static_file(name):
@@ -110,7 +110,7 @@ def _config():
 @login_required
 def app(request):
     if not may_use(request.user):
-        raise PermissionDenied(_t("L'application terrain est réservée aux agents du SPANC."))
+        raise PermissionDenied(_t("L'application terrain est réservée aux agents du SPANC et des services qui traitent les signalements."))
     response = render(request, "terrain/app.html", {
         "styles": [static(n) for n in STYLES], "scripts": [static(n) for n in SCRIPTS],
         "config": _config(), "messages_js": field_messages(),

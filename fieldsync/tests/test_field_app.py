@@ -21,7 +21,8 @@ SCRIPTS_DIR = Path(views.__file__).resolve().parents[1] / "static" / "terrain"
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 # The same word in both languages: the only texts the English page may keep as in French.
 SAME_IN_ENGLISH = {"versionInParentheses", "installation", "zone", "comments", "photos",
-                   "position", "appliedVersion", "entityInstallation"}
+                   "position", "appliedVersion", "entityInstallation",
+                   "longitude", "latitude", "reportDescription"}
 
 
 def json_script(html, element_id):

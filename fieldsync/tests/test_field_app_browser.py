@@ -27,6 +27,8 @@ from fieldsync.models import (
     Control, ControlKind, ControlStatus, Device, PhotoBlob, SyncBatch, SyncChange,
 )
 
+from signalements.tests.conftest import mailbox, smtp_server  # noqa: F401 - fixtures
+
 from .conftest import GUERANDE, LA_BAULE, Tablet, control_change, make_installation
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
@@ -413,3 +415,71 @@ def test_field_app_in_english(field_campaign, live_server, chromium, artefacts):
         assert errors == []
     finally:
         context.close()
+
+
+def test_offline_report_by_a_services_agent_reaches_its_service_once(
+        committed_demo, live_server, browser_page, artefacts, mailbox, settings):
+    """A Guérande agent reports a pothole in the field app with the network off (type, the
+    type's fields, place typed, description, a GPS-tagged photo), syncs back online: one report,
+    routed to Guérande's services techniques, in their queue, its photo without metadata, the
+    service's e-mail once; a second sync sends nothing again."""
+    from signalements.demo import load_signalements_demo
+    from signalements.models import Report, Source
+    from signalements.tests.support import GUERANDE as PLACE, metadata_of, photo_with_gps
+
+    load_signalements_demo()
+    settings.CAPGEO_PUBLIC_URL = live_server.url
+    page, base = browser_page, live_server.url
+    log_in(page, base, "agent.guerande")
+    page.goto(base + "/terrain/")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.click("#download-button")
+    expect(page.locator("#banner")).to_contain_text("téléchargé", timeout=120_000)
+    expect(page.locator("#signalements-section")).to_be_visible()
+
+    page.context.set_offline(True)
+    assert network_reachable(page) is False
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#network")).to_have_text("Hors ligne")
+    page.click("button.new-report")
+    page.get_by_label("Type de problème").select_option(label="Voirie › Nid-de-poule")
+    page.get_by_label("Taille du trou").select_option(label="Grand (plus de 50 cm)")
+    page.get_by_label("Longitude (WGS 84)").fill(str(PLACE[0]))
+    page.get_by_label("Latitude (WGS 84)").fill(str(PLACE[1]))
+    page.get_by_label("Latitude (WGS 84)").press("Tab")
+    page.locator("#report-description").fill("Nid-de-poule vu en tournée, rue de la Collégiale.")
+    photo = photo_with_gps()
+    page.set_input_files("input[type=file]", files=[
+        {"name": "IMG_0042.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    expect(page.locator(".photos li")).to_have_count(1)
+    shot(page, artefacts, "terrain-signalement")
+    page.locator(".report-form button[type=submit]").click()
+    expect(pending(page)).to_have_text("1 modification en attente")
+    expect(page.locator("#signalements-section li")).to_have_count(1)
+    page.click("#sync-button")
+    expect(page.locator("#banner")).to_contain_text("Pas de réseau")
+    assert not Report.objects.filter(source=Source.FIELD).exists()
+
+    page.context.set_offline(False)
+    page.click("#sync-button")
+    expect(page.locator("#banner")).to_contain_text("Synchronisation terminée", timeout=60_000)
+    expect(page.locator("#sync-results")).to_contain_text("appliquée")
+    expect(page.locator("#banner")).to_contain_text("1 photo envoyée et vérifiée.")
+    expect(pending(page)).to_have_text("Aucune modification en attente")
+    page.click("#sync-button")  # nothing left to send: no second report
+    expect(page.locator("#banner")).to_contain_text("Synchronisation terminée", timeout=60_000)
+
+    report = Report.objects.get(source=Source.FIELD)
+    assert report.service.code == "guerande-st" and report.commune.insee == "44069"
+    assert report.reporter.username == "agent.guerande"
+    assert report.attributes["taille"] == "grand"
+    stored = report.photos.get()
+    assert metadata_of(bytes(stored.data))["gps"] == {}
+    assert len(mailbox.to("services-techniques@guerande.demo")) == 1
+    agent = Client()
+    agent.force_login(User.objects.get(username="agent.guerande"))
+    assert report.reference in agent.get("/signalements/traitement/").content.decode()
+    page.click("nav.tabs button[data-view=list]")
+    expect(page.locator("#signalements-section li")).to_contain_text(report.reference)
+    assert page.console_errors == []

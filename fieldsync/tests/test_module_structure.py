@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent
 ROOT = PACKAGE.parent
-RECORD_TYPES = {"installation", "control"}
+RECORD_TYPES = {"installation", "control", "signalement"}
 
 
 def modules():
@@ -89,7 +89,8 @@ def test_every_record_module_is_registered_in_order_with_its_form():
     modules = sorted(p.stem for p in (PACKAGE / "records").glob("*.py")
                      if p.stem not in ("__init__", "base"))
     assert sorted(records.REGISTRY) == modules
-    assert list(records.REGISTRY) == ["installation", "control"]  # a control refers to one
+    # A control refers to an installation; a report to nothing of the others.
+    assert list(records.REGISTRY) == ["installation", "control", "signalement"]
     forms = [s for s in SCRIPTS if s.startswith("terrain/forms/")]
     assert forms == [f"terrain/forms/{entity}.js" for entity in records.REGISTRY]
     for form in forms:

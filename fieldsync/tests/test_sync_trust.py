@@ -257,7 +257,7 @@ def test_every_error_under_api_sync_is_json_with_reasons(tablet, campaign):
     assert not_allowed.json()["reasons"] and not_allowed.json()["code"] == "method_not_allowed"
     forbidden = logged("agent.guerande").get("/api/sync/package/")
     assert forbidden.status_code == 403
-    assert forbidden.json()["reasons"] == ["Réservé aux agents du SPANC."]
+    assert forbidden.json()["reasons"] == ["Réservé aux agents du SPANC et des services qui traitent les signalements."]
     anonymous = Client().get("/api/sync/package/")
     assert anonymous.status_code in (401, 403)
     assert anonymous.json()["code"] == "not_authenticated" and anonymous.json()["reasons"]

@@ -117,6 +117,9 @@
     $("#tiles-info").textContent = tiles
       ? t("tilesInfo", {count: tiles.count, min: tiles.minZoom, max: tiles.maxZoom}) : "";
     $("#who").textContent = user ? user.name || user.username : "";
+    for (const type of Terrain.records.all()) {
+      await type.refresh();
+    }
   }
 
   async function showMap() {
@@ -260,7 +263,9 @@
           await store.get(target.store, result.id);
         const installation = record && record.server.installation
           ? await store.get("installations", record.server.installation) : null;
-        rows.push({label: (installation ? installation.server.address : "") + " (" +
+        const name = installation ? installation.server.address
+          : (record && record.server && record.server.reference) || "";
+        rows.push({label: name + " (" +
                           t(Terrain.records.byStore(target.store).label) + ")",
                    status: result.status, reasons: result.reasons || [],
                    details: await appliedDetails(result)});
@@ -361,6 +366,9 @@
     await refreshPending();
     document.body.dataset.ready = "true";
   }
+
+  // What the record types' own forms use (terrain/forms/<entity>.js).
+  Terrain.app = {setView, showBanner, refreshPending};
 
   start();
 })(window.Terrain = window.Terrain || {});

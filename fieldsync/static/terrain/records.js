@@ -9,7 +9,8 @@
  *   label    the text key naming it in the sync report;
  *   form     its form ({render}), or null when the app only shows it;
  *   kept(record, assigned)        whether a record of the changes is kept in its store;
- *   afterPull(page, store)        what the type also does with a package or a changes page.
+ *   afterPull(page, store)        what the type also does with a package or a changes page;
+ *   refresh()                     redraw what the type shows in the list view (after a sync).
  * The stores, the batch, the pulls and the sync report loop over Terrain.records.all().
  */
 (function (Terrain) {
@@ -18,7 +19,8 @@
 
   Terrain.records = {
     register(type) {
-      types.push({form: null, kept: () => true, afterPull: async () => {}, ...type});
+      types.push({form: null, kept: () => true, afterPull: async () => {},
+                  refresh: async () => {}, ...type});
     },
     all() {
       return types.slice();

@@ -21,19 +21,35 @@
     });
   }
 
+  /* Open the database at `version` (the current one when undefined), creating the stores it
+   * lacks on an upgrade. */
+  function openAt(version) {
+    return new Promise((resolve, reject) => {
+      const req = version === undefined ? indexedDB.open(DB_NAME) : indexedDB.open(DB_NAME, version);
+      req.onupgradeneeded = () => {
+        for (const [name, keyPath] of Object.entries(stores())) {
+          if (!req.result.objectStoreNames.contains(name)) {
+            req.result.createObjectStore(name, {keyPath});
+          }
+        }
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
+  /* A record type added since the tablet's database was made (a new store) upgrades it to the
+   * next version, keeping every record of the others. */
   function open() {
     if (!opening) {
-      opening = new Promise((resolve, reject) => {
-        const req = indexedDB.open(DB_NAME, 1);
-        req.onupgradeneeded = () => {
-          for (const [name, keyPath] of Object.entries(stores())) {
-            if (!req.result.objectStoreNames.contains(name)) {
-              req.result.createObjectStore(name, {keyPath});
-            }
-          }
-        };
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
+      opening = openAt().then((db) => {
+        const missing = Object.keys(stores()).some((name) => !db.objectStoreNames.contains(name));
+        if (!missing) {
+          return db;
+        }
+        const next = db.version + 1;
+        db.close();
+        return openAt(next);
       });
     }
     return opening;
