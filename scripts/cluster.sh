@@ -353,7 +353,9 @@ cluster_failback() {
         -e "s|^unix_socket_directories = .*|unix_socket_directories = '$PG_SOCKET'|" \
         "$staging/postgresql.conf"
     rm -f "$staging/standby.signal" "$staging/postmaster.pid"
-    rm -rf "$PGDATA_DIR" "$REPLICA_DATA"
+    # The old primary's files are kept aside (var/pg/data.before-failback) until the next failback.
+    rm -rf "$PG_DIR/data.before-failback" "$REPLICA_DATA"
+    mv "$PGDATA_DIR" "$PG_DIR/data.before-failback"
     mv "$staging" "$PGDATA_DIR"
     echo normal >"$TOPOLOGY_FILE"
     step pg-start-failback as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -w -t 60 start
