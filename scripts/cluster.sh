@@ -236,10 +236,11 @@ defaults
     timeout server 130s
     timeout queue 30s
     # A request whose server died before answering goes to another one: connection refused or
-    # reset (always safe, nothing was processed) and, for GET and HEAD only, an empty answer.
+    # reset (always safe, nothing was processed) and, for GET and HEAD only, a connection closed
+    # without an answer. Never on a 503 or a timeout: a long export that timed out would run again.
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response response-timeout 502 503 504
+    retry-on conn-failure empty-response junk-response
 
 frontend capgeo
     bind 127.0.0.1:$LB_PORT
