@@ -2,7 +2,8 @@
 
 A layer's columns flagged as personal data (Layer.personal_columns) are recorded each time a
 feature source outputs them — GeoJSON pages and exports, CSV, GeoPackage and Shapefile, WFS
-GetFeature / GetPropertyValue, GetFeatureInfo, vector tiles, field packages, printed reports:
+GetFeature / GetPropertyValue, GetFeatureInfo, vector tiles, field packages, printed reports,
+maps whose style reads them (maps.renderer.journal_drawn):
 who, when, which layer and columns, how many rows, through which protocol, from which address.
 The FeatureSource calls record() itself, so no protocol can forget it. The journal
 (PersonalDataRead) is append-only (a trigger refuses updates and deletes) and is purged past the
@@ -53,7 +54,8 @@ class PersonalDataReadMiddleware:
 
     def __call__(self, request):
         token = _context.set({"protocol": protocol_of(request)[:30],
-                              "address": request.META.get("REMOTE_ADDR") or None})
+                              "address": request.META.get("REMOTE_ADDR") or None,
+                              "request": request})
         try:
             return self.get_response(request)
         finally:
@@ -66,7 +68,8 @@ def reading_as(protocol, address=None):
     given): a request whose reads belong to a protocol of their own (the field package)."""
     if address is None:
         address = (_context.get() or {}).get("address")
-    token = _context.set({"protocol": protocol[:30], "address": address})
+    token = _context.set({"protocol": protocol[:30], "address": address,
+                          "request": (_context.get() or {}).get("request")})
     try:
         yield
     finally:
@@ -91,6 +94,11 @@ def record_read(user, layer_name, personal, rows=None):
     from .models import PersonalDataRead
 
     context = _context.get() or {"protocol": "python", "address": None}
+    if user is not None and getattr(getattr(user, "_state", None), "adding", False):
+        # An audience's stand-in (a tile drawn for everyone with the same rights, the admin's
+        # « ce que voit » map), never saved: the reader is the request's user.
+        request = context.get("request")
+        user = getattr(request, "user", None) if request is not None else None
     user = user if user is not None and user.is_authenticated else None
     layer_name = str(layer_name)
     try:

@@ -44,7 +44,10 @@ class AccessRuleAdmin(CatalogueAccessRuleAdmin):
     def effective_map(self, request, name):
         """The PNG of the rows the chosen user gets on the layer: his ServedLayer (the access
         policy's feature source and the style as he sees it), drawn by the map engine."""
+        from layers.access_log import record_read
+
         from . import catalogue
+        from .renderer import drawn_attributes
         from .thumbnails import rights_map_png  # Mapnik loads with the first drawing
 
         target, _query, error = self.effective_target(request)
@@ -56,6 +59,12 @@ class AccessRuleAdmin(CatalogueAccessRuleAdmin):
             raise Http404(_("Il ne voit pas cette couche.")) from None
         if not served.layer.is_vector:
             raise Http404(_("Pas de carte pour une couche distante."))
-        response = HttpResponse(rights_map_png(served), content_type="image/png")
+        png = rights_map_png(served)
+        source = served.grant
+        personal = set(drawn_attributes(source, served.resolved_style())) & \
+            set(source.personal_columns or ())
+        if personal:  # the administrator saw the owners' classes: his read
+            record_read(request.user, served.layer.name, sorted(personal))
+        response = HttpResponse(png, content_type="image/png")
         response["Cache-Control"] = "private, no-store"
         return response

@@ -194,7 +194,17 @@ def rows_geojson(served, srid, bbox_xy, pixel):
     return geojson if count else None  # Mapnik cannot read an empty collection
 
 
-def draw(served_layers, crs, bbox_xy, image, rows=False, version=None):
+def journal_drawn(served):
+    """Journal the personal-data columns a drawing reads for its style (a class or a label on
+    an owner's name shows it): who, which layer and columns, rows unknown, the request's
+    protocol (wms-GetMap, wmts, ogc-api, …) — layers.access_log. Nothing for a layer without
+    personal columns (no style resolved)."""
+    source = served.grant
+    if getattr(source, "personal_columns", None):
+        source.journal(drawn_attributes(source, served.resolved_style()))
+
+
+def draw(served_layers, crs, bbox_xy, image, rows=False, version=None, journal=True):
     """Draw the layers (first at the bottom) over bbox_xy (east/north order) onto image.
 
     rows=False: the cached Maps reading PostGIS through Mapnik's pooled connections (committed
@@ -203,9 +213,13 @@ def draw(served_layers, crs, bbox_xy, image, rows=False, version=None):
     not be committed yet); bounded by the image size (one vertex per half pixel).
     version: the catalogue version the decisions were taken under; the Maps read no row once
     the catalogue has changed (the caller checks a blank image: wms.wms.getmap.guarded_render).
+    journal: record the personal-data columns the styles read (journal_drawn), by the sources'
+    users; False when the drawing is not shown to them (the admin's rights map journals itself).
     """
     box = mapnik.Box2d(*bbox_xy)
     for served in served_layers:
+        if journal:
+            journal_drawn(served)
         if rows:
             geojson = rows_geojson(served, crs.srid, bbox_xy,
                                    (bbox_xy[2] - bbox_xy[0]) / image.width())

@@ -208,7 +208,8 @@ def rights_map_png(served, size=512):
     map_.zoom_to_box(mapnik.Box2d(*frame))
     image = mapnik.Image(size, size)
     mapnik.render(map_, image)
-    draw([served], crs_for("EPSG:2154", "1.3.0"), frame, image, rows=True)
+    # Shown to the administrator, not to the user: journaled as the administrator's read.
+    draw([served], crs_for("EPSG:2154", "1.3.0"), frame, image, rows=True, journal=False)
     return image.to_string("png")
 
 

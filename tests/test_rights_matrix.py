@@ -589,11 +589,20 @@ def test_a_style_never_shows_the_values_of_a_column_hidden_by_the_rules(rights, 
     owner_style(rights["droits_colonnes"])
     client = client_for(username)
     owners = "proprietaire" in EXPECTED[username]["droits_colonnes"][1]
+    start = PersonalDataRead.objects.count()
     for insee, colour in OWNER_COLOURS.items():
         expected = colour if owners else DEFAULT_POINT
         assert close_to(getmap_colour(client, insee), expected), (username, insee, "GetMap")
         assert close_to(wmts_colour(client, insee), expected), (username, insee, "WMTS")
         assert close_to(ogcapi_map_colour(client, insee), expected), (username, insee, "Maps")
+    # Drawing the owners' classes reads the owners: journaled (the maps drawn in the default
+    # symbol read nothing personal).
+    reads = list(PersonalDataRead.objects.order_by("pk")[start:])
+    assert {r.layer_name for r in reads} <= {"droits_colonnes"}
+    expected_protocols = {"wms-GetMap", "wmts", "ogc-api"} if owners else set()
+    assert {r.protocol for r in reads} >= expected_protocols
+    assert all("proprietaire" in r.columns and r.username == username for r in reads)
+    assert bool(reads) == owners, username
     key = picture(client.get("/ows", {
         "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic",
         "LAYER": "droits_colonnes", "STYLE": "proprietaires", "FORMAT": "image/png"}))

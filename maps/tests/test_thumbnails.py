@@ -143,3 +143,36 @@ def test_a_layer_restricted_to_communes_shows_the_territory_only(tmp_path,
     assert _frame(layer, TERRITORY) == _frame(type(layer)(name="x"))
     found = colours(render_thumbnail_png(layer))
     assert hex_rgb("#1f5f8b") not in found  # no outline
+
+
+def test_a_public_thumbnail_never_shows_the_classes_of_a_column_hidden_from_the_public(
+        tmp_path, django_capture_on_commit_callbacks):
+    """Shown to everyone, the thumbnail is drawn as the anonymous public sees the layer: a style
+    classed on a column hidden from him falls to the layer's default symbol; its file name
+    records the hidden columns, so hiding one more makes the stored one stale."""
+    from maps.thumbnails import current_thumbnail, thumbnail_filename
+
+    layer = publish(tmp_path)
+    rule = AccessRule.objects.create(layer=layer, audience=Audience.PUBLIC,
+                                     permission=Permission.VIEW)
+    categories = [{"value": name, "title": name, "symbol": point_style(colour)["symbol"]}
+                  for name, colour in (("Mairie de Guérande", RED),
+                                       ("Mairie de La Baule", GREEN))]
+    with django_capture_on_commit_callbacks(execute=True):
+        Style.objects.create(layer=layer, name="noms", title="Par nom", is_default=True,
+                             kind="categorized", definition={
+                                 "kind": "categorized", "attribute": "nom",
+                                 "categories": categories, "other": None})
+    shown = colours(stored_png(layer))
+    assert hex_rgb(RED) in shown and hex_rgb(GREEN) in shown
+    plain = layer.thumbnail.name
+
+    rule.columns = {"nom": "hidden", "habitants": "read"}
+    rule.save()
+    layer.refresh_from_db()
+    assert thumbnail_filename(layer, PUBLIC) != plain.rsplit("/", 1)[-1]
+    png, variant = current_thumbnail(layer)
+    assert variant == PUBLIC
+    found = colours(png)
+    assert hex_rgb(DEFAULT_POINT_FILL) in found
+    assert hex_rgb(RED) not in found and hex_rgb(GREEN) not in found
