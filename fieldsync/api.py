@@ -598,8 +598,11 @@ class BatchStateView(SyncView):
         tags=[TAG], summary="État d'un lot envoyé avec « Prefer: respond-async »",
         description="200 : la réponse du lot, comme celle d'un envoi direct. 202 : le lot est "
                     "enregistré mais pas encore appliqué ; relire après Retry-After secondes. "
-                    "404 : lot inconnu (ou d'un autre utilisateur).",
-        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR})
+                    "404 : lot inconnu (ou d'un autre utilisateur). 503 `busy` (state "
+                    "« failed ») : les processus de tâches de fond qui l'appliquaient se sont "
+                    "arrêtés ; renvoyer le même lot.",
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 403: ERROR, 404: ERROR,
+                   503: ERROR})
     def get(self, request, batch_id):
         answer = push_queue.state(request.user, batch_id)
         if answer is None:
