@@ -9,6 +9,7 @@ what GeoServer's GML 3 output and older clients use, rather than gml:Curve.
 from io import StringIO
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext as _
 from gisserver.output import XmlSchemaRenderer
 from gisserver.output.utils import attr_escape
 from gisserver.parsers.wfs20 import ResultType
@@ -78,7 +79,7 @@ class SQLGML311Renderer(SQLGML32Renderer):
         if not isinstance(instance, str):
             # Only flat catalogue layers are served; gisserver's Python writer is GML 3.2.
             raise WFSError("OperationProcessingFailed", "GetFeature",
-                           "Ce type d'objets ne peut pas être écrit en GML 3.1.1.")
+                           _("Ce type d'objets ne peut pas être écrit en GML 3.1.1."))
         self._write(instance)
 
     def render_exception(self, exception):
