@@ -149,7 +149,7 @@ def landing(request):
     base = base_url(request)
     name = settings.CAPGEO_INTERCOMMUNALITY_NAME
     document = {
-        "title": f"C@p Géo — OGC API de {name}",
+        "title": _("C@p Géo — OGC API de %(name)s") % {"name": name},
         "description": _("Les couches de la plateforme SIG communautaire en OGC API – Features "
                          "(GeoJSON), selon vos droits."),
         "links": [

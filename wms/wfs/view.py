@@ -142,8 +142,8 @@ class CapGeoWFSView(WFSView):
     def get_service_description(self, service=None):
         return ServiceDescription(
             title="C@p Géo — WFS",
-            abstract=("Couches du catalogue de C@p Géo, plateforme SIG communautaire de "
-                      f"{settings.CAPGEO_INTERCOMMUNALITY_NAME}."),
+            abstract=_("Couches du catalogue de C@p Géo, plateforme SIG communautaire de "
+                       "%(name)s.") % {"name": settings.CAPGEO_INTERCOMMUNALITY_NAME},
             keywords=["WFS", "C@p Géo", settings.CAPGEO_INTERCOMMUNALITY_NAME],
             provider_name=settings.CAPGEO_INTERCOMMUNALITY_NAME,
         )
