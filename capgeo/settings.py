@@ -272,6 +272,10 @@ CAPGEO_UPLOAD_MAX_BYTES = env_int("CAPGEO_UPLOAD_MAX_BYTES", 500 * MiB)  # one r
 CAPGEO_UNZIP_MAX_BYTES = env_int("CAPGEO_UNZIP_MAX_BYTES", 2048 * MiB)  # a zip's unpacked size
 CAPGEO_IMPORT_HEARTBEAT_SECONDS = env_int("CAPGEO_IMPORT_HEARTBEAT_SECONDS", 15)
 CAPGEO_IMPORT_STALE_SECONDS = env_int("CAPGEO_IMPORT_STALE_SECONDS", 120)  # silent job = failed
+# Background workers (layers.workers): heartbeat, and silence after which a worker is taken for
+# dead (its running tasks queued again or failed by the others).
+CAPGEO_WORKER_HEARTBEAT_SECONDS = env_int("CAPGEO_WORKER_HEARTBEAT_SECONDS", 10)
+CAPGEO_WORKER_STALE_SECONDS = env_int("CAPGEO_WORKER_STALE_SECONDS", 60)
 CAPGEO_API_FEATURES_DEFAULT_LIMIT = env_int("CAPGEO_API_FEATURES_DEFAULT_LIMIT", 100)
 CAPGEO_API_FEATURES_MAX_LIMIT = env_int("CAPGEO_API_FEATURES_MAX_LIMIT", 10000)
 CAPGEO_EXPORT_TIMEOUT = env_int("CAPGEO_EXPORT_TIMEOUT", 100)  # below gunicorn's 120 s
