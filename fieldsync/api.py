@@ -361,7 +361,8 @@ class PhotoView(SyncView):
                 request.user, sha256, request.META.get("HTTP_CONTENT_RANGE"), request,
                 _content_length(request)))
         except photos.ChecksumMismatch as mismatch:
-            photos.reset_after_mismatch(sha256)
+            if mismatch.shared:
+                photos.reset_after_mismatch(sha256)
             return error(mismatch.status, mismatch.message, **mismatch.extra)
         except photos.UploadError as failure:
             return error(failure.status, failure.message, **failure.extra)

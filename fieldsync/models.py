@@ -351,6 +351,11 @@ class PhotoBlob(models.Model):
     verified = models.BooleanField(_("vérifiée"), default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Whose upload the bytes received so far are (until verified): another user's bytes go to a
+    # file of his own (fieldsync.photos), so that nobody proves he has a photo by completing
+    # someone else's upload.
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                 blank=True, related_name="+", verbose_name=_("envoyée par"))
 
     class Meta:
         verbose_name = _("photo (fichier)")

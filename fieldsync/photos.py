@@ -110,9 +110,20 @@ def held_blob(user, sha256):
                                     verified=True).first()
 
 
+def _someone_elses_upload(blob, user):
+    """True while the bytes received so far for an unverified photo are another user's."""
+    return (not blob.verified and blob.received > 0 and blob.uploader_id is not None
+            and blob.uploader_id != user.pk)
+
+
 def status(blob, user=None):
     """The photo's state as this user sees it: a photo the server holds for others only shows
-    the bytes of his own upload (proof of possession), never as verified."""
+    the bytes of his own upload (proof of possession), never as verified; so does a photo whose
+    upload by someone else is under way."""
+    if user is not None and _someone_elses_upload(blob, user):
+        path = proof_path(blob.sha256, user)
+        return {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type,
+                "received": path.stat().st_size if path.exists() else 0, "verified": False}
     if user is not None and blob.verified and not _any(_links(user, blob.sha256, held=True)):
         path = proof_path(blob.sha256, user)
         received = path.stat().st_size if path.exists() else 0
@@ -159,8 +170,11 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
     if total != blob.size:
         raise UploadError(400, _t("Taille totale %(total)d différente de la taille annoncée "
                                   "(%(size)d octets).") % {"total": total, "size": blob.size})
-    if blob.verified:
+    if blob.verified or _someone_elses_upload(blob, user):
+        # Held for others, or being uploaded by someone else: this user's bytes are his own
+        # (under the photo's row lock, so two uploaders never share one file).
         return _receive_proof(user, blob, start, end, stream, content_length)
+    blob.uploader = user  # the bytes received from now on are his (received is 0, or his)
     if start != blob.received:
         raise UploadError(409, _t("Reprenez l'envoi à l'octet %(offset)d.")
                           % {"offset": blob.received}, received=blob.received)
@@ -185,7 +199,7 @@ def receive_chunk(user, sha256, content_range, stream, content_length):
         raise UploadError(507, _t("Espace disque du serveur insuffisant : ce morceau n'a pas été "
                                   "enregistré. Réessayez plus tard à partir de l'octet "
                                   "%(offset)d.") % {"offset": start}, received=start) from None
-    blob.save(update_fields=["received", "verified", "verified_at"])
+    blob.save(update_fields=["received", "verified", "verified_at", "uploader"])
     if blob.verified:  # received for the uploader's records that show it
         _received(user, sha256)
     return status(blob)
@@ -229,9 +243,25 @@ def _receive_proof(user, blob, start, end, stream, content_length):
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1024 * 1024), b""):
             digest.update(block)
-    path.unlink(missing_ok=True)
     if digest.hexdigest() != blob.sha256:
-        raise ChecksumMismatch(blob)
+        path.unlink(missing_ok=True)
+        raise ChecksumMismatch(blob, shared=False)  # his own bytes only: the others' stay
+    if not blob.verified:
+        # He completed his own upload before the one under way: his file is the photo; the
+        # other uploader's bytes become that user's own upload, resumed where he was.
+        partial = partial_path(blob.sha256)
+        if partial.exists() and blob.uploader_id is not None:
+            theirs = partial.with_name(f"{blob.sha256}.proof-{blob.uploader_id}")
+            os.replace(partial, theirs)
+            _truncate_quietly(theirs, blob.received)  # bytes past it never committed
+        target = final_path(blob.sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        blob.verified, blob.verified_at = True, timezone.now()
+        blob.received, blob.uploader = blob.size, None
+        blob.save(update_fields=["received", "verified", "verified_at", "uploader"])
+    else:
+        path.unlink(missing_ok=True)
     _received(user, blob.sha256)
     return status(blob)
 
@@ -259,16 +289,18 @@ def _verify(blob, path):
 
 
 class ChecksumMismatch(UploadError):
-    def __init__(self, blob):
+    def __init__(self, blob, shared=True):
         super().__init__(400, _t("Empreinte incorrecte : le fichier reçu ne correspond pas à "
                                  "l'empreinte SHA-256 annoncée ; il a été écarté, renvoyez la "
                                  "photo depuis le début."), code="checksum_mismatch", received=0)
         self.blob = blob
+        self.shared = shared  # the photo's own upload (else the user's own file only)
 
 
 def reset_after_mismatch(sha256):
-    """The upload transaction rolled back; record that the discarded bytes must be resent."""
-    PhotoBlob.objects.filter(sha256=sha256, verified=False).update(received=0)
+    """The upload transaction rolled back; record that the discarded bytes must be resent (by
+    whoever uploads next)."""
+    PhotoBlob.objects.filter(sha256=sha256, verified=False).update(received=0, uploader=None)
 
 
 def control_photo_status(control: Control, user):

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.db import connection, connections, transaction
 
-from fieldsync import batching, push
+from fieldsync import batching, campaigns, push
 from fieldsync.models import (
     AuditEntry, ChangeLog, Control, ControlPhoto, Installation, SyncChange,
 )
@@ -305,3 +305,96 @@ def test_a_photo_announced_again_while_held_is_repaired_by_its_upload(campaign):
     state = tablet.client.get(f"/api/sync/controls/{second['id']}/photos/").json()
     assert state["missing"] == []
     assert ControlPhoto.objects.get(control__uuid=second["id"], blob__sha256=sha256(photo)).proven
+
+
+# --- photos: two inspectors of different scopes uploading the same photo ---------------------
+def _second_scope_control(second_inspector):
+    """A control of an installation that only the second inspector sees."""
+    from fieldsync.models import ControlKind
+
+    from .conftest import GUERANDE, make_installation, user
+
+    installation = make_installation(GUERANDE, "9 chemin des Marais salants")
+    control = Control.objects.create(installation=installation,
+                                     kind=ControlKind.objects.get(code="bon_fonctionnement"))
+    campaigns.assign(user("responsable.spanc"), [control], second_inspector)
+    return control
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nobody_proves_a_photo_by_completing_someone_elses_upload(campaign, second_inspector):
+    """The window: an unverified photo's upload was one shared file whose offset anyone who had
+    announced the SHA-256 could continue; whoever sent the last byte had the photo counted as
+    received for *his* controls (the possession proof of a last byte). Each uploader now has his
+    bytes to himself: the other's upload is not his to complete."""
+    from .conftest import sha256
+
+    photo = b"\xff\xd8\xff\xe0" + b"fosse-septique" * 200
+    sha, size = sha256(photo), len(photo)
+    owner, other = Tablet("controleur.spanc"), Tablet("controleur.deux")
+    mine = owner.package()["controls"][0]
+    owner.push([control_change(mine, status="in_progress", photos=[photo])])
+    _second_scope_control(second_inspector)
+    theirs = other.package()["controls"][0]
+    other.push([control_change(theirs, status="in_progress", photos=[photo])])
+
+    assert owner.put_photo(photo[:-1], 0, size - 2, size, sha=sha).json()["received"] == size - 1
+    assert other.client.get(f"/api/sync/photos/{sha}/").json()["received"] == 0
+    last_byte = other.put_photo(photo[-1:], size - 1, size - 1, size, sha=sha)
+    assert last_byte.status_code == 409 and last_byte.json()["received"] == 0
+    assert other.client.get(f"/api/sync/photos/{sha}/content/").status_code == 404
+    assert not ControlPhoto.objects.filter(control__uuid=theirs["id"], proven=True).exists()
+    assert owner.put_photo(photo[-1:], size - 1, size - 1, size, sha=sha).json()["verified"]
+    assert not ControlPhoto.objects.filter(control__uuid=theirs["id"], proven=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_inspectors_uploading_one_photo_at_once_each_prove_it_with_their_bytes(
+        campaign, second_inspector):
+    """Both upload the same photo at the same time, by chunks, on two connections: the photo is
+    stored once, each one's controls count it once he sent every byte himself, and the one who
+    finished second resumes where he was (no byte sent twice)."""
+    from fieldsync.models import PhotoBlob
+
+    from .conftest import sha256
+
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+    sha, size = sha256(photo), len(photo)
+    tablets = [Tablet("controleur.spanc"), Tablet("controleur.deux")]
+    tablets[0].push([control_change(tablets[0].package()["controls"][0], status="in_progress",
+                                    photos=[photo])])
+    _second_scope_control(second_inspector)
+    tablets[1].push([control_change(tablets[1].package()["controls"][0], status="in_progress",
+                                    photos=[photo])])
+    barrier, answers, errors = threading.Barrier(2), {0: [], 1: []}, []
+
+    def upload(index):
+        tablet = tablets[index]
+        try:
+            barrier.wait()
+            for _attempt in range(50):
+                state = tablet.client.get(f"/api/sync/photos/{sha}/").json()
+                if state["verified"]:
+                    break
+                start = state["received"]
+                end = min(start + 1000, size) - 1
+                answers[index].append(tablet.put_photo(photo[start:end + 1], start, end, size,
+                                                       sha=sha).status_code)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    assert all(code in (200, 409) for codes in answers.values() for code in codes), answers
+    assert PhotoBlob.objects.get(sha256=sha).verified
+    assert ControlPhoto.objects.filter(blob__sha256=sha).count() == 2
+    assert all(ControlPhoto.objects.filter(blob__sha256=sha).values_list("proven", flat=True))
+    for tablet in tablets:
+        content = tablet.client.get(f"/api/sync/photos/{sha}/content/")
+        assert content.status_code == 200 and b"".join(content.streaming_content) == photo
