@@ -372,12 +372,12 @@ def _close_resubmitted(user, change):
     conflict_id = change.get("resubmits")
     if not conflict_id:
         return None
-    targets = [as_uuid(identifier) for _entity, identifier in
-               records.get(change["entity"]).modifies(change)]
+    record_type = records.get(change["entity"])
+    targets = {as_uuid(identifier) for _entity, identifier in record_type.modifies(change)}
     conflict = (SyncChange.objects.select_for_update(of=("self",))
                 .filter(id=conflict_id, status=ChangeStatus.CONFLICT, batch__user=user,
-                        entity_uuid__in=targets).first())
-    if conflict is None:
+                        entity=change["entity"]).first())
+    if conflict is None or not record_type.resubmits(conflict, targets):
         raise Rejected(_t("resubmits : ce n'est pas l'un de vos conflits sur cet objet."))
     if conflict.resolution == SyncChange.Resolution.OPEN:
         conflict.resolution = SyncChange.Resolution.RESUBMITTED

@@ -111,6 +111,11 @@ class RecordType:
         from django.db.models import Q
         return Q(entity=self.entity, entity_uuid__in=self.visible(user).values("uuid"))
 
+    def resubmits(self, conflict, targets):
+        """True when a change modifying `targets` (uuids) may resend this conflict (`resubmits`):
+        by default, a change of the conflict's record."""
+        return conflict.entity_uuid in targets
+
     def conflict_subject(self, user, change):
         """The record a conflict is about, as it is now and as the user may read it (the one
         "keep the server's version" keeps), or None."""

@@ -839,6 +839,18 @@ class ControlRecord(RecordType):
             return None
         return self.load(user, chain_end(found).uuid)
 
+    def resubmits(self, conflict, targets):
+        """A correction in conflict is resent by a change of any control of the chain of the
+        control it corrected (§ 6.6: the tablet corrects, or completes, the chain's last one)."""
+        if conflict.op != "supersede" or super().resubmits(conflict, targets):
+            return super().resubmits(conflict, targets)
+        control = Control.objects.filter(uuid=self._corrected(conflict)).first()
+        while control is not None:
+            if control.uuid in targets:
+                return True
+            control = Control.objects.filter(supersedes=control).first()
+        return False
+
     def lock_conflict(self, change):
         if change.op != "supersede":
             return super().lock_conflict(change)

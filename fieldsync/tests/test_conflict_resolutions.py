@@ -192,3 +192,22 @@ def test_a_corrected_control_is_no_longer_validated_or_rejected(campaign):
         assert answer.status_code == 400, answer.content
         assert "remplacé par une correction" in answer.json()["detail"]
     assert Control.objects.get(uuid=submitted["id"]).status == "submitted"
+
+
+def test_a_correction_in_conflict_is_resent_on_the_chains_last_control(campaign):
+    """§ 6.6: the tablet whose correction conflicts completes (or corrects) the chain's last
+    control and names the conflict in `resubmits`: that closes it, as for any record."""
+    first, second = Tablet("controleur.spanc", "A"), Tablet("controleur.spanc", "B")
+    submitted = result(first, [control_change(chain(first, 0))])["record"]
+    server = result(first, [supersede(submitted, comments="correction de A")])["record"]
+    conflict = result(second, [supersede(submitted, comments="correction de B")])
+    assert conflict["status"] == "conflict"
+    other = result(second, [dict(control_change(server, status="in_progress", comments="x"),
+                                 resubmits=str(uuid.uuid4()))])
+    assert other["status"] == "rejected"  # not one of his conflicts
+    resent = result(second, [dict(control_change(server, status="in_progress",
+                                                 comments="correction de B"),
+                                  resubmits=conflict["change_id"])])
+    assert resent["status"] == "applied" and resent["resubmits"] == conflict["change_id"]
+    assert SyncChange.objects.get(pk=conflict["change_id"]).resolution == "resubmitted"
+    assert conflict["change_id"] not in listed(manager())
