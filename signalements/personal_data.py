@@ -7,18 +7,25 @@
   ``manage.py signalements_donnees --anonymiser``.
 - A reporter's request, by the e-mail address he gave: ``--exporter ADRESSE`` prints his
   reports as JSON, ``--effacer ADRESSE`` erases his contact and deletes the hidden photos of his
-  reports at once, closed or not (a service can no longer reach him).
+  reports at once, closed or not (a service can no longer reach him). The same, without an
+  account, on the web (signalements.views_personal_data): from a report's tracking link, or for
+  every report of an address through a signed link sent to it (request_token).
 
 Each erasure is written to the report's audit trail (without the erased values).
 """
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import EventKind, Report, ReportEvent, ReportPhoto, Status
+
+
+SIGNING_SALT = "signalements.donnees"
 
 
 def retention_days():
@@ -54,10 +61,26 @@ def anonymise_expired(now=None):
                   % {"days": retention_days()})
 
 
-def export_for(email):
-    """A reporter's reports (by the e-mail address he gave), as JSON-ready dicts."""
-    reports = Report.objects.filter(contact_email__iexact=email.strip()).select_related(
-        "category", "commune", "service").order_by("created_at")
+def with_hidden_photos(queryset):
+    """The reports, each with ``hidden_photos``: how many of its photos are hidden from the
+    public (those a service judged to show a person; erased on request)."""
+    return queryset.annotate(hidden_photos=Count("photos", filter=Q(photos__public=False)))
+
+
+def reports_of(email):
+    """The reports made with this e-mail address (any case), oldest first."""
+    return with_hidden_photos(Report.objects.filter(contact_email__iexact=email.strip())) \
+        .order_by("created_at")
+
+
+def kept(report):
+    """Is any personal data still kept about the report's author?"""
+    return bool(report.contact_name or report.contact_email or report.contact_phone
+                or report.reporter_id or getattr(report, "hidden_photos", 0))
+
+
+def export_reports(reports):
+    """Reports as JSON-ready dicts: what the platform keeps, the author's contact included."""
     return [{
         "reference": r.reference, "type": str(r.category), "commune": r.commune.name,
         "service": r.service.name, "etat": r.get_status_display(), "motif": r.status_reason,
@@ -67,6 +90,32 @@ def export_for(email):
         "suivi": [{"le": e.at.isoformat(), "quoi": e.get_kind_display(), "texte": e.text}
                   for e in r.events.filter(public=True).order_by("at", "id")],
     } for r in reports]
+
+
+def export_for(email):
+    """A reporter's reports (by the e-mail address he gave), as JSON-ready dicts."""
+    return export_reports(Report.objects.filter(contact_email__iexact=email.strip())
+                          .select_related("category", "commune", "service")
+                          .order_by("created_at"))
+
+
+def erase_report(report):
+    """(1, photos deleted): the author of one report asked, from its tracking link."""
+    return _erase(Report.objects.filter(pk=report.pk),
+                  _("Données personnelles effacées à la demande du déclarant (lien de suivi)."))
+
+
+def request_token(email):
+    """The signed token of a request by e-mail (the link sent to that address)."""
+    return signing.dumps(email.strip().lower(), salt=SIGNING_SALT, compress=True)
+
+
+def email_from_token(token, max_age):
+    """The address of a valid token not older than max_age seconds, else None."""
+    try:
+        return signing.loads(token, salt=SIGNING_SALT, max_age=max_age)
+    except signing.BadSignature:  # tampered, or expired (SignatureExpired)
+        return None
 
 
 def erase_for(email):

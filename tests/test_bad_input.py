@@ -1065,6 +1065,45 @@ def test_report_form_nul(client, reports_demo):
     assert report_writes() == before
 
 
+@pytest.mark.parametrize("body, words", [
+    ({"courriel": "pas-une-adresse"}, "Adresse électronique invalide"),
+    ({"courriel": "a@b.fr", "site_web": "http://spam"}, "rester vide"),
+    ({"courriel": "a\x00b@exemple.fr"}, "U+0000"),
+    ({"courriel": "x" * 5000 + "@exemple.fr"}, "Adresse électronique invalide"),
+])
+def test_personal_data_request_bad_input(client, reports_demo, body, words):
+    """The reporter's data request (RGPD): a clear French page, nothing written, no e-mail."""
+    from django.core import mail
+
+    before = report_writes()
+    message = assert_error(client.post("/signalements/mes-donnees/", body), HTML)
+    assert words in message, message[:2000]
+    assert report_writes() == before and mail.outbox == []
+
+
+@pytest.mark.parametrize("path", ["/signalements/mes-donnees/a%00b/",
+                                  "/signalements/mes-donnees/" + "A" * 3000 + "/",
+                                  "/signalements/mes-donnees/e30:1tQ:xyz/",
+                                  "/signalements/suivi/a%00b/donnees/"])
+def test_personal_data_links_bad_input(client, reports_demo, path):
+    before = report_writes()
+    assert_error(client.get(path), HTML, statuses=(400, 404))
+    assert_error(client.post(path, {"confirmer": "oui"}), HTML, statuses=(400, 403, 404))
+    assert report_writes() == before
+
+
+@pytest.mark.parametrize("query", ["du=NaN&au=1e400", "service=" + HUGE_INT, "etat=%00",
+                                   "du=2026-13-45", "service=-1&etat=x"])
+def test_dashboard_filters_bad_input(client, reports_demo, query):
+    """Meaningless filters are ignored (the whole dashboard), a NUL refused: never a 500."""
+    client.force_login(User.objects.get(username="agent.guerande"))
+    response = client.get("/signalements/tableau-de-bord/?" + query)
+    if "%00" in query:
+        assert_error(response, HTML)
+    else:
+        assert response.status_code == 200
+
+
 @pytest.mark.parametrize("query", ["categorie=x", "categorie=1&longitude=NaN&latitude=47",
                                    "categorie=1&longitude=-2.4&latitude=1e400",
                                    "categorie=%00", "categorie=" + HUGE_INT])
