@@ -378,7 +378,7 @@ class MessageKind(models.TextChoices):
 
 class MessageTemplate(models.Model):
     """The text of an e-mail, editable in the administration (Django template language; the
-    variables are listed in docs/signalements.md). Without one, the built-in text is used."""
+    variables are listed in docs/guide-signalements.md). Without one, the built-in text is used."""
     kind = models.CharField(_("message"), max_length=20, choices=MessageKind.choices, unique=True)
     subject = models.CharField(_("objet"), max_length=200)
     body = models.TextField(_("texte"))

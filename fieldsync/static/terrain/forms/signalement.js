@@ -146,10 +146,12 @@
     const coordinates = report.geometry ? report.geometry.coordinates : [];
     const root = document.getElementById("view-form");
     Terrain.app.setView("form");
-    root.innerHTML = `<form class="report-form" novalidate>
+    root.innerHTML = `<form class="report-form control-form" novalidate>
       <button type="button" class="back">${esc(t("backToList"))}</button>
       <h2>${esc(isNew ? t("newReport") : (report.reference || t("statePending")))}</h2>
       ${record && record.server ? `<p class="muted">${esc(report.status_label || "")} · ${esc(report.service || "")}</p>` : ""}
+      ${record && record.outcome ? `<div class="outcome ${esc(record.outcome.status)}" role="alert">
+        <ul>${(record.outcome.reasons || []).map((r) => `<li>${esc(r)}</li>`).join("")}</ul></div>` : ""}
       <label for="report-category">${esc(t("reportCategory"))} *</label>
       <select id="report-category" required ${fixed}>
         <option value="">—</option>
@@ -172,7 +174,7 @@
       <h3>${esc(t("photos"))}</h3>
       ${onServer.length ? `<p class="muted">${onServer.length} · ${esc(t("photoOnServer"))}</p>` : ""}
       <ul class="photos"></ul>
-      ${editable ? `<label class="button">${esc(t("takePhoto"))}
+      ${editable ? `<label class="file button">${esc(t("takePhoto"))}
         <input type="file" name="photo" class="visually-hidden" accept="image/*" capture="environment" multiple></label>` : ""}
       <p class="error" role="alert"></p>
       ${editable ? `<button type="submit" class="primary">${esc(t("newReport"))}</button>` : ""}
@@ -202,7 +204,9 @@
                          zoom: coordinates.length ? 16 : 11, maxZoom: 19}),
     });
     const points = new ol.source.Vector();
-    map.addLayer(new ol.layer.Vector({source: points}));
+    map.addLayer(new ol.layer.Vector({source: points, style: new ol.style.Style({
+      image: new ol.style.Circle({radius: 9, fill: new ol.style.Fill({color: "#d55e00"}),
+                                  stroke: new ol.style.Stroke({color: "#fff", width: 3})})})}));
     function place(longitude, latitude, centre) {
       points.clear();
       marker = new ol.Feature(new ol.geom.Point(ol.proj.fromLonLat([longitude, latitude])));
