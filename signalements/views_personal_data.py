@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import personal_data
-from .limits import HONEYPOT, LimitExceeded, check_honeypot, check_rate
+from .limits import HONEYPOT, LimitExceeded, check_honeypot, check_nul, check_rate
 from .models import Report
 
 REQUEST_VALID_HOURS = 24
@@ -71,6 +71,7 @@ def request_access(request):
     if request.method == "POST":
         email = (request.POST.get("courriel") or "").strip()
         try:
+            check_nul(request.POST)
             check_honeypot(request.POST)
             EmailValidator()(email)
             check_rate(request, group="signalements:donnees")
