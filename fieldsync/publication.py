@@ -16,11 +16,13 @@ commune's rows (column rights, layers.access).
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from fieldsync import chunk
 from layers.access import quote_ident
 from layers.events import layer_data_changed
+from layers.features.maintained import maintain
 from layers.models import (
     AccessRule, Audience, Layer, Licence, Permission, RowRestriction, Theme, UpdateFrequency,
 )
@@ -55,7 +57,11 @@ LAYERS = {}  # name: PublishedLayer, in the order the record types registered th
 
 
 def register(layer):
+    """A layer published from a record type's records: maintained by the field sync (protocol
+    writes refused: layers.features.maintained)."""
     LAYERS[layer.name] = layer
+    maintain(layer.name, gettext_lazy("les fiches SPANC (application terrain et gestion "
+                                      "SPANC)"))
     return layer
 
 

@@ -761,7 +761,9 @@ def publish_edit(source, changes, user, box_fids):
 
 def refused(error):
     """The feature source's refusal of a write (rights: layers.access) as a 403, nothing saved."""
-    if isinstance(error, OperationDenied):
+    if isinstance(error, OperationDenied) and error.reason:
+        message = error.reason
+    elif isinstance(error, OperationDenied):
         message = {
             "insert": _("Vous n'avez pas le droit d'ajouter des objets à cette collection : rien "
                         "n'a été enregistré."),

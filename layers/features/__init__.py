@@ -17,14 +17,16 @@ from .query import (All, Any, Between, Compare, FeatureQuery, Fids, In, IsNull, 
                     OUTPUT_SRIDS, Spatial, storage_area, storage_geometry)
 from .source import (ALL_ROWS, NO_ROWS, Clip, ExportFailed, FeatureSource, InvalidFilterValue,
                      RowFilter)
-from .writing import (GeometryValue, InvalidGeometry, InvalidValue, OperationDenied,
+from .writing import (GeometryValue, InvalidGeometry, InvalidValue, MaintainedLayer,
+                      OperationDenied,
                       OutsideWriteFilter, ReadOnlyColumn,
                       geometry_from_geojson, geometry_from_gml)
 
 __all__ = [
     "ALL_ROWS", "NO_ROWS", "OUTPUT_SRIDS", "All", "Any", "Between", "Clip", "Column", "Compare",
     "ExportFailed", "FeatureQuery", "FeatureSource", "Fids", "GeometryValue", "In",
-    "InvalidFilterValue", "InvalidGeometry", "InvalidValue", "IsNull", "Like", "Not",
+    "InvalidFilterValue", "InvalidGeometry", "InvalidValue", "IsNull", "Like", "MaintainedLayer",
+    "Not",
     "OperationDenied", "OutsideWriteFilter",
     "ReadOnlyColumn", "RowFilter", "Spatial", "UnknownColumn", "geometry_from_geojson",
     "geometry_from_gml", "storage_area", "storage_geometry",

@@ -24,11 +24,13 @@ import json
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
+from django.utils.translation import gettext as _
 
 from ..models import FeatureChange
 from ..sql import quote_ident, quote_literal
 from ..tables import GEOMETRY_COLUMN, PRIMARY_KEY, SRID
 from .columns import UnknownColumn
+from .maintained import maintainer
 
 FID_SQL = quote_ident(PRIMARY_KEY)
 GEOM_SQL = quote_ident(GEOMETRY_COLUMN)
@@ -46,11 +48,24 @@ class ReadOnlyColumn(ValueError):
 
 class OperationDenied(PermissionError):
     """An operation the user does not hold on the layer (insert, update_attributes,
-    update_geometry, delete)."""
+    update_geometry, delete). reason: a message for the user when the refusal is not about his
+    rights (MaintainedLayer), else None and the protocol words it."""
 
-    def __init__(self, operation):
+    def __init__(self, operation, reason=None):
         super().__init__(operation)
         self.operation = operation
+        self.reason = reason
+
+
+class MaintainedLayer(OperationDenied):
+    """A protocol write to a layer a domain application maintains (layers.features.maintained):
+    it would be overwritten by the application's next publication."""
+
+    def __init__(self, operation, layer_name, application):
+        super().__init__(operation, _(
+            "La couche « %(layer)s » est tenue à jour par %(application)s : modifiez-la là, ses "
+            "objets seraient sinon remplacés à la prochaine publication. Rien n'a été "
+            "enregistré.") % {"layer": layer_name, "application": application})
 
 
 class OutsideWriteFilter(PermissionError):
@@ -165,6 +180,14 @@ class WritingMixin:
         if not self.holds(operation):
             raise OperationDenied(operation)
 
+    def require_protocol_write(self, operation):
+        """require(operation), for a write through a protocol: MaintainedLayer on a layer a
+        domain application maintains, whatever the user's rights."""
+        application = maintainer(self.layer.name)
+        if application is not None:
+            raise MaintainedLayer(operation, self.layer.name, application)
+        self.require(operation)
+
     def _filters(self, operations):
         """The write filters of operations, as one RowFilter's (sql, params) (AND)."""
         if not operations:
@@ -188,7 +211,7 @@ class WritingMixin:
         """Insert one row (values checked by checked_values) and return its fid; refused
         (OperationDenied, OutsideWriteFilter: nothing inserted) without the insert operation or
         when the new row is outside its write filter."""
-        self.require("insert")
+        self.require_protocol_write("insert")
         columns, expressions, params = [], [], []
         if geometry is not None:
             columns.append(GEOM_SQL)
@@ -230,7 +253,7 @@ class WritingMixin:
         their write filters before or after."""
         operations = self.update_operations(values, set_geometry)
         for operation in operations:
-            self.require(operation)
+            self.require_protocol_write(operation)
         assignments, params = [], []
         if set_geometry:
             if geometry is None:
@@ -258,7 +281,7 @@ class WritingMixin:
     def delete(self, fids):
         """Delete the rows fids; refused (nothing deleted) without the delete operation or when
         a row is outside its write filter."""
-        self.require("delete")
+        self.require_protocol_write("delete")
         outside = self._outside(fids, ["delete"])
         if outside:
             raise OutsideWriteFilter("delete", outside)

@@ -166,6 +166,8 @@ def guarded(grant, locator, write):
     try:
         return write()
     except OperationDenied as error:
+        if error.reason:
+            raise WFSError("PermissionDenied", locator, error.reason) from None
         raise WFSError("PermissionDenied", locator,
                        _("Vous n'avez pas le droit de %(operation)s la couche « %(layer)s » : "
                          "rien n'a été enregistré.")
