@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from capgeo.demo import load_demo
 
@@ -90,6 +91,15 @@ def plain_static_urls():
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     with override_settings(STORAGES=storages):
         yield
+
+
+@pytest.fixture(autouse=True)
+def platform_language_after_each_test():
+    """A request in English leaves English active in the test's thread (LocaleMiddleware never
+    deactivates it), so a later test writing texts without a request (commands, journals) wrote
+    them in English depending on the order: every test ends back on LANGUAGE_CODE."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session", autouse=True)
