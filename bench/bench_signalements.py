@@ -27,19 +27,17 @@ import common  # the project on sys.path, its settings; Django is set up in main
 
 SECTION = "## Signalements (`bench/bench_signalements.py`)"
 COPY = "bench_signalements_copie"
-NOTES = """Lecture (2 décembre 2026) :
+NOTES = """Lecture (3 décembre 2026, machine calme, aucune autre tâche) :
 
+- Création d'un signalement : **objectif atteint**, p95 de 29 à 31 ms pour 100 ms sur deux exécutions (médiane ≈ 24 ms),
+  recherche de doublons comprise (≈ 8 ms de médiane parmi les 10 000). Le 2 décembre, sous une
+  charge de 9 à 12 pour 2 cœurs, la même mesure donnait 164 / 576 ms : la machine, pas le code.
+  La publication des deux couches ne remesure plus toute la table (compte et emprises) à chaque
+  changement : seulement quand une ligne sort d'une couche ou qu'un point tombe hors de
+  l'emprise connue (`signalements/publication.py`).
 - La couche publique se dessine comme la même couche publiée de façon ordinaire : c'est une
   table `layers_data` comme les autres (mêmes index, même rendu) ; les écarts du tableau sont du
-  même ordre que le bruit d'une machine chargée.
-- Création d'un signalement : l'objectif de 100 ms au p95 n'est **pas démontré** ici — la
-  machine, partagée, avait une charge de 9 à 12 pour 2 cœurs pendant les mesures, ce qui
-  allonge chaque durée de 4 à 6 fois. Dans le processus (même base, même session), la création
-  seule (`reporting.create_report`, sans HTTP) coûte ~77 ms et la recherche de doublons ~30 ms ;
-  la publication des deux couches est passée de ~97 ms à ~27 ms par signalement en ne
-  remesurant plus toute la table (compte et emprises) à chaque changement : seulement quand une
-  ligne sort d'une couche ou qu'un point tombe hors de l'emprise connue
-  (`signalements/publication.py`). À refaire sur une machine calme.
+  bruit.
 - La photo d'un téléphone (12 Mpx) coûte surtout son décodage et son ré-encodage par Pillow
   (réduction à 1 600 px et suppression des métadonnées), hors de l'objectif."""
 
@@ -75,7 +73,7 @@ def fill(total, seed=16):
             INSERT INTO signalements_report (uuid, tracking_token, category_id, service_id,
                 commune_id, location, address, description, attributes, status, status_reason,
                 contact_name, contact_email, contact_phone, source, device_id, client_key,
-                supports, created_at, updated_at)
+                supports, version, created_at, updated_at)
             SELECT md5(random()::text || n)::uuid, md5('t' || n || random()),
                    (%(leaves)s)[1 + n %% cardinality(%(leaves)s)],
                    (%(services)s)[1 + n %% cardinality(%(services)s)], c.id, p.geom, '',
@@ -84,7 +82,7 @@ def fill(total, seed=16):
                           'Panneau couché par le vent', 'Trottoir défoncé devant l''école'])
                        [1 + n %% 6] || ' n° ' || n, '{}'::jsonb,
                    (ARRAY['nouveau', 'pris_en_compte', 'en_cours', 'resolu', 'rejete'])
-                       [1 + (n * 7) %% 5], '', '', '', '', 'web', '', '', 0,
+                       [1 + (n * 7) %% 5], '', '', '', '', 'web', '', '', 0, 1,
                    now() - (n %% 120) * interval '1 day', now()
             FROM (SELECT row_number() OVER () AS n, d.geom
                   FROM ST_Dump(ST_GeneratePoints((SELECT ST_Union(geom) FROM territory_commune),
@@ -223,7 +221,7 @@ def main():
         SECTION, "",
         f"Mesuré le {time.strftime('%Y-%m-%d')} sur {machine['cpu']} ({machine['nproc']} cœurs, "
         f"{machine['ram']}), PostgreSQL {machine['postgres']}, PostGIS {machine['postgis']} ; "
-        f"charge moyenne {common.fr(load[0], 1)} (machine partagée avec d’autres tâches). "
+        f"charge moyenne {common.fr(load[0], 1)} (les autres tâches de la machine comprises). "
         f"{common.fr(total, 0)} signalements avec photo dans la base ; temps serveur dans le "
         "processus (client de test de Django : intergiciels, limites comptées dans PostgreSQL, "
         "aiguillage, journal, publication des deux couches dans la transaction).",
