@@ -29,12 +29,12 @@ SECTION = "## Signalements (`bench/bench_signalements.py`)"
 COPY = "bench_signalements_copie"
 NOTES = """Lecture (3 décembre 2026, machine calme, aucune autre tâche) :
 
-- Création d'un signalement : **objectif atteint**, p95 de 29 à 31 ms pour 100 ms sur deux exécutions (médiane ≈ 24 ms),
-  recherche de doublons comprise (≈ 8 ms de médiane parmi les 10 000). Le 2 décembre, sous une
-  charge de 9 à 12 pour 2 cœurs, la même mesure donnait 164 / 576 ms : la machine, pas le code.
-  La publication des deux couches ne remesure plus toute la table (compte et emprises) à chaque
-  changement : seulement quand une ligne sort d'une couche ou qu'un point tombe hors de
-  l'emprise connue (`signalements/publication.py`).
+- Création d'un signalement : **objectif atteint**, p95 de 29 à 31 ms pour 100 ms sur deux
+  exécutions (médiane ≈ 24 ms), recherche de doublons comprise (≈ 8 ms de médiane parmi les
+  10 000). Le 2 décembre, sous une charge de 9 à 12 pour 2 cœurs, la même mesure donnait
+  164 / 576 ms : la machine, pas le code. La publication des deux couches ne remesure plus
+  toute la table (compte et emprises) à chaque changement : seulement quand une ligne sort d'une
+  couche ou qu'un point tombe hors de l'emprise connue (`signalements/publication.py`).
 - La couche publique se dessine comme la même couche publiée de façon ordinaire : c'est une
   table `layers_data` comme les autres (mêmes index, même rendu) ; les écarts du tableau sont du
   bruit.
