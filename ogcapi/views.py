@@ -28,6 +28,7 @@ from layers.features import (All, Compare, FeatureQuery, Fids, In, InvalidGeomet
                              geometry_from_geojson, storage_area)
 from layers.models import FeatureChange, Layer, Permission, Publication
 from layers.tables import refresh_layer_metadata
+from maps import decisions
 
 from . import crs as crs_module
 from . import maps, tiles
@@ -120,9 +121,17 @@ def collection_layers(policy):
             .select_related("theme", "owner_commune").order_by("name"))
 
 
-def source_of(request, name, permission=Permission.VIEW):
+def source_of(request, name, permission=Permission.VIEW, cached=False):
+    """The request user's FeatureSource of a collection. cached: answered from this worker's
+    cache of access decisions while the catalogue has not changed (maps.decisions: one tiny
+    query instead of the layer's and its rules'), for the reads a client repeats page after
+    page; the source's layer then holds the catalogue's fields, not the rows' count or extent
+    of the moment (read them afresh)."""
     try:
-        source = policy_of(request).source(name, permission)
+        if cached:
+            source = decisions.source(request.user, name, permission)
+        else:
+            source = policy_of(request).source(name, permission)
     except LayerNotFound:
         raise not_found(_("Collection inconnue : %(name)s.") % {"name": name}) from None
     except AccessDenied:
@@ -491,10 +500,12 @@ def page_links(request, url, limit, offset, after, last_fid, returned, matched):
 
 
 def number_matched(source, query, filtered):
-    """numberMatched: the layer's own count (kept exact by every change of its rows) when the
-    user gets every row and nothing filters them, a count(*) through the source otherwise."""
+    """numberMatched: the layer's own count (kept exact by every change of its rows, read now:
+    the source may be a cached decision) when the user gets every row and nothing filters them,
+    a count(*) through the source otherwise."""
     if not filtered and not source.restricted:
-        return source.layer.feature_count
+        return Layer.objects.filter(pk=source.layer.pk).values_list(
+            "feature_count", flat=True).first() or 0
     return source.count(query.unpaged())
 
 
@@ -502,7 +513,7 @@ def number_matched(source, query, filtered):
 def items(request, name):
     if request.method == "POST":
         return create_item(request, name)
-    source = source_of(request, name)
+    source = source_of(request, name, cached=True)
     fmt = wants(request, ("json", "html"))
     limit = integer_parameter(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = integer_parameter(request, "offset", 0, 0, 10 ** 12)
@@ -556,34 +567,32 @@ def items(request, name):
                 "links": page_links(request, url, limit, offset, after, last_fid, returned,
                                     matched)}
 
-    stream = collection_stream(source.geojson_features(query), head, tail)
+    stream = collection_stream(source.geojson_batches(query, encoded=True), head, tail)
     response = StreamingHttpResponse(stream, content_type=GEOJSON)
     response["Content-Crs"] = crs_module.content_crs_header(output_uri)
     return response
 
 
-FEATURE_START = '{"type":"Feature","id":'
+FEATURE_START = b'{"type":"Feature","id":'
 
 
-def collection_stream(chunks, head, tail):
-    """A FeatureCollection streamed as PostgreSQL encodes the features: head's members first,
-    then the features, then tail(numberReturned, last id)'s members (the next link needs the
-    last id, known once the page is written; JSON members have no order). Features are counted
-    where each one starts: inside a string value a quote is escaped, so the unescaped sequence
-    {"type":"Feature","id": only begins a feature."""
+def collection_stream(batches, head, tail):
+    """A FeatureCollection streamed as PostgreSQL encodes the features (UTF-8 bytes, batch by
+    batch): head's members first, then the features, then tail(numberReturned, last id)'s
+    members (the next link needs the last id, known once the page is written; JSON members
+    have no order). Each feature text begins with {"type":"Feature","id":<fid>,."""
     opening = json.dumps({"type": "FeatureCollection", **head}, ensure_ascii=False,
                          separators=(",", ":"))
-    yield opening[:-1] + ',"features":['
+    yield (opening[:-1] + ',"features":[').encode()
     returned, last = 0, None
-    for chunk in chunks:
-        found = chunk.count(FEATURE_START)
-        if found:
-            returned += found
-            start = chunk.rfind(FEATURE_START) + len(FEATURE_START)
-            last = int(chunk[start:chunk.index(",", start)])
-        yield chunk
+    for batch in batches:
+        chunk = b",".join(batch)
+        yield chunk if not returned else b"," + chunk
+        returned += len(batch)
+        final = batch[-1]
+        last = int(final[len(FEATURE_START):final.index(b",", len(FEATURE_START))])
     closing = json.dumps(tail(returned, last), ensure_ascii=False, separators=(",", ":"))
-    yield "]," + closing[1:]
+    yield ("]," + closing[1:]).encode()
 
 
 def etag_of(feature):

@@ -51,7 +51,7 @@ def geojson_page(source, query, matched, links):
                       for rel, href in links.items() if href]}
     if query.crs != 4326:
         head["crs"] = _legacy_crs_member(query.crs)
-    response = StreamingHttpResponse(source.geojson_collection(query, head),
+    response = StreamingHttpResponse(source.geojson_collection(query, head, encoded=True),
                                      content_type=GEOJSON_TYPE)
     return _finish(response, query)
 
@@ -60,7 +60,7 @@ def geojson_export(source, query):
     head = {"name": source.layer.name}
     if query.crs != 4326:
         head["crs"] = _legacy_crs_member(query.crs)
-    response = StreamingHttpResponse(source.geojson_collection(query, head),
+    response = StreamingHttpResponse(source.geojson_collection(query, head, encoded=True),
                                      content_type=GEOJSON_TYPE)
     return _finish(response, query, f"{source.layer.name}.geojson")
 

@@ -11,6 +11,7 @@ from the protocol's view. The rows and columns are the source's: nothing else to
 """
 import json
 
+import psycopg2.extensions
 from django.conf import settings
 from django.db import connections, transaction
 
@@ -25,21 +26,26 @@ def fetch_rows():
     return int(getattr(settings, "CAPGEO_EXPORT_FETCH_ROWS", 2000))
 
 
-def stream_rows(query, params):
+def stream_rows(query, params, encoded=False):
     """Yield lists of first-column values, one batch per round trip of a server-side cursor.
 
     The cursor lives in its own transaction (a savepoint inside an outer one), opened when the
     first batch is asked and closed when the generator ends or is closed (client gone).
+    encoded: text values come as the UTF-8 bytes PostgreSQL sent (the connection's client
+    encoding), for a response that writes them as they are — not decoded here to be encoded
+    again on the way out.
     """
     # The read alias of the request (the replica for protocol reads, platform_web.db_routing),
     # taken when the stream is made: it is read while the response is sent.
-    return _stream_rows(query, params, read_alias())
+    return _stream_rows(query, params, read_alias(), encoded)
 
 
-def _stream_rows(query, params, alias):
+def _stream_rows(query, params, alias, encoded=False):
     size = fetch_rows()
     with transaction.atomic(using=alias):
         with connections[alias].chunked_cursor() as cursor:
+            if encoded:
+                psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
             cursor.execute(query, params)
             while True:
                 rows = cursor.fetchmany(size)
@@ -66,11 +72,12 @@ def geojson_feature_select(from_sql, alias, names, geometry, digits, id_sql=None
 
 
 def join_features(batches):
-    """GeoJSON Feature texts, batch by batch, as chunks separated by commas."""
+    """GeoJSON Feature texts (str or bytes), batch by batch, as chunks separated by commas."""
     first = True
     for batch in batches:
-        chunk = ",".join(batch)
-        yield chunk if first else "," + chunk
+        comma = b"," if isinstance(batch[0], bytes) else ","
+        chunk = comma.join(batch)
+        yield chunk if first else comma + chunk
         first = False
 
 

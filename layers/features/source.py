@@ -301,14 +301,19 @@ class FeatureSource(WritingMixin):
             f"{self.read_table} t", "t", self.properties(query), geometry, query.coordinate_digits)
         return f"{select} WHERE {sql}{window_sql(self.columns, query)}", geometry_params + params
 
-    def geojson_features(self, query):
-        """The features as GeoJSON text chunks separated by commas (server-side cursor)."""
+    def geojson_batches(self, query, encoded=False):
+        """The features' GeoJSON texts, one list per round trip of a server-side cursor; as
+        UTF-8 bytes when encoded (for a response that sends them as they are)."""
         self.journal(self.properties(query), query=query)
-        return encoders.join_features(encoders.stream_rows(*self.geojson_sql(query)))
+        return encoders.stream_rows(*self.geojson_sql(query), encoded=encoded)
 
-    def geojson_collection(self, query, head):
+    def geojson_features(self, query, encoded=False):
+        """The features as GeoJSON text chunks separated by commas (server-side cursor)."""
+        return encoders.join_features(self.geojson_batches(query, encoded))
+
+    def geojson_collection(self, query, head, encoded=False):
         """A streamed FeatureCollection: head's members, then the features."""
-        return encoders.feature_collection(head, self.geojson_features(query))
+        return encoders.feature_collection(head, self.geojson_features(query, encoded))
 
     def features(self, query):
         """[{"id", "properties", "geometry"}] (GeoJSON dicts) of a bounded query, for Python."""

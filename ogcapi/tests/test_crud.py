@@ -126,3 +126,23 @@ def test_the_write_filter_keeps_edits_inside_the_users_commune(db):
     assert moved.status_code == 403
     page = document(agent.get(url))
     assert {f["properties"]["nom"] for f in page["features"]} == {"nouveau"}
+
+
+def test_number_matched_follows_edits_while_access_decisions_stay_cached(admin):
+    """/items takes the reader's source from the worker's cache of access decisions (kept while
+    the catalogue does not change; an edit of rows changes the data only): numberMatched is the
+    layer's count of the moment all the same."""
+    from maps import decisions
+
+    reader = login(Client(), "agent.guerande")
+    first = document(reader.get(ITEMS + "?limit=1"))["numberMatched"]
+    version = decisions.catalogue_version()
+    props = properties_of(admin)
+    created = send(admin, "post", ITEMS, {"type": "Feature", "geometry": square(-2.44, 47.32),
+                                          "properties": props})
+    assert created.status_code == 201, created.content
+    assert decisions.catalogue_version() == version  # the cached decisions stay warm
+    assert document(reader.get(ITEMS + "?limit=1"))["numberMatched"] == first + 1
+    url = local(created["Location"])
+    assert admin.delete(url, HTTP_IF_MATCH=admin.get(url)["ETag"]).status_code == 204
+    assert document(reader.get(ITEMS + "?limit=1"))["numberMatched"] == first
