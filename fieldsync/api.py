@@ -318,6 +318,8 @@ class PushView(SyncView):
                                      "instant, il reprendra où il s'est arrêté."), code="busy")
             response["Retry-After"] = "5"
             return response
+        with access_log.reading_as("sync-push"):
+            installation_type.journal_push_answer(request.user, answer)
         return Response(answer)
 
 
@@ -608,4 +610,7 @@ class BatchStateView(SyncView):
         answer = push_queue.state(request.user, batch_id)
         if answer is None:
             return error(404, _t("Lot inconnu."))
+        if answer.status_code == 200:  # the batch's answer, read now
+            with access_log.reading_as("sync-push"):
+                installation_type.journal_push_answer(request.user, answer.data)
         return answer

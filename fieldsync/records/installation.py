@@ -118,6 +118,17 @@ def journal_owners(user, records):
         access_log.record_read(user, "spanc_installations", OWNER_READ, shown)
     return records
 
+
+def journal_push_answer(user, answer):
+    """Journal the owners a push answer shows: an installation's record (applied, duplicate) or
+    the server's record of a conflict, each with its `owner` when the user may see it."""
+    journal_owners(user, [
+        member for result in answer.get("results", ())
+        if result.get("entity") == "installation"
+        for member in (result.get("record"), result.get("server_record"))
+        if isinstance(member, dict)])
+    return answer
+
 # The latest validated verdict of each installation (a correction counts once validated).
 INSTALLATION_SELECT = """
 SELECT i.id, i.uuid, c.insee, c.name, i.address, array_to_string(i.parcels, ', '),

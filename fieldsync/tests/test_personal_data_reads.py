@@ -2,6 +2,8 @@
 since a cursor, the installations list or a visit report show are journaled like any protocol's
 reads of personal data (who, when, layer, how many rows, which protocol); a read without owners
 (a municipal agent, nothing visible) writes nothing."""
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -74,3 +76,40 @@ def test_a_visit_report_journals_the_owner_it_prints(db):
     start = last_read()
     assert refused.get(report_url(control)).status_code == 404
     assert reads_since(start) == []
+
+
+def test_push_answers_journal_the_owners_they_show(tablet, campaign):
+    """A push answer carries the installation's record (applied) or the server's record (a
+    conflict), owner included: read now, journaled under "sync-push" — and when a deferred
+    batch's answer is read at its address."""
+    from fieldsync import push_queue
+
+    installation = next(i for i in tablet.package()["installations"] if "owner" in i)
+
+    def update(base_version, address):
+        return {"change_id": str(uuid.uuid4()), "entity": "installation", "op": "update",
+                "id": installation["id"], "base_version": base_version,
+                "data": {"address": address}}
+
+    start = last_read()
+    response, _ = tablet.push([update(installation["version"], "1 rue du Journal"),
+                               update(installation["version"], "2 rue du Conflit")])
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["applied", "conflict"]
+    assert "owner" in results[0]["record"] and "owner" in results[1]["server_record"]
+    assert [(r.username, r.protocol, r.rows) for r in reads_since(start)] == [
+        ("controleur.spanc", "sync-push", 2)]
+
+    batch_id = str(uuid.uuid4())
+    accepted = tablet.client.post(
+        "/api/sync/push/", {"batch_id": batch_id, "device_id": tablet.device_id,
+                            "changes": [update(1, "3 rue du Différé")]},
+        content_type="application/json", HTTP_PREFER="respond-async")
+    assert accepted.status_code == 202, accepted.content
+    start = last_read()
+    assert tablet.client.get(accepted["Location"]).status_code == 202
+    assert reads_since(start) == []  # nothing shown yet
+    assert push_queue.apply_batch.call(batch_id)["state"] == "done"
+    done = tablet.client.get(accepted["Location"])
+    assert done.status_code == 200 and done.json()["results"][0]["status"] == "conflict"
+    assert [(r.protocol, r.rows) for r in reads_since(start)] == [("sync-push", 1)]
