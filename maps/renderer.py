@@ -238,12 +238,12 @@ def draw(served_layers, crs, bbox_xy, image, rows=False, version=None, journal=T
     return image
 
 
-def render(served_layers, crs, bbox_xy, width, height, background, version=None):
+def render(served_layers, crs, bbox_xy, width, height, background, version=None, journal=True):
     """A mapnik.Image of the layers (first at the bottom) over bbox_xy (east/north order).
 
-    background: (r, g, b, a) or None (transparent). version: see draw().
+    background: (r, g, b, a) or None (transparent). version, journal: see draw().
     """
     image = mapnik.Image(width, height)
     if background is not None:
         image.fill(mapnik.Color(*background))
-    return draw(served_layers, crs, bbox_xy, image, version=version)
+    return draw(served_layers, crs, bbox_xy, image, version=version, journal=journal)

@@ -603,6 +603,14 @@ def test_a_style_never_shows_the_values_of_a_column_hidden_by_the_rules(rights, 
     assert {r.protocol for r in reads} >= expected_protocols
     assert all("proprietaire" in r.columns and r.username == username for r in reads)
     assert bool(reads) == owners, username
+    # The same tile again comes from the tile cache: journaled all the same (an image drawn for
+    # a cache is read by whoever asks for its tiles), once.
+    insee = next(iter(OWNER_COLOURS))
+    start = PersonalDataRead.objects.count()
+    assert close_to(wmts_colour(client, insee), OWNER_COLOURS[insee] if owners else DEFAULT_POINT)
+    again = list(PersonalDataRead.objects.order_by("pk")[start:])
+    assert [(r.protocol, r.username, r.layer_name) for r in again] == \
+        ([("wmts", username, "droits_colonnes")] if owners else []), username
     key = picture(client.get("/ows", {
         "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetLegendGraphic",
         "LAYER": "droits_colonnes", "STYLE": "proprietaires", "FORMAT": "image/png"}))

@@ -13,10 +13,12 @@ SRIDS = (2154, 3857)  # the grids' CRSs (wms.tiles.grids)
 def render_png(grant, bbox, srid, width, height, style_name=""):
     """A transparent PNG (RGBA) of the granted rows of a layer over bbox (in EPSG:srid, east/north
     order), in the named style (the default one for ""), or None when nothing is drawn there.
-    An unknown style raises MapError."""
+    An unknown style raises MapError. Not journaled here: an image drawn for a cache is shown
+    to whoever asks for its tiles, each tile served is journaled by the tile view
+    (wms.tiles.views_mapproxy), cache hit or not."""
     served = catalogue.ServedLayer(grant, catalogue.style_named(grant.layer, style_name))
     image = renderer.render([served], crs_for(f"EPSG:{srid}", "1.3.0"), tuple(bbox), width,
-                            height, None)
+                            height, None, journal=False)
     if image.is_solid() and image.get_pixel(0, 0) == 0:
         return None  # MapProxy stores no file for a blank tile
     return png.encode(image, opaque=False)

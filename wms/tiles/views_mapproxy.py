@@ -5,6 +5,10 @@ the audience's configuration, so it is reported exactly like an unknown layer. T
 `mapproxy.authorize` callback checks the user's own rights again on every tile and capabilities
 document (and refuses any other service). Named styles are routed and folded into the WMTS
 capabilities by wms.tiles.styles.
+
+Every tile image served is journaled for the personal-data columns its style reads (« qui a lu
+quoi », layers.access_log), whether MapProxy drew it or took it from the cache: the images drawn
+for a cache are not journaled when drawn (wms.tiles.render), as their reader is not known then.
 """
 import logging
 
@@ -13,15 +17,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from layers.access import AccessPolicy
+from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.audience import Audience
 from layers.models import Permission
+from maps import catalogue, decisions, renderer
+from maps.errors import MapError
 
 from .. import capabilities_revalidation
 from .app import configuration_for
 from .checks import (KVP_PATHS, REST_CAPABILITIES, error_body, exception_report,
                      refuse_bad_request)
-from .styles import catalogue_layer_name, fold_capabilities, route
+from .styles import SEPARATOR, catalogue_layer_name, fold_capabilities, route
 
 TILE_SERVICES = {"tms", "wmts"}
 PUBLIC_MAX_AGE = 300
@@ -29,7 +35,9 @@ logger = logging.getLogger(__name__)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
-def authorizer(user):
+def authorizer(user, asked=None):
+    """MapProxy's authorize callback for the user; asked (a set) collects the tile layers it
+    was asked about."""
     policy = AccessPolicy.for_user(user)
 
     def authorize(service, layers, query_extent=None, environ=None, **kwargs):
@@ -38,6 +46,8 @@ def authorizer(user):
         # TMS passes its (layer, grid) keys when listing, layer names otherwise; a style's tile
         # layer ("<layer>.<style>") is allowed with its catalogue layer.
         names = {layer if isinstance(layer, str) else layer[0] for layer in layers}
+        if asked is not None:
+            asked.update(names)
         catalogue_names = {catalogue_layer_name(name) for name in names}
         allowed = set(policy.layers(Permission.VIEW).filter(name__in=catalogue_names)
                       .values_list("name", flat=True))
@@ -50,7 +60,23 @@ def authorizer(user):
     return authorize
 
 
-def _environ(request, path, query_string):
+def journal_tile(user, tile_layers):
+    """Journal the personal-data columns the styles of the served tile layers read (a tile
+    served, drawn now or taken from the cache): maps.renderer.journal_drawn, with the user's
+    source from the worker's cache of decisions; nothing for layers without personal columns."""
+    for tile_layer in tile_layers:
+        name, _separator, style_name = tile_layer.partition(SEPARATOR)
+        try:
+            source = decisions.source(user, name, Permission.VIEW)
+            if not getattr(source, "personal_columns", None):
+                continue
+            renderer.journal_drawn(catalogue.ServedLayer(
+                source, catalogue.style_named(source.layer, style_name)))
+        except (LayerNotFound, AccessDenied, MapError):
+            continue  # not served to this user: MapProxy answered an error
+
+
+def _environ(request, path, query_string, asked=None):
     environ = dict(request.META)
     environ["SCRIPT_NAME"] = request.META.get("SCRIPT_NAME", "").rstrip("/") + "/mapproxy"
     environ["PATH_INFO"] = "/" + path
@@ -58,7 +84,7 @@ def _environ(request, path, query_string):
         environ["QUERY_STRING"] = query_string
     environ["HTTP_HOST"] = request.get_host()
     environ["wsgi.url_scheme"] = request.scheme
-    environ["mapproxy.authorize"] = authorizer(request.user)
+    environ["mapproxy.authorize"] = authorizer(request.user, asked)
     return environ
 
 
@@ -119,7 +145,8 @@ def _serve(request, path):
         started["status"], started["headers"] = status, headers
         return lambda data: None
 
-    body_iter = app(_environ(request, mapproxy_path, query_string), start_response)
+    asked = set()
+    body_iter = app(_environ(request, mapproxy_path, query_string, asked), start_response)
     try:
         body = b"".join(body_iter)
     finally:
@@ -129,6 +156,8 @@ def _serve(request, path):
         body = fold_capabilities(body, styles, request.build_absolute_uri(reverse("ows:ows")))
     status = int(started["status"].split()[0])
     headers = dict((name.lower(), value) for name, value in started["headers"])
+    if status == 200 and headers.get("content-type", "").startswith("image/"):
+        journal_tile(request.user, asked)
     if status >= 400 and not headers.get("content-type", "").startswith(("text/xml",
                                                                           "application/")):
         # MapProxy's plain-text errors ("not found", "internal error: …"): an OWS report.
