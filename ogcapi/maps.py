@@ -6,13 +6,20 @@ into the WMS's MapRequest and hands it to the same function (wms.wms.getmap.draw
 cached decisions of the access policy, the map engine's Maps, the same PNG encoder). A user sees
 on the map only the rows and columns GetMap shows him; a collection he may not view is unknown.
 
-Parameters (conformance classes core, crs, scaling, spatial-subsetting's bbox, collection-map,
-dataset-map, collections-selection, png):
+Parameters (conformance classes core, background, crs, scaling, spatial-subsetting,
+collection-map, styled-map, dataset-map, collections-selection, png):
 - ``crs``: the map's CRS (CRS84, EPSG:4326, EPSG:2154 — the storage CRS and the default —,
   EPSG:3857); the answer's ``Content-Crs`` names it and ``Content-Bbox`` gives the drawn box in
   its axis order (latitude first for EPSG:4326).
 - ``bbox`` (4 numbers) in ``bbox-crs`` (default CRS84, as the standard says): transformed to the
   map's CRS with densified edges (pyproj); absent: the collections' extent the user may see.
+- or ``subset`` in ``subset-crs`` (default CRS84): ranges on the CRS's axes named as it names
+  them — ``Lon``/``Lat`` for CRS84 and EPSG:4326, ``E``/``N`` (or ``X``/``Y``) for the projected
+  ones — e.g. ``subset=Lat(47.3:47.34),Lon(-2.45:-2.4)``; a bound ``*`` or an axis left out
+  takes the collections' extent.
+- or ``center`` (2 numbers, axis order of ``center-crs``, default CRS84): the map centred there,
+  at ``scale-denominator`` or else at the resolution of the collections' whole extent.
+  bbox, subset and center exclude each other.
 - ``width``, ``height`` (1 to CAPGEO_WMS_MAX_SIZE pixels; one of them alone keeps the box's
   aspect ratio; neither: the longer side is DEFAULT_SIZE), or ``scale-denominator`` (0.28 mm
   pixels, as WMS and WMTS count them) with the box, or around its centre with width/height.
@@ -53,8 +60,14 @@ VALID = {4326: (-180.0, -90.0, 180.0, 90.0),
          3857: (-20037508.342789244, -20048966.1040146, 20037508.342789244, 20048966.1040146),
          2154: (-1e8, -1e8, 1e8, 1e8)}  # maps.renderer.WHOLE_CRS
 
-PARAMETERS = {"f", "crs", "bbox", "bbox-crs", "width", "height", "scale-denominator",
-              "transparent", "bgcolor", "collections", "token", "access_token"}
+PARAMETERS = {"f", "crs", "bbox", "bbox-crs", "subset", "subset-crs", "center", "center-crs",
+               "width", "height", "scale-denominator", "transparent", "bgcolor", "collections",
+               "token", "access_token"}
+# Axis names of a subset, by CRS (east then north), compared without case.
+AXES = {4326: (("lon", "long", "longitude"), ("lat", "latitude")),
+        3857: (("e", "x", "easting"), ("n", "y", "northing")),
+        2154: (("e", "x", "easting"), ("n", "y", "northing"))}
+SUBSET_RANGE = re.compile(r"\s*([A-Za-z]{1,20})\s*\(([^():]*):([^():]*)\)\s*")
 
 
 # --- reading the parameters ----------------------------------------------------------------------
@@ -150,13 +163,90 @@ def requested_box(params, srid):
     numbers = [number(part, "bbox") for part in parts]
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    minx, miny, maxx, maxy = to_xy(numbers, latitude_first)
+    box = checked_box(to_xy(numbers, latitude_first), box_srid, "bbox")
+    return transform_box(box, box_srid, srid)
+
+
+def checked_box(box, srid, name):
+    minx, miny, maxx, maxy = box
     if minx >= maxx or miny >= maxy:
-        raise bad_request(_("bbox : le minimum doit être inférieur au maximum sur chaque axe."))
-    low_x, low_y, high_x, high_y = VALID[box_srid]
+        raise bad_request(_("%(name)s : le minimum doit être inférieur au maximum sur chaque "
+                            "axe.") % {"name": name})
+    low_x, low_y, high_x, high_y = VALID[srid]
     if minx < low_x or maxx > high_x or miny < low_y or maxy > high_y:
-        raise bad_request(_("bbox sort du domaine de son système de coordonnées."))
-    return transform_box((minx, miny, maxx, maxy), box_srid, srid)
+        raise bad_request(_("%(name)s sort du domaine de son système de coordonnées.")
+                          % {"name": name})
+    return box
+
+
+def subset_box(params, srid, default_box):
+    """The box of the subset ranges (east/north, in srid), or None when not given."""
+    raws = params.getlist("subset") if hasattr(params, "getlist") else [params.get("subset")]
+    raws = [raw for raw in raws if raw]
+    if not raws:
+        if params.get("subset-crs"):
+            crs_module.input_crs(params.get("subset-crs"), "subset-crs")
+        return None
+    _uri, subset_srid, _latitude_first = crs_module.input_crs(params.get("subset-crs"),
+                                                              "subset-crs")
+    names = AXES[subset_srid]
+    expected = f"{names[0][0].capitalize()}(min:max),{names[1][0].capitalize()}(min:max)"
+    ranges = {}
+    for text in ",".join(raws).split(","):
+        match = SUBSET_RANGE.fullmatch(text)
+        if not match:
+            raise bad_request(_("subset s'écrit %(form)s.") % {"form": expected})
+        name, low, high = match.groups()
+        axis = next((i for i, aliases in enumerate(names) if name.lower() in aliases), None)
+        if axis is None:
+            raise bad_request(_("subset : axe inconnu « %(name)s » pour ce système de "
+                                "coordonnées (%(form)s).") % {"name": name, "form": expected})
+        if axis in ranges:
+            raise bad_request(_("subset : l'axe « %(name)s » est donné deux fois.")
+                              % {"name": name})
+        ranges[axis] = tuple(None if bound.strip() == "*" else number(bound, "subset")
+                             for bound in (low, high))
+    whole = None
+    if len(ranges) < 2 or any(None in bounds for bounds in ranges.values()):
+        if default_box is None:
+            raise not_found(_("Aucun objet à dessiner : bornez les deux axes de subset."))
+        whole = transform_box(default_box, srid, subset_srid)
+    box = [0.0] * 4
+    for axis in (0, 1):
+        low, high = ranges.get(axis, (None, None))
+        box[axis] = whole[axis] if low is None else low
+        box[axis + 2] = whole[axis + 2] if high is None else high
+    return transform_box(checked_box(tuple(box), subset_srid, "subset"), subset_srid, srid)
+
+
+def center_point(params, srid):
+    """The center (east/north, in srid), or None when not given."""
+    raw = params.get("center")
+    if raw is None or raw == "":
+        if params.get("center-crs"):
+            crs_module.input_crs(params.get("center-crs"), "center-crs")
+        return None
+    _uri, center_srid, latitude_first = crs_module.input_crs(params.get("center-crs"),
+                                                             "center-crs")
+    parts = raw.split(",")
+    if len(parts) != 2:
+        raise bad_request(_("center attend 2 nombres séparés par une virgule."))
+    first, second = (number(part, "center") for part in parts)
+    x, y = (second, first) if latitude_first else (first, second)
+    low_x, low_y, high_x, high_y = VALID[center_srid]
+    if not (low_x <= x <= high_x and low_y <= y <= high_y):
+        raise bad_request(_("center sort du domaine de son système de coordonnées."))
+    if center_srid == srid:
+        return x, y
+    from pyproj import Transformer
+
+    try:
+        point = Transformer.from_crs(center_srid, srid, always_xy=True).transform(x, y)
+    except Exception:  # noqa: BLE001 — pyproj's ProjError
+        point = (math.inf, math.inf)
+    if not all(math.isfinite(v) for v in point):
+        raise bad_request(_("center ne peut pas être représenté dans le système de la carte."))
+    return point
 
 
 def units_per_pixel(scale, srid):
@@ -165,8 +255,14 @@ def units_per_pixel(scale, srid):
 
 
 def frame(params, srid, default_box):
-    """(bbox_xy, width, height) of the map from bbox, width, height and scale-denominator."""
+    """(bbox_xy, width, height) of the map from bbox (or subset, or center), width, height and
+    scale-denominator."""
+    if sum(1 for name in ("bbox", "subset", "center") if params.get(name)) > 1:
+        raise bad_request(_("bbox, subset et center s'excluent : donnez-en un seul."))
     box = requested_box(params, srid)
+    if box is None:
+        box = subset_box(params, srid, default_box)
+    center = center_point(params, srid)
     width, height = size_parameter(params, "width"), size_parameter(params, "height")
     raw_scale = params.get("scale-denominator")
     scale = None
@@ -174,6 +270,18 @@ def frame(params, srid, default_box):
         scale = number(raw_scale, "scale-denominator")
         if scale <= 0:
             raise bad_request(_("« scale-denominator » doit être positif."))
+    if center is not None:
+        width, height = width or DEFAULT_SIZE, height or DEFAULT_SIZE
+        if scale is not None:
+            resolution = units_per_pixel(scale, srid)
+        elif default_box is not None:  # the whole extent's resolution at this size
+            resolution = max((default_box[2] - default_box[0]) / width,
+                             (default_box[3] - default_box[1]) / height)
+        else:
+            raise not_found(_("Aucun objet à dessiner : précisez scale-denominator."))
+        cx, cy = center
+        return (cx - width * resolution / 2, cy - height * resolution / 2,
+                cx + width * resolution / 2, cy + height * resolution / 2), width, height
     if box is None:
         if default_box is None:
             raise not_found(_("Aucun objet à dessiner : précisez bbox."))

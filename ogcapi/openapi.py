@@ -91,6 +91,21 @@ def definition(base, collection_ids, max_size=4096):
                    "Système de coordonnées de la carte (Lambert-93 par défaut).", style="form",
                    explode=False),
         ref["bbox"], ref["bbox-crs"],
+        _parameter("subset", "query", {"type": "array", "items": {"type": "string"}},
+                   "Emprise par axe, nommés comme le système de subset-crs : "
+                   "Lat(47.3:47.34),Lon(-2.45:-2.4) ; E(…),N(…) en projection ; * = l'emprise "
+                   "des collections. Exclut bbox et center.", style="form", explode=False),
+        _parameter("subset-crs", "query", {"type": "string", "default": crs_module.CRS84},
+                   "Système de coordonnées de subset (CRS84 par défaut).", style="form",
+                   explode=False),
+        _parameter("center", "query", {"type": "array", "minItems": 2, "maxItems": 2,
+                                       "items": {"type": "number"}},
+                   "Centre de la carte dans l'ordre des axes de center-crs, avec "
+                   "scale-denominator (sinon la résolution de toute l'emprise) et width/height.",
+                   style="form", explode=False),
+        _parameter("center-crs", "query", {"type": "string", "default": crs_module.CRS84},
+                   "Système de coordonnées de center (CRS84 par défaut).", style="form",
+                   explode=False),
         _parameter("width", "query", {"type": "integer", "minimum": 1, "maximum": max_size},
                    "Largeur en pixels.", style="form", explode=False),
         _parameter("height", "query", {"type": "integer", "minimum": 1, "maximum": max_size},

@@ -66,10 +66,9 @@ def test_conf_core_map_response_draws_the_collection():
 def test_conf_core_conformance_success():
     """/conf/core/conformance-success: /conformance declares the Maps classes implemented."""
     declared = document(Client().get("/ogc/conformance"))["conformsTo"]
-    for name in ("core", "crs", "scaling", "collection-map", "dataset-map",
-                 "collections-selection", "png"):
+    for name in ("core", "background", "crs", "scaling", "spatial-subsetting", "collection-map",
+                 "styled-map", "dataset-map", "collections-selection", "png"):
         assert MAPS + name in declared
-    assert MAPS + "spatial-subsetting" not in declared  # no subset= nor center=
 
 
 # --- Scaling -------------------------------------------------------------------------------------
@@ -324,3 +323,97 @@ def test_owslib_ogcapi_maps_reads_the_maps(live_server, committed_demo):
     styled = Image.open(service.map("communes", bbox=list(GUERANDE_LONLAT), width=40,
                                     height=30, style="default"))
     assert styled.size == (40, 30)
+
+
+# --- Spatial subsetting: subset and center -------------------------------------------------------
+def test_conf_spatial_subsetting_subset_is_the_same_map_as_bbox():
+    """/conf/spatial-subsetting: subset ranges on the CRS's named axes draw the map bbox draws
+    (in any order, one parameter or several); a bound * or an absent axis takes the extent."""
+    client = Client()
+    lon_lat = ",".join(str(v) for v in GUERANDE_LONLAT)
+    by_bbox = client.get("/ogc/collections/communes/map", {"bbox": lon_lat, "width": 200})
+    west, south, east, north = GUERANDE_LONLAT
+    for query in ({"subset": f"Lat({south}:{north}),Lon({west}:{east})"},
+                  {"subset": [f"Lon({west}:{east})", f"Lat({south}:{north})"]},
+                  {"subset": f"lat({south}:{north}),lon({west}:{east})",
+                   "subset-crs": EPSG + "4326"}):
+        by_subset = client.get("/ogc/collections/communes/map", {**query, "width": 200})
+        assert picture(by_subset).tobytes() == picture(by_bbox).tobytes(), query
+        assert content_bbox(by_subset) == pytest.approx(content_bbox(by_bbox))
+    box = ",".join(str(v) for v in GUERANDE_BOX)
+    lambert = client.get("/ogc/collections/communes/map",
+                         {"bbox": box, "bbox-crs": LAMBERT93, "crs": LAMBERT93, "width": 100})
+    minx, miny, maxx, maxy = GUERANDE_BOX
+    same = client.get("/ogc/collections/communes/map",
+                      {"subset": f"E({minx}:{maxx}),N({miny}:{maxy})", "subset-crs": LAMBERT93,
+                       "crs": LAMBERT93, "width": 100})
+    assert picture(same).tobytes() == picture(lambert).tobytes()
+    whole = content_bbox(client.get("/ogc/collections/communes/map", {"crs": LAMBERT93}))
+    band = content_bbox(client.get("/ogc/collections/communes/map", {
+        "subset": f"N({miny}:*)", "subset-crs": LAMBERT93, "crs": LAMBERT93}))
+    assert band == pytest.approx([whole[0], miny, whole[2], whole[3]])
+
+
+def test_conf_spatial_subsetting_center():
+    """center (axis order of center-crs) with width, height and scale-denominator: the map
+    centred there; without scale-denominator, at the resolution of the whole extent."""
+    client = Client()
+    x, y = (284500.0, 6712000.0)
+    centred = client.get("/ogc/collections/communes/map", {
+        "center": f"{x},{y}", "center-crs": LAMBERT93, "crs": LAMBERT93,
+        "scale-denominator": 25000, "width": 100, "height": 80})
+    assert picture(centred).size == (100, 80)
+    assert content_bbox(centred) == pytest.approx([x - 350, y - 280, x + 350, y + 280])
+    lat_first = client.get("/ogc/collections/communes/map", {
+        "center": "47.325,-2.425", "center-crs": EPSG + "4326", "scale-denominator": 25000,
+        "width": 64, "height": 64, "crs": EPSG + "3857"})
+    lon_first = client.get("/ogc/collections/communes/map", {
+        "center": "-2.425,47.325", "scale-denominator": 25000, "width": 64, "height": 64,
+        "crs": EPSG + "3857"})
+    assert content_bbox(lat_first) == pytest.approx(content_bbox(lon_first))
+    whole = client.get("/ogc/collections/communes/map", {"crs": LAMBERT93})
+    moved = client.get("/ogc/collections/communes/map", {
+        "center": f"{x},{y}", "center-crs": LAMBERT93, "crs": LAMBERT93,
+        "width": picture(whole).width, "height": picture(whole).height})
+    box, full = content_bbox(moved), content_bbox(whole)
+    # The whole extent's resolution (its pixel sizes are rounded: within a pixel).
+    assert (box[2] - box[0]) == pytest.approx(full[2] - full[0], rel=2 / picture(whole).width)
+    assert ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2) == pytest.approx((x, y))
+
+
+@pytest.mark.parametrize("query", [
+    {"subset": "Lat(47.3:47.34)", "bbox": "-2.5,47,-2.4,47.1"},
+    {"center": "-2.4,47.3", "subset": "Lat(47.3:47.34)"},
+    {"subset": "Lat(47.34:47.3)"}, {"subset": "Lat(NaN:1)"}, {"subset": "Lat(0:1e400)"},
+    {"subset": "Alt(0:10)"}, {"subset": "Lat(47:48),Lat(47:48)"}, {"subset": "Lat[47:48]"},
+    {"subset": "Lat(47:48)", "subset-crs": "EPSG:9999"}, {"subset": "Lat(-100:48)"},
+    {"subset": "E(0:10)"}, {"center": "1"}, {"center": "1,2,3"}, {"center": "inf,1"},
+    {"center": "-200,0"}, {"center": "0,0", "center-crs": "EPSG:9999"},
+])
+def test_bad_subset_and_center_are_ogc_api_exceptions(query):
+    response = Client().get("/ogc/collections/communes/map", query)
+    assert response.status_code == 400, (query, response.status_code)
+    assert response["Content-Type"].startswith("application/json")
+    assert document(response)["description"]
+
+
+def test_conf_styled_map_draws_the_named_style():
+    """/conf/styled-map: /collections/{id}/styles/{style}/map draws that style (the default
+    one under its own name too); an unknown style is a 404 exception."""
+    from layers.models import Layer, Style
+    from maps import renderer
+
+    renderer.clear_cache()
+    communes = Layer.objects.get(name="communes")
+    Style.objects.create(layer=communes, name="rouge", title="Rouge", is_default=False,
+                         kind="single", definition={"kind": "single", "symbol": [
+                             {"type": "polygon", "fill": "#ff0000", "fill_opacity": 1.0}]})
+    client = Client()
+    box = {"bbox": ",".join(str(v) for v in GUERANDE_BOX), "bbox-crs": LAMBERT93,
+           "crs": LAMBERT93, "width": 50, "height": 40}
+    red = picture(client.get("/ogc/collections/communes/styles/rouge/map", box))
+    assert red.convert("RGBA").getpixel((25, 20)) == (255, 0, 0, 255)
+    default = picture(client.get("/ogc/collections/communes/map", box))
+    assert default.convert("RGBA").getpixel((25, 20)) != (255, 0, 0, 255)
+    missing = client.get("/ogc/collections/communes/styles/inconnu/map", box)
+    assert missing.status_code == 404 and document(missing)["description"]
