@@ -33,8 +33,8 @@ PREFIX = "bench_droits_"
 NOTES = """Lecture (03/12/2026, machine calme, charge ≈ 1) : **tous les objectifs sont tenus**, p95 compris.
 Capacités WMS d'un utilisateur quelconque 64-65 ms en médiane, 109-111 ms au p95 (≤ 300) ; chaque
 utilisateur y est une audience froide. Page d'une couche et de ses 30 règles 720-739 / 736-764 ms
-(≤ 1 000) : c'est surtout le rendu des 30 formulaires de l'administration Django (740 Ko de HTML)
-; ses requêtes sont passées de 136 à 49 (communes, utilisateurs et groupes des règles lus en une
+(≤ 1 000) : c'est surtout le rendu des 30 formulaires de l'administration Django (740 Ko de
+HTML) ; ses requêtes sont passées de 136 à 49 (communes, utilisateurs et groupes des règles lus en une
 fois). « Ce que voit un utilisateur » 98-104 / 191-192 ms : la politique évalue toutes les couches
 à la fois (`AccessPolicy.overview`, deux requêtes quel que soit le nombre de couches, les règles
 lues en tuples), le compte et la carte des objets sont sur la page de chaque couche. L'évaluation
@@ -42,8 +42,8 @@ d'une requête à chaud (0,1 ms en médiane, 0,2 au plus au p95) : une requête 
 catalogue et prend la décision gardée pour son audience, sans autre requête (les appartenances aux
 groupes et les utilisateurs nommés sont relus une fois par version du catalogue). La mesure passe
 par un seul client de test (un processus serveur charge ses intergiciels une fois). Les mesures
-précédentes, sous une charge de 7 à 11 pour 2 cœurs, donnaient la page d'une couche au-dessus de 1
-s et le p95 des capacités au-dessus de 300 ms : la charge, pas le code (tableau ci-dessous).
+précédentes, sous une charge de 7 à 11 pour 2 cœurs, donnaient la page d'une couche au-dessus de
+1 s et le p95 des capacités au-dessus de 300 ms : la charge, pas le code (tableau ci-dessous).
 
 Avant / après le calcul ensembliste (03/12/2026, ce script sur le code d'avant — commit 26100ef —
 puis sur celui d'après, l'un juste après l'autre ; charge 7,0 → 6,8 puis 6,8 → 7,9) :
