@@ -35,6 +35,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-maps-1/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-maps-1/1.0/conf/scaling",
     "http://www.opengis.net/spec/ogcapi-maps-1/1.0/conf/spatial-subsetting",
+    "http://www.opengis.net/spec/ogcapi-maps-1/1.0/conf/datetime",
     "http://www.opengis.net/spec/ogcapi-maps-1/1.0/conf/collection-map",
     "http://www.opengis.net/spec/ogcapi-maps-1/1.0/conf/styled-map",
     "http://www.opengis.net/spec/ogcapi-maps-1/1.0/conf/dataset-map",

@@ -6,7 +6,7 @@ into the WMS's MapRequest and hands it to the same function (wms.wms.getmap.draw
 cached decisions of the access policy, the map engine's Maps, the same PNG encoder). A user sees
 on the map only the rows and columns GetMap shows him; a collection he may not view is unknown.
 
-Parameters (conformance classes core, background, crs, scaling, spatial-subsetting,
+Parameters (conformance classes core, background, crs, scaling, spatial-subsetting, datetime,
 collection-map, styled-map, dataset-map, collections-selection, png):
 - ``crs``: the map's CRS (CRS84, EPSG:4326, EPSG:2154 — the storage CRS and the default —,
   EPSG:3857); the answer's ``Content-Crs`` names it and ``Content-Bbox`` gives the drawn box in
@@ -23,6 +23,9 @@ collection-map, styled-map, dataset-map, collections-selection, png):
 - ``width``, ``height`` (1 to CAPGEO_WMS_MAX_SIZE pixels; one of them alone keeps the box's
   aspect ratio; neither: the longer side is DEFAULT_SIZE), or ``scale-denominator`` (0.28 mm
   pixels, as WMS and WMTS count them) with the box, or around its centre with width/height.
+- ``datetime``: an instant or an interval ``start/end`` (``..`` for an open end), as for
+  /items: only the features whose temporal property (the first date or timestamp column) matches
+  are drawn; a collection without one is drawn whole.
 - ``transparent`` (default true) and ``bgcolor`` (0xRRGGBB, #RRGGBB or a W3C colour name).
 Errors are OGC API exceptions in JSON, never an HTML page.
 """
@@ -39,6 +42,7 @@ from wms.wms.getmap import draw_map, image_response
 from wms.wms.params import PNG_32, MapRequest, max_size
 
 from . import crs as crs_module
+from . import temporal
 from .errors import ApiError, bad_request, not_found
 
 PNG = "image/png"
@@ -61,8 +65,8 @@ VALID = {4326: (-180.0, -90.0, 180.0, 90.0),
          2154: (-1e8, -1e8, 1e8, 1e8)}  # maps.renderer.WHOLE_CRS
 
 PARAMETERS = {"f", "crs", "bbox", "bbox-crs", "subset", "subset-crs", "center", "center-crs",
-               "width", "height", "scale-denominator", "transparent", "bgcolor", "collections",
-               "token", "access_token"}
+               "width", "height", "scale-denominator", "datetime", "transparent", "bgcolor",
+               "collections", "token", "access_token"}
 # Axis names of a subset, by CRS (east then north), compared without case.
 AXES = {4326: (("lon", "long", "longitude"), ("lat", "latitude")),
         3857: (("e", "x", "easting"), ("n", "y", "northing")),
@@ -368,7 +372,7 @@ def render(request, sources, style_names, dataset=False):
     query = MapRequest("1.3.0", [source.layer.name for source in sources], list(style_names),
                        Crs(code, srid, False), box, width, height)
     try:
-        image, failed = draw_map(request, query, fill)
+        image, failed = draw_map(request, query, fill, narrowing(params.get("datetime")))
     except MapError as error:
         if error.code in ("LayerNotDefined", "StyleNotDefined"):
             raise not_found(error.message) from None
@@ -379,6 +383,20 @@ def render(request, sources, style_names, dataset=False):
                                         to_xy(box, latitude_first))
     response["Vary"] = "Accept, Cookie, Authorization"
     return response
+
+
+def narrowing(raw_datetime):
+    """None, or the function narrowing each drawn source to the features of the datetime value
+    (read now: a 400 before anything is drawn)."""
+    if raw_datetime is None:
+        return None
+    temporal.instants(raw_datetime)
+
+    def narrow(source):
+        where = temporal.condition(raw_datetime, source)
+        return source if where is None else source.narrowed(where)
+
+    return narrow
 
 
 def collection_names(params):

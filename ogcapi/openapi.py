@@ -106,6 +106,7 @@ def definition(base, collection_ids, max_size=4096):
         _parameter("center-crs", "query", {"type": "string", "default": crs_module.CRS84},
                    "Système de coordonnées de center (CRS84 par défaut).", style="form",
                    explode=False),
+        ref["datetime"],
         _parameter("width", "query", {"type": "integer", "minimum": 1, "maximum": max_size},
                    "Largeur en pixels.", style="form", explode=False),
         _parameter("height", "query", {"type": "integer", "minimum": 1, "maximum": max_size},

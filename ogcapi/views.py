@@ -10,7 +10,7 @@ everywhere on the platform. No SQL is written here.
 import hashlib
 import json
 import re
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -31,7 +31,7 @@ from layers.tables import refresh_layer_metadata
 from maps import decisions
 
 from . import crs as crs_module
-from . import maps, tiles
+from . import maps, temporal, tiles
 from .constants import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT
 from .cql import LANGUAGES, compile_filter
 from .errors import ApiError, bad_request, exception_response, not_found
@@ -404,50 +404,6 @@ def bbox_area(request):
         raise bad_request(_("bbox illisible dans ce système de coordonnées.")) from None
 
 
-def parse_instant(text):
-    text = text.strip()
-    if text in ("", ".."):
-        return None
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text).isoformat()
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
-    except ValueError:
-        raise bad_request(_("datetime illisible : %(value)s (RFC 3339, ou un intervalle "
-                            "début/fin avec « .. »).") % {"value": text}) from None
-
-
-def temporal_column(source):
-    for column in source.readable:
-        if column.type.startswith(("date", "timestamp")):
-            return column.name
-    return None
-
-
-def datetime_condition(request, source):
-    raw = request.GET.get("datetime")
-    if raw is None:
-        return None
-    parts = raw.split("/")
-    if len(parts) > 2:
-        raise bad_request(_("datetime : une date, ou un intervalle début/fin."))
-    instants = [parse_instant(p) for p in parts]
-    if len(parts) == 2 and instants == [None, None] and "".join(parts).strip() not in ("....",):
-        pass
-    name = temporal_column(source)
-    if name is None:
-        return None  # no temporal property: every feature matches (as pygeoapi does)
-    if len(parts) == 1:
-        return Compare(name, "=", instants[0]) if instants[0] else None
-    start, end = instants
-    conditions = []
-    if start:
-        conditions.append(Compare(name, ">=", start))
-    if end:
-        conditions.append(Compare(name, "<=", end))
-    return All(*conditions) if conditions else None
-
-
 def property_conditions(request, source):
     columns = queryable_columns(source)
     conditions, equals = [], {}
@@ -527,7 +483,8 @@ def items(request, name):
     sort = sort_keys(request, source)
     area = bbox_area(request)
     conditions, equals = property_conditions(request, source)
-    for extra in (datetime_condition(request, source), filter_condition(request, source)):
+    for extra in (temporal.condition(request.GET.get("datetime"), source),
+                  filter_condition(request, source)):
         if extra is not None:
             conditions.append(extra)
     try:

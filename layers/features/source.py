@@ -19,7 +19,7 @@ are in layers.features.writing, mixed in here.
 import json
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import DataError, connection, transaction
@@ -197,6 +197,14 @@ class FeatureSource(WritingMixin):
         if self.clip is not None:
             key += (self.clip,)
         return key
+
+    def narrowed(self, where):
+        """This source with only the rows that also match `where` (a condition of
+        layers.features, on its readable columns): what a drawing asked for a subset of the
+        user's rows reads (OGC API – Maps ``datetime``). Its view_key differs, so are its
+        cached maps."""
+        sql, params = where_sql(self.rows, self.columns, FeatureQuery(where=where))
+        return replace(self, rows=RowFilter(f"({sql})", tuple(params)))
 
     def where(self, alias="t"):
         """The read filter as (sql, params) for a table aliased ``t``. Kept only for the modules

@@ -66,8 +66,8 @@ def test_conf_core_map_response_draws_the_collection():
 def test_conf_core_conformance_success():
     """/conf/core/conformance-success: /conformance declares the Maps classes implemented."""
     declared = document(Client().get("/ogc/conformance"))["conformsTo"]
-    for name in ("core", "background", "crs", "scaling", "spatial-subsetting", "collection-map",
-                 "styled-map", "dataset-map", "collections-selection", "png"):
+    for name in ("core", "background", "crs", "scaling", "spatial-subsetting", "datetime",
+                 "collection-map", "styled-map", "dataset-map", "collections-selection", "png"):
         assert MAPS + name in declared
 
 
@@ -241,7 +241,8 @@ def test_background_transparent_and_bgcolor():
     {"width": "1.5"}, {"scale-denominator": "-1"}, {"scale-denominator": "inf"},
     {"bbox": "-2.5,47,-2.4,47.1", "scale-denominator": "0.001"}, {"crs": "EPSG:9999"},
     {"bbox-crs": "EPSG:9999", "bbox": "0,0,1,1"}, {"transparent": "peut-être"},
-    {"datetime": "2020-01-01"}, {"collections": "communes"},
+    {"datetime": "pas-une-date"}, {"datetime": "2020-01-01/2020-02-01/2020-03-01"},
+    {"collections": "communes"},
 ])
 def test_bad_map_requests_are_ogc_api_exceptions(query):
     response = Client().get("/ogc/collections/communes/map", query)
@@ -417,3 +418,57 @@ def test_conf_styled_map_draws_the_named_style():
     assert default.convert("RGBA").getpixel((25, 20)) != (255, 0, 0, 255)
     missing = client.get("/ogc/collections/communes/styles/inconnu/map", box)
     assert missing.status_code == 404 and document(missing)["description"]
+
+
+# --- Date and time -------------------------------------------------------------------------------
+@pytest.fixture
+def dated_points(transactional_db):
+    """A public point layer whose features carry a date (committed: Mapnik reads through its own
+    connections): one big red disc in Guérande in 2023, one in La Baule in 2025."""
+    from layers.models import Audience, Permission, Style
+    from layers.testing import make_vector_layer
+    from maps import renderer
+
+    renderer.clear_cache()
+    spots = halls()
+    layer = make_vector_layer(
+        "visites_datees", "POINT", [("libelle", "text"), ("visite", "date")],
+        [{"libelle": "Guérande", "visite": "2023-05-10",
+          "geom": "POINT(%r %r)" % spots["44069"]},
+         {"libelle": "La Baule", "visite": "2025-06-20",
+          "geom": "POINT(%r %r)" % spots["44055"]}],
+        rules=[{"audience": Audience.PUBLIC, "permission": Permission.VIEW}])
+    Style.objects.create(layer=layer, name="gros", title="Gros points", is_default=True,
+                         kind="single", definition={"kind": "single", "symbol": [
+                             {"type": "point", "mark": "circle", "size": 30,
+                              "fill": "#ff0000"}]})
+    return spots
+
+
+def test_conf_datetime_draws_the_features_of_the_instant_or_interval(dated_points):
+    """/conf/datetime: an instant or an interval (open ends with ..) draws only the features
+    whose temporal property matches; the same filter as /items."""
+    client = Client()
+
+    def red_at(insee, **query):
+        x, y = dated_points[insee]
+        image = picture(client.get("/ogc/collections/visites_datees/map", {
+            "bbox": f"{x - 50.5},{y - 50.5},{x + 50.5},{y + 50.5}", "bbox-crs": LAMBERT93,
+            "crs": LAMBERT93, "width": 101, "height": 101, **query}))
+        return image.convert("RGBA").getpixel((50, 50))[:3] == RED
+
+    guerande, la_baule = "44069", "44055"
+    assert red_at(guerande) and red_at(la_baule)
+    assert red_at(guerande, datetime="2023-05-10") and not red_at(la_baule, datetime="2023-05-10")
+    assert not red_at(guerande, datetime="2024-01-01/..") and red_at(la_baule,
+                                                                    datetime="2024-01-01/..")
+    assert red_at(guerande, datetime="../2024-01-01") and not red_at(
+        la_baule, datetime="../2024-01-01")
+    assert not red_at(guerande, datetime="2019-01-01/2020-01-01")
+    items = document(client.get("/ogc/collections/visites_datees/items",
+                                {"datetime": "2024-01-01/.."}))
+    assert [f["properties"]["libelle"] for f in items["features"]] == ["La Baule"]
+    # A collection without a temporal property is drawn whole.
+    whole = client.get("/ogc/collections/communes/map", {"width": 64})
+    dated = client.get("/ogc/collections/communes/map", {"width": 64, "datetime": "2020-01-01"})
+    assert picture(dated).tobytes() == picture(whole).tobytes()

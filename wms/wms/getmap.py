@@ -1,10 +1,12 @@
 """GetMap: the requested layers drawn by Mapnik, in the requested CRS, size and format."""
+import dataclasses
+
 from django.http import HttpResponse
 
 from maps import compose, decisions, png, renderer
 from maps.mapnik_env import mapnik
 from maps.picture import message_image
-from maps.sources.base import has_remote
+from maps.sources.base import RemoteServed, has_remote
 
 from .errors import BLANK, INIMAGE, WmsError, exception_format
 from .params import (PNG_32, parse_bgcolor, parse_format, parse_map_request, parse_size,
@@ -31,15 +33,21 @@ def get_map(request, params, version):
     return response
 
 
-def draw_map(request, query, fill):
+def draw_map(request, query, fill, narrow=None):
     """(mapnik.Image, [remote layers left blank]) of the MapRequest for the request's user: the
     layers the access policy lets him see, drawn by the map engine (GetMap, and OGC API – Maps,
     which builds a MapRequest of its own). maps.errors.MapError when a layer or style is not his
-    to draw."""
-    image = guarded_render(request.user, query, fill)
-    if image is not None:
-        return image, []
+    to draw. narrow: source -> the source drawn (a subset of its rows: OGC API – Maps
+    datetime), for local layers."""
+    if narrow is None:
+        image = guarded_render(request.user, query, fill)
+        if image is not None:
+            return image, []
     served = decisions.resolve(request.user, query.layer_names, query.style_names)
+    if narrow is not None:
+        served = [served_layer if isinstance(served_layer, RemoteServed) else
+                  dataclasses.replace(served_layer, grant=narrow(served_layer.grant))
+                  for served_layer in served]
     if has_remote(served):  # remote catalogue layers: maps.remote
         return compose.render(served, query, fill, request_depth(request))
     image = renderer.render(served, query.crs, query.bbox_xy, query.width, query.height, fill)
