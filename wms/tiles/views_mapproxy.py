@@ -37,7 +37,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 def authorizer(user, asked=None):
     """MapProxy's authorize callback for the user; asked (a set) collects the tile layers it
-    was asked about."""
+    was asked about whose catalogue layer has personal-data columns (journal_tile)."""
     policy = AccessPolicy.for_user(user)
 
     def authorize(service, layers, query_extent=None, environ=None, **kwargs):
@@ -46,11 +46,12 @@ def authorizer(user, asked=None):
         # TMS passes its (layer, grid) keys when listing, layer names otherwise; a style's tile
         # layer ("<layer>.<style>") is allowed with its catalogue layer.
         names = {layer if isinstance(layer, str) else layer[0] for layer in layers}
-        if asked is not None:
-            asked.update(names)
         catalogue_names = {catalogue_layer_name(name) for name in names}
-        allowed = set(policy.layers(Permission.VIEW).filter(name__in=catalogue_names)
-                      .values_list("name", flat=True))
+        personal = dict(policy.layers(Permission.VIEW).filter(name__in=catalogue_names)
+                        .values_list("name", "personal_columns"))
+        allowed = set(personal)
+        if asked is not None:
+            asked.update(name for name in names if personal.get(catalogue_layer_name(name)))
         if allowed >= catalogue_names:
             # "full" also keeps MapProxy's TMS listing whole (its partial listing keeps one grid).
             return {"authorized": "full"}
@@ -63,7 +64,8 @@ def authorizer(user, asked=None):
 def journal_tile(user, tile_layers):
     """Journal the personal-data columns the styles of the served tile layers read (a tile
     served, drawn now or taken from the cache): maps.renderer.journal_drawn, with the user's
-    source from the worker's cache of decisions; nothing for layers without personal columns."""
+    source from the worker's cache of decisions. Only layers with personal columns are asked
+    (authorizer): a tile of any other layer costs nothing more."""
     for tile_layer in tile_layers:
         name, _separator, style_name = tile_layer.partition(SEPARATOR)
         try:
