@@ -54,6 +54,30 @@ class WireInteger(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class PhotoRefSerializer(StrictSerializer):
+    """A photo announced in a record's data: its SHA-256, size and type (the bytes follow by
+    PUT /api/sync/photos/<sha256>/). max_bytes: the record type's limit."""
+    max_bytes = staticmethod(max_photo_bytes)
+
+    sha256 = serializers.CharField(max_length=64)
+    size = WireInteger(min_value=1, max_value=2 ** 63 - 1)
+    content_type = serializers.ChoiceField(choices=PHOTO_TYPES, required=False)
+    caption = serializers.CharField(max_length=300, allow_blank=True, required=False)
+
+    def validate_sha256(self, value):
+        value = value.lower()
+        if not SHA256_RE.match(value):
+            raise serializers.ValidationError(
+                _t("Empreinte SHA-256 invalide : 64 caractères hexadécimaux attendus."))
+        return value
+
+    def validate_size(self, value):
+        if value > self.max_bytes():
+            raise serializers.ValidationError(
+                _t("Photo trop volumineuse : %(size)d octets, %(max)d au plus.")
+                % {"size": value, "max": self.max_bytes()})
+        return value
+
 
 # --- the one-pass checks -------------------------------------------------------------------------
 # Each returns the value DRF's field would give, or raises Unsure when it cannot vouch for it (an

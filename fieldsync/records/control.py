@@ -36,7 +36,7 @@ from ..models import (
 from ..retry import Replay
 from ..serializers import (
     EARLIEST_DATE, MAX_FINDINGS, MAX_PHOTOS, PHOTO_TYPES, SALE_DATE_MAX_YEARS_AHEAD, SHA256_RE,
-    StrictSerializer, Unsure, WireInteger, max_photo_bytes,
+    StrictSerializer, Unsure, max_photo_bytes,
 )
 from ..verdict import add_years
 from . import installation as installation_type
@@ -50,26 +50,8 @@ class FindingSerializer(StrictSerializer):
     comment = serializers.CharField(max_length=500, allow_blank=True, required=False)
 
 
-class PhotoRefSerializer(StrictSerializer):
-    sha256 = serializers.CharField(max_length=64)
-    size = WireInteger(min_value=1, max_value=2 ** 63 - 1)
-    content_type = serializers.ChoiceField(choices=PHOTO_TYPES, required=False)
-    caption = serializers.CharField(max_length=300, allow_blank=True, required=False)
+class PhotoRefSerializer(fields.PhotoRefSerializer):
     taken_at = serializers.DateTimeField(required=False, allow_null=True)
-
-    def validate_sha256(self, value):
-        value = value.lower()
-        if not SHA256_RE.match(value):
-            raise serializers.ValidationError(
-                _t("Empreinte SHA-256 invalide : 64 caractères hexadécimaux attendus."))
-        return value
-
-    def validate_size(self, value):
-        if value > max_photo_bytes():
-            raise serializers.ValidationError(
-                _t("Photo trop volumineuse : %(size)d octets, %(max)d au plus.")
-                % {"size": value, "max": max_photo_bytes()})
-        return value
 
 
 class ControlDataSerializer(StrictSerializer):

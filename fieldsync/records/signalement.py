@@ -34,7 +34,7 @@ from signalements.routing import categories_for
 
 from .. import geojson
 from ..models import RecordPhoto
-from ..serializers import PHOTO_TYPES, SHA256_RE, StrictSerializer, WireInteger, max_photo_bytes
+from ..serializers import PhotoRefSerializer, StrictSerializer, max_photo_bytes
 from .base import Conflict, RecordType, Rejected
 from .installation import PointSerializer
 
@@ -47,25 +47,8 @@ def max_report_photo_bytes():
     return min(max_photo_bytes(), MAX_UPLOAD_BYTES)
 
 
-class ReportPhotoRefSerializer(StrictSerializer):
-    sha256 = serializers.CharField(max_length=64)
-    size = WireInteger(min_value=1, max_value=2 ** 63 - 1)
-    content_type = serializers.ChoiceField(choices=PHOTO_TYPES, required=False)
-    caption = serializers.CharField(max_length=300, allow_blank=True, required=False)
-
-    def validate_sha256(self, value):
-        value = value.lower()
-        if not SHA256_RE.match(value):
-            raise serializers.ValidationError(
-                _t("Empreinte SHA-256 invalide : 64 caractères hexadécimaux attendus."))
-        return value
-
-    def validate_size(self, value):
-        if value > max_report_photo_bytes():
-            raise serializers.ValidationError(
-                _t("Photo trop volumineuse : %(size)d octets, %(max)d au plus.")
-                % {"size": value, "max": max_report_photo_bytes()})
-        return value
+class ReportPhotoRefSerializer(PhotoRefSerializer):
+    max_bytes = staticmethod(max_report_photo_bytes)
 
 
 class SignalementDataSerializer(StrictSerializer):
