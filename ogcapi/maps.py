@@ -153,14 +153,19 @@ def transform_box(box_xy, from_srid, to_srid):
     return tuple(box)
 
 
+def crs_of(params, name):
+    """(SRID, latitude first) of the parameter's ``<name>-crs`` (CRS84 by default), checked
+    whether the parameter itself is given or not."""
+    _uri, srid, latitude_first = crs_module.input_crs(params.get(f"{name}-crs"), f"{name}-crs")
+    return srid, latitude_first
+
+
 def requested_box(params, srid):
     """The bbox (east/north, in srid), or None when not given."""
+    box_srid, latitude_first = crs_of(params, "bbox")
     raw = params.get("bbox")
     if raw is None or raw == "":
-        if params.get("bbox-crs"):
-            crs_module.input_crs(params.get("bbox-crs"), "bbox-crs")
         return None
-    _uri, box_srid, latitude_first = crs_module.input_crs(params.get("bbox-crs"), "bbox-crs")
     parts = raw.split(",")
     if len(parts) not in (4, 6):
         raise bad_request(_("bbox attend 4 (ou 6) nombres séparés par des virgules."))
@@ -185,14 +190,10 @@ def checked_box(box, srid, name):
 
 def subset_box(params, srid, default_box):
     """The box of the subset ranges (east/north, in srid), or None when not given."""
-    raws = params.getlist("subset") if hasattr(params, "getlist") else [params.get("subset")]
-    raws = [raw for raw in raws if raw]
+    subset_srid, _latitude_first = crs_of(params, "subset")
+    raws = [raw for raw in params.getlist("subset") if raw]
     if not raws:
-        if params.get("subset-crs"):
-            crs_module.input_crs(params.get("subset-crs"), "subset-crs")
         return None
-    _uri, subset_srid, _latitude_first = crs_module.input_crs(params.get("subset-crs"),
-                                                              "subset-crs")
     names = AXES[subset_srid]
     expected = f"{names[0][0].capitalize()}(min:max),{names[1][0].capitalize()}(min:max)"
     ranges = {}
@@ -225,13 +226,10 @@ def subset_box(params, srid, default_box):
 
 def center_point(params, srid):
     """The center (east/north, in srid), or None when not given."""
+    center_srid, latitude_first = crs_of(params, "center")
     raw = params.get("center")
     if raw is None or raw == "":
-        if params.get("center-crs"):
-            crs_module.input_crs(params.get("center-crs"), "center-crs")
         return None
-    _uri, center_srid, latitude_first = crs_module.input_crs(params.get("center-crs"),
-                                                             "center-crs")
     parts = raw.split(",")
     if len(parts) != 2:
         raise bad_request(_("center attend 2 nombres séparés par une virgule."))
