@@ -169,6 +169,21 @@ def _served(grant):
     return ServedLayer(grant, style_named(grant.layer, ""))
 
 
+def _ground(frame, size, outlined=None):
+    """A size × size mapnik.Image of the territory's communes over frame, with the outline of
+    the layer `outlined` (its extent's shape) when given."""
+    with connection.cursor() as cursor:
+        communes = _commune_geojson(cursor, frame, (frame[2] - frame[0]) / size)
+        outline = _outline_geojson(cursor, outlined) if outlined is not None else None
+    map_ = mapnik.Map(size, size)
+    mapnik.load_map_from_string(map_, _map_xml(communes, outline))
+    map_.aspect_fix_mode = mapnik.aspect_fix_mode.GROW_BBOX
+    map_.zoom_to_box(mapnik.Box2d(*frame))
+    image = mapnik.Image(size, size)
+    mapnik.render(map_, image)
+    return image
+
+
 def render_thumbnail_png(layer, variant=None):
     """The PNG bytes of a layer's thumbnail (variant: PUBLIC, OUTLINE or TERRITORY, decided if
     None)."""
@@ -178,17 +193,8 @@ def render_thumbnail_png(layer, variant=None):
     if variant == PUBLIC and grant is None:
         raise ValueError(f"{layer.name}: rows are not public, only an outline may be drawn")
     frame = _frame(layer, variant)
-    pixel = (frame[2] - frame[0]) / SIZE
     drawn = layer.is_vector and layer.extent is not None
-    with connection.cursor() as cursor:
-        communes = _commune_geojson(cursor, frame, pixel)
-        outline = _outline_geojson(cursor, layer) if drawn and variant == OUTLINE else None
-    map_ = mapnik.Map(SIZE, SIZE)
-    mapnik.load_map_from_string(map_, _map_xml(communes, outline))
-    map_.aspect_fix_mode = mapnik.aspect_fix_mode.GROW_BBOX
-    map_.zoom_to_box(mapnik.Box2d(*frame))
-    image = mapnik.Image(SIZE, SIZE)
-    mapnik.render(map_, image)
+    image = _ground(frame, SIZE, layer if drawn and variant == OUTLINE else None)
     if drawn and variant == PUBLIC:
         draw([_served(grant)], crs_for("EPSG:2154", "1.3.0"), frame, image, rows=True)
     return image.to_string("png")
@@ -199,15 +205,7 @@ def rights_map_png(served, size=512):
     the default style as he sees it, over the territory's communes: the map of the admin's
     « Ce que voit un utilisateur » (drawn when asked, one layer at a time)."""
     frame = _frame(served.layer, TERRITORY)
-    pixel = (frame[2] - frame[0]) / size
-    with connection.cursor() as cursor:
-        communes = _commune_geojson(cursor, frame, pixel)
-    map_ = mapnik.Map(size, size)
-    mapnik.load_map_from_string(map_, _map_xml(communes, None))
-    map_.aspect_fix_mode = mapnik.aspect_fix_mode.GROW_BBOX
-    map_.zoom_to_box(mapnik.Box2d(*frame))
-    image = mapnik.Image(size, size)
-    mapnik.render(map_, image)
+    image = _ground(frame, size)
     # Shown to the administrator, not to the user: journaled as the administrator's read.
     draw([served], crs_for("EPSG:2154", "1.3.0"), frame, image, rows=True, journal=False)
     return image.to_string("png")
