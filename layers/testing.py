@@ -8,7 +8,7 @@ from django.db import connection
 from territory.models import Commune, TownHall
 
 from .sql import quote_ident
-from .models import AccessRule, Audience, Layer, Permission, RowRestriction, Theme
+from .models import AccessRule, Audience, Layer, Permission, RowRestriction, Style, Theme
 from .tables import DATA_SCHEMA, create_table, qualified, refresh_layer_metadata
 
 
@@ -120,3 +120,12 @@ def build_access_scenario():
             insee_field="code_insee",
         )
     return layers
+
+
+def red_disc_style(layer):
+    """Make a point layer's default style big red discs (30 px, #ff0000): map tests then find
+    each feature drawn, or not, at its own pixel."""
+    return Style.objects.create(layer=layer, name="gros", title="Gros points", is_default=True,
+                                kind="single", definition={"kind": "single", "symbol": [
+                                    {"type": "point", "mark": "circle", "size": 30,
+                                     "fill": "#ff0000"}]})

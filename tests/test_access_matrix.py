@@ -21,7 +21,10 @@ from territory.models import TownHall
 from layers.access import AccessDenied, AccessPolicy, LayerNotFound
 from layers.models import Permission
 from layers.testing import (GUERANDE, LA_BAULE, SCENARIO_EXPECTED_DOWNLOAD,
-                            SCENARIO_EXPECTED_ROWS, SCENARIO_RULES, build_access_scenario)
+                            SCENARIO_EXPECTED_ROWS, SCENARIO_RULES, build_access_scenario,
+                            red_disc_style)
+
+from .maps_drawn import halls_on_ogcapi_map
 
 pytestmark = pytest.mark.django_db
 USERS = sorted(SCENARIO_EXPECTED_ROWS)
@@ -169,42 +172,19 @@ def through_ogcapi_lamb93_tile(client, name):
 
 def through_ogcapi_map(client, name):
     """OGC API – Maps: the town halls drawn (a red disc at their pixel) on the layer's map."""
-    from PIL import Image
-
-    places = halls()
-    xs, ys = [p[0] for p in places.values()], [p[1] for p in places.values()]
-    box, size = (min(xs) - 2000, min(ys) - 2000, max(xs) + 2000, max(ys) + 2000), 300
-    response = client.get(f"/ogc/collections/{name}/map", {
-        "bbox": ",".join(map(str, box)), "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/2154",
-        "width": size, "height": size})
-    if response.status_code == 404:
-        assert b"Mairie" not in response.content
-        return None
-    assert response.status_code == 200 and response["Content-Type"] == "image/png"
-    image = Image.open(io.BytesIO(response.content)).convert("RGBA")
-    drawn = set()
-    for insee, (x, y) in places.items():
-        pixel = image.getpixel((int((x - box[0]) / (box[2] - box[0]) * size),
-                                int((box[3] - y) / (box[3] - box[1]) * size)))
-        if pixel[3] > 200 and pixel[0] > 200 and pixel[1] < 60 and pixel[2] < 60:
-            drawn.add(insee)
-    return drawn
+    return halls_on_ogcapi_map(client, name, halls())
 
 
 @pytest.fixture
 def committed_scenario(transactional_db):
     """The scenario committed (maps are drawn by Mapnik on its own connections), each layer
     drawn as big red discs."""
-    from layers.models import Style
     from maps import renderer
 
     renderer.clear_cache()
     layers = build_access_scenario()
     for layer in layers.values():
-        Style.objects.create(layer=layer, name="gros", title="Gros points", is_default=True,
-                             kind="single", definition={"kind": "single", "symbol": [
-                                 {"type": "point", "mark": "circle", "size": 30,
-                                  "fill": "#ff0000"}]})
+        red_disc_style(layer)
     return layers
 
 

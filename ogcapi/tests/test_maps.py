@@ -259,17 +259,13 @@ RED = (255, 0, 0)
 def committed_scenario(transactional_db):
     """The shared access scenario committed (Mapnik reads through its own connections), each
     layer with a style of big red discs."""
-    from layers.models import Style
-    from layers.testing import build_access_scenario
+    from layers.testing import build_access_scenario, red_disc_style
     from maps import renderer
 
     renderer.clear_cache()
     layers = build_access_scenario()
     for layer in layers.values():
-        Style.objects.create(layer=layer, name="gros", title="Gros points", is_default=True,
-                             kind="single", definition={"kind": "single", "symbol": [
-                                 {"type": "point", "mark": "circle", "size": 30,
-                                  "fill": "#ff0000"}]})
+        red_disc_style(layer)
     return layers
 
 
@@ -425,8 +421,8 @@ def test_conf_styled_map_draws_the_named_style():
 def dated_points(transactional_db):
     """A public point layer whose features carry a date (committed: Mapnik reads through its own
     connections): one big red disc in Guérande in 2023, one in La Baule in 2025."""
-    from layers.models import Audience, Permission, Style
-    from layers.testing import make_vector_layer
+    from layers.models import Audience, Permission
+    from layers.testing import make_vector_layer, red_disc_style
     from maps import renderer
 
     renderer.clear_cache()
@@ -438,10 +434,7 @@ def dated_points(transactional_db):
          {"libelle": "La Baule", "visite": "2025-06-20",
           "geom": "POINT(%r %r)" % spots["44055"]}],
         rules=[{"audience": Audience.PUBLIC, "permission": Permission.VIEW}])
-    Style.objects.create(layer=layer, name="gros", title="Gros points", is_default=True,
-                         kind="single", definition={"kind": "single", "symbol": [
-                             {"type": "point", "mark": "circle", "size": 30,
-                              "fill": "#ff0000"}]})
+    red_disc_style(layer)
     return spots
 
 
