@@ -129,7 +129,11 @@ def through_feature_info(client, name):
 
 def through_tiles(client, name):
     z, x, y = common_tile(halls().values())
-    response = client.get(f"/tiles/{name}/{z}/{x}/{y}.mvt")
+    return tile_codes(client.get(f"/tiles/{name}/{z}/{x}/{y}.mvt"), name)
+
+
+def tile_codes(response, name):
+    """The INSEE codes of a vector tile's features of layer `name` (None: layer unknown)."""
     if response.status_code == 404:
         return None
     if response.status_code == 204:
@@ -160,14 +164,8 @@ def through_ogcapi_lamb93_tile(client, name):
         if len(tiles) == 1:
             level, (row, col) = candidate, tiles.pop()
             break
-    response = client.get(f"/ogc/collections/{name}/tiles/LAMB93/{level}/{row}/{col}")
-    if response.status_code == 404:
-        return None
-    if response.status_code == 204:
-        return set()
-    assert response.status_code == 200
-    layers = mapbox_vector_tile.decode(response.content)
-    return {f["properties"]["code_insee"] for f in layers[name]["features"]}
+    return tile_codes(client.get(f"/ogc/collections/{name}/tiles/LAMB93/{level}/{row}/{col}"),
+                      name)
 
 
 def through_ogcapi_map(client, name):
